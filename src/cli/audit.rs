@@ -1,0 +1,106 @@
+//! `warroom audit list|verify|note`.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{AuditCommand, CliError, Session};
+use crate::store::{AuditRecord, NewAuditRecord, Outcome};
+
+pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitCode, CliError> {
+    let exit_on_error = match command {
+        AuditCommand::Verify { .. } => 3,
+        _ => 1,
+    };
+    let (session, _log) = Session::open(config, exit_on_error).await?;
+    let store_err = |e| CliError::store(e, exit_on_error);
+    let code = match command {
+        AuditCommand::List { json, limit } => {
+            let records = session
+                .store
+                .audit_records(limit)
+                .await
+                .map_err(store_err)?;
+            if json {
+                println!("{}", to_json(&records)?);
+            } else {
+                print!("{}", render_list(&records));
+            }
+            ExitCode::SUCCESS
+        }
+        AuditCommand::Verify { json } => {
+            let v = session.store.verify_audit().await.map_err(store_err)?;
+            if json {
+                println!("{}", to_json(&v)?);
+            } else {
+                match &v.problem {
+                    None => println!(
+                        "audit log OK: {} record{}, chain intact{}",
+                        v.records,
+                        if v.records == 1 { "" } else { "s" },
+                        v.head
+                            .as_deref()
+                            .map(|h| format!(", head {}", &h[..12.min(h.len())]))
+                            .unwrap_or_default()
+                    ),
+                    Some(p) => println!("audit log TAMPERED: {p}"),
+                }
+            }
+            if v.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }
+        }
+        AuditCommand::Note { message, target } => {
+            let refused = session.config.console.read_only;
+            let outcome = if refused {
+                Outcome::Refused
+            } else {
+                Outcome::Recorded
+            };
+            session
+                .audit(
+                    NewAuditRecord::new(session.operator(), "note", &target, outcome)
+                        .details(serde_json::json!({ "message": message })),
+                )
+                .await
+                .map_err(store_err)?;
+            if refused {
+                return Err(CliError::message(
+                    "console.read_only is set: notes are refused (the refusal is in the audit log)",
+                    1,
+                ));
+            }
+            println!("noted");
+            ExitCode::SUCCESS
+        }
+    };
+    session.store.close().await;
+    Ok(code)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::message(format!("cannot encode JSON: {e}"), 1))
+}
+
+fn render_list(records: &[AuditRecord]) -> String {
+    let mut out = String::new();
+    if records.is_empty() {
+        out.push_str("the audit log is empty\n");
+        return out;
+    }
+    for r in records {
+        let at = r
+            .time()
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_else(|| r.at.clone());
+        let _ = writeln!(
+            out,
+            "#{:<5} {}  {:<12} {:<18} {:<16} {:<9} {}",
+            r.seq, at, r.operator, r.action, r.target, r.outcome, r.details
+        );
+    }
+    out
+}

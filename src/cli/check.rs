@@ -1,0 +1,65 @@
+//! `warroom check [FILE]`: validate, and summarise the estate.
+//!
+//! Exit 0 valid, 1 valid with warnings, 2 invalid.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::session::load_config;
+use super::{CliError, stderr_color};
+use crate::config::Config;
+use crate::model::Tier;
+use crate::model::duration::human;
+
+pub async fn run(file: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    let loaded = load_config(file.as_deref(), 2)?;
+    print!("{}", summary(&loaded.config));
+    let warnings = loaded.report.warnings().count();
+    if warnings > 0 {
+        eprint!("\n{}", loaded.report.render(stderr_color()));
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The estate at a glance: systems per tier and the recovery order.
+pub fn summary(config: &Config) -> String {
+    let estate = &config.estate;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: valid, {} systems",
+        config.path.display(),
+        estate.systems().len()
+    );
+    for tier in Tier::ALL {
+        let names: Vec<&str> = estate.tier(tier).map(|(_, s)| s.name.as_str()).collect();
+        let o = estate.tiers.get(tier);
+        let _ = writeln!(
+            out,
+            "  tier {} {:<18} RTO {:<4} RPO {:<4} {:>3} system{}{}{}",
+            tier.number(),
+            tier.label(),
+            human(o.rto),
+            human(o.rpo),
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            if names.is_empty() { "" } else { ": " },
+            names.join(", ")
+        );
+    }
+    if let Ok(waves) = estate.recovery_waves() {
+        let _ = writeln!(
+            out,
+            "recovery order, {} wave{}:",
+            waves.len(),
+            if waves.len() == 1 { "" } else { "s" }
+        );
+        for (i, wave) in waves.iter().enumerate() {
+            let names: Vec<&str> = wave.iter().map(|&n| estate.graph().name(n)).collect();
+            let _ = writeln!(out, "  wave {}  {}", i + 1, names.join(", "));
+        }
+    }
+    out
+}

@@ -1,0 +1,153 @@
+//! `[console]`: who is acting, where state lives, how the console looks.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The section as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSection {
+    pub operator: Option<String>,
+    pub state_dir: Option<PathBuf>,
+    pub theme: Option<String>,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// The section resolved against the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleConfig {
+    /// Who acts: recorded in the audit log against every action.
+    pub operator: String,
+    pub state_dir: PathBuf,
+    pub theme: String,
+    /// Refuse every side effect.
+    pub read_only: bool,
+}
+
+/// Read access to the process environment, so resolution can be tested without touching it.
+pub trait Environment {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Environment for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl ConsoleSection {
+    /// Fill in the defaults: operator from `WARROOM_OPERATOR`, then `$USER`, then `$LOGNAME`;
+    /// state in `$XDG_STATE_HOME/warroom` (or `~/.local/state/warroom`). A relative `state_dir`
+    /// is relative to the configuration file's folder.
+    pub fn resolve(&self, config_dir: &Path, env: &dyn Environment) -> ConsoleConfig {
+        let operator = self
+            .operator
+            .clone()
+            .filter(|o| !o.trim().is_empty())
+            .or_else(|| env.var("WARROOM_OPERATOR"))
+            .or_else(|| env.var("USER"))
+            .or_else(|| env.var("LOGNAME"))
+            .unwrap_or_else(|| "unknown".to_owned());
+        let state_dir = match &self.state_dir {
+            Some(dir) => config_dir.join(expand_home(dir, env)),
+            None => default_state_dir(env),
+        };
+        ConsoleConfig {
+            operator,
+            state_dir,
+            theme: self.theme.clone().unwrap_or_else(|| "default".to_owned()),
+            read_only: self.read_only,
+        }
+    }
+}
+
+fn default_state_dir(env: &dyn Environment) -> PathBuf {
+    if let Some(dir) = env.var("XDG_STATE_HOME") {
+        return PathBuf::from(dir).join("warroom");
+    }
+    match env.var("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/state/warroom"),
+        None => PathBuf::from(".warroom-state"),
+    }
+}
+
+/// `~/x` -> `$HOME/x`.
+pub fn expand_home(path: &Path, env: &dyn Environment) -> PathBuf {
+    match (path.strip_prefix("~"), env.var("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    pub struct FakeEnv(pub HashMap<&'static str, &'static str>);
+
+    impl Environment for FakeEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|v| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn operator_comes_from_config_then_env_then_user() {
+        let env = FakeEnv(HashMap::from([
+            ("WARROOM_OPERATOR", "bob"),
+            ("USER", "carol"),
+        ]));
+        let dir = Path::new("/etc/warroom");
+        let set = ConsoleSection {
+            operator: Some("alice".into()),
+            ..Default::default()
+        };
+        assert_eq!(set.resolve(dir, &env).operator, "alice");
+        assert_eq!(ConsoleSection::default().resolve(dir, &env).operator, "bob");
+        let env = FakeEnv(HashMap::from([("USER", "carol")]));
+        assert_eq!(
+            ConsoleSection::default().resolve(dir, &env).operator,
+            "carol"
+        );
+    }
+
+    #[test]
+    fn state_dir_defaults_to_xdg_and_relative_paths_follow_the_config() {
+        let env = FakeEnv(HashMap::from([
+            ("XDG_STATE_HOME", "/var/state"),
+            ("HOME", "/home/a"),
+        ]));
+        let dir = Path::new("/etc/warroom");
+        assert_eq!(
+            ConsoleSection::default().resolve(dir, &env).state_dir,
+            PathBuf::from("/var/state/warroom")
+        );
+        let rel = ConsoleSection {
+            state_dir: Some("state".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            rel.resolve(dir, &env).state_dir,
+            PathBuf::from("/etc/warroom/state")
+        );
+        let home = ConsoleSection {
+            state_dir: Some("~/wr".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            home.resolve(dir, &env).state_dir,
+            PathBuf::from("/home/a/wr")
+        );
+        let env = FakeEnv(HashMap::from([("HOME", "/home/a")]));
+        assert_eq!(
+            ConsoleSection::default().resolve(dir, &env).state_dir,
+            PathBuf::from("/home/a/.local/state/warroom")
+        );
+    }
+}

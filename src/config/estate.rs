@@ -1,0 +1,273 @@
+//! From `[[systems]]`, `[tiers]` and `[rpo]` to a checked [`Estate`]: the semantic checks.
+
+use std::collections::HashMap;
+
+use toml::Spanned;
+
+use super::diagnostic::{Diagnostic, Report, did_you_mean};
+use super::systems::SystemEntry;
+use super::tiers::{RpoSection, TierSection};
+use super::values::{suggest_name, valid_name};
+use crate::model::duration::human;
+use crate::model::{
+    DependencyGraph, Estate, RecoveryObjective, RpoPolicy, System, Tier, TierObjectives,
+};
+
+/// The parts of the document the estate is built from.
+pub struct EstateSections {
+    /// Each entry, or `None` where the entry could not be read (its error is already reported),
+    /// with the entry's name when the raw document had one.
+    pub systems: Vec<(Option<SystemEntry>, Option<String>)>,
+    pub tiers: Vec<(Tier, Spanned<TierSection>)>,
+    pub rpo: Option<RpoSection>,
+}
+
+pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
+    let tiers = tier_objectives(&sections.tiers, report);
+    let rpo_policy = rpo_policy(sections.rpo.as_ref(), report);
+
+    // Names of every entry, readable or not, so one bad entry does not make the others'
+    // dependencies on it look unknown.
+    let all_names: Vec<&str> = sections
+        .systems
+        .iter()
+        .filter_map(|(_, n)| n.as_deref())
+        .collect();
+    let entries: Vec<&SystemEntry> = sections
+        .systems
+        .iter()
+        .filter_map(|(e, _)| e.as_ref())
+        .collect();
+
+    let mut first_seen: HashMap<&str, &Spanned<String>> = HashMap::new();
+    let mut systems = Vec::new();
+    let mut spans = Vec::new();
+    for entry in &entries {
+        let name = entry.name.get_ref().as_str();
+        let key = format!("systems[{name}]");
+        if !valid_name(name) {
+            report.push(
+                Diagnostic::error(format!("system name \"{name}\" is not usable as a name"))
+                    .at(format!("{key}.name"), Some(entry.name.span()))
+                    .help(format!(
+                        "names use letters, digits, '-', '_' and '.', starting with a letter or digit: try \"{}\"",
+                        suggest_name(name)
+                    )),
+            );
+        }
+        if let Some(first) = first_seen.get(name) {
+            let (line, _) = report.line_col(first.span().start);
+            report.push(
+                Diagnostic::error(format!("system \"{name}\" is defined twice"))
+                    .at(format!("{key}.name"), Some(entry.name.span()))
+                    .help(format!(
+                        "the first definition is on line {line}; rename or remove one of them"
+                    )),
+            );
+            continue;
+        }
+        first_seen.insert(name, &entry.name);
+        let tier = entry.tier.get_ref().0;
+        let allowed = tiers.get(tier);
+        let objective = RecoveryObjective {
+            rto: entry
+                .rto
+                .as_ref()
+                .map(|d| d.get_ref().0)
+                .unwrap_or(allowed.rto),
+            rpo: entry
+                .rpo
+                .as_ref()
+                .map(|d| d.get_ref().0)
+                .unwrap_or(allowed.rpo),
+        };
+        for (field, value, limit) in [
+            ("rto", &entry.rto, allowed.rto),
+            ("rpo", &entry.rpo, allowed.rpo),
+        ] {
+            let Some(value) = value else { continue };
+            if value.get_ref().0 > limit {
+                report.push(
+                    Diagnostic::error(format!(
+                        "{} {} is looser than {tier} allows ({})",
+                        field.to_uppercase(),
+                        human(value.get_ref().0),
+                        human(limit)
+                    ))
+                    .at(format!("{key}.{field}"), Some(value.span()))
+                    .help(format!(
+                        "a system may be stricter than its tier, never looser: set {field} to {} or less, or move \"{name}\" to a lower tier",
+                        human(limit)
+                    )),
+                );
+            }
+        }
+        systems.push(System {
+            name: name.to_owned(),
+            tier,
+            objective,
+            depends_on: entry
+                .depends_on
+                .iter()
+                .map(|d| d.get_ref().clone())
+                .collect(),
+            owner: entry.owner.clone(),
+            description: entry.description.clone(),
+        });
+        spans.push(*entry);
+    }
+
+    check_dependencies(&systems, &spans, &all_names, report);
+    if systems.is_empty() && !report.has_errors() {
+        report.push(
+            Diagnostic::warning("the estate has no systems")
+                .help("add a [[systems]] table for each system: name, tier, depends_on"),
+        );
+    }
+    Estate::new(systems, tiers, rpo_policy)
+}
+
+fn check_dependencies(
+    systems: &[System],
+    entries: &[&SystemEntry],
+    all_names: &[&str],
+    report: &mut Report,
+) {
+    let (graph, unknown) = DependencyGraph::build(
+        systems
+            .iter()
+            .map(|s| (s.name.clone(), s.depends_on.iter())),
+    );
+    for u in unknown {
+        let entry = entries[u.from];
+        if all_names.contains(&u.name.as_str()) {
+            continue; // named by an entry that has its own error
+        }
+        let dep = &entry.depends_on[u.position];
+        let mut d = Diagnostic::error(format!("unknown dependency \"{}\"", u.name)).at(
+            format!(
+                "systems[{}].depends_on[{}]",
+                entry.name.get_ref(),
+                u.position
+            ),
+            Some(dep.span()),
+        );
+        d = match did_you_mean(&u.name, all_names.iter().copied()) {
+            Some(s) => d.help(format!("did you mean \"{s}\"?")),
+            None => d.help("every dependency must be the name of a [[systems]] entry in this file"),
+        };
+        report.push(d);
+    }
+
+    for (i, entry) in entries.iter().enumerate() {
+        let mut seen: Vec<&str> = Vec::new();
+        for (pos, dep) in entry.depends_on.iter().enumerate() {
+            let dep_name = dep.get_ref().as_str();
+            let key = format!("systems[{}].depends_on[{pos}]", entry.name.get_ref());
+            if seen.contains(&dep_name) {
+                report.push(
+                    Diagnostic::warning(format!("\"{dep_name}\" is listed twice in depends_on"))
+                        .at(key, Some(dep.span()))
+                        .help("remove the repeated entry"),
+                );
+                continue;
+            }
+            seen.push(dep_name);
+            let Some(target) = graph.index_of(dep_name).and_then(|t| systems.get(t)) else {
+                continue;
+            };
+            if systems[i].tier == Tier::One && target.tier == Tier::Four {
+                report.push(
+                    Diagnostic::warning(format!(
+                        "tier-1 system \"{}\" depends on tier-4 system \"{dep_name}\"",
+                        systems[i].name
+                    ))
+                    .at(key, Some(dep.span()))
+                    .help(format!(
+                        "\"{}\" cannot recover within {} while \"{dep_name}\" may take {}: raise \"{dep_name}\"'s tier or remove the dependency",
+                        systems[i].name,
+                        human(systems[i].objective.rto),
+                        human(target.objective.rto)
+                    )),
+                );
+            }
+        }
+    }
+
+    for cycle in graph.cycles() {
+        let first = cycle.0[0];
+        let next = cycle.0.get(1).copied().unwrap_or(first);
+        let entry = entries[first];
+        let next_name = graph.name(next);
+        let position = entry
+            .depends_on
+            .iter()
+            .position(|d| d.get_ref() == next_name)
+            .unwrap_or(0);
+        let span = entry.depends_on.get(position).map(|d| d.span());
+        report.push(
+            Diagnostic::error(format!("dependency cycle: {}", graph.describe_cycle(&cycle)))
+                .at(format!("systems[{}].depends_on[{position}]", entry.name.get_ref()), span)
+                .help("systems in a cycle can never be recovered in order: remove one of these dependencies"),
+        );
+    }
+}
+
+fn tier_objectives(
+    overrides: &[(Tier, Spanned<TierSection>)],
+    report: &mut Report,
+) -> TierObjectives {
+    let mut tiers = TierObjectives::standard();
+    for (tier, section) in overrides {
+        let standard = tier.standard_objective();
+        let section = section.get_ref();
+        let objective = RecoveryObjective {
+            rto: section
+                .rto
+                .as_ref()
+                .map(|d| d.get_ref().0)
+                .unwrap_or(standard.rto),
+            rpo: section
+                .rpo
+                .as_ref()
+                .map(|d| d.get_ref().0)
+                .unwrap_or(standard.rpo),
+        };
+        for (field, value, limit) in [
+            ("rto", &section.rto, standard.rto),
+            ("rpo", &section.rpo, standard.rpo),
+        ] {
+            let Some(value) = value else { continue };
+            if value.get_ref().0 > limit {
+                report.push(
+                    Diagnostic::warning(format!(
+                        "{tier} {} {} is looser than the standard's {}",
+                        field.to_uppercase(),
+                        human(value.get_ref().0),
+                        human(limit)
+                    ))
+                    .at(format!("tiers.{}.{field}", tier.number()), Some(value.span()))
+                    .help("allowed, but every system of the tier inherits it; make sure the business agreed to it"),
+                );
+            }
+        }
+        tiers.set(*tier, objective);
+    }
+    tiers
+}
+
+fn rpo_policy(section: Option<&RpoSection>, report: &mut Report) -> RpoPolicy {
+    let Some(section) = section else {
+        return RpoPolicy::default();
+    };
+    let at_risk = *section.at_risk.get_ref();
+    if !(0.0..1.0).contains(&at_risk) {
+        report.push(
+            Diagnostic::error(format!("rpo.at_risk = {at_risk} is outside 0 to 1"))
+                .at("rpo.at_risk", Some(section.at_risk.span()))
+                .help("it is the fraction of the RPO left under which a system is at risk: 0.25 means the last quarter"),
+        );
+        return RpoPolicy::default();
+    }
+    RpoPolicy { at_risk }
+}

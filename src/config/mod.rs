@@ -1,0 +1,378 @@
+//! Configuration: find the file, parse it, check it, and hand back a typed [`Config`].
+//!
+//! Each section of the file is its own module with its own serde types; this module walks the
+//! document's top level and sends each section to its module, collecting every problem (syntax,
+//! types, unknown keys, inline secrets, semantic checks) into one [`Report`] instead of
+//! stopping at the first.
+
+pub mod console;
+pub mod diagnostic;
+pub mod document;
+pub mod estate;
+pub mod secrets;
+pub mod systems;
+pub mod tiers;
+pub mod values;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+use toml::de::DeValue;
+
+pub use console::{ConsoleConfig, Environment, ProcessEnv};
+pub use diagnostic::{Diagnostic, Level, Report};
+
+use crate::model::{Estate, Tier};
+use console::ConsoleSection;
+use diagnostic::did_you_mean;
+use document::{Document, deserialize_section, element_label};
+use estate::EstateSections;
+use systems::SystemEntry;
+use tiers::{RpoSection, TierSection};
+
+/// The top-level sections this version understands.
+pub const SECTIONS: &[&str] = &["console", "systems", "tiers", "rpo"];
+
+/// A loaded, checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes, hex: a change between runs is audited.
+    pub hash: String,
+    pub console: ConsoleConfig,
+    pub estate: Estate,
+}
+
+/// A configuration and its warnings.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// Warnings only: a report with errors is a [`LoadError::Invalid`].
+    pub report: Report,
+}
+
+#[derive(Debug)]
+pub enum LoadError {
+    /// No file at any of the places looked, each with why it was looked at.
+    NotFound {
+        tried: Vec<(PathBuf, &'static str)>,
+    },
+    Unreadable {
+        path: PathBuf,
+        reason: String,
+    },
+    Invalid(Box<Report>),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::NotFound { tried } => {
+                writeln!(f, "no configuration file found; looked in:")?;
+                for (path, why) in tried {
+                    writeln!(f, "  {} ({why})", path.display())?;
+                }
+                write!(
+                    f,
+                    "give one with --config PATH or WARROOM_CONFIG, or start from config.toml.example"
+                )
+            }
+            LoadError::Unreadable { path, reason } => {
+                write!(
+                    f,
+                    "cannot read configuration file {}: {reason}",
+                    path.display()
+                )
+            }
+            LoadError::Invalid(report) => f.write_str(&report.render(false)),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Find the configuration file: `--config PATH`, then `WARROOM_CONFIG`, then `./warroom.toml`,
+/// then `$XDG_CONFIG_HOME/warroom/config.toml` (`~/.config/...` when unset).
+pub fn locate(explicit: Option<&Path>, env: &dyn Environment) -> Result<PathBuf, LoadError> {
+    if let Some(path) = explicit {
+        return if path.is_file() {
+            Ok(path.to_owned())
+        } else {
+            Err(LoadError::NotFound {
+                tried: vec![(path.to_owned(), "given with --config")],
+            })
+        };
+    }
+    if let Some(path) = env.var("WARROOM_CONFIG") {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(LoadError::NotFound {
+                tried: vec![(path, "named by WARROOM_CONFIG")],
+            })
+        };
+    }
+    let mut tried = vec![(PathBuf::from("./warroom.toml"), "the current folder")];
+    let xdg = env
+        .var("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env.var("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(dir) = xdg {
+        tried.push((
+            dir.join("warroom/config.toml"),
+            "the user's configuration folder",
+        ));
+    }
+    match tried.iter().find(|(p, _)| p.is_file()) {
+        Some((p, _)) => Ok(p.clone()),
+        None => Err(LoadError::NotFound { tried }),
+    }
+}
+
+/// Read and check the file at `path`.
+pub fn load(path: &Path, env: &dyn Environment) -> Result<Loaded, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| LoadError::Unreadable {
+        path: path.to_owned(),
+        reason: format!(
+            "it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    load_str(path, &text, env)
+}
+
+/// Check configuration `text` as if read from `path` (relative paths in it are relative to
+/// `path`'s folder).
+pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded, LoadError> {
+    let mut report = Report::new(path, text);
+    let (doc, syntax) = Document::parse(text);
+    if !syntax.is_empty() {
+        // What the parser recovered is a guess: checking it would add confusing errors.
+        for d in syntax {
+            report.push(d);
+        }
+        report.sort();
+        return Err(LoadError::Invalid(Box::new(report)));
+    }
+    secrets::scan(&doc.root, &mut report);
+    let secret_keys: Vec<String> = report
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.key.clone())
+        .collect();
+    let sections = read_sections(&doc, &mut report);
+    // A secret under a key that does not exist is one problem (the secret), not two.
+    report.diagnostics.retain(|d| {
+        !(d.message.starts_with("unknown key")
+            && d.key.as_ref().is_some_and(|k| secret_keys.contains(k)))
+    });
+    let config_dir = path.parent().map(Path::to_owned).unwrap_or_default();
+    let console = sections.console.resolve(&config_dir, env);
+    let estate = estate::build(sections.estate, &mut report);
+    report.sort();
+    if report.has_errors() {
+        return Err(LoadError::Invalid(Box::new(report)));
+    }
+    let hash = format!("{:x}", Sha256::digest(text.as_bytes()));
+    Ok(Loaded {
+        config: Config {
+            path: path.to_owned(),
+            hash,
+            console,
+            estate,
+        },
+        report,
+    })
+}
+
+struct Sections {
+    console: ConsoleSection,
+    estate: EstateSections,
+}
+
+fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
+    let mut console = ConsoleSection::default();
+    let mut estate = EstateSections {
+        systems: Vec::new(),
+        tiers: Vec::new(),
+        rpo: None,
+    };
+    for (key, node) in doc.root.iter() {
+        let name: &str = key.get_ref();
+        match name {
+            "console" => {
+                if let Some(c) = reported(
+                    deserialize_section::<ConsoleSection>(doc, name, node),
+                    report,
+                ) {
+                    console = c;
+                }
+            }
+            "systems" => estate.systems = read_systems(doc, node, report),
+            "tiers" => estate.tiers = read_tiers(doc, node, report),
+            "rpo" => {
+                estate.rpo = reported(deserialize_section::<RpoSection>(doc, name, node), report)
+            }
+            _ => {
+                let mut d = Diagnostic::error(format!("unknown section `{name}`"))
+                    .at(name, Some(key.span()));
+                d = match did_you_mean(name, SECTIONS.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!("the sections are: {}", SECTIONS.join(", "))),
+                };
+                report.push(d);
+            }
+        }
+    }
+    Sections { console, estate }
+}
+
+/// The value, or `None` with its problem added to the report.
+fn reported<T>(result: Result<T, Diagnostic>, report: &mut Report) -> Option<T> {
+    result.map_err(|d| report.push(d)).ok()
+}
+
+fn read_systems(
+    doc: &Document<'_>,
+    node: &Spanned<DeValue<'_>>,
+    report: &mut Report,
+) -> Vec<(Option<SystemEntry>, Option<String>)> {
+    let DeValue::Array(items) = node.get_ref() else {
+        report.push(
+            Diagnostic::error("`systems` must be a list of tables")
+                .at("systems", Some(node.span()))
+                .help("write each system as its own [[systems]] table (double brackets)"),
+        );
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let path = format!("systems{}", element_label(item, i));
+            let name = item
+                .get_ref()
+                .as_table()
+                .and_then(|t| t.get("name"))
+                .and_then(|n| n.get_ref().as_str())
+                .map(str::to_owned);
+            let entry = reported(deserialize_section::<SystemEntry>(doc, &path, item), report);
+            (entry, name)
+        })
+        .collect()
+}
+
+fn read_tiers(
+    doc: &Document<'_>,
+    node: &Spanned<DeValue<'_>>,
+    report: &mut Report,
+) -> Vec<(Tier, Spanned<TierSection>)> {
+    let DeValue::Table(table) = node.get_ref() else {
+        report.push(
+            Diagnostic::error("`tiers` must be a table of tier numbers")
+                .at("tiers", Some(node.span()))
+                .help("write [tiers.1] with rto and rpo to override tier 1's objectives"),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, value) in table.iter() {
+        let path = format!("tiers.{}", key.get_ref());
+        let tier = key
+            .get_ref()
+            .parse::<i64>()
+            .ok()
+            .and_then(Tier::from_number);
+        let Some(tier) = tier else {
+            report.push(
+                Diagnostic::error(format!("there is no tier `{}`", key.get_ref()))
+                    .at(path, Some(key.span()))
+                    .help("tiers are numbered 1 to 4: [tiers.1] ... [tiers.4]"),
+            );
+            continue;
+        };
+        match deserialize_section::<TierSection>(doc, &path, value) {
+            Ok(section) => out.push((tier, Spanned::new(value.span(), section))),
+            Err(d) => report.push(d),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use console::tests::FakeEnv;
+    use std::collections::HashMap;
+
+    fn check(text: &str) -> Result<Loaded, Report> {
+        let env = FakeEnv(HashMap::from([
+            ("USER", "tester"),
+            ("HOME", "/home/tester"),
+        ]));
+        load_str(Path::new("test.toml"), text, &env).map_err(|e| match e {
+            LoadError::Invalid(r) => *r,
+            other => panic!("{other}"),
+        })
+    }
+
+    fn errors(text: &str) -> Vec<Diagnostic> {
+        match check(text) {
+            Ok(_) => panic!("expected errors"),
+            Err(r) => r.errors().cloned().collect(),
+        }
+    }
+
+    #[test]
+    fn a_minimal_estate_loads() {
+        let loaded = check(
+            "[[systems]]\nname = \"database\"\ntier = 1\nrpo = \"5m\"\n\n[[systems]]\nname = \"api\"\ntier = 1\ndepends_on = [\"database\"]\n",
+        )
+        .unwrap();
+        let estate = &loaded.config.estate;
+        assert_eq!(estate.systems().len(), 2);
+        assert_eq!(
+            estate.system("database").map(|s| s.objective.rpo.as_secs()),
+            Some(300)
+        );
+        assert_eq!(
+            estate.system("api").map(|s| s.objective.rto.as_secs()),
+            Some(3600)
+        );
+        assert_eq!(loaded.config.console.operator, "tester");
+        assert!(loaded.report.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn errors_are_collected_not_only_the_first() {
+        let errs = errors(
+            "[[systems]]\nname = \"a\"\ntier = 9\n\n[[systems]]\nname = \"b\"\ntier = 1\ndepends_on = [\"zzz\"]\ncolour = 1\n\n[[systems]]\nname = \"c\"\ntier = 2\ndepends_on = [\"c\"]\n",
+        );
+        let keys: Vec<_> = errs.iter().filter_map(|d| d.key.clone()).collect();
+        assert!(keys.contains(&"systems[a].tier".to_owned()), "{keys:?}");
+        assert!(keys.contains(&"systems[b].colour".to_owned()), "{keys:?}");
+        assert!(
+            keys.contains(&"systems[c].depends_on[0]".to_owned()),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn tier_overrides_change_the_defaults() {
+        let loaded =
+            check("[tiers.2]\nrto = \"2h\"\n\n[[systems]]\nname = \"a\"\ntier = 2\n").unwrap();
+        let a = loaded.config.estate.system("a").map(|s| s.objective);
+        assert_eq!(
+            a.map(|o| (o.rto.as_secs(), o.rpo.as_secs())),
+            Some((7200, 3600))
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! How durations read to a person: `1h30m` for objectives, `01:12:09` for running clocks.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+/// A compact human form: `45s`, `15m`, `1h30m`, `3d`, `2d4h`. Sub-second parts are dropped.
+pub fn human(d: Duration) -> String {
+    let mut secs = d.as_secs();
+    if secs == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        let n = secs / size;
+        if n > 0 {
+            let _ = write!(out, "{n}{unit}");
+            secs %= size;
+        }
+    }
+    out
+}
+
+/// A running clock: `MM:SS` under an hour, `HH:MM:SS` under a day, `Nd HH:MM:SS` beyond.
+pub fn clock(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rest / 3600, (rest % 3600) / 60, rest % 60);
+    match (days, h) {
+        (0, 0) => format!("{m:02}:{s:02}"),
+        (0, _) => format!("{h:02}:{m:02}:{s:02}"),
+        _ => format!("{days}d {h:02}:{m:02}:{s:02}"),
+    }
+}
+
+pub(crate) fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_forms() {
+        let s = Duration::from_secs;
+        assert_eq!(human(s(0)), "0s");
+        assert_eq!(human(s(45)), "45s");
+        assert_eq!(human(s(900)), "15m");
+        assert_eq!(human(s(5400)), "1h30m");
+        assert_eq!(human(s(72 * 3600)), "3d");
+        assert_eq!(human(s(100 * 3600 + 61)), "4d4h1m1s");
+    }
+
+    #[test]
+    fn clock_forms() {
+        let s = Duration::from_secs;
+        assert_eq!(clock(s(0)), "00:00");
+        assert_eq!(clock(s(192)), "03:12");
+        assert_eq!(clock(s(2232)), "37:12");
+        assert_eq!(clock(s(3600 + 2232)), "01:37:12");
+        assert_eq!(clock(s(86_400 + 61)), "1d 00:01:01");
+    }
+}

@@ -1,0 +1,17 @@
+//! The domain, in pure Rust: tiers, objectives, the dependency graph, RPO and RTO.
+//!
+//! Nothing here does I/O or reads the clock: every function that depends on time takes `now`.
+//! Everything hard to get right lives here, where it can be tested exhaustively.
+
+pub mod duration;
+pub mod graph;
+pub mod objective;
+pub mod rpo;
+pub mod system;
+pub mod tier;
+
+pub use graph::{Cycle, DependencyGraph, UnknownDependency};
+pub use objective::{RecoveryObjective, RtoClock};
+pub use rpo::{RpoPolicy, RpoStatus, Severity};
+pub use system::{Estate, System};
+pub use tier::{Tier, TierObjectives};

@@ -1,0 +1,457 @@
+//! The audit chain: append-only, tamper-evident.
+//!
+//! Each record's hash is the SHA-256 of its canonical encoding, a JSON array
+//! `[seq, at, operator, action, target, details, outcome, prev_hash]` (all strings except `seq`;
+//! `details` is the stored JSON text, itself canonical: sorted keys, no spaces). Each record
+//! holds the previous record's hash (64 zeros for the first). The newest `seq` and hash are also
+//! kept in `meta` (`audit.head`), so removing the last records is detected too.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+const HEAD_KEY: &str = "audit.head";
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Something was recorded (a note, a change noticed).
+    Recorded,
+    Succeeded,
+    Failed,
+    /// Refused by policy (read-only, no approval).
+    Refused,
+    Cancelled,
+    Approved,
+    Rejected,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Recorded => "recorded",
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Refused => "refused",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Approved => "approved",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// A record to append.
+#[derive(Debug, Clone)]
+pub struct NewAuditRecord {
+    pub operator: String,
+    pub action: String,
+    pub target: String,
+    pub details: serde_json::Value,
+    pub outcome: Outcome,
+}
+
+impl NewAuditRecord {
+    pub fn new(operator: &str, action: &str, target: &str, outcome: Outcome) -> Self {
+        NewAuditRecord {
+            operator: operator.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            details: serde_json::Value::Object(Default::default()),
+            outcome,
+        }
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// A stored record, exactly as stored (so a tampered one can still be shown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: String,
+    pub operator: String,
+    pub action: String,
+    pub target: String,
+    /// JSON text.
+    #[serde(serialize_with = "raw_json")]
+    pub details: String,
+    pub outcome: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn raw_json<S: serde::Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => v.serialize(s),
+        Err(_) => s.serialize_str(text),
+    }
+}
+
+impl AuditRecord {
+    /// The hash this record's contents call for.
+    pub fn expected_hash(&self) -> String {
+        record_hash(
+            self.seq,
+            &self.at,
+            &self.operator,
+            &self.action,
+            &self.target,
+            &self.details,
+            &self.outcome,
+            &self.prev_hash,
+        )
+    }
+
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.at)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_hash(
+    seq: i64,
+    at: &str,
+    operator: &str,
+    action: &str,
+    target: &str,
+    details: &str,
+    outcome: &str,
+    prev_hash: &str,
+) -> String {
+    let canonical = serde_json::json!([
+        seq, at, operator, action, target, details, outcome, prev_hash
+    ]);
+    format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// What verification found wrong, at the first place it went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum AuditProblem {
+    /// The record's contents no longer match its hash.
+    Altered { seq: i64 },
+    /// Records `first..=last` are missing from the chain.
+    Removed { first: i64, last: i64 },
+    /// The record sits at `seq` but was written after the record now at `written_after`.
+    Reordered { seq: i64, written_after: i64 },
+    /// The record's link to the previous record is broken (the previous record was rewritten).
+    LinkBroken { seq: i64 },
+    /// The newest record differs from the head recorded beside the chain (it was rewritten).
+    HeadMismatch { seq: i64 },
+}
+
+impl fmt::Display for AuditProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuditProblem::Altered { seq } => {
+                write!(
+                    f,
+                    "record #{seq} was altered: its contents no longer match its hash"
+                )
+            }
+            AuditProblem::Removed { first, last } if first == last => {
+                write!(f, "record #{first} was removed from the chain")
+            }
+            AuditProblem::Removed { first, last } => {
+                write!(f, "records #{first} to #{last} were removed from the chain")
+            }
+            AuditProblem::Reordered { seq, written_after } => write!(
+                f,
+                "record #{seq} is out of order: it was written after the record now at #{written_after}"
+            ),
+            AuditProblem::LinkBroken { seq } => write!(
+                f,
+                "record #{} was altered: record #{seq} no longer links to it",
+                seq - 1
+            ),
+            AuditProblem::HeadMismatch { seq } => write!(
+                f,
+                "record #{seq} was altered: it no longer matches the head recorded beside the chain"
+            ),
+        }
+    }
+}
+
+/// The result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub records: u64,
+    pub head: Option<String>,
+    pub problem: Option<AuditProblem>,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// How long an append keeps retrying while other processes hold the database.
+const APPEND_PATIENCE: Duration = Duration::from_secs(30);
+
+impl Store {
+    /// Append a record at time `at`. Safe against concurrent appends from other processes.
+    pub async fn append_audit(
+        &self,
+        new: &NewAuditRecord,
+        at: DateTime<Utc>,
+    ) -> Result<AuditRecord, StoreError> {
+        let started = std::time::Instant::now();
+        let mut backoff = Duration::from_millis(5);
+        loop {
+            match self.try_append(new, at).await {
+                Err(e) if e.is_busy() && started.elapsed() < APPEND_PATIENCE => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(200));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_append(
+        &self,
+        new: &NewAuditRecord,
+        at: DateTime<Utc>,
+    ) -> Result<AuditRecord, StoreError> {
+        let err = self.error("appending to the audit log");
+        // IMMEDIATE takes the write lock up front, so the head read below cannot go stale.
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(&err)?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(&err)?;
+        let (prev_seq, prev_hash) = match head {
+            Some(row) => (row.get::<i64, _>(0), row.get::<String, _>(1)),
+            None => (0, GENESIS.to_owned()),
+        };
+        let mut record = AuditRecord {
+            seq: prev_seq + 1,
+            at: at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            operator: new.operator.clone(),
+            action: new.action.clone(),
+            target: new.target.clone(),
+            details: new.details.to_string(),
+            outcome: new.outcome.as_str().to_owned(),
+            prev_hash,
+            hash: String::new(),
+        };
+        record.hash = record.expected_hash();
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, operator, action, target, details, outcome, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(record.seq)
+        .bind(&record.at)
+        .bind(&record.operator)
+        .bind(&record.action)
+        .bind(&record.target)
+        .bind(&record.details)
+        .bind(&record.outcome)
+        .bind(&record.prev_hash)
+        .bind(&record.hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(&err)?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(HEAD_KEY)
+        .bind(format!("{} {}", record.seq, record.hash))
+        .execute(&mut *tx)
+        .await
+        .map_err(&err)?;
+        tx.commit().await.map_err(&err)?;
+        Ok(record)
+    }
+
+    /// The newest `limit` records (all when `None`), newest first.
+    pub async fn audit_records(&self, limit: Option<u32>) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, operator, action, target, details, outcome, prev_hash, hash \
+             FROM audit_log ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(limit.map(i64::from).unwrap_or(i64::MAX))
+        .fetch_all(self.pool())
+        .await
+        .map_err(self.error("reading the audit log"))?;
+        Ok(rows.iter().map(record_from_row).collect())
+    }
+
+    /// Walk the whole chain, oldest first, and report the first record that was altered,
+    /// removed or reordered.
+    pub async fn verify_audit(&self) -> Result<Verification, StoreError> {
+        const PAGE: i64 = 5000;
+        let err = self.error("verifying the audit log");
+        let mut count = 0u64;
+        let mut prev_seq = 0i64;
+        let mut prev_hash = GENESIS.to_owned();
+        let mut problem = None;
+        // Pages keyed on seq keep memory bounded however long the log is.
+        let mut after = i64::MIN;
+        'pages: loop {
+            let rows = sqlx::query(
+                "SELECT seq, at, operator, action, target, details, outcome, prev_hash, hash \
+                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after)
+            .bind(PAGE)
+            .fetch_all(self.pool())
+            .await
+            .map_err(&err)?;
+            let Some(last) = rows.last() else { break };
+            after = last.get(0);
+            for row in &rows {
+                let r = record_from_row(row);
+                if r.seq != prev_seq + 1 {
+                    problem = Some(AuditProblem::Removed {
+                        first: prev_seq + 1,
+                        last: r.seq - 1,
+                    });
+                    break 'pages;
+                }
+                if r.prev_hash != prev_hash {
+                    problem = Some(match self.seq_with_hash(&r.prev_hash).await? {
+                        Some(s) if s != prev_seq => AuditProblem::Reordered {
+                            seq: r.seq,
+                            written_after: s,
+                        },
+                        _ if r.expected_hash() == r.hash => AuditProblem::LinkBroken { seq: r.seq },
+                        _ => AuditProblem::Altered { seq: r.seq },
+                    });
+                    break 'pages;
+                }
+                if r.expected_hash() != r.hash {
+                    problem = Some(AuditProblem::Altered { seq: r.seq });
+                    break 'pages;
+                }
+                count += 1;
+                prev_seq = r.seq;
+                prev_hash = r.hash;
+            }
+        }
+        let head = match problem {
+            None => self.meta(HEAD_KEY).await?,
+            Some(_) => None,
+        };
+        if let Some(head) = head {
+            let head_seq = head
+                .split(' ')
+                .next()
+                .and_then(|s| s.parse::<i64>().ok())
+                .unwrap_or(0);
+            if head_seq > prev_seq {
+                problem = Some(AuditProblem::Removed {
+                    first: prev_seq + 1,
+                    last: head_seq,
+                });
+            } else if head_seq == prev_seq && head != format!("{prev_seq} {prev_hash}") {
+                problem = Some(AuditProblem::HeadMismatch { seq: prev_seq });
+            }
+        }
+        Ok(Verification {
+            records: count,
+            head: (count > 0).then_some(prev_hash),
+            problem,
+        })
+    }
+
+    async fn seq_with_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar::<_, i64>("SELECT seq FROM audit_log WHERE hash = $1 LIMIT 1")
+            .bind(hash)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(self.error("verifying the audit log"))
+    }
+}
+
+fn record_from_row(row: &sqlx::sqlite::SqliteRow) -> AuditRecord {
+    AuditRecord {
+        seq: row.get(0),
+        at: row.get(1),
+        operator: row.get(2),
+        action: row.get(3),
+        target: row.get(4),
+        details: row.get(5),
+        outcome: row.get(6),
+        prev_hash: row.get(7),
+        hash: row.get(8),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_790_000_000 + secs, 0).single().unwrap()
+    }
+
+    async fn store_with(n: i64) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        for i in 0..n {
+            let rec = NewAuditRecord::new("alice", "note", &format!("t{i}"), Outcome::Recorded)
+                .details(serde_json::json!({"b": i, "a": "x"}));
+            store.append_audit(&rec, at(i)).await.unwrap();
+        }
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn an_untouched_chain_verifies() {
+        let (_d, store) = store_with(5).await;
+        let v = store.verify_audit().await.unwrap();
+        assert!(v.ok(), "{v:?}");
+        assert_eq!(v.records, 5);
+        let newest = store.audit_records(Some(2)).await.unwrap();
+        assert_eq!(newest.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![5, 4]);
+        assert_eq!(
+            newest[1].prev_hash,
+            store.audit_records(None).await.unwrap()[2].hash
+        );
+        assert_eq!(newest[0].details, r#"{"a":"x","b":4}"#);
+    }
+
+    #[tokio::test]
+    async fn an_empty_chain_verifies() {
+        let (_d, store) = store_with(0).await;
+        assert_eq!(
+            store.verify_audit().await.unwrap(),
+            Verification {
+                records: 0,
+                head: None,
+                problem: None
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn removing_the_newest_record_is_detected() {
+        let (_d, store) = store_with(3).await;
+        sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let v = store.verify_audit().await.unwrap();
+        assert_eq!(v.problem, Some(AuditProblem::Removed { first: 3, last: 3 }));
+    }
+}

@@ -1,0 +1,282 @@
+//! The state store: one SQLite database per state directory (`state_dir/warroom.db`).
+//!
+//! WAL journal, migrations embedded in the binary, SQL kept portable to PostgreSQL (plain types,
+//! `$n` placeholders, `ON CONFLICT` upserts). Several processes may open the same database: a
+//! lock file serialises migrations, a busy timeout serialises writers, and every database error
+//! is turned into a [`StoreError`] that says what happened and what to do.
+
+pub mod audit;
+
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use audit::{AuditProblem, AuditRecord, NewAuditRecord, Outcome, Verification};
+
+/// How long a writer waits for another process holding the database before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// An open state store.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// The state directory or database file could not be created or opened.
+    Open { path: PathBuf, reason: String },
+    /// Another process kept the database locked for longer than we wait.
+    Busy { path: PathBuf },
+    /// The file is not a database, or is damaged.
+    Corrupt { path: PathBuf, reason: String },
+    /// The database was written by a newer warroom.
+    NewerSchema { path: PathBuf, version: i64 },
+    /// Any other database failure, with what we were doing.
+    Failed {
+        path: PathBuf,
+        doing: &'static str,
+        reason: String,
+    },
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Open { path, reason } => write!(
+                f,
+                "cannot open the state database {}: {reason}; check that console.state_dir is writable by this user",
+                path.display()
+            ),
+            StoreError::Busy { path } => write!(
+                f,
+                "the state database {} stayed locked by another warroom process for {}s; try again, or find the process holding it (fuser {})",
+                path.display(),
+                BUSY_TIMEOUT.as_secs(),
+                path.display()
+            ),
+            StoreError::Corrupt { path, reason } => write!(
+                f,
+                "the state database {} is damaged ({reason}); move it aside (keep it for investigation) and start again, or restore it from a copy",
+                path.display()
+            ),
+            StoreError::NewerSchema { path, version } => write!(
+                f,
+                "the state database {} was written by a newer warroom (schema version {version}); use that version, or point console.state_dir elsewhere",
+                path.display()
+            ),
+            StoreError::Failed {
+                path,
+                doing,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "state database {}: {doing} failed: {reason}",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl StoreError {
+    /// Classify a database error. `doing` says what we were doing, for the message.
+    pub(crate) fn from_sqlx(path: &Path, doing: &'static str, e: sqlx::Error) -> StoreError {
+        let path = path.to_owned();
+        if let sqlx::Error::Database(db) = &e {
+            let primary = db
+                .code()
+                .and_then(|c| c.parse::<i64>().ok())
+                .map(|c| c & 0xff);
+            match primary {
+                Some(5) | Some(6) => return StoreError::Busy { path },
+                Some(11) | Some(26) => {
+                    return StoreError::Corrupt {
+                        path,
+                        reason: db.message().to_owned(),
+                    };
+                }
+                _ => {}
+            }
+        }
+        if let sqlx::Error::PoolTimedOut = e {
+            return StoreError::Busy { path };
+        }
+        StoreError::Failed {
+            path,
+            doing,
+            reason: e.to_string(),
+        }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Busy { .. })
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) the store in `state_dir` and bring its schema up to date.
+    pub async fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        let path = state_dir.join("warroom.db");
+        create_private_dir(state_dir).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(BUSY_TIMEOUT + Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|e| match StoreError::from_sqlx(&path, "opening", e) {
+                StoreError::Failed { path, reason, .. } => StoreError::Open { path, reason },
+                other => other,
+            })?;
+
+        // sqlx does not lock SQLite migrations: two processes starting at once would both try
+        // to apply them. A lock file next to the database makes the second one wait.
+        let lock = lock_file(&state_dir.join("warroom.db.lock"), &path).await?;
+        let migrated = MIGRATOR.run(&pool).await;
+        drop(lock);
+        if let Err(e) = migrated {
+            return Err(match e {
+                sqlx::migrate::MigrateError::VersionMissing(version) => {
+                    StoreError::NewerSchema { path, version }
+                }
+                sqlx::migrate::MigrateError::Execute(e) => {
+                    StoreError::from_sqlx(&path, "updating the schema", e)
+                }
+                other => StoreError::Failed {
+                    path,
+                    doing: "updating the schema",
+                    reason: other.to_string(),
+                },
+            });
+        }
+        Ok(Store { pool, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub(crate) fn error(&self, doing: &'static str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+        move |e| StoreError::from_sqlx(&self.path, doing, e)
+    }
+
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error("reading meta"))
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(self.error("writing meta"))?;
+        Ok(())
+    }
+
+    /// Close the pool, checkpointing the WAL.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Hold an exclusive lock on `lock_path` until the returned file is dropped.
+async fn lock_file(lock_path: &Path, db: &Path) -> Result<File, StoreError> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path)
+        .map_err(|e| StoreError::Open {
+            path: lock_path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Busy {
+                    path: db.to_owned(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Open {
+                    path: lock_path.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_twice_and_keeps_meta() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(dir.path()).await.unwrap();
+        let b = Store::open(dir.path()).await.unwrap();
+        a.set_meta("k", "1").await.unwrap();
+        b.set_meta("k", "2").await.unwrap();
+        assert_eq!(a.meta("k").await.unwrap().as_deref(), Some("2"));
+        assert_eq!(a.meta("missing").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_database_is_reported_as_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("warroom.db"), vec![b'x'; 4096]).unwrap();
+        let err = Store::open(dir.path()).await.err().unwrap();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().contains("is damaged"), "{err}");
+    }
+}
