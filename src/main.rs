@@ -4,14 +4,18 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     // Installed first, so anything that goes wrong after this point is reported properly.
-    if let Err(e) = color_eyre::install() {
+    let plain =
+        std::env::var_os("NO_COLOR").is_some() || !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let hooks = if plain {
+        color_eyre::config::HookBuilder::default().theme(color_eyre::config::Theme::new())
+    } else {
+        color_eyre::config::HookBuilder::default()
+    };
+    if let Err(e) = hooks.install() {
         eprintln!("warning: could not install the error reporter: {e}");
     }
     let cli = warroom::cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

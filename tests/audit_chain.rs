@@ -15,13 +15,7 @@ fn state_with_notes(n: usize) -> tempfile::TempDir {
         warroom(state.path())
             .arg("--config")
             .arg(example_config())
-            .args([
-                "audit",
-                "note",
-                &format!("note {i}"),
-                "--target",
-                "database",
-            ])
+            .args(["audit", "note", &format!("note {i}"), "--target", "database"])
             .assert()
             .success();
     }
@@ -29,16 +23,9 @@ fn state_with_notes(n: usize) -> tempfile::TempDir {
 }
 
 fn verify(state: &Path) -> (i32, String) {
-    let out = warroom(state)
-        .arg("--config")
-        .arg(example_config())
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let out =
+        warroom(state).arg("--config").arg(example_config()).args(["audit", "verify"]).output().unwrap();
+    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 async fn tamper(state: &Path, sql: &[&'static str]) {
@@ -55,20 +42,13 @@ async fn an_intact_chain_verifies() {
     let state = state_with_notes(3);
     let (code, out) = verify(state.path());
     assert_eq!(code, 0, "{out}");
-    assert_eq!(
-        out.trim_end().split(", head").next(),
-        Some("audit log OK: 4 records, chain intact")
-    );
+    assert_eq!(out.trim_end().split(", head").next(), Some("audit log OK: 4 records, chain intact"));
 }
 
 #[tokio::test]
 async fn a_changed_field_names_the_record() {
     let state = state_with_notes(5);
-    tamper(
-        state.path(),
-        &["UPDATE audit_log SET operator = 'mallory' WHERE seq = 3"],
-    )
-    .await;
+    tamper(state.path(), &["UPDATE audit_log SET operator = 'mallory' WHERE seq = 3"]).await;
     let (code, out) = verify(state.path());
     assert_eq!(code, 2, "{out}");
     assert_eq!(
@@ -84,17 +64,15 @@ async fn forge(state: &Path, seq: i64) {
     use sqlx::Row;
     let url = format!("sqlite://{}", state.join("warroom/warroom.db").display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let row = sqlx::query(
-        "SELECT at, action, target, details, outcome, prev_hash FROM audit_log WHERE seq = $1",
-    )
-    .bind(seq)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    let fields: Vec<String> = (0..6).map(|i| row.get::<String, _>(i)).collect();
-    let canonical = serde_json::json!([
-        seq, fields[0], "mallory", fields[1], fields[2], fields[3], fields[4], fields[5]
-    ]);
+    let row =
+        sqlx::query("SELECT at, action, target, details, outcome, prev_hash FROM audit_log WHERE seq = $1")
+            .bind(seq)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let fields: Vec<String> = (0..6).map(|i| row.try_get::<String, _>(i).unwrap()).collect();
+    let canonical =
+        serde_json::json!([seq, fields[0], "mallory", fields[1], fields[2], fields[3], fields[4], fields[5]]);
     let hash = format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()));
     sqlx::query("UPDATE audit_log SET operator = 'mallory', hash = $1 WHERE seq = $2")
         .bind(hash)
@@ -112,10 +90,7 @@ async fn a_rewritten_record_with_a_recomputed_hash_is_still_found() {
     forge(state.path(), 3).await;
     let (code, out) = verify(state.path());
     assert_eq!(code, 2, "{out}");
-    assert_eq!(
-        out.trim(),
-        "audit log TAMPERED: record #3 was altered: record #4 no longer links to it"
-    );
+    assert_eq!(out.trim(), "audit log TAMPERED: record #3 was altered: record #4 no longer links to it");
     // ...and for the newest record, the head kept beside the chain does.
     let state = state_with_notes(2);
     forge(state.path(), 3).await;
@@ -133,27 +108,18 @@ async fn a_deleted_row_names_the_record() {
     tamper(state.path(), &["DELETE FROM audit_log WHERE seq = 4"]).await;
     let (code, out) = verify(state.path());
     assert_eq!(code, 2, "{out}");
-    assert_eq!(
-        out.trim(),
-        "audit log TAMPERED: record #4 was removed from the chain"
-    );
+    assert_eq!(out.trim(), "audit log TAMPERED: record #4 was removed from the chain");
 
     let state = state_with_notes(5);
     tamper(state.path(), &["DELETE FROM audit_log WHERE seq IN (1, 2)"]).await;
     let (_, out) = verify(state.path());
-    assert_eq!(
-        out.trim(),
-        "audit log TAMPERED: records #1 to #2 were removed from the chain"
-    );
+    assert_eq!(out.trim(), "audit log TAMPERED: records #1 to #2 were removed from the chain");
 
     let state = state_with_notes(5);
     tamper(state.path(), &["DELETE FROM audit_log WHERE seq = 6"]).await;
     let (code, out) = verify(state.path());
     assert_eq!(code, 2, "{out}");
-    assert_eq!(
-        out.trim(),
-        "audit log TAMPERED: record #6 was removed from the chain"
-    );
+    assert_eq!(out.trim(), "audit log TAMPERED: record #6 was removed from the chain");
 }
 
 #[tokio::test]
@@ -192,22 +158,16 @@ async fn verify_json_names_the_problem() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        v["problem"],
-        serde_json::json!({"problem": "altered", "seq": 2})
-    );
+    assert_eq!(v["schema"], "warroom.audit-verify/1");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["problem"], serde_json::json!({"problem": "altered", "seq": 2}));
 }
 
 #[test]
 fn two_processes_writing_at_once_lose_nothing() {
     let state = tempfile::tempdir().unwrap();
     // Create the database first so both writers start on an existing chain.
-    warroom(state.path())
-        .arg("--config")
-        .arg(example_config())
-        .args(["audit", "verify"])
-        .assert()
-        .success();
+    warroom(state.path()).arg("--config").arg(example_config()).args(["audit", "verify"]).assert().success();
     let per_writer = 25;
     let writers: Vec<_> = ["a", "b"]
         .into_iter()
@@ -237,7 +197,9 @@ fn two_processes_writing_at_once_lose_nothing() {
         .args(["audit", "list", "--json"])
         .output()
         .unwrap();
-    let records: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(doc["schema"], "warroom.audit/1");
+    let records = doc["records"].as_array().unwrap();
     let notes: Vec<String> = records
         .iter()
         .filter(|r| r["action"] == "note")
@@ -261,56 +223,28 @@ fn a_config_change_is_audited_once() {
     let cfg = cfg_dir.path().join("warroom.toml");
     std::fs::copy(example_config(), &cfg).unwrap();
     let changes = |state: &Path| -> Vec<serde_json::Value> {
-        let out = warroom(state)
-            .arg("--config")
-            .arg(&cfg)
-            .args(["audit", "list", "--json"])
-            .output()
-            .unwrap();
-        let all: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-        all.into_iter()
+        let out =
+            warroom(state).arg("--config").arg(&cfg).args(["audit", "list", "--json"]).output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["records"]
+            .as_array()
+            .unwrap()
+            .iter()
             .filter(|r| r["action"] == "config.changed")
+            .cloned()
             .collect()
     };
-    warroom(state.path())
-        .arg("--config")
-        .arg(&cfg)
-        .args(["status"])
-        .assert()
-        .code(2);
-    assert_eq!(
-        changes(state.path()).len(),
-        1,
-        "the first run records the configuration it started with"
-    );
-    warroom(state.path())
-        .arg("--config")
-        .arg(&cfg)
-        .args(["status"])
-        .assert()
-        .code(2);
-    assert_eq!(
-        changes(state.path()).len(),
-        1,
-        "an unchanged file is not recorded again"
-    );
+    warroom(state.path()).arg("--config").arg(&cfg).args(["status"]).assert().code(2);
+    assert_eq!(changes(state.path()).len(), 1, "the first run records the configuration it started with");
+    warroom(state.path()).arg("--config").arg(&cfg).args(["status"]).assert().code(2);
+    assert_eq!(changes(state.path()).len(), 1, "an unchanged file is not recorded again");
 
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("at_risk = 0.25", "at_risk = 0.3");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("at_risk = 0.25", "at_risk = 0.3");
     std::fs::write(&cfg, text).unwrap();
-    warroom(state.path())
-        .arg("--config")
-        .arg(&cfg)
-        .args(["status"])
-        .assert()
-        .code(2);
+    warroom(state.path()).arg("--config").arg(&cfg).args(["status"]).assert().code(2);
     let recorded = changes(state.path());
     assert_eq!(recorded.len(), 2);
-    assert_eq!(
-        recorded[0]["details"]["previous_hash"],
-        recorded[1]["details"]["hash"]
-    );
+    assert_eq!(recorded[0]["details"]["previous_hash"], recorded[1]["details"]["hash"]);
     assert_eq!(recorded[0]["operator"], "tester");
 }
 
@@ -319,26 +253,119 @@ fn read_only_refuses_notes_and_audits_the_refusal() {
     let state = tempfile::tempdir().unwrap();
     let cfg_dir = tempfile::tempdir().unwrap();
     let cfg = cfg_dir.path().join("warroom.toml");
-    std::fs::write(
-        &cfg,
-        "[console]\nread_only = true\n\n[[systems]]\nname = \"api\"\ntier = 1\n",
-    )
-    .unwrap();
-    let out = warroom(state.path())
-        .arg("--config")
-        .arg(&cfg)
-        .args(["audit", "note", "hello"])
-        .output()
-        .unwrap();
+    std::fs::write(&cfg, "[console]\nread_only = true\n\n[[systems]]\nname = \"api\"\ntier = 1\n").unwrap();
+    let out =
+        warroom(state.path()).arg("--config").arg(&cfg).args(["audit", "note", "hello"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("console.read_only is set"));
+    let out =
+        warroom(state.path()).arg("--config").arg(&cfg).args(["audit", "list", "--json"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["records"][0]["action"], "note");
+    assert_eq!(doc["records"][0]["outcome"], "refused");
+}
+
+#[tokio::test]
+async fn a_row_whose_columns_no_longer_decode_is_named_not_a_crash() {
+    let state = state_with_notes(5);
+    tamper(state.path(), &["UPDATE audit_log SET operator = X'FF00' WHERE seq = 3"]).await;
+    let (code, out) = verify(state.path());
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        out.trim(),
+        "audit log TAMPERED: record #3 was altered: its contents no longer match its hash"
+    );
+    let list =
+        warroom(state.path()).arg("--config").arg(example_config()).args(["audit", "list"]).output().unwrap();
+    assert_eq!(list.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&list.stderr);
+    assert!(stderr.contains("an audit record cannot be read; run `warroom audit verify`"), "{stderr}");
+}
+
+#[tokio::test]
+async fn removing_the_tail_and_its_head_is_still_noticed() {
+    let state = state_with_notes(5);
+    tamper(
+        state.path(),
+        &["DELETE FROM audit_log WHERE seq >= 5", "DELETE FROM meta WHERE key = 'audit.head'"],
+    )
+    .await;
+    let (code, out) = verify(state.path());
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("the chain's recorded head is missing: records after #4 may have been removed"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_hand_changed_schema_is_explained_not_dumped() {
+    let state = state_with_notes(1);
+    tamper(state.path(), &["DROP TABLE meta"]).await;
+    let out =
+        warroom(state.path()).arg("--config").arg(example_config()).args(["audit", "list"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is damaged (its tables were changed by hand: no such table: meta)"), "{stderr}");
+    assert!(!stderr.contains("error returned from database"), "{stderr}");
+}
+
+#[test]
+fn processes_starting_together_record_a_config_change_once() {
+    let state = tempfile::tempdir().unwrap();
+    let starters: Vec<_> = (0..8)
+        .map(|i| {
+            let dir = state.path().to_owned();
+            std::thread::spawn(move || {
+                warroom(&dir)
+                    .arg("--config")
+                    .arg(example_config())
+                    .args(["audit", "note", &format!("start {i}")])
+                    .assert()
+                    .success();
+            })
+        })
+        .collect();
+    for s in starters {
+        s.join().unwrap();
+    }
     let out = warroom(state.path())
         .arg("--config")
-        .arg(&cfg)
+        .arg(example_config())
         .args(["audit", "list", "--json"])
         .output()
         .unwrap();
-    let all: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(all[0]["action"], "note");
-    assert_eq!(all[0]["outcome"], "refused");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let changes =
+        doc["records"].as_array().unwrap().iter().filter(|r| r["action"] == "config.changed").count();
+    assert_eq!(changes, 1);
+}
+
+#[test]
+fn state_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let state = state_with_notes(1);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state.path().join("warroom")), 0o700);
+    assert_eq!(mode(&state.path().join("warroom/warroom.db")), 0o600);
+}
+
+#[test]
+fn empty_notes_and_zero_limits_are_refused() {
+    let state = tempfile::tempdir().unwrap();
+    let out = warroom(state.path())
+        .arg("--config")
+        .arg(example_config())
+        .args(["audit", "note", " "])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the note is empty"));
+    let out = warroom(state.path())
+        .arg("--config")
+        .arg(example_config())
+        .args(["audit", "list", "-n", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -21,10 +21,7 @@ fn status_json_lists_every_system_by_tier() {
     assert_eq!(v["schema"], "warroom.status/1");
     assert_eq!(v["overall"], "critical");
     let systems = v["systems"].as_array().unwrap();
-    let names: Vec<&str> = systems
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = systems.iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
         [
@@ -42,14 +39,8 @@ fn status_json_lists_every_system_by_tier() {
             "file-shares"
         ]
     );
-    let tiers: Vec<u64> = systems
-        .iter()
-        .map(|s| s["tier"].as_u64().unwrap())
-        .collect();
-    assert!(
-        tiers.windows(2).all(|w| w[0] <= w[1]),
-        "sorted by tier: {tiers:?}"
-    );
+    let tiers: Vec<u64> = systems.iter().map(|s| s["tier"].as_u64().unwrap()).collect();
+    assert!(tiers.windows(2).all(|w| w[0] <= w[1]), "sorted by tier: {tiers:?}");
     let db = systems.iter().find(|s| s["name"] == "database").unwrap();
     assert_eq!(
         db["objectives"],
@@ -62,33 +53,18 @@ fn status_json_lists_every_system_by_tier() {
 #[test]
 fn status_text_starts_with_a_plugin_style_verdict() {
     let state = tempfile::tempdir().unwrap();
-    let out = warroom(state.path())
-        .arg("status")
-        .arg("--config")
-        .arg(example_config())
-        .output()
-        .unwrap();
+    let out = warroom(state.path()).arg("status").arg("--config").arg(example_config()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.starts_with("WARROOM CRITICAL: 12 systems"),
-        "{stdout}"
-    );
+    assert!(stdout.starts_with("WARROOM CRITICAL: 12 systems"), "{stdout}");
     assert!(stdout.contains("TIER 4 · standard"), "{stdout}");
-    assert!(
-        stdout.contains("database     RTO 30m   RPO 5m    ✖ never backed up"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("database     RTO 30m   RPO 5m    ✖ never backed up"), "{stdout}");
 }
 
 #[test]
 fn status_on_a_broken_config_is_unknown() {
     let state = tempfile::tempdir().unwrap();
     let out = warroom(state.path())
-        .args([
-            "status",
-            "--config",
-            "tests/fixtures/invalid/cycle-two.toml",
-        ])
+        .args(["status", "--config", "tests/fixtures/invalid/cycle-two.toml"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
@@ -100,12 +76,7 @@ fn a_damaged_state_database_is_explained_not_dumped() {
     let state = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(state.path().join("warroom")).unwrap();
     std::fs::write(state.path().join("warroom/warroom.db"), vec![7u8; 8192]).unwrap();
-    let out = warroom(state.path())
-        .arg("status")
-        .arg("--config")
-        .arg(example_config())
-        .output()
-        .unwrap();
+    let out = warroom(state.path()).arg("status").arg("--config").arg(example_config()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr.contains("is damaged"), "{stderr}");

@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::{AuditCommand, CliError, Session};
+use super::{AuditCommand, CliError, open_engine};
 use crate::store::{AuditRecord, NewAuditRecord, Outcome};
 
 pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitCode, CliError> {
@@ -12,26 +12,32 @@ pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitC
         AuditCommand::Verify { .. } => 3,
         _ => 1,
     };
-    let (session, _log) = Session::open(config, exit_on_error).await?;
+    let (engine, _log) = open_engine(config, exit_on_error).await?;
     let store_err = |e| CliError::store(e, exit_on_error);
     let code = match command {
         AuditCommand::List { json, limit } => {
-            let records = session
-                .store
-                .audit_records(limit)
-                .await
-                .map_err(store_err)?;
+            let records = engine.audit_records(limit).await.map_err(store_err)?;
             if json {
-                println!("{}", to_json(&records)?);
+                println!(
+                    "{}",
+                    to_json(&serde_json::json!({ "schema": "warroom.audit/1", "records": records }))?
+                );
             } else {
                 print!("{}", render_list(&records));
             }
             ExitCode::SUCCESS
         }
         AuditCommand::Verify { json } => {
-            let v = session.store.verify_audit().await.map_err(store_err)?;
+            let v = engine.verify_audit().await.map_err(store_err)?;
             if json {
-                println!("{}", to_json(&v)?);
+                let doc = serde_json::json!({
+                    "schema": "warroom.audit-verify/1",
+                    "ok": v.ok(),
+                    "records": v.records,
+                    "head": v.head,
+                    "problem": v.problem,
+                });
+                println!("{}", to_json(&doc)?);
             } else {
                 match &v.problem {
                     None => println!(
@@ -46,22 +52,14 @@ pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitC
                     Some(p) => println!("audit log TAMPERED: {p}"),
                 }
             }
-            if v.ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            }
+            if v.ok() { ExitCode::SUCCESS } else { ExitCode::from(2) }
         }
         AuditCommand::Note { message, target } => {
-            let refused = session.config.console.read_only;
-            let outcome = if refused {
-                Outcome::Refused
-            } else {
-                Outcome::Recorded
-            };
-            session
+            let refused = engine.config().console.read_only;
+            let outcome = if refused { Outcome::Refused } else { Outcome::Recorded };
+            engine
                 .audit(
-                    NewAuditRecord::new(session.operator(), "note", &target, outcome)
+                    NewAuditRecord::new(engine.operator(), "note", &target, outcome)
                         .details(serde_json::json!({ "message": message })),
                 )
                 .await
@@ -76,13 +74,12 @@ pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitC
             ExitCode::SUCCESS
         }
     };
-    session.store.close().await;
+    engine.close().await;
     Ok(code)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
-    serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::message(format!("cannot encode JSON: {e}"), 1))
+    serde_json::to_string_pretty(value).map_err(|e| CliError::message(format!("cannot encode JSON: {e}"), 1))
 }
 
 fn render_list(records: &[AuditRecord]) -> String {
@@ -92,10 +89,8 @@ fn render_list(records: &[AuditRecord]) -> String {
         return out;
     }
     for r in records {
-        let at = r
-            .time()
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-            .unwrap_or_else(|| r.at.clone());
+        let at =
+            r.time().map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| r.at.clone());
         let _ = writeln!(
             out,
             "#{:<5} {}  {:<12} {:<18} {:<16} {:<9} {}",

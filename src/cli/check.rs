@@ -6,8 +6,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::session::load_config;
-use super::{CliError, stderr_color};
+use super::{CliError, load_config, stderr_color};
 use crate::config::Config;
 use crate::model::Tier;
 use crate::model::duration::human;
@@ -27,12 +26,8 @@ pub async fn run(file: Option<PathBuf>) -> Result<ExitCode, CliError> {
 pub fn summary(config: &Config) -> String {
     let estate = &config.estate;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}: valid, {} systems",
-        config.path.display(),
-        estate.systems().len()
-    );
+    let n = estate.systems().len();
+    let _ = writeln!(out, "{}: valid, {n} system{}", config.path.display(), if n == 1 { "" } else { "s" });
     for tier in Tier::ALL {
         let names: Vec<&str> = estate.tier(tier).map(|(_, s)| s.name.as_str()).collect();
         let o = estate.tiers.get(tier);
@@ -50,12 +45,8 @@ pub fn summary(config: &Config) -> String {
         );
     }
     if let Ok(waves) = estate.recovery_waves() {
-        let _ = writeln!(
-            out,
-            "recovery order, {} wave{}:",
-            waves.len(),
-            if waves.len() == 1 { "" } else { "s" }
-        );
+        let _ =
+            writeln!(out, "recovery order, {} wave{}:", waves.len(), if waves.len() == 1 { "" } else { "s" });
         for (i, wave) in waves.iter().enumerate() {
             let names: Vec<&str> = wave.iter().map(|&n| estate.graph().name(n)).collect();
             let _ = writeln!(out, "  wave {}  {}", i + 1, names.join(", "));

@@ -27,7 +27,13 @@ pub fn init(state_dir: &Path) -> Guard {
         Err(_) => return Guard(None),
     };
     let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = EnvFilter::try_from_env("WARROOM_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = match std::env::var("WARROOM_LOG") {
+        Ok(spec) => EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+            eprintln!("warning: WARROOM_LOG={spec} is not a log filter ({e}); logging at info. Try WARROOM_LOG=debug");
+            EnvFilter::new("info")
+        }),
+        Err(_) => EnvFilter::new("info"),
+    };
     let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -3,8 +3,8 @@
 
 pub mod audit;
 pub mod check;
+pub mod error;
 pub mod logging;
-pub mod session;
 pub mod status;
 
 use std::io::IsTerminal;
@@ -13,7 +13,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use session::{CliError, Session};
+pub use error::{CliError, load_config};
+
+use crate::engine::Engine;
 
 /// warroom: the war-room console for business continuity and disaster recovery.
 #[derive(Debug, Parser)]
@@ -54,7 +56,7 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
         /// Show only the newest N records
-        #[arg(long, short = 'n', value_name = "N")]
+        #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         limit: Option<u32>,
     },
     /// Walk the chain and report the first record altered, removed or reordered (exit 0 intact, 2 broken)
@@ -65,6 +67,7 @@ pub enum AuditCommand {
     /// Record a note in the audit log (a decision taken outside warroom, a call made)
     Note {
         /// What to record
+        #[arg(value_parser = non_empty)]
         message: String,
         /// What the note is about (a system, an incident)
         #[arg(long, default_value = "-")]
@@ -75,6 +78,12 @@ pub enum AuditCommand {
 /// Run the command line; returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Some(Command::Check { file: Some(file) }) if cli.config.as_ref().is_some_and(|c| *c != file) => {
+            Err(CliError::message(
+                "check was given two files (one as FILE, one with --config); give one of them",
+                2,
+            ))
+        }
         Some(Command::Check { file }) => check::run(file.or(cli.config)).await,
         Some(Command::Status { json }) => status::run(cli.config, json).await,
         Some(Command::Audit { command }) => audit::run(cli.config, command).await,
@@ -96,4 +105,24 @@ pub async fn run(cli: Cli) -> ExitCode {
 /// Colour diagnostics only on a terminal, and never when NO_COLOR is set.
 pub fn stderr_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Load the configuration, start logging in its state directory and open the engine.
+/// Errors end the command with `exit`.
+pub async fn open_engine(explicit: Option<PathBuf>, exit: u8) -> Result<(Engine, logging::Guard), CliError> {
+    let loaded = load_config(explicit.as_deref(), exit)?;
+    // Private before anything (the log file) is written into it.
+    crate::store::create_private_dir(&loaded.config.console.state_dir).map_err(|reason| {
+        CliError::store(
+            crate::store::StoreError::Open { path: loaded.config.console.state_dir.clone(), reason },
+            exit,
+        )
+    })?;
+    let guard = logging::init(&loaded.config.console.state_dir);
+    let engine = Engine::open(loaded.config).await.map_err(|e| CliError::store(e, exit))?;
+    Ok((engine, guard))
+}
+
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() { Err("the note is empty: say what to record".into()) } else { Ok(s.to_owned()) }
 }

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::{CliError, Session};
+use super::{CliError, open_engine};
 use crate::model::duration::{clock, human};
 use crate::model::{Estate, RpoStatus, Severity, Tier};
 
@@ -20,24 +20,19 @@ use crate::model::{Estate, RpoStatus, Severity, Tier};
 pub const UNKNOWN: u8 = 3;
 
 pub async fn run(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliError> {
-    let (session, _log) = Session::open(config, UNKNOWN).await?;
+    let (engine, _log) = open_engine(config, UNKNOWN).await?;
     // The backup catalog arrives with the backup engine; until a backup has been verified,
     // every system is honestly "never backed up".
     let newest_verified: HashMap<String, DateTime<Utc>> = HashMap::new();
-    let report = StatusReport::assess(
-        &session.config.estate,
-        &newest_verified,
-        session.clock.now(),
-    );
+    let report = StatusReport::assess(&engine.config().estate, &newest_verified, engine.now());
     if json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| {
-            CliError::message(format!("cannot encode the status as JSON: {e}"), UNKNOWN)
-        })?;
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| CliError::message(format!("cannot encode the status as JSON: {e}"), UNKNOWN))?;
         println!("{text}");
     } else {
         print!("{}", report.render());
     }
-    session.store.close().await;
+    engine.close().await;
     Ok(ExitCode::from(report.exit_code))
 }
 
@@ -138,8 +133,7 @@ impl StatusReport {
                     },
                     rpo: RpoJson {
                         state: rpo.key(),
-                        newest_verified_backup: newest
-                            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                        newest_verified_backup: newest.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
                         age_seconds: rpo.age().map(|d| d.as_secs()),
                         remaining_seconds: rpo.remaining().map(|d| d.as_secs()),
                         overdue_seconds: match rpo {
@@ -175,13 +169,7 @@ impl StatusReport {
             c.at_risk,
             c.compliant
         );
-        let width = self
-            .systems
-            .iter()
-            .map(|s| s.name.chars().count())
-            .max()
-            .unwrap_or(4)
-            .max(4);
+        let width = self.systems.iter().map(|s| s.name.chars().count()).max().unwrap_or(4).max(4);
         let mut current_tier = 0;
         for s in &self.systems {
             if s.tier != current_tier {

@@ -4,6 +4,65 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::diagnostic::{Diagnostic, Report, did_you_mean};
+use super::document::Document;
+
+/// The themes compiled into the binary (the console's `themes/*.toml`).
+pub const BUILT_IN_THEMES: &[&str] = &["default", "light", "high-contrast", "colorblind"];
+
+/// Where the console looks for theme files besides its built-ins: `themes/` beside the
+/// configuration file, then `$XDG_CONFIG_HOME/warroom/themes` (`~/.config/...`).
+pub fn theme_dirs(config_dir: &Path, env: &dyn Environment) -> Vec<PathBuf> {
+    let mut dirs = vec![config_dir.join("themes")];
+    let xdg = env
+        .var("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env.var("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(x) = xdg {
+        dirs.push(x.join("warroom/themes"));
+    }
+    dirs
+}
+
+/// Warnings about the console settings: an operator nobody can be held to, a theme that
+/// does not exist.
+pub fn check(
+    section: &ConsoleSection,
+    resolved: &ConsoleConfig,
+    config_dir: &Path,
+    env: &dyn Environment,
+    doc: &Document<'_>,
+    report: &mut Report,
+) {
+    if resolved.operator == UNKNOWN_OPERATOR {
+        report.push(
+            Diagnostic::warning("nobody is named as the operator: actions will be audited as \"unknown\"")
+                .at("console.operator", doc.value_span(&["console", "operator"]))
+                .help("set console.operator, or WARROOM_OPERATOR in the environment"),
+        );
+    }
+    if let Some(theme) = &section.theme {
+        let on_disk = theme_dirs(config_dir, env).iter().any(|d| d.join(format!("{theme}.toml")).is_file());
+        if !BUILT_IN_THEMES.contains(&theme.as_str()) && !on_disk {
+            let mut d = Diagnostic::warning(format!(
+                "there is no theme \"{theme}\"; the console will use \"default\""
+            ))
+            .at("console.theme", doc.value_span(&["console", "theme"]));
+            d = match did_you_mean(theme, BUILT_IN_THEMES.iter().copied()) {
+                Some(s) => d.help(format!("did you mean \"{s}\"?")),
+                None => d.help(format!(
+                    "the built-in themes are {}; or put {theme}.toml in a themes/ folder beside this file",
+                    BUILT_IN_THEMES.join(", ")
+                )),
+            };
+            report.push(d);
+        }
+    }
+}
+
+/// The operator recorded when nobody is named.
+pub const UNKNOWN_OPERATOR: &str = "unknown";
+
 /// The section as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +111,7 @@ impl ConsoleSection {
             .or_else(|| env.var("WARROOM_OPERATOR"))
             .or_else(|| env.var("USER"))
             .or_else(|| env.var("LOGNAME"))
-            .unwrap_or_else(|| "unknown".to_owned());
+            .unwrap_or_else(|| UNKNOWN_OPERATOR.to_owned());
         let state_dir = match &self.state_dir {
             Some(dir) => config_dir.join(expand_home(dir, env)),
             None => default_state_dir(env),
@@ -99,51 +158,27 @@ pub(crate) mod tests {
 
     #[test]
     fn operator_comes_from_config_then_env_then_user() {
-        let env = FakeEnv(HashMap::from([
-            ("WARROOM_OPERATOR", "bob"),
-            ("USER", "carol"),
-        ]));
+        let env = FakeEnv(HashMap::from([("WARROOM_OPERATOR", "bob"), ("USER", "carol")]));
         let dir = Path::new("/etc/warroom");
-        let set = ConsoleSection {
-            operator: Some("alice".into()),
-            ..Default::default()
-        };
+        let set = ConsoleSection { operator: Some("alice".into()), ..Default::default() };
         assert_eq!(set.resolve(dir, &env).operator, "alice");
         assert_eq!(ConsoleSection::default().resolve(dir, &env).operator, "bob");
         let env = FakeEnv(HashMap::from([("USER", "carol")]));
-        assert_eq!(
-            ConsoleSection::default().resolve(dir, &env).operator,
-            "carol"
-        );
+        assert_eq!(ConsoleSection::default().resolve(dir, &env).operator, "carol");
     }
 
     #[test]
     fn state_dir_defaults_to_xdg_and_relative_paths_follow_the_config() {
-        let env = FakeEnv(HashMap::from([
-            ("XDG_STATE_HOME", "/var/state"),
-            ("HOME", "/home/a"),
-        ]));
+        let env = FakeEnv(HashMap::from([("XDG_STATE_HOME", "/var/state"), ("HOME", "/home/a")]));
         let dir = Path::new("/etc/warroom");
         assert_eq!(
             ConsoleSection::default().resolve(dir, &env).state_dir,
             PathBuf::from("/var/state/warroom")
         );
-        let rel = ConsoleSection {
-            state_dir: Some("state".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            rel.resolve(dir, &env).state_dir,
-            PathBuf::from("/etc/warroom/state")
-        );
-        let home = ConsoleSection {
-            state_dir: Some("~/wr".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            home.resolve(dir, &env).state_dir,
-            PathBuf::from("/home/a/wr")
-        );
+        let rel = ConsoleSection { state_dir: Some("state".into()), ..Default::default() };
+        assert_eq!(rel.resolve(dir, &env).state_dir, PathBuf::from("/etc/warroom/state"));
+        let home = ConsoleSection { state_dir: Some("~/wr".into()), ..Default::default() };
+        assert_eq!(home.resolve(dir, &env).state_dir, PathBuf::from("/home/a/wr"));
         let env = FakeEnv(HashMap::from([("HOME", "/home/a")]));
         assert_eq!(
             ConsoleSection::default().resolve(dir, &env).state_dir,

@@ -33,20 +33,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic {
-            level: Level::Error,
-            message: message.into(),
-            key: None,
-            span: None,
-            help: None,
-        }
+        Diagnostic { level: Level::Error, message: message.into(), key: None, span: None, help: None }
     }
 
     pub fn warning(message: impl Into<String>) -> Self {
-        Diagnostic {
-            level: Level::Warning,
-            ..Diagnostic::error(message)
-        }
+        Diagnostic { level: Level::Warning, ..Diagnostic::error(message) }
     }
 
     pub fn at(mut self, key: impl Into<String>, span: Option<Range<usize>>) -> Self {
@@ -73,11 +64,7 @@ pub struct Report {
 
 impl Report {
     pub fn new(path: &Path, text: &str) -> Self {
-        Report {
-            path: path.to_owned(),
-            text: text.to_owned(),
-            ..Report::default()
-        }
+        Report { path: path.to_owned(), text: text.to_owned(), ..Report::default() }
     }
 
     pub fn push(&mut self, diagnostic: Diagnostic) {
@@ -93,9 +80,7 @@ impl Report {
     }
 
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.level == Level::Warning)
+        self.diagnostics.iter().filter(|d| d.level == Level::Warning)
     }
 
     pub fn has_errors(&self) -> bool {
@@ -104,12 +89,7 @@ impl Report {
 
     /// Errors first, then warnings, each in file order.
     pub fn sort(&mut self) {
-        self.diagnostics.sort_by_key(|d| {
-            (
-                d.level,
-                d.span.as_ref().map(|s| s.start).unwrap_or(usize::MAX),
-            )
-        });
+        self.diagnostics.sort_by_key(|d| (d.level, d.span.as_ref().map(|s| s.start).unwrap_or(usize::MAX)));
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -138,13 +118,40 @@ impl Report {
         out
     }
 
-    fn render_one(&self, out: &mut String, d: &Diagnostic, color: bool) {
-        let paint = |code: &str, s: &str| {
-            if color {
-                format!("\x1b[{code}m{s}\x1b[0m")
-            } else {
-                s.to_owned()
+    /// `s` with every secret in the file replaced by `***`, however it got there (a name, a
+    /// suggestion, a message quoting the value).
+    fn scrub(&self, s: &str) -> String {
+        let mut out = s.to_owned();
+        for span in &self.secret_spans {
+            let Some(raw) = self.text.get(span.clone()) else { continue };
+            let secret = raw.trim_matches(['"', '\'']);
+            if secret.chars().count() >= 4 {
+                out = out.replace(secret, "***");
+                // Derived forms: a suggested name built from it.
+                let slug: String = secret
+                    .to_lowercase()
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect();
+                for part in slug.split('-').filter(|p| p.len() >= 4) {
+                    out = out.replace(part, "***");
+                }
             }
+        }
+        out
+    }
+
+    fn render_one(&self, out: &mut String, d: &Diagnostic, color: bool) {
+        let scrubbed = Diagnostic {
+            level: d.level,
+            message: self.scrub(&d.message),
+            key: d.key.as_deref().map(|k| self.scrub(k)),
+            span: d.span.clone(),
+            help: d.help.as_deref().map(|h| self.scrub(h)),
+        };
+        let d = &scrubbed;
+        let paint = |code: &str, s: &str| {
+            if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_owned() }
         };
         let (label, code) = match d.level {
             Level::Error => ("error", "1;31"),
@@ -159,11 +166,7 @@ impl Report {
             }
             None => self.path.display().to_string(),
         };
-        let key = d
-            .key
-            .as_deref()
-            .map(|k| format!(" · {k}"))
-            .unwrap_or_default();
+        let key = d.key.as_deref().map(|k| format!(" · {k}")).unwrap_or_default();
         let Some(span) = &d.span else {
             let _ = writeln!(out, "  --> {location}{key}");
             if let Some(help) = &d.help {
@@ -179,19 +182,10 @@ impl Report {
         let _ = writeln!(out, "{pad} |");
         let _ = writeln!(out, "{line_no} | {line}");
         let line_chars = line.chars().count();
-        let span_chars = self
-            .text
-            .get(span.clone())
-            .map(|s| s.chars().count())
-            .unwrap_or(1);
+        let span_chars = self.text.get(span.clone()).map(|s| s.chars().count()).unwrap_or(1);
         let width = span_chars.clamp(1, line_chars.saturating_sub(col - 1).max(1));
         let carets = "^".repeat(width);
-        let _ = writeln!(
-            out,
-            "{pad} | {}{}",
-            " ".repeat(col - 1),
-            paint(code, &carets)
-        );
+        let _ = writeln!(out, "{pad} | {}{}", " ".repeat(col - 1), paint(code, &carets));
         if let Some(help) = &d.help {
             let _ = writeln!(out, "{pad} = {}: {help}", paint("1", "help"));
         }
@@ -199,22 +193,14 @@ impl Report {
 
     /// The text of a 1-based line, with any secret on it replaced by `*`.
     fn masked_line(&self, line_no: usize) -> String {
-        let start = self
-            .text
-            .split_inclusive('\n')
-            .take(line_no - 1)
-            .map(str::len)
-            .sum::<usize>();
+        let start = self.text.split_inclusive('\n').take(line_no - 1).map(str::len).sum::<usize>();
         let line = self.text[start..].split('\n').next().unwrap_or("");
         let line = line.strip_suffix('\r').unwrap_or(line);
         let mut masked = String::with_capacity(line.len());
         for (i, ch) in line.char_indices() {
             let at = start + i;
             // Keep the quotes, hide what is between them.
-            let secret = self
-                .secret_spans
-                .iter()
-                .any(|s| at > s.start && at + 1 < s.end);
+            let secret = self.secret_spans.iter().any(|s| at > s.start && at + 1 < s.end);
             masked.push(if secret { '*' } else { ch });
         }
         masked
@@ -232,10 +218,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The closest of `candidates` to `word`, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .into_iter()
@@ -300,10 +283,7 @@ mod tests {
         );
         let out = report.render(false);
         assert!(out.contains("error: unknown dependency `databse`"), "{out}");
-        assert!(
-            out.contains("--> w.toml:3:15 · systems[api].depends_on[0]"),
-            "{out}"
-        );
+        assert!(out.contains("--> w.toml:3:15 · systems[api].depends_on[0]"), "{out}");
         assert!(out.contains("3 | depends_on = [\"databse\"]"), "{out}");
         assert!(out.contains("  |               ^^^^^^^^^"), "{out}");
         assert!(out.contains("= help: did you mean `database`?"), "{out}");

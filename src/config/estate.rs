@@ -9,9 +9,7 @@ use super::systems::SystemEntry;
 use super::tiers::{RpoSection, TierSection};
 use super::values::{suggest_name, valid_name};
 use crate::model::duration::human;
-use crate::model::{
-    DependencyGraph, Estate, RecoveryObjective, RpoPolicy, System, Tier, TierObjectives,
-};
+use crate::model::{DependencyGraph, Estate, RecoveryObjective, RpoPolicy, System, Tier, TierObjectives};
 
 /// The parts of the document the estate is built from.
 pub struct EstateSections {
@@ -28,16 +26,8 @@ pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
 
     // Names of every entry, readable or not, so one bad entry does not make the others'
     // dependencies on it look unknown.
-    let all_names: Vec<&str> = sections
-        .systems
-        .iter()
-        .filter_map(|(_, n)| n.as_deref())
-        .collect();
-    let entries: Vec<&SystemEntry> = sections
-        .systems
-        .iter()
-        .filter_map(|(e, _)| e.as_ref())
-        .collect();
+    let all_names: Vec<&str> = sections.systems.iter().filter_map(|(_, n)| n.as_deref()).collect();
+    let entries: Vec<&SystemEntry> = sections.systems.iter().filter_map(|(e, _)| e.as_ref()).collect();
 
     let mut first_seen: HashMap<&str, &Spanned<String>> = HashMap::new();
     let mut systems = Vec::new();
@@ -45,7 +35,8 @@ pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
     for entry in &entries {
         let name = entry.name.get_ref().as_str();
         let key = format!("systems[{name}]");
-        if !valid_name(name) {
+        // A name that looks like a secret is reported as one, and never echoed in a suggestion.
+        if !valid_name(name) && super::secrets::secret_value(name).is_none() {
             report.push(
                 Diagnostic::error(format!("system name \"{name}\" is not usable as a name"))
                     .at(format!("{key}.name"), Some(entry.name.span()))
@@ -60,9 +51,7 @@ pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
             report.push(
                 Diagnostic::error(format!("system \"{name}\" is defined twice"))
                     .at(format!("{key}.name"), Some(entry.name.span()))
-                    .help(format!(
-                        "the first definition is on line {line}; rename or remove one of them"
-                    )),
+                    .help(format!("the first definition is on line {line}; rename or remove one of them")),
             );
             continue;
         }
@@ -70,21 +59,10 @@ pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
         let tier = entry.tier.get_ref().0;
         let allowed = tiers.get(tier);
         let objective = RecoveryObjective {
-            rto: entry
-                .rto
-                .as_ref()
-                .map(|d| d.get_ref().0)
-                .unwrap_or(allowed.rto),
-            rpo: entry
-                .rpo
-                .as_ref()
-                .map(|d| d.get_ref().0)
-                .unwrap_or(allowed.rpo),
+            rto: entry.rto.as_ref().map(|d| d.get_ref().0).unwrap_or(allowed.rto),
+            rpo: entry.rpo.as_ref().map(|d| d.get_ref().0).unwrap_or(allowed.rpo),
         };
-        for (field, value, limit) in [
-            ("rto", &entry.rto, allowed.rto),
-            ("rpo", &entry.rpo, allowed.rpo),
-        ] {
+        for (field, value, limit) in [("rto", &entry.rto, allowed.rto), ("rpo", &entry.rpo, allowed.rpo)] {
             let Some(value) = value else { continue };
             if value.get_ref().0 > limit {
                 report.push(
@@ -106,11 +84,7 @@ pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
             name: name.to_owned(),
             tier,
             objective,
-            depends_on: entry
-                .depends_on
-                .iter()
-                .map(|d| d.get_ref().clone())
-                .collect(),
+            depends_on: entry.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
             owner: entry.owner.clone(),
             description: entry.description.clone(),
         });
@@ -127,32 +101,19 @@ pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
     Estate::new(systems, tiers, rpo_policy)
 }
 
-fn check_dependencies(
-    systems: &[System],
-    entries: &[&SystemEntry],
-    all_names: &[&str],
-    report: &mut Report,
-) {
-    let (graph, unknown) = DependencyGraph::build(
-        systems
-            .iter()
-            .map(|s| (s.name.clone(), s.depends_on.iter())),
-    );
+fn check_dependencies(systems: &[System], entries: &[&SystemEntry], all_names: &[&str], report: &mut Report) {
+    let (graph, unknown) =
+        DependencyGraph::build(systems.iter().map(|s| (s.name.clone(), s.depends_on.iter())));
     for u in unknown {
         let entry = entries[u.from];
         if all_names.contains(&u.name.as_str()) {
             continue; // named by an entry that has its own error
         }
         let dep = &entry.depends_on[u.position];
-        let mut d = Diagnostic::error(format!("unknown dependency \"{}\"", u.name)).at(
-            format!(
-                "systems[{}].depends_on[{}]",
-                entry.name.get_ref(),
-                u.position
-            ),
-            Some(dep.span()),
-        );
-        d = match did_you_mean(&u.name, all_names.iter().copied()) {
+        let mut d = Diagnostic::error(format!("unknown dependency \"{}\"", u.name))
+            .at(format!("systems[{}].depends_on[{}]", entry.name.get_ref(), u.position), Some(dep.span()));
+        let own = entry.name.get_ref().as_str();
+        d = match did_you_mean(&u.name, all_names.iter().copied().filter(|n| *n != own)) {
             Some(s) => d.help(format!("did you mean \"{s}\"?")),
             None => d.help("every dependency must be the name of a [[systems]] entry in this file"),
         };
@@ -173,24 +134,9 @@ fn check_dependencies(
                 continue;
             }
             seen.push(dep_name);
-            let Some(target) = graph.index_of(dep_name).and_then(|t| systems.get(t)) else {
-                continue;
-            };
-            if systems[i].tier == Tier::One && target.tier == Tier::Four {
-                report.push(
-                    Diagnostic::warning(format!(
-                        "tier-1 system \"{}\" depends on tier-4 system \"{dep_name}\"",
-                        systems[i].name
-                    ))
-                    .at(key, Some(dep.span()))
-                    .help(format!(
-                        "\"{}\" cannot recover within {} while \"{dep_name}\" may take {}: raise \"{dep_name}\"'s tier or remove the dependency",
-                        systems[i].name,
-                        human(systems[i].objective.rto),
-                        human(target.objective.rto)
-                    )),
-                );
-            }
+        }
+        if systems[i].tier == Tier::One {
+            warn_tier4_dependencies(i, entry, systems, &graph, report);
         }
     }
 
@@ -199,11 +145,7 @@ fn check_dependencies(
         let next = cycle.0.get(1).copied().unwrap_or(first);
         let entry = entries[first];
         let next_name = graph.name(next);
-        let position = entry
-            .depends_on
-            .iter()
-            .position(|d| d.get_ref() == next_name)
-            .unwrap_or(0);
+        let position = entry.depends_on.iter().position(|d| d.get_ref() == next_name).unwrap_or(0);
         let span = entry.depends_on.get(position).map(|d| d.span());
         report.push(
             Diagnostic::error(format!("dependency cycle: {}", graph.describe_cycle(&cycle)))
@@ -213,30 +155,77 @@ fn check_dependencies(
     }
 }
 
-fn tier_objectives(
-    overrides: &[(Tier, Spanned<TierSection>)],
+/// A tier-1 system that needs a tier-4 one, directly or through others, cannot meet its RTO
+/// while that one may take days: warn once per tier-4 system, with the path.
+fn warn_tier4_dependencies(
+    from: usize,
+    entry: &SystemEntry,
+    systems: &[System],
+    graph: &DependencyGraph,
     report: &mut Report,
-) -> TierObjectives {
+) {
+    let mut parent: Vec<Option<usize>> = vec![None; graph.len()];
+    let mut seen = vec![false; graph.len()];
+    seen[from] = true;
+    let mut queue = std::collections::VecDeque::from([from]);
+    while let Some(n) = queue.pop_front() {
+        for &d in graph.depends_on(n) {
+            if seen[d] {
+                continue;
+            }
+            seen[d] = true;
+            parent[d] = Some(n);
+            queue.push_back(d);
+            if systems[d].tier != Tier::Four {
+                continue;
+            }
+            let mut path = vec![d];
+            let mut at = d;
+            while let Some(p) = parent[at] {
+                path.push(p);
+                at = p;
+            }
+            path.reverse();
+            let first_hop = graph.name(path[1]);
+            let position = entry.depends_on.iter().position(|x| x.get_ref() == first_hop).unwrap_or(0);
+            let chain: Vec<&str> = path.iter().map(|&p| graph.name(p)).collect();
+            let (source, target) = (&systems[from], &systems[d]);
+            let how =
+                if path.len() == 2 { String::new() } else { format!(" (through {})", chain.join(" -> ")) };
+            report.push(
+                Diagnostic::warning(format!(
+                    "tier-1 system \"{}\" depends on tier-4 system \"{}\"{how}",
+                    source.name, target.name
+                ))
+                .at(
+                    format!("systems[{}].depends_on[{position}]", source.name),
+                    entry.depends_on.get(position).map(|x| x.span()),
+                )
+                .help(format!(
+                    "\"{}\" cannot recover within {} while \"{}\" may take {}: raise \"{}\"'s tier or remove the dependency",
+                    source.name,
+                    human(source.objective.rto),
+                    target.name,
+                    human(target.objective.rto),
+                    target.name
+                )),
+            );
+        }
+    }
+}
+
+fn tier_objectives(overrides: &[(Tier, Spanned<TierSection>)], report: &mut Report) -> TierObjectives {
     let mut tiers = TierObjectives::standard();
     for (tier, section) in overrides {
         let standard = tier.standard_objective();
         let section = section.get_ref();
         let objective = RecoveryObjective {
-            rto: section
-                .rto
-                .as_ref()
-                .map(|d| d.get_ref().0)
-                .unwrap_or(standard.rto),
-            rpo: section
-                .rpo
-                .as_ref()
-                .map(|d| d.get_ref().0)
-                .unwrap_or(standard.rpo),
+            rto: section.rto.as_ref().map(|d| d.get_ref().0).unwrap_or(standard.rto),
+            rpo: section.rpo.as_ref().map(|d| d.get_ref().0).unwrap_or(standard.rpo),
         };
-        for (field, value, limit) in [
-            ("rto", &section.rto, standard.rto),
-            ("rpo", &section.rpo, standard.rpo),
-        ] {
+        for (field, value, limit) in
+            [("rto", &section.rto, standard.rto), ("rpo", &section.rpo, standard.rpo)]
+        {
             let Some(value) = value else { continue };
             if value.get_ref().0 > limit {
                 report.push(
@@ -257,14 +246,14 @@ fn tier_objectives(
 }
 
 fn rpo_policy(section: Option<&RpoSection>, report: &mut Report) -> RpoPolicy {
-    let Some(section) = section else {
+    let Some(value) = section.and_then(|s| s.at_risk.as_ref()) else {
         return RpoPolicy::default();
     };
-    let at_risk = *section.at_risk.get_ref();
+    let at_risk = *value.get_ref();
     if !(0.0..1.0).contains(&at_risk) {
         report.push(
-            Diagnostic::error(format!("rpo.at_risk = {at_risk} is outside 0 to 1"))
-                .at("rpo.at_risk", Some(section.at_risk.span()))
+            Diagnostic::error(format!("rpo.at_risk = {at_risk} must be at least 0 and less than 1"))
+                .at("rpo.at_risk", Some(value.span()))
                 .help("it is the fraction of the RPO left under which a system is at risk: 0.25 means the last quarter"),
         );
         return RpoPolicy::default();

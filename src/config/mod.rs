@@ -9,6 +9,7 @@ pub mod console;
 pub mod diagnostic;
 pub mod document;
 pub mod estate;
+pub mod keys;
 pub mod secrets;
 pub mod systems;
 pub mod tiers;
@@ -24,16 +25,15 @@ use toml::de::DeValue;
 pub use console::{ConsoleConfig, Environment, ProcessEnv};
 pub use diagnostic::{Diagnostic, Level, Report};
 
-use crate::model::{Estate, Tier};
+use crate::model::Estate;
 use console::ConsoleSection;
 use diagnostic::did_you_mean;
-use document::{Document, deserialize_section, element_label};
+use document::{Document, deserialize_section};
 use estate::EstateSections;
-use systems::SystemEntry;
-use tiers::{RpoSection, TierSection};
+use keys::{KeyBindings, KeysSection};
 
 /// The top-level sections this version understands.
-pub const SECTIONS: &[&str] = &["console", "systems", "tiers", "rpo"];
+pub const SECTIONS: &[&str] = &["console", "systems", "tiers", "rpo", "keys"];
 
 /// A loaded, checked configuration.
 #[derive(Debug, Clone)]
@@ -44,6 +44,8 @@ pub struct Config {
     pub hash: String,
     pub console: ConsoleConfig,
     pub estate: Estate,
+    /// The console's key bindings (defaults with `[keys]` applied).
+    pub keys: KeyBindings,
 }
 
 /// A configuration and its warnings.
@@ -75,17 +77,10 @@ impl fmt::Display for LoadError {
                 for (path, why) in tried {
                     writeln!(f, "  {} ({why})", path.display())?;
                 }
-                write!(
-                    f,
-                    "give one with --config PATH or WARROOM_CONFIG, or start from config.toml.example"
-                )
+                write!(f, "give one with --config PATH or WARROOM_CONFIG, or start from config.toml.example")
             }
             LoadError::Unreadable { path, reason } => {
-                write!(
-                    f,
-                    "cannot read configuration file {}: {reason}",
-                    path.display()
-                )
+                write!(f, "cannot read configuration file {}: {reason}", path.display())
             }
             LoadError::Invalid(report) => f.write_str(&report.render(false)),
         }
@@ -97,24 +92,20 @@ impl std::error::Error for LoadError {}
 /// Find the configuration file: `--config PATH`, then `WARROOM_CONFIG`, then `./warroom.toml`,
 /// then `$XDG_CONFIG_HOME/warroom/config.toml` (`~/.config/...` when unset).
 pub fn locate(explicit: Option<&Path>, env: &dyn Environment) -> Result<PathBuf, LoadError> {
-    if let Some(path) = explicit {
-        return if path.is_file() {
-            Ok(path.to_owned())
+    let named = |path: PathBuf, why: &'static str| {
+        if path.is_file() {
+            Ok(path)
+        } else if path.is_dir() {
+            Err(LoadError::Unreadable { path, reason: format!("it is a folder, not a file ({why})") })
         } else {
-            Err(LoadError::NotFound {
-                tried: vec![(path.to_owned(), "given with --config")],
-            })
-        };
+            Err(LoadError::NotFound { tried: vec![(path, why)] })
+        }
+    };
+    if let Some(path) = explicit {
+        return named(path.to_owned(), "given on the command line");
     }
     if let Some(path) = env.var("WARROOM_CONFIG") {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(LoadError::NotFound {
-                tried: vec![(path, "named by WARROOM_CONFIG")],
-            })
-        };
+        return named(PathBuf::from(path), "named by WARROOM_CONFIG");
     }
     let mut tried = vec![(PathBuf::from("./warroom.toml"), "the current folder")];
     let xdg = env
@@ -122,10 +113,7 @@ pub fn locate(explicit: Option<&Path>, env: &dyn Environment) -> Result<PathBuf,
         .map(PathBuf::from)
         .or_else(|| env.var("HOME").map(|h| PathBuf::from(h).join(".config")));
     if let Some(dir) = xdg {
-        tried.push((
-            dir.join("warroom/config.toml"),
-            "the user's configuration folder",
-        ));
+        tried.push((dir.join("warroom/config.toml"), "the user's configuration folder"));
     }
     match tried.iter().find(|(p, _)| p.is_file()) {
         Some((p, _)) => Ok(p.clone()),
@@ -135,16 +123,11 @@ pub fn locate(explicit: Option<&Path>, env: &dyn Environment) -> Result<PathBuf,
 
 /// Read and check the file at `path`.
 pub fn load(path: &Path, env: &dyn Environment) -> Result<Loaded, LoadError> {
-    let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| LoadError::Unreadable { path: path.to_owned(), reason: e.to_string() })?;
     let text = String::from_utf8(bytes).map_err(|e| LoadError::Unreadable {
         path: path.to_owned(),
-        reason: format!(
-            "it is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ),
+        reason: format!("it is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
     })?;
     load_str(path, &text, env)
 }
@@ -163,148 +146,82 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
         return Err(LoadError::Invalid(Box::new(report)));
     }
     secrets::scan(&doc.root, &mut report);
-    let secret_keys: Vec<String> = report
-        .diagnostics
-        .iter()
-        .filter_map(|d| d.key.clone())
-        .collect();
+    let secret_keys: Vec<String> = report.diagnostics.iter().filter_map(|d| d.key.clone()).collect();
     let sections = read_sections(&doc, &mut report);
     // A secret under a key that does not exist is one problem (the secret), not two.
     report.diagnostics.retain(|d| {
-        !(d.message.starts_with("unknown key")
-            && d.key.as_ref().is_some_and(|k| secret_keys.contains(k)))
+        !(d.message.starts_with("unknown key") && d.key.as_ref().is_some_and(|k| secret_keys.contains(k)))
     });
     let config_dir = path.parent().map(Path::to_owned).unwrap_or_default();
     let console = sections.console.resolve(&config_dir, env);
+    console::check(&sections.console, &console, &config_dir, env, &doc, &mut report);
     let estate = estate::build(sections.estate, &mut report);
+    let keys = keys::resolve(&sections.keys, &mut report);
     report.sort();
     if report.has_errors() {
         return Err(LoadError::Invalid(Box::new(report)));
     }
     let hash = format!("{:x}", Sha256::digest(text.as_bytes()));
-    Ok(Loaded {
-        config: Config {
-            path: path.to_owned(),
-            hash,
-            console,
-            estate,
-        },
-        report,
-    })
+    Ok(Loaded { config: Config { path: path.to_owned(), hash, console, estate, keys }, report })
 }
 
 struct Sections {
     console: ConsoleSection,
     estate: EstateSections,
+    keys: KeysSection,
 }
 
+/// Send each top-level key to the module of its section.
 fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
-    let mut console = ConsoleSection::default();
-    let mut estate = EstateSections {
-        systems: Vec::new(),
-        tiers: Vec::new(),
-        rpo: None,
+    let mut sections = Sections {
+        console: ConsoleSection::default(),
+        estate: EstateSections { systems: Vec::new(), tiers: Vec::new(), rpo: None },
+        keys: KeysSection::new(),
     };
     for (key, node) in doc.root.iter() {
         let name: &str = key.get_ref();
         match name {
-            "console" => {
-                if let Some(c) = reported(
-                    deserialize_section::<ConsoleSection>(doc, name, node),
-                    report,
-                ) {
-                    console = c;
-                }
-            }
-            "systems" => estate.systems = read_systems(doc, node, report),
-            "tiers" => estate.tiers = read_tiers(doc, node, report),
-            "rpo" => {
-                estate.rpo = reported(deserialize_section::<RpoSection>(doc, name, node), report)
-            }
-            _ => {
-                let mut d = Diagnostic::error(format!("unknown section `{name}`"))
-                    .at(name, Some(key.span()));
-                d = match did_you_mean(name, SECTIONS.iter().copied()) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help(format!("the sections are: {}", SECTIONS.join(", "))),
-                };
-                report.push(d);
-            }
+            "console" => sections.console = read(doc, name, node, report).unwrap_or_default(),
+            "systems" => sections.estate.systems = systems::read(doc, node, report),
+            "tiers" => sections.estate.tiers = tiers::read(doc, node, report),
+            "rpo" => sections.estate.rpo = read(doc, name, node, report),
+            "keys" => sections.keys = read(doc, name, node, report).unwrap_or_default(),
+            _ => report.push(unknown_section(name, key.span())),
         }
     }
-    Sections { console, estate }
+    sections
 }
 
-/// The value, or `None` with its problem added to the report.
-fn reported<T>(result: Result<T, Diagnostic>, report: &mut Report) -> Option<T> {
-    result.map_err(|d| report.push(d)).ok()
-}
-
-fn read_systems(
+/// Deserialize a section, adding its problems to the report.
+pub(crate) fn read<T: serde::de::DeserializeOwned>(
     doc: &Document<'_>,
+    path: &str,
     node: &Spanned<DeValue<'_>>,
     report: &mut Report,
-) -> Vec<(Option<SystemEntry>, Option<String>)> {
-    let DeValue::Array(items) = node.get_ref() else {
-        report.push(
-            Diagnostic::error("`systems` must be a list of tables")
-                .at("systems", Some(node.span()))
-                .help("write each system as its own [[systems]] table (double brackets)"),
-        );
-        return Vec::new();
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let path = format!("systems{}", element_label(item, i));
-            let name = item
-                .get_ref()
-                .as_table()
-                .and_then(|t| t.get("name"))
-                .and_then(|n| n.get_ref().as_str())
-                .map(str::to_owned);
-            let entry = reported(deserialize_section::<SystemEntry>(doc, &path, item), report);
-            (entry, name)
-        })
-        .collect()
-}
-
-fn read_tiers(
-    doc: &Document<'_>,
-    node: &Spanned<DeValue<'_>>,
-    report: &mut Report,
-) -> Vec<(Tier, Spanned<TierSection>)> {
-    let DeValue::Table(table) = node.get_ref() else {
-        report.push(
-            Diagnostic::error("`tiers` must be a table of tier numbers")
-                .at("tiers", Some(node.span()))
-                .help("write [tiers.1] with rto and rpo to override tier 1's objectives"),
-        );
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (key, value) in table.iter() {
-        let path = format!("tiers.{}", key.get_ref());
-        let tier = key
-            .get_ref()
-            .parse::<i64>()
-            .ok()
-            .and_then(Tier::from_number);
-        let Some(tier) = tier else {
-            report.push(
-                Diagnostic::error(format!("there is no tier `{}`", key.get_ref()))
-                    .at(path, Some(key.span()))
-                    .help("tiers are numbered 1 to 4: [tiers.1] ... [tiers.4]"),
-            );
-            continue;
-        };
-        match deserialize_section::<TierSection>(doc, &path, value) {
-            Ok(section) => out.push((tier, Spanned::new(value.span(), section))),
-            Err(d) => report.push(d),
-        }
+) -> Option<T> {
+    let (value, problems) = deserialize_section(doc, path, node);
+    for p in problems {
+        report.push(p);
     }
-    out
+    value
+}
+
+/// Keys people put at the top level that belong inside a section.
+const SECTION_KEYS: &[(&str, &[&str])] = &[
+    ("[console]", &["operator", "state_dir", "theme", "read_only"]),
+    ("[rpo]", &["at_risk"]),
+    ("a [[systems]] table", &["name", "tier", "rto", "rpo", "depends_on", "owner", "description"]),
+];
+
+fn unknown_section(name: &str, span: std::ops::Range<usize>) -> Diagnostic {
+    let d = Diagnostic::error(format!("unknown section `{name}`")).at(name, Some(span));
+    if let Some((section, _)) = SECTION_KEYS.iter().find(|(_, keys)| keys.contains(&name)) {
+        return d.help(format!("`{name}` belongs inside {section}: move it below that header"));
+    }
+    match did_you_mean(name, SECTIONS.iter().copied()) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!("the sections are: {}", SECTIONS.join(", "))),
+    }
 }
 
 #[cfg(test)]
@@ -314,10 +231,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn check(text: &str) -> Result<Loaded, Report> {
-        let env = FakeEnv(HashMap::from([
-            ("USER", "tester"),
-            ("HOME", "/home/tester"),
-        ]));
+        let env = FakeEnv(HashMap::from([("USER", "tester"), ("HOME", "/home/tester")]));
         load_str(Path::new("test.toml"), text, &env).map_err(|e| match e {
             LoadError::Invalid(r) => *r,
             other => panic!("{other}"),
@@ -339,14 +253,8 @@ mod tests {
         .unwrap();
         let estate = &loaded.config.estate;
         assert_eq!(estate.systems().len(), 2);
-        assert_eq!(
-            estate.system("database").map(|s| s.objective.rpo.as_secs()),
-            Some(300)
-        );
-        assert_eq!(
-            estate.system("api").map(|s| s.objective.rto.as_secs()),
-            Some(3600)
-        );
+        assert_eq!(estate.system("database").map(|s| s.objective.rpo.as_secs()), Some(300));
+        assert_eq!(estate.system("api").map(|s| s.objective.rto.as_secs()), Some(3600));
         assert_eq!(loaded.config.console.operator, "tester");
         assert!(loaded.report.diagnostics.is_empty());
     }
@@ -359,20 +267,31 @@ mod tests {
         let keys: Vec<_> = errs.iter().filter_map(|d| d.key.clone()).collect();
         assert!(keys.contains(&"systems[a].tier".to_owned()), "{keys:?}");
         assert!(keys.contains(&"systems[b].colour".to_owned()), "{keys:?}");
-        assert!(
-            keys.contains(&"systems[c].depends_on[0]".to_owned()),
-            "{keys:?}"
+        assert!(keys.contains(&"systems[c].depends_on[0]".to_owned()), "{keys:?}");
+    }
+
+    #[test]
+    fn a_dependency_is_never_suggested_as_itself() {
+        let errs = errors("[[systems]]\nname = \"api\"\ntier = 1\ndepends_on = [\"apj\"]\n");
+        assert_eq!(errs[0].message, "unknown dependency \"apj\"");
+        assert_eq!(
+            errs[0].help.as_deref(),
+            Some("every dependency must be the name of a [[systems]] entry in this file")
         );
     }
 
     #[test]
+    fn nobody_named_as_operator_is_a_warning() {
+        let env = FakeEnv(HashMap::from([("HOME", "/home/x")]));
+        let loaded = load_str(Path::new("t.toml"), "[[systems]]\nname = \"a\"\ntier = 1\n", &env).unwrap();
+        assert_eq!(loaded.config.console.operator, "unknown");
+        assert!(loaded.report.warnings().any(|w| w.message.contains("nobody is named as the operator")));
+    }
+
+    #[test]
     fn tier_overrides_change_the_defaults() {
-        let loaded =
-            check("[tiers.2]\nrto = \"2h\"\n\n[[systems]]\nname = \"a\"\ntier = 2\n").unwrap();
+        let loaded = check("[tiers.2]\nrto = \"2h\"\n\n[[systems]]\nname = \"a\"\ntier = 2\n").unwrap();
         let a = loaded.config.estate.system("a").map(|s| s.objective);
-        assert_eq!(
-            a.map(|o| (o.rto.as_secs(), o.rpo.as_secs())),
-            Some((7200, 3600))
-        );
+        assert_eq!(a.map(|o| (o.rto.as_secs(), o.rpo.as_secs())), Some((7200, 3600)));
     }
 }

@@ -46,10 +46,7 @@ impl fmt::Display for SecretError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SecretError::EnvUnset(var) => {
-                write!(
-                    f,
-                    "environment variable {var} is not set; export it before starting warroom"
-                )
+                write!(f, "environment variable {var} is not set; export it before starting warroom")
             }
             SecretError::FileUnreadable { path, reason } => {
                 write!(f, "cannot read secret file {}: {reason}", path.display())
@@ -71,9 +68,7 @@ impl SecretSource {
         base_dir: &Path,
     ) -> Result<Option<SecretSource>, String> {
         match (env, file) {
-            (Some(_), Some(_)) => Err(format!(
-                "{key}: set either {key}_env or {key}_file, not both"
-            )),
+            (Some(_), Some(_)) => Err(format!("{key}: set either {key}_env or {key}_file, not both")),
             (Some(var), None) => Ok(Some(SecretSource::Env(var))),
             (None, Some(path)) => Ok(Some(SecretSource::File(base_dir.join(path)))),
             (None, None) => Ok(None),
@@ -90,10 +85,7 @@ impl SecretSource {
             SecretSource::File(path) => match std::fs::read_to_string(path) {
                 Ok(v) => (v, path.display().to_string()),
                 Err(e) => {
-                    return Err(SecretError::FileUnreadable {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    });
+                    return Err(SecretError::FileUnreadable { path: path.clone(), reason: e.to_string() });
                 }
             },
         };
@@ -143,7 +135,7 @@ fn secret_key(key: &str) -> bool {
 }
 
 /// What a value that looks like a secret looks like, if it does.
-fn secret_value(value: &str) -> Option<&'static str> {
+pub(crate) fn secret_value(value: &str) -> Option<&'static str> {
     let v = value.trim();
     let has = |p: &str| v.contains(p);
     if has("AGE-SECRET-KEY-1") {
@@ -155,10 +147,7 @@ fn secret_value(value: &str) -> Option<&'static str> {
     if aws_access_key(v) {
         return Some("an AWS access key");
     }
-    if ["xoxb-", "xoxp-", "xoxa-", "xoxs-"]
-        .iter()
-        .any(|p| v.starts_with(p))
-    {
+    if ["xoxb-", "xoxp-", "xoxa-", "xoxs-"].iter().any(|p| v.starts_with(p)) {
         return Some("a Slack token");
     }
     if v.starts_with("ghp_") || v.starts_with("github_pat_") {
@@ -181,8 +170,7 @@ fn aws_access_key(v: &str) -> bool {
     v.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
         w.len() == 20
             && (w.starts_with("AKIA") || w.starts_with("ASIA"))
-            && w.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
     })
 }
 
@@ -192,9 +180,7 @@ fn url_with_password(v: &str) -> bool {
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     match authority.rsplit_once('@') {
-        Some((userinfo, _)) => userinfo
-            .split_once(':')
-            .is_some_and(|(_, pw)| !pw.is_empty()),
+        Some((userinfo, _)) => userinfo.split_once(':').is_some_and(|(_, pw)| !pw.is_empty()),
         None => false,
     }
 }
@@ -207,11 +193,7 @@ pub fn scan(root: &DeTable<'_>, report: &mut Report) {
 fn scan_table(table: &DeTable<'_>, path: &str, report: &mut Report) {
     for (key, value) in table.iter() {
         let key_name: &str = key.get_ref();
-        let here = if path.is_empty() {
-            key_name.to_owned()
-        } else {
-            format!("{path}.{key_name}")
-        };
+        let here = if path.is_empty() { key_name.to_owned() } else { format!("{path}.{key_name}") };
         if let DeValue::String(s) = value.get_ref()
             && secret_key(key_name)
             && !s.is_empty()
@@ -278,12 +260,7 @@ mod tests {
         let r = scan_text("[notify.smtp]\npassword = \"hunter2\"\n");
         let d = &r.diagnostics[0];
         assert_eq!(d.key.as_deref(), Some("notify.smtp.password"));
-        assert!(
-            d.help
-                .as_deref()
-                .unwrap_or("")
-                .contains("password_env = \"VARIABLE_NAME\"")
-        );
+        assert!(d.help.as_deref().unwrap_or("").contains("password_env = \"VARIABLE_NAME\""));
         assert!(!r.render(false).contains("hunter2"));
     }
 
@@ -296,14 +273,9 @@ mod tests {
             "Bearer abcdef",
             "xoxb-123-456",
         ] {
-            let r = scan_text(&format!(
-                "[[systems]]\nname = \"x\"\ndescription = \"{v}\"\n"
-            ));
+            let r = scan_text(&format!("[[systems]]\nname = \"x\"\ndescription = \"{v}\"\n"));
             assert_eq!(r.diagnostics.len(), 1, "{v}");
-            assert_eq!(
-                r.diagnostics[0].key.as_deref(),
-                Some("systems[x].description")
-            );
+            assert_eq!(r.diagnostics[0].key.as_deref(), Some("systems[x].description"));
         }
     }
 
@@ -322,19 +294,12 @@ mod tests {
             SecretSource::from_pair("password", Some("X".into()), None, &dir),
             Ok(Some(SecretSource::Env("X".into())))
         );
-        assert!(
-            SecretSource::from_pair("password", Some("X".into()), Some("f".into()), &dir).is_err()
-        );
-        assert_eq!(
-            SecretSource::from_pair("password", None, None, &dir),
-            Ok(None)
-        );
+        assert!(SecretSource::from_pair("password", Some("X".into()), Some("f".into()), &dir).is_err());
+        assert_eq!(SecretSource::from_pair("password", None, None, &dir), Ok(None));
 
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), "s3cret\n").unwrap();
-        let secret = SecretSource::File(file.path().to_owned())
-            .resolve()
-            .unwrap();
+        let secret = SecretSource::File(file.path().to_owned()).resolve().unwrap();
         assert_eq!(secret.expose(), "s3cret");
         assert_eq!(format!("{secret:?}"), "Secret(***)");
         let missing = SecretSource::Env("WARROOM_TEST_SURELY_UNSET_VAR".into()).resolve();

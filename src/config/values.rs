@@ -21,20 +21,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 f.write_str("a duration such as \"30m\", \"4h\" or \"1h30m\"")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<HumanDuration, E> {
-                match humantime::parse_duration(s.trim()) {
-                    Ok(d) if d.is_zero() => Err(E::custom(format!(
-                        "duration \"{s}\" is zero; write a positive duration such as \"30m\""
-                    ))),
-                    Ok(d) => Ok(HumanDuration(d)),
-                    Err(humantime::DurationError::UnknownUnit { unit, .. }) => {
-                        Err(E::custom(format!(
-                            "\"{s}\" is not a duration: unknown unit \"{unit}\"; use s, m, h or d, like \"30m\", \"4h\" or \"1h30m\""
-                        )))
-                    }
-                    Err(_) => Err(E::custom(format!(
-                        "\"{s}\" is not a duration; write it like \"30m\", \"4h\" or \"1h30m\""
-                    ))),
-                }
+                parse_duration(s).map(HumanDuration).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<HumanDuration, E> {
                 Err(E::custom(format!(
@@ -44,6 +31,64 @@ impl<'de> Deserialize<'de> for HumanDuration {
         }
         d.deserialize_any(V)
     }
+}
+
+/// Parse `"90s"`, `"30m"`, `"4h"`, `"1h30m"`, `"2d"`, `"1w"`, `"4 hours"`, `"1h 30min"`.
+///
+/// Only units that cannot be misread are taken: no months or years (write days), no
+/// sub-second units (warroom counts whole seconds), and no `M` (minutes or months?).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let s = text.trim();
+    let example = "write it like \"30m\", \"4h\" or \"1h30m\"";
+    if s.is_empty() {
+        return Err(format!("the duration is empty; {example}"));
+    }
+    if s.starts_with('-') {
+        return Err(format!("\"{text}\" is negative; durations are positive: {example}"));
+    }
+    let mut total: u64 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("\"{text}\" is not a duration; {example}"));
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| format!("\"{text}\" is too long a duration"))?;
+        rest = rest[digits..].trim_start();
+        let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = rest[unit_len..].trim_start();
+        let size = match unit {
+            "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600,
+            "d" | "day" | "days" => 86_400,
+            "w" | "week" | "weeks" => 7 * 86_400,
+            "" => return Err(format!("\"{text}\": {n} has no unit; {example}")),
+            "M" => {
+                return Err(format!(
+                    "\"{text}\": `M` could mean minutes or months; write `m` for minutes, or days for longer"
+                ));
+            }
+            "ms" | "us" | "µs" | "ns" | "msec" | "usec" | "nsec" => {
+                return Err(format!("\"{text}\": warroom counts whole seconds; write at least \"1s\""));
+            }
+            "y" | "year" | "years" | "month" | "months" | "mo" => {
+                return Err(format!("\"{text}\": write long durations in days or weeks, like \"30d\""));
+            }
+            other => {
+                return Err(format!("\"{text}\": unknown unit \"{other}\"; use s, m, h, d or w: {example}"));
+            }
+        };
+        total = n
+            .checked_mul(size)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("\"{text}\" is too long a duration"))?;
+    }
+    if total == 0 {
+        return Err(format!("duration \"{text}\" is zero; write a positive duration such as \"30m\""));
+    }
+    Ok(Duration::from_secs(total))
 }
 
 /// A tier number, 1 to 4.
@@ -59,16 +104,10 @@ impl<'de> Deserialize<'de> for TierNumber {
                 f.write_str("a tier number from 1 to 4")
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<TierNumber, E> {
-                Tier::from_number(n)
-                    .map(TierNumber)
-                    .ok_or_else(|| E::custom(tier_help(&n.to_string())))
+                Tier::from_number(n).map(TierNumber).ok_or_else(|| E::custom(tier_help(&n.to_string())))
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<TierNumber, E> {
-                let n = s
-                    .trim()
-                    .trim_start_matches(['t', 'T'])
-                    .trim_start_matches("ier")
-                    .trim();
+                let n = s.trim().trim_start_matches(['t', 'T']).trim_start_matches("ier").trim();
                 match n.parse::<i64>().ok().and_then(Tier::from_number) {
                     Some(t) => Err(E::custom(format!(
                         "tier is written as a bare number: write `tier = {}` instead of `tier = \"{s}\"`",
@@ -95,13 +134,8 @@ fn tier_help(got: &str) -> String {
 /// Is `name` usable as a system (or location, contact...) name: letters, digits, `-`, `_`, `.`.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 /// A suggestion for an invalid name: spaces and other characters become `-`, lower-cased.
@@ -115,11 +149,7 @@ pub fn suggest_name(name: &str) -> String {
         }
     }
     let out = out.trim_matches('-').to_owned();
-    if out.is_empty() {
-        "my-system".to_owned()
-    } else {
-        out
-    }
+    if out.is_empty() { "my-system".to_owned() } else { out }
 }
 
 #[cfg(test)]
@@ -149,14 +179,21 @@ mod tests {
         assert!(e.contains("has no unit"), "{e}");
         let e = parse("d = \"0s\"").err().unwrap_or_default();
         assert!(e.contains("is zero"), "{e}");
+        let secs = |t: &str| parse_duration(t).map(|d| d.as_secs());
+        assert_eq!(secs("1h 30min"), Ok(5400));
+        assert_eq!(secs("2d"), Ok(172_800));
+        assert_eq!(secs("1w"), Ok(604_800));
+        assert_eq!(secs("90s"), Ok(90));
+        for bad in ["15M", "500ms", "1y", "2months", "-5m", "1h30", "fast", ""] {
+            assert!(parse_duration(bad).is_err(), "{bad} accepted");
+        }
+        assert!(parse_duration("15M").unwrap_err().contains("minutes or months"));
+        assert!(parse_duration("-5m").unwrap_err().contains("negative"));
     }
 
     #[test]
     fn tiers_are_one_to_four() {
-        assert_eq!(
-            parse("t = 2").ok().and_then(|t| t.t),
-            Some(TierNumber(Tier::Two))
-        );
+        assert_eq!(parse("t = 2").ok().and_then(|t| t.t), Some(TierNumber(Tier::Two)));
         let e = parse("t = 5").err().unwrap_or_default();
         assert!(e.contains("tier 5 does not exist"), "{e}");
         let e = parse("t = \"1\"").err().unwrap_or_default();

@@ -3,14 +3,20 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-/// A compact human form: `45s`, `15m`, `1h30m`, `3d`, `2d4h`. Sub-second parts are dropped.
+/// A compact human form: `45s`, `15m`, `1h30m`, `72h`, `10d`. Hours up to a week, as the
+/// standard writes objectives (24h, 72h); days beyond. Sub-second parts are dropped.
 pub fn human(d: Duration) -> String {
     let mut secs = d.as_secs();
     if secs == 0 {
         return "0s".to_owned();
     }
+    let units: &[(&str, u64)] = if secs >= 7 * 86_400 {
+        &[("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)]
+    } else {
+        &[("h", 3_600), ("m", 60), ("s", 1)]
+    };
     let mut out = String::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+    for &(unit, size) in units {
         let n = secs / size;
         if n > 0 {
             let _ = write!(out, "{n}{unit}");
@@ -47,8 +53,10 @@ mod tests {
         assert_eq!(human(s(45)), "45s");
         assert_eq!(human(s(900)), "15m");
         assert_eq!(human(s(5400)), "1h30m");
-        assert_eq!(human(s(72 * 3600)), "3d");
-        assert_eq!(human(s(100 * 3600 + 61)), "4d4h1m1s");
+        assert_eq!(human(s(24 * 3600)), "24h");
+        assert_eq!(human(s(72 * 3600)), "72h");
+        assert_eq!(human(s(100 * 3600 + 61)), "100h1m1s");
+        assert_eq!(human(s(10 * 86_400)), "10d");
     }
 
     #[test]

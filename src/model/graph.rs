@@ -60,11 +60,7 @@ impl DependencyGraph {
                             graph.dependents[to].push(from);
                         }
                     }
-                    None => unknown.push(UnknownDependency {
-                        from,
-                        position,
-                        name: dep,
-                    }),
+                    None => unknown.push(UnknownDependency { from, position, name: dep }),
                 }
             }
         }
@@ -151,11 +147,7 @@ impl DependencyGraph {
             next.sort_unstable();
             waves.push(std::mem::replace(&mut wave, next));
         }
-        if placed == n {
-            Ok(waves)
-        } else {
-            Err(self.cycles())
-        }
+        if placed == n { Ok(waves) } else { Err(self.cycles()) }
     }
 
     /// Every dependency cycle, one concrete loop per strongly connected component, each
@@ -173,9 +165,7 @@ impl DependencyGraph {
     fn loop_within(&self, component: &[usize]) -> Option<Cycle> {
         let &start = component.iter().min()?;
         if component.len() == 1 {
-            return self.depends_on[start]
-                .contains(&start)
-                .then(|| Cycle(vec![start]));
+            return self.depends_on[start].contains(&start).then(|| Cycle(vec![start]));
         }
         let mut inside = vec![false; self.len()];
         for &c in component {
@@ -300,21 +290,8 @@ mod tests {
             ("wiki", &[]),
             ("edge", &["api"]),
         ]);
-        let waves: Vec<Vec<String>> = g
-            .recovery_waves()
-            .unwrap()
-            .iter()
-            .map(|w| names(&g, w))
-            .collect();
-        assert_eq!(
-            waves,
-            vec![
-                vec!["database", "wiki"],
-                vec!["cache"],
-                vec!["api"],
-                vec!["edge"]
-            ]
-        );
+        let waves: Vec<Vec<String>> = g.recovery_waves().unwrap().iter().map(|w| names(&g, w)).collect();
+        assert_eq!(waves, vec![vec!["database", "wiki"], vec!["cache"], vec!["api"], vec!["edge"]]);
     }
 
     #[test]
@@ -327,29 +304,16 @@ mod tests {
             ("wiki", &[]),
         ]);
         let db = g.index_of("database").unwrap();
-        assert_eq!(
-            names(&g, &g.transitive_dependents(db)),
-            vec!["api", "reporting", "edge"]
-        );
+        assert_eq!(names(&g, &g.transitive_dependents(db)), vec!["api", "reporting", "edge"]);
         let edge = g.index_of("edge").unwrap();
-        assert_eq!(
-            names(&g, &g.transitive_dependencies(edge)),
-            vec!["api", "database"]
-        );
-        assert!(
-            g.transitive_dependents(g.index_of("wiki").unwrap())
-                .is_empty()
-        );
+        assert_eq!(names(&g, &g.transitive_dependencies(edge)), vec!["api", "database"]);
+        assert!(g.transitive_dependents(g.index_of("wiki").unwrap()).is_empty());
     }
 
     #[test]
     fn cycles_are_reported_as_loops() {
-        let g = graph(&[
-            ("api", &["cache"]),
-            ("cache", &["api"]),
-            ("database", &[]),
-            ("selfish", &["selfish"]),
-        ]);
+        let g =
+            graph(&[("api", &["cache"]), ("cache", &["api"]), ("database", &[]), ("selfish", &["selfish"])]);
         let cycles = g.cycles();
         let text: Vec<String> = cycles.iter().map(|c| g.describe_cycle(c)).collect();
         assert_eq!(text, vec!["api -> cache -> api", "selfish -> selfish"]);
@@ -358,16 +322,8 @@ mod tests {
 
     #[test]
     fn unknown_dependencies_are_returned_with_their_position() {
-        let (g, unknown) =
-            DependencyGraph::build([("api", vec!["cache", "databse"]), ("cache", vec![])]);
-        assert_eq!(
-            unknown,
-            vec![UnknownDependency {
-                from: 0,
-                position: 1,
-                name: "databse".into()
-            }]
-        );
+        let (g, unknown) = DependencyGraph::build([("api", vec!["cache", "databse"]), ("cache", vec![])]);
+        assert_eq!(unknown, vec![UnknownDependency { from: 0, position: 1, name: "databse".into() }]);
         assert_eq!(g.depends_on(0), &[1]);
     }
 
@@ -375,16 +331,7 @@ mod tests {
     fn a_long_chain_does_not_overflow() {
         let n = 20_000;
         let nodes: Vec<(String, Vec<String>)> = (0..n)
-            .map(|i| {
-                (
-                    format!("s{i}"),
-                    if i == 0 {
-                        vec![]
-                    } else {
-                        vec![format!("s{}", i - 1)]
-                    },
-                )
-            })
+            .map(|i| (format!("s{i}"), if i == 0 { vec![] } else { vec![format!("s{}", i - 1)] }))
             .collect();
         let (g, _) = DependencyGraph::build(nodes);
         assert_eq!(g.recovery_waves().unwrap().len(), n);
@@ -406,10 +353,7 @@ mod tests {
                         .enumerate()
                         .map(|(i, picks)| {
                             let deps = if i + 1 < n {
-                                picks
-                                    .iter()
-                                    .map(|p| format!("n{}", i + 1 + p.index(n - i - 1)))
-                                    .collect()
+                                picks.iter().map(|p| format!("n{}", i + 1 + p.index(n - i - 1))).collect()
                             } else {
                                 vec![]
                             };

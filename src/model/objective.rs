@@ -36,11 +36,7 @@ pub struct RtoClock {
 
 impl RtoClock {
     pub fn new(outage_start: DateTime<Utc>, objective: Duration, now: DateTime<Utc>) -> Self {
-        RtoClock {
-            outage_start,
-            objective,
-            elapsed: elapsed_between(outage_start, now),
-        }
+        RtoClock { outage_start, objective, elapsed: elapsed_between(outage_start, now) }
     }
 
     /// Time left before the objective is breached (zero once breached).
@@ -65,9 +61,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(secs: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + secs, 0)
-            .single()
-            .unwrap_or_default()
+        Utc.timestamp_opt(1_700_000_000 + secs, 0).single().unwrap_or_default()
     }
 
     #[test]
@@ -97,14 +91,8 @@ mod tests {
 
     #[test]
     fn objectives_compare_both_parts() {
-        let loose = RecoveryObjective {
-            rto: Duration::from_secs(100),
-            rpo: Duration::from_secs(100),
-        };
-        let tight = RecoveryObjective {
-            rto: Duration::from_secs(50),
-            rpo: Duration::from_secs(100),
-        };
+        let loose = RecoveryObjective { rto: Duration::from_secs(100), rpo: Duration::from_secs(100) };
+        let tight = RecoveryObjective { rto: Duration::from_secs(50), rpo: Duration::from_secs(100) };
         assert!(tight.within(&loose));
         assert!(!loose.within(&tight));
     }

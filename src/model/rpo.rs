@@ -65,10 +65,7 @@ impl RpoStatus {
         };
         let age = elapsed_between(backup_at, now);
         if age > objective {
-            return RpoStatus::Breached {
-                age,
-                overdue: age - objective,
-            };
+            return RpoStatus::Breached { age, overdue: age - objective };
         }
         let remaining = objective - age;
         if remaining.as_secs_f64() < objective.as_secs_f64() * policy.at_risk {
@@ -100,9 +97,7 @@ impl RpoStatus {
     /// Time left before the objective is missed, if it has not been.
     pub fn remaining(&self) -> Option<Duration> {
         match self {
-            RpoStatus::Compliant { remaining, .. } | RpoStatus::AtRisk { remaining, .. } => {
-                Some(*remaining)
-            }
+            RpoStatus::Compliant { remaining, .. } | RpoStatus::AtRisk { remaining, .. } => Some(*remaining),
             _ => None,
         }
     }
@@ -125,9 +120,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn at(secs: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + secs, 0)
-            .single()
-            .unwrap_or_default()
+        Utc.timestamp_opt(1_700_000_000 + secs, 0).single().unwrap_or_default()
     }
 
     const RPO: Duration = Duration::from_secs(900);
@@ -144,10 +137,7 @@ mod tests {
         let s = RpoStatus::assess(Some(at(0)), RPO, RpoPolicy::default(), at(300));
         assert_eq!(
             s,
-            RpoStatus::Compliant {
-                age: Duration::from_secs(300),
-                remaining: Duration::from_secs(600)
-            }
+            RpoStatus::Compliant { age: Duration::from_secs(300), remaining: Duration::from_secs(600) }
         );
         assert_eq!(s.severity(), Severity::Ok);
     }
@@ -157,17 +147,11 @@ mod tests {
         // 15m objective: at risk once less than 3m45s is left, i.e. after 11m15s.
         let policy = RpoPolicy::default();
         let boundary = RpoStatus::assess(Some(at(0)), RPO, policy, at(675));
-        assert!(
-            matches!(boundary, RpoStatus::Compliant { .. }),
-            "{boundary:?}"
-        );
+        assert!(matches!(boundary, RpoStatus::Compliant { .. }), "{boundary:?}");
         let s = RpoStatus::assess(Some(at(0)), RPO, policy, at(676));
         assert_eq!(
             s,
-            RpoStatus::AtRisk {
-                age: Duration::from_secs(676),
-                remaining: Duration::from_secs(224)
-            }
+            RpoStatus::AtRisk { age: Duration::from_secs(676), remaining: Duration::from_secs(224) }
         );
         assert_eq!(s.severity(), Severity::Warning);
     }
@@ -179,23 +163,14 @@ mod tests {
         let s = RpoStatus::assess(Some(at(0)), RPO, RpoPolicy::default(), at(1092));
         assert_eq!(
             s,
-            RpoStatus::Breached {
-                age: Duration::from_secs(1092),
-                overdue: Duration::from_secs(192)
-            }
+            RpoStatus::Breached { age: Duration::from_secs(1092), overdue: Duration::from_secs(192) }
         );
     }
 
     #[test]
     fn backup_from_the_future_counts_as_fresh() {
         let s = RpoStatus::assess(Some(at(60)), RPO, RpoPolicy::default(), at(0));
-        assert_eq!(
-            s,
-            RpoStatus::Compliant {
-                age: Duration::ZERO,
-                remaining: RPO
-            }
-        );
+        assert_eq!(s, RpoStatus::Compliant { age: Duration::ZERO, remaining: RPO });
     }
 
     proptest! {

@@ -30,17 +30,9 @@ impl Estate {
     /// Assemble an estate. Unknown dependencies are left out of the graph (configuration
     /// validation reports them before an estate is built).
     pub fn new(systems: Vec<System>, tiers: TierObjectives, rpo_policy: RpoPolicy) -> Estate {
-        let (graph, _unknown) = DependencyGraph::build(
-            systems
-                .iter()
-                .map(|s| (s.name.clone(), s.depends_on.iter())),
-        );
-        Estate {
-            systems,
-            graph,
-            tiers,
-            rpo_policy,
-        }
+        let (graph, _unknown) =
+            DependencyGraph::build(systems.iter().map(|s| (s.name.clone(), s.depends_on.iter())));
+        Estate { systems, graph, tiers, rpo_policy }
     }
 
     pub fn systems(&self) -> &[System] {
@@ -61,10 +53,7 @@ impl Estate {
 
     /// The systems of one tier, in configuration order, with their indices.
     pub fn tier(&self, tier: Tier) -> impl Iterator<Item = (usize, &System)> {
-        self.systems
-            .iter()
-            .enumerate()
-            .filter(move |(_, s)| s.tier == tier)
+        self.systems.iter().enumerate().filter(move |(_, s)| s.tier == tier)
     }
 
     /// Recovery order in waves of system indices (see [`DependencyGraph::recovery_waves`]).

@@ -70,10 +70,7 @@ impl Tier {
             Tier::Three => (24 * HOUR, 4 * HOUR),
             Tier::Four => (72 * HOUR, 24 * HOUR),
         };
-        RecoveryObjective {
-            rto: Duration::from_secs(rto),
-            rpo: Duration::from_secs(rpo),
-        }
+        RecoveryObjective { rto: Duration::from_secs(rto), rpo: Duration::from_secs(rpo) }
     }
 }
 
@@ -121,34 +118,10 @@ mod tests {
     fn standard_objectives_match_the_standard() {
         let h = |n: u64| Duration::from_secs(n * 3600);
         let m = |n: u64| Duration::from_secs(n * 60);
-        assert_eq!(
-            Tier::One.standard_objective(),
-            RecoveryObjective {
-                rto: h(1),
-                rpo: m(15)
-            }
-        );
-        assert_eq!(
-            Tier::Two.standard_objective(),
-            RecoveryObjective {
-                rto: h(4),
-                rpo: h(1)
-            }
-        );
-        assert_eq!(
-            Tier::Three.standard_objective(),
-            RecoveryObjective {
-                rto: h(24),
-                rpo: h(4)
-            }
-        );
-        assert_eq!(
-            Tier::Four.standard_objective(),
-            RecoveryObjective {
-                rto: h(72),
-                rpo: h(24)
-            }
-        );
+        assert_eq!(Tier::One.standard_objective(), RecoveryObjective { rto: h(1), rpo: m(15) });
+        assert_eq!(Tier::Two.standard_objective(), RecoveryObjective { rto: h(4), rpo: h(1) });
+        assert_eq!(Tier::Three.standard_objective(), RecoveryObjective { rto: h(24), rpo: h(4) });
+        assert_eq!(Tier::Four.standard_objective(), RecoveryObjective { rto: h(72), rpo: h(24) });
     }
 
     #[test]

@@ -114,9 +114,7 @@ impl AuditRecord {
     }
 
     pub fn time(&self) -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(&self.at)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
+        DateTime::parse_from_rfc3339(&self.at).ok().map(|t| t.with_timezone(&Utc))
     }
 }
 
@@ -131,9 +129,7 @@ fn record_hash(
     outcome: &str,
     prev_hash: &str,
 ) -> String {
-    let canonical = serde_json::json!([
-        seq, at, operator, action, target, details, outcome, prev_hash
-    ]);
+    let canonical = serde_json::json!([seq, at, operator, action, target, details, outcome, prev_hash]);
     format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -151,16 +147,16 @@ pub enum AuditProblem {
     LinkBroken { seq: i64 },
     /// The newest record differs from the head recorded beside the chain (it was rewritten).
     HeadMismatch { seq: i64 },
+    /// Records exist but the head recorded beside the chain is gone (records after #seq may
+    /// have been removed with it).
+    HeadMissing { seq: i64 },
 }
 
 impl fmt::Display for AuditProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AuditProblem::Altered { seq } => {
-                write!(
-                    f,
-                    "record #{seq} was altered: its contents no longer match its hash"
-                )
+                write!(f, "record #{seq} was altered: its contents no longer match its hash")
             }
             AuditProblem::Removed { first, last } if first == last => {
                 write!(f, "record #{first} was removed from the chain")
@@ -172,11 +168,12 @@ impl fmt::Display for AuditProblem {
                 f,
                 "record #{seq} is out of order: it was written after the record now at #{written_after}"
             ),
-            AuditProblem::LinkBroken { seq } => write!(
-                f,
-                "record #{} was altered: record #{seq} no longer links to it",
-                seq - 1
-            ),
+            AuditProblem::LinkBroken { seq } => {
+                write!(f, "record #{} was altered: record #{seq} no longer links to it", seq - 1)
+            }
+            AuditProblem::HeadMissing { seq } => {
+                write!(f, "the chain's recorded head is missing: records after #{seq} may have been removed")
+            }
             AuditProblem::HeadMismatch { seq } => write!(
                 f,
                 "record #{seq} was altered: it no longer matches the head recorded beside the chain"
@@ -199,8 +196,40 @@ impl Verification {
     }
 }
 
-/// How long an append keeps retrying while other processes hold the database.
-const APPEND_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a write keeps retrying while other processes hold the database.
+const WRITE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Run `op` again while the database is busy, backing off, for up to [`WRITE_PATIENCE`].
+pub(crate) async fn retry_busy<T, F, Fut>(mut op: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let started = std::time::Instant::now();
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        match op().await {
+            Err(e) if e.is_busy() && started.elapsed() < WRITE_PATIENCE => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
+pub(crate) async fn upsert_meta(
+    conn: &mut sqlx::SqliteConnection,
+    key: &str,
+    value: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
 
 impl Store {
     /// Append a record at time `at`. Safe against concurrent appends from other processes.
@@ -209,37 +238,70 @@ impl Store {
         new: &NewAuditRecord,
         at: DateTime<Utc>,
     ) -> Result<AuditRecord, StoreError> {
-        let started = std::time::Instant::now();
-        let mut backoff = Duration::from_millis(5);
-        loop {
-            match self.try_append(new, at).await {
-                Err(e) if e.is_busy() && started.elapsed() < APPEND_PATIENCE => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(200));
-                }
-                other => return other,
-            }
-        }
+        retry_busy(|| self.try_append(new, at)).await
     }
 
-    async fn try_append(
+    async fn try_append(&self, new: &NewAuditRecord, at: DateTime<Utc>) -> Result<AuditRecord, StoreError> {
+        let err = self.error("appending to the audit log");
+        // IMMEDIATE takes the write lock up front, so the head read below cannot go stale.
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(&err)?;
+        let record = self.append_in(&mut tx, new, at).await?;
+        tx.commit().await.map_err(&err)?;
+        Ok(record)
+    }
+
+    /// Record the configuration with hash `hash` as the one in force, appending the record
+    /// `make(previous_hash)` when it differs from the last one recorded. Compare and append are
+    /// one transaction, so processes starting together record a change once. True if recorded.
+    pub async fn note_config(
         &self,
+        hash: &str,
+        make: impl Fn(Option<&str>) -> NewAuditRecord,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        const KEY: &str = "config.hash";
+        retry_busy(|| async {
+            let err = self.error("recording the configuration");
+            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(&err)?;
+            let previous: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+                .bind(KEY)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(&err)?;
+            if previous.as_deref() == Some(hash) {
+                tx.rollback().await.map_err(&err)?;
+                return Ok(false);
+            }
+            self.append_in(&mut tx, &make(previous.as_deref()), at).await?;
+            upsert_meta(&mut tx, KEY, hash).await.map_err(&err)?;
+            tx.commit().await.map_err(&err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Append inside a write transaction the caller holds (begun IMMEDIATE).
+    pub(crate) async fn append_in(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
         new: &NewAuditRecord,
         at: DateTime<Utc>,
     ) -> Result<AuditRecord, StoreError> {
         let err = self.error("appending to the audit log");
-        // IMMEDIATE takes the write lock up front, so the head read below cannot go stale.
-        let mut tx = self
-            .pool()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(&err)?;
         let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await
             .map_err(&err)?;
         let (prev_seq, prev_hash) = match head {
-            Some(row) => (row.get::<i64, _>(0), row.get::<String, _>(1)),
+            Some(row) => match (row.try_get::<i64, _>(0), row.try_get::<String, _>(1)) {
+                (Ok(seq), Ok(hash)) => (seq, hash),
+                _ => {
+                    return Err(StoreError::Corrupt {
+                        path: self.path().to_owned(),
+                        reason: "the newest audit record cannot be read; run `warroom audit verify`".into(),
+                    });
+                }
+            },
             None => (0, GENESIS.to_owned()),
         };
         let mut record = AuditRecord {
@@ -270,15 +332,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(&err)?;
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(HEAD_KEY)
-        .bind(format!("{} {}", record.seq, record.hash))
-        .execute(&mut *tx)
-        .await
-        .map_err(&err)?;
-        tx.commit().await.map_err(&err)?;
+        upsert_meta(&mut *tx, HEAD_KEY, &format!("{} {}", record.seq, record.hash)).await.map_err(&err)?;
         Ok(record)
     }
 
@@ -292,7 +346,10 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(self.error("reading the audit log"))?;
-        Ok(rows.iter().map(record_from_row).collect())
+        rows.iter().map(record_from_row).collect::<Result<_, _>>().map_err(|_| StoreError::Corrupt {
+            path: self.path().to_owned(),
+            reason: "an audit record cannot be read; run `warroom audit verify` to find it".into(),
+        })
     }
 
     /// Walk the whole chain, oldest first, and report the first record that was altered,
@@ -317,22 +374,20 @@ impl Store {
             .await
             .map_err(&err)?;
             let Some(last) = rows.last() else { break };
-            after = last.get(0);
+            after = last.try_get(0).unwrap_or(i64::MAX);
             for row in &rows {
-                let r = record_from_row(row);
+                // A row whose columns no longer decode was written over by hand.
+                let Ok(r) = record_from_row(row) else {
+                    problem = Some(AuditProblem::Altered { seq: prev_seq + 1 });
+                    break 'pages;
+                };
                 if r.seq != prev_seq + 1 {
-                    problem = Some(AuditProblem::Removed {
-                        first: prev_seq + 1,
-                        last: r.seq - 1,
-                    });
+                    problem = Some(AuditProblem::Removed { first: prev_seq + 1, last: r.seq - 1 });
                     break 'pages;
                 }
                 if r.prev_hash != prev_hash {
                     problem = Some(match self.seq_with_hash(&r.prev_hash).await? {
-                        Some(s) if s != prev_seq => AuditProblem::Reordered {
-                            seq: r.seq,
-                            written_after: s,
-                        },
+                        Some(s) if s != prev_seq => AuditProblem::Reordered { seq: r.seq, written_after: s },
                         _ if r.expected_hash() == r.hash => AuditProblem::LinkBroken { seq: r.seq },
                         _ => AuditProblem::Altered { seq: r.seq },
                     });
@@ -351,26 +406,18 @@ impl Store {
             None => self.meta(HEAD_KEY).await?,
             Some(_) => None,
         };
+        if head.is_none() && problem.is_none() && count > 0 {
+            problem = Some(AuditProblem::HeadMissing { seq: prev_seq });
+        }
         if let Some(head) = head {
-            let head_seq = head
-                .split(' ')
-                .next()
-                .and_then(|s| s.parse::<i64>().ok())
-                .unwrap_or(0);
+            let head_seq = head.split(' ').next().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
             if head_seq > prev_seq {
-                problem = Some(AuditProblem::Removed {
-                    first: prev_seq + 1,
-                    last: head_seq,
-                });
+                problem = Some(AuditProblem::Removed { first: prev_seq + 1, last: head_seq });
             } else if head_seq == prev_seq && head != format!("{prev_seq} {prev_hash}") {
                 problem = Some(AuditProblem::HeadMismatch { seq: prev_seq });
             }
         }
-        Ok(Verification {
-            records: count,
-            head: (count > 0).then_some(prev_hash),
-            problem,
-        })
+        Ok(Verification { records: count, head: (count > 0).then_some(prev_hash), problem })
     }
 
     async fn seq_with_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
@@ -382,18 +429,18 @@ impl Store {
     }
 }
 
-fn record_from_row(row: &sqlx::sqlite::SqliteRow) -> AuditRecord {
-    AuditRecord {
-        seq: row.get(0),
-        at: row.get(1),
-        operator: row.get(2),
-        action: row.get(3),
-        target: row.get(4),
-        details: row.get(5),
-        outcome: row.get(6),
-        prev_hash: row.get(7),
-        hash: row.get(8),
-    }
+fn record_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AuditRecord, sqlx::Error> {
+    Ok(AuditRecord {
+        seq: row.try_get(0)?,
+        at: row.try_get(1)?,
+        operator: row.try_get(2)?,
+        action: row.try_get(3)?,
+        target: row.try_get(4)?,
+        details: row.try_get(5)?,
+        outcome: row.try_get(6)?,
+        prev_hash: row.try_get(7)?,
+        hash: row.try_get(8)?,
+    })
 }
 
 #[cfg(test)]
@@ -424,10 +471,7 @@ mod tests {
         assert_eq!(v.records, 5);
         let newest = store.audit_records(Some(2)).await.unwrap();
         assert_eq!(newest.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![5, 4]);
-        assert_eq!(
-            newest[1].prev_hash,
-            store.audit_records(None).await.unwrap()[2].hash
-        );
+        assert_eq!(newest[1].prev_hash, store.audit_records(None).await.unwrap()[2].hash);
         assert_eq!(newest[0].details, r#"{"a":"x","b":4}"#);
     }
 
@@ -436,21 +480,14 @@ mod tests {
         let (_d, store) = store_with(0).await;
         assert_eq!(
             store.verify_audit().await.unwrap(),
-            Verification {
-                records: 0,
-                head: None,
-                problem: None
-            }
+            Verification { records: 0, head: None, problem: None }
         );
     }
 
     #[tokio::test]
     async fn removing_the_newest_record_is_detected() {
         let (_d, store) = store_with(3).await;
-        sqlx::query("DELETE FROM audit_log WHERE seq = 3")
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(store.pool()).await.unwrap();
         let v = store.verify_audit().await.unwrap();
         assert_eq!(v.problem, Some(AuditProblem::Removed { first: 3, last: 3 }));
     }

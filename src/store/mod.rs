@@ -41,26 +41,19 @@ pub enum StoreError {
     /// The database was written by a newer warroom.
     NewerSchema { path: PathBuf, version: i64 },
     /// Any other database failure, with what we were doing.
-    Failed {
-        path: PathBuf,
-        doing: &'static str,
-        reason: String,
-    },
+    Failed { path: PathBuf, doing: &'static str, reason: String },
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StoreError::Open { path, reason } => write!(
-                f,
-                "cannot open the state database {}: {reason}; check that console.state_dir is writable by this user",
-                path.display()
-            ),
+            StoreError::Open { path, reason } => {
+                write!(f, "cannot open the state database {}: {reason}", path.display())
+            }
             StoreError::Busy { path } => write!(
                 f,
-                "the state database {} stayed locked by another warroom process for {}s; try again, or find the process holding it (fuser {})",
+                "the state database {} stayed locked by another process; try again, or find the process holding it (fuser {})",
                 path.display(),
-                BUSY_TIMEOUT.as_secs(),
                 path.display()
             ),
             StoreError::Corrupt { path, reason } => write!(
@@ -73,16 +66,8 @@ impl fmt::Display for StoreError {
                 "the state database {} was written by a newer warroom (schema version {version}); use that version, or point console.state_dir elsewhere",
                 path.display()
             ),
-            StoreError::Failed {
-                path,
-                doing,
-                reason,
-            } => {
-                write!(
-                    f,
-                    "state database {}: {doing} failed: {reason}",
-                    path.display()
-                )
+            StoreError::Failed { path, doing, reason } => {
+                write!(f, "state database {}: {doing} failed: {reason}", path.display())
             }
         }
     }
@@ -95,28 +80,25 @@ impl StoreError {
     pub(crate) fn from_sqlx(path: &Path, doing: &'static str, e: sqlx::Error) -> StoreError {
         let path = path.to_owned();
         if let sqlx::Error::Database(db) = &e {
-            let primary = db
-                .code()
-                .and_then(|c| c.parse::<i64>().ok())
-                .map(|c| c & 0xff);
-            match primary {
-                Some(5) | Some(6) => return StoreError::Busy { path },
-                Some(11) | Some(26) => {
-                    return StoreError::Corrupt {
-                        path,
-                        reason: db.message().to_owned(),
-                    };
-                }
-                _ => {}
-            }
+            let primary = db.code().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
+            let message = db.message().to_owned();
+            return match primary {
+                Some(5) | Some(6) => StoreError::Busy { path },
+                Some(11) | Some(26) => StoreError::Corrupt { path, reason: message },
+                // A table or column that should exist does not: the schema was changed by hand.
+                Some(1) if message.starts_with("no such") => StoreError::Corrupt {
+                    path,
+                    reason: format!("its tables were changed by hand: {message}"),
+                },
+                Some(8) => StoreError::Open { path, reason: format!("it is read-only here ({message})") },
+                Some(13) => StoreError::Failed { path, doing, reason: "the disk is full".into() },
+                _ => StoreError::Failed { path, doing, reason: message },
+            };
         }
-        if let sqlx::Error::PoolTimedOut = e {
-            return StoreError::Busy { path };
-        }
-        StoreError::Failed {
-            path,
-            doing,
-            reason: e.to_string(),
+        match e {
+            sqlx::Error::PoolTimedOut => StoreError::Busy { path },
+            sqlx::Error::Io(io) => StoreError::Failed { path, doing, reason: io.to_string() },
+            other => StoreError::Failed { path, doing, reason: other.to_string() },
         }
     }
 
@@ -129,10 +111,7 @@ impl Store {
     /// Open (creating if needed) the store in `state_dir` and bring its schema up to date.
     pub async fn open(state_dir: &Path) -> Result<Store, StoreError> {
         let path = state_dir.join("warroom.db");
-        create_private_dir(state_dir).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+        create_private_dir(state_dir).map_err(|reason| StoreError::Open { path: path.clone(), reason })?;
 
         let options = SqliteConnectOptions::new()
             .filename(&path)
@@ -151,6 +130,7 @@ impl Store {
                 other => other,
             })?;
 
+        restrict_to_owner(&path);
         // sqlx does not lock SQLite migrations: two processes starting at once would both try
         // to apply them. A lock file next to the database makes the second one wait.
         let lock = lock_file(&state_dir.join("warroom.db.lock"), &path).await?;
@@ -164,11 +144,7 @@ impl Store {
                 sqlx::migrate::MigrateError::Execute(e) => {
                     StoreError::from_sqlx(&path, "updating the schema", e)
                 }
-                other => StoreError::Failed {
-                    path,
-                    doing: "updating the schema",
-                    reason: other.to_string(),
-                },
+                other => StoreError::Failed { path, doing: "updating the schema", reason: other.to_string() },
             });
         }
         Ok(Store { pool, path })
@@ -195,15 +171,8 @@ impl Store {
     }
 
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await
-        .map_err(self.error("writing meta"))?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(self.error("writing meta"))?;
+        audit::upsert_meta(&mut conn, key, value).await.map_err(self.error("writing meta"))
     }
 
     /// Close the pool, checkpointing the WAL.
@@ -212,15 +181,31 @@ impl Store {
     }
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Create the state directory readable by this user only (it holds the audit log and logs).
+/// An existing directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> Result<(), String> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    if dir.exists() {
+        return Err(format!(
+            "{} exists but is not a folder; point console.state_dir at a folder",
+            dir.display()
+        ));
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| e.to_string())
+}
+
+/// Make the database file readable by its owner only (best effort: it may belong to another
+/// user who shares the state, in which case its mode is theirs to set).
+fn restrict_to_owner(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
 }
 
 /// Hold an exclusive lock on `lock_path` until the returned file is dropped.
@@ -230,10 +215,7 @@ async fn lock_file(lock_path: &Path, db: &Path) -> Result<File, StoreError> {
         .truncate(false)
         .write(true)
         .open(lock_path)
-        .map_err(|e| StoreError::Open {
-            path: lock_path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| StoreError::Open { path: lock_path.to_owned(), reason: e.to_string() })?;
     let deadline = Instant::now() + BUSY_TIMEOUT;
     loop {
         match file.try_lock() {
@@ -242,15 +224,10 @@ async fn lock_file(lock_path: &Path, db: &Path) -> Result<File, StoreError> {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Busy {
-                    path: db.to_owned(),
-                });
+                return Err(StoreError::Busy { path: db.to_owned() });
             }
             Err(std::fs::TryLockError::Error(e)) => {
-                return Err(StoreError::Open {
-                    path: lock_path.to_owned(),
-                    reason: e.to_string(),
-                });
+                return Err(StoreError::Open { path: lock_path.to_owned(), reason: e.to_string() });
             }
         }
     }

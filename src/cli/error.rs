@@ -1,0 +1,52 @@
+//! Errors a command reports, each with the exit code it ends with.
+
+use std::path::Path;
+
+use crate::config::{self, LoadError, ProcessEnv};
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct CliError {
+    kind: CliErrorKind,
+    exit: u8,
+}
+
+#[derive(Debug)]
+enum CliErrorKind {
+    Config(LoadError),
+    Store(StoreError),
+    Message(String),
+}
+
+impl CliError {
+    pub fn config(e: LoadError, exit: u8) -> Self {
+        CliError { kind: CliErrorKind::Config(e), exit }
+    }
+
+    pub fn store(e: StoreError, exit: u8) -> Self {
+        CliError { kind: CliErrorKind::Store(e), exit }
+    }
+
+    pub fn message(m: impl Into<String>, exit: u8) -> Self {
+        CliError { kind: CliErrorKind::Message(m.into()), exit }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.exit
+    }
+
+    pub fn render(&self, color: bool) -> String {
+        match &self.kind {
+            CliErrorKind::Config(LoadError::Invalid(report)) => report.render(color),
+            CliErrorKind::Config(e) => format!("error: {e}"),
+            CliErrorKind::Store(e) => format!("error: {e}"),
+            CliErrorKind::Message(m) => format!("error: {m}"),
+        }
+    }
+}
+
+/// Load the configuration (`explicit` from --config, else the usual places).
+pub fn load_config(explicit: Option<&Path>, exit: u8) -> Result<config::Loaded, CliError> {
+    let path = config::locate(explicit, &ProcessEnv).map_err(|e| CliError::config(e, exit))?;
+    config::load(&path, &ProcessEnv).map_err(|e| CliError::config(e, exit))
+}

@@ -1,0 +1,116 @@
+//! The engine: the one way the console and the headless commands reach stored state and, in
+//! later work, the async world (probes, the job pool, the approval gate).
+//!
+//! An [`Engine`] is cheap to clone: the console hands clones to the tasks that carry out its
+//! effects, and each task sends an owned result back.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, Config, Environment, LoadError};
+use crate::store::{AuditRecord, NewAuditRecord, Outcome, Store, StoreError, Verification};
+
+/// The configuration in force, the open store and the clock.
+#[derive(Clone)]
+pub struct Engine {
+    config: Arc<Config>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    /// Open the state store of `config`, and record in the audit log a configuration that
+    /// differs from the last run's.
+    pub async fn open(config: Config) -> Result<Engine, StoreError> {
+        Self::open_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Engine, StoreError> {
+        let store = Store::open(&config.console.state_dir).await?;
+        let engine = Engine { config: Arc::new(config), store, clock };
+        engine.note_config_change().await?;
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn operator(&self) -> &str {
+        &self.config.console.operator
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// Append to the audit log, at the clock's time.
+    pub async fn audit(&self, record: NewAuditRecord) -> Result<AuditRecord, StoreError> {
+        self.store.append_audit(&record, self.clock.now()).await
+    }
+
+    /// The newest `limit` audit records (all when `None`), newest first.
+    pub async fn audit_records(&self, limit: Option<u32>) -> Result<Vec<AuditRecord>, StoreError> {
+        self.store.audit_records(limit).await
+    }
+
+    pub async fn verify_audit(&self) -> Result<Verification, StoreError> {
+        self.store.verify_audit().await
+    }
+
+    /// Read the configuration file again. On success the engine carries on with the new one
+    /// (audited as a change); on failure nothing changes and the problems are returned.
+    pub async fn reload(&self, env: &dyn Environment) -> Result<(Engine, config::Loaded), LoadError> {
+        let loaded = config::load(&self.config.path, env)?;
+        let engine = Engine {
+            config: Arc::new(loaded.config.clone()),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        };
+        if let Err(e) = engine.note_config_change().await {
+            tracing::warn!(error = %e, "could not audit the configuration change");
+        }
+        Ok((engine, loaded))
+    }
+
+    /// Close the store (checkpointing the WAL).
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.config.console.state_dir
+    }
+
+    /// If the configuration's hash differs from the last run's, audit the change.
+    async fn note_config_change(&self) -> Result<(), StoreError> {
+        let path = std::fs::canonicalize(&self.config.path).unwrap_or_else(|_| self.config.path.clone());
+        let target = path.display().to_string();
+        let recorded = self
+            .store
+            .note_config(
+                &self.config.hash,
+                |previous| {
+                    NewAuditRecord::new(self.operator(), "config.changed", &target, Outcome::Recorded)
+                        .details(serde_json::json!({
+                            "previous_hash": previous,
+                            "hash": self.config.hash,
+                            "systems": self.config.estate.systems().len(),
+                        }))
+                },
+                self.clock.now(),
+            )
+            .await?;
+        if recorded {
+            tracing::info!(path = %target, hash = %self.config.hash, "configuration changed since the last run");
+        }
+        Ok(())
+    }
+}
