@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     // Installed first, so anything that goes wrong after this point is reported properly.
     let plain =
         std::env::var_os("NO_COLOR").is_some() || !std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -22,5 +23,5 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(warroom::cli::run(cli))
+    runtime.block_on(warroom::cli::run(cli, started))
 }

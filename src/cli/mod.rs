@@ -31,6 +31,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the console on the configured estate (the default)
+    Console,
     /// Validate the configuration and summarise the estate (exit 0 valid, 1 warnings, 2 invalid)
     Check {
         /// The file to check (same as --config)
@@ -75,9 +77,11 @@ pub enum AuditCommand {
     },
 }
 
-/// Run the command line; returns the process exit code.
-pub async fn run(cli: Cli) -> ExitCode {
+/// Run the command line; returns the process exit code. `started` is when the process
+/// started (the console reports its time to first frame).
+pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
     let result = match cli.command {
+        None | Some(Command::Console) => console(cli.config, started).await,
         Some(Command::Check { file: Some(file) }) if cli.config.as_ref().is_some_and(|c| *c != file) => {
             Err(CliError::message(
                 "check was given two files (one as FILE, one with --config); give one of them",
@@ -87,11 +91,6 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Check { file }) => check::run(file.or(cli.config)).await,
         Some(Command::Status { json }) => status::run(cli.config, json).await,
         Some(Command::Audit { command }) => audit::run(cli.config, command).await,
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            Ok(ExitCode::SUCCESS)
-        }
     };
     match result {
         Ok(code) => code,
@@ -125,4 +124,20 @@ pub async fn open_engine(explicit: Option<PathBuf>, exit: u8) -> Result<(Engine,
 
 fn non_empty(s: &str) -> Result<String, String> {
     if s.trim().is_empty() { Err("the note is empty: say what to record".into()) } else { Ok(s.to_owned()) }
+}
+
+async fn console(config: Option<PathBuf>, started: std::time::Instant) -> Result<ExitCode, CliError> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(CliError::message(
+            "the console needs a terminal; for scripts and pipes use `warroom status` (or --help for every command)",
+            1,
+        ));
+    }
+    let (engine, _log) = open_engine(config, 1).await?;
+    let options = crate::tui::Options { mode: crate::tui::state::Mode::Live, started };
+    crate::tui::run(engine.clone(), options)
+        .await
+        .map_err(|e| CliError::message(format!("the console stopped: {e}"), 1))?;
+    engine.close().await;
+    Ok(ExitCode::SUCCESS)
 }

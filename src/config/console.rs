@@ -86,8 +86,25 @@ pub struct ConsoleConfig {
 }
 
 /// Read access to the process environment, so resolution can be tested without touching it.
-pub trait Environment {
+pub trait Environment: Send + Sync {
     fn var(&self, name: &str) -> Option<String>;
+}
+
+/// An environment given as a map: for tests, demos and exercises that must not depend on the
+/// machine they run on.
+#[derive(Debug, Clone, Default)]
+pub struct MapEnv(pub std::collections::HashMap<String, String>);
+
+impl MapEnv {
+    pub fn new<const N: usize>(vars: [(&str, &str); N]) -> MapEnv {
+        MapEnv(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+}
+
+impl Environment for MapEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
 }
 
 /// The real process environment.

@@ -20,7 +20,7 @@ pub struct UnknownDependency {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cycle(pub Vec<usize>);
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DependencyGraph {
     names: Vec<String>,
     index: HashMap<String, usize>,

@@ -5,12 +5,14 @@
 
 pub mod duration;
 pub mod graph;
+pub mod health;
 pub mod objective;
 pub mod rpo;
 pub mod system;
 pub mod tier;
 
 pub use graph::{Cycle, DependencyGraph, UnknownDependency};
+pub use health::HealthState;
 pub use objective::{RecoveryObjective, RtoClock};
 pub use rpo::{RpoPolicy, RpoStatus, Severity};
 pub use system::{Estate, System};

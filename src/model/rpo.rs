@@ -94,6 +94,14 @@ impl RpoStatus {
         }
     }
 
+    pub fn symbol(&self) -> &'static str {
+        match self.severity() {
+            Severity::Ok => "●",
+            Severity::Warning => "▲",
+            Severity::Critical => "✖",
+        }
+    }
+
     /// Time left before the objective is missed, if it has not been.
     pub fn remaining(&self) -> Option<Duration> {
         match self {

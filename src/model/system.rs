@@ -18,7 +18,7 @@ pub struct System {
 }
 
 /// Every system, the graph of their dependencies, and the objectives per tier.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Estate {
     systems: Vec<System>,
     graph: DependencyGraph,

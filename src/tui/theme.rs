@@ -12,9 +12,9 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
-use crate::model::{RpoStatus, Severity, Tier};
-use crate::model::health::HealthState;
+use crate::model::{HealthState, RpoStatus, Severity, Tier};
 
+/// The built-in themes (their names are `config::console::BUILT_IN_THEMES`).
 const BUILT_IN: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
@@ -238,7 +238,15 @@ impl Theme {
 
 fn to_256(c: Color) -> Color {
     let Color::Rgb(r, g, b) = c else { return c };
-    let level = |v: u8| -> u8 { if v < 48 { 0 } else if v < 115 { 1 } else { (v - 35) / 40 } };
+    let level = |v: u8| -> u8 {
+        if v < 48 {
+            0
+        } else if v < 115 {
+            1
+        } else {
+            (v - 35) / 40
+        }
+    };
     let (cr, cg, cb) = (level(r), level(g), level(b));
     let cube = 16 + 36 * cr + 6 * cg + cb;
     let gray = (u16::from(r) + u16::from(g) + u16::from(b)) / 3;
@@ -255,10 +263,8 @@ pub struct ThemeWarning(pub String);
 
 fn parse_theme(text: &str, base: Option<&Theme>) -> Result<Theme, String> {
     let file: ThemeFile = toml::from_str(text).map_err(|e| {
-        let (line, col) = e
-            .span()
-            .map(|s| crate::config::diagnostic::line_col(text, s.start))
-            .unwrap_or((0, 0));
+        let (line, col) =
+            e.span().map(|s| crate::config::diagnostic::line_col(text, s.start)).unwrap_or((0, 0));
         format!("line {line}, column {col}: {}", e.message().trim())
     })?;
     let base_palette = base.map(|b| b.palette);
@@ -268,16 +274,14 @@ fn parse_theme(text: &str, base: Option<&Theme>) -> Result<Theme, String> {
             return Err(format!("unknown colour `{key}` (the colours are: {})", COLOR_KEYS.join(", ")));
         };
         let color = Color::from_str(value).map_err(|_| {
-            format!("colour `{key}` = \"{value}\" is not a colour: use a name like \"red\", \"#rrggbb\" or 0-255")
+            format!(
+                "colour `{key}` = \"{value}\" is not a colour: use a name like \"red\", \"#rrggbb\" or 0-255"
+            )
         })?;
         colors.insert(known, color);
     }
     let pick = |key: &str, from_base: Option<Color>| -> Result<Color, String> {
-        colors
-            .get(key)
-            .copied()
-            .or(from_base)
-            .ok_or_else(|| format!("colour `{key}` is missing"))
+        colors.get(key).copied().or(from_base).ok_or_else(|| format!("colour `{key}` is missing"))
     };
     let b = base_palette;
     let palette = Palette {
@@ -351,6 +355,14 @@ impl ThemeCatalog {
         ThemeCatalog { themes, warnings }
     }
 
+    /// Every theme mapped to the 256-colour palette (terminals without truecolor).
+    pub fn in_256_colors(self) -> ThemeCatalog {
+        ThemeCatalog {
+            themes: self.themes.into_iter().map(Theme::in_256_colors).collect(),
+            warnings: self.warnings,
+        }
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.themes.iter().map(|t| t.name.as_str())
     }
@@ -377,11 +389,18 @@ impl ThemeCatalog {
 fn load_file(path: &Path, default: &Theme) -> Result<Theme, ThemeWarning> {
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let fallback = if BUILT_IN.iter().any(|(n, _)| *n == stem) { stem.clone() } else { "default".to_owned() };
+    // The fallback first: the footer may cut the end of a long message.
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ThemeWarning(format!("theme file {} cannot be read ({e}); using the built-in \"{fallback}\"", path.display()))
+        ThemeWarning(format!(
+            "theme file {} cannot be read, using the built-in \"{fallback}\": {e}",
+            path.display()
+        ))
     })?;
     let mut theme = parse_theme(&text, Some(default)).map_err(|e| {
-        ThemeWarning(format!("theme file {} is broken ({e}); using the built-in \"{fallback}\"", path.display()))
+        ThemeWarning(format!(
+            "theme file {} is broken, using the built-in \"{fallback}\": {e}",
+            path.display()
+        ))
     })?;
     if theme.name.is_empty() {
         theme.name = stem;
@@ -405,13 +424,13 @@ mod tests {
     fn a_broken_file_falls_back_with_a_warning() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("light.toml"), "[colors]\nok = \"chartreuse-ish\"\n").unwrap();
-        std::fs::write(dir.path().join("mine.toml"), "name = \"mine\"\n[colors]\nok = \"#00ff00\"\n").unwrap();
+        std::fs::write(dir.path().join("mine.toml"), "name = \"mine\"\n[colors]\nok = \"#00ff00\"\n")
+            .unwrap();
         let catalog = ThemeCatalog::load(&[dir.path().to_owned()]);
         assert_eq!(catalog.warnings.len(), 1);
         let w = &catalog.warnings[0].0;
-        assert!(w.contains("light.toml is broken"), "{w}");
+        assert!(w.contains("light.toml is broken, using the built-in \"light\""), "{w}");
         assert!(w.contains("colour `ok` = \"chartreuse-ish\" is not a colour"), "{w}");
-        assert!(w.contains("using the built-in \"light\""), "{w}");
         assert_eq!(catalog.get("light").map(|t| t.palette.ok), Some(Color::Rgb(0, 0x87, 0)));
         // A partial theme takes the rest from the default.
         let mine = catalog.get("mine").unwrap();

@@ -1,6 +1,8 @@
 //! Shared by the integration tests: the real binary, run in a clean environment.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod tmux;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

@@ -1,0 +1,99 @@
+//! The messages of the console, each flowing one way:
+//!
+//! - [`Event`]: from outside (a key, a resize, the clock, the engine);
+//! - [`Action`]: an intent (`OpenSystem`) or a fact the engine reported (`AuditLoaded`),
+//!   the only input of [`super::update::update`];
+//! - [`Effect`]: a side effect `update` asks the app loop to carry out.
+
+use chrono::FixedOffset;
+use crossterm::event::KeyEvent;
+
+use crate::config::keys::KeyCommand;
+use crate::model::Tier;
+use crate::store::{AuditRecord, Verification};
+
+use super::state::ReloadedConfig;
+
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    Paste(String),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// The 1 Hz clock, with the local UTC offset (it can change at a DST boundary).
+    Tick {
+        local_offset: FixedOffset,
+    },
+    Engine(EngineEvent),
+}
+
+/// What the engine reports back after carrying out an effect.
+#[derive(Debug)]
+pub enum EngineEvent {
+    AuditLoaded {
+        records: Vec<AuditRecord>,
+        verification: Verification,
+    },
+    AuditFailed(String),
+    ConfigReloaded(Box<ReloadedConfig>),
+    /// The file has errors: the text is the rendered report.
+    ConfigRejected(String),
+}
+
+/// Editing the text of the filter or the palette.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    Insert(String),
+    Backspace,
+    Delete,
+    Left,
+    Right,
+    Home,
+    End,
+    /// Tab: complete the word being typed (palette).
+    Complete,
+    /// Up/Down among the palette's suggestions.
+    Previous,
+    Next,
+    Submit,
+    Cancel,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Tick {
+        local_offset: FixedOffset,
+    },
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// A bound key's command, in the context of the current screen.
+    Command(KeyCommand),
+    Edit(Edit),
+    OpenSystem(String),
+    JumpToTier(Tier),
+    SetTheme(String),
+    SetFilter(String),
+    ShowDashboard,
+    ShowAudit,
+    ShowHelp,
+    Reload,
+    Quit,
+    // Facts from the engine.
+    AuditLoaded {
+        records: Vec<AuditRecord>,
+        verification: Verification,
+    },
+    AuditFailed(String),
+    ConfigReloaded(Box<ReloadedConfig>),
+    ConfigRejected(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    LoadAudit,
+    ReloadConfig,
+}

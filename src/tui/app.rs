@@ -1,0 +1,162 @@
+//! The app loop: one `select!` over terminal events, a 1 Hz tick, the engine's replies and
+//! SIGTERM. Each event becomes an action, `update` changes the state and returns effects, the
+//! loop carries the effects out on the engine and redraws only when something changed.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Local, Offset};
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::config::{LoadError, ProcessEnv};
+use crate::engine::Engine;
+
+use super::action::{Effect, EngineEvent, Event};
+use super::event::to_action;
+use super::state::{Mode, ReloadedConfig, State};
+use super::theme::ThemeCatalog;
+use super::update::update;
+use super::{terminal, views};
+
+/// How the console was started.
+pub struct Options {
+    pub mode: Mode,
+    /// When the process started, to report the time to the first frame.
+    pub started: Instant,
+}
+
+/// What the effect tasks send back to the loop.
+enum Reply {
+    Event(EngineEvent),
+    /// A reloaded configuration comes with the engine that carries it.
+    Reloaded(Engine, Box<ReloadedConfig>),
+}
+
+/// The newest audit records the console holds (the whole log stays in the store).
+const AUDIT_WINDOW: u32 = 1000;
+
+pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
+    let mut engine = engine;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let truecolor = std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit");
+    let config_dir = engine.config().path.parent().map(|p| p.to_owned()).unwrap_or_default();
+    let mut themes = ThemeCatalog::load(&crate::config::console::theme_dirs(&config_dir, &ProcessEnv));
+    for warning in &themes.warnings {
+        tracing::warn!("{}", warning.0);
+    }
+    if !truecolor {
+        themes = themes.in_256_colors();
+    }
+    let mut state = State::new(engine.config(), themes, options.mode, no_color, engine.now());
+
+    let (mut tty, _restore) = terminal::enter()?;
+    let size = tty.size()?;
+    update(
+        &mut state,
+        super::action::Action::Resize { width: size.width, height: size.height },
+        engine.now(),
+    );
+    update(
+        &mut state,
+        super::action::Action::Tick { local_offset: Local::now().offset().fix() },
+        engine.now(),
+    );
+
+    let (tx, mut replies) = mpsc::unbounded_channel::<Reply>();
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut dirty = true;
+    let mut first_frame = true;
+
+    loop {
+        if dirty {
+            let now = engine.now();
+            let theme = state.theme.clone();
+            tty.draw(|frame| views::render(frame, &state, &theme, now))?;
+            dirty = false;
+            if first_frame {
+                first_frame = false;
+                tracing::info!(
+                    ms = options.started.elapsed().as_millis() as u64,
+                    systems = state.estate.systems().len(),
+                    "first frame drawn"
+                );
+            }
+        }
+        let event = tokio::select! {
+            next = events.next() => match next {
+                Some(Ok(TermEvent::Key(key))) => Event::Key(key),
+                Some(Ok(TermEvent::Resize(width, height))) => Event::Resize { width, height },
+                Some(Ok(TermEvent::Paste(text))) => Event::Paste(text),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "the terminal went away");
+                    break;
+                }
+                None => break,
+            },
+            _ = tick.tick() => Event::Tick { local_offset: Local::now().offset().fix() },
+            Some(reply) = replies.recv() => match reply {
+                Reply::Event(e) => Event::Engine(e),
+                Reply::Reloaded(new_engine, config) => {
+                    engine = new_engine;
+                    Event::Engine(EngineEvent::ConfigReloaded(config))
+                }
+            },
+            _ = sigterm.recv() => {
+                tracing::info!("SIGTERM: leaving the console");
+                break;
+            }
+        };
+        let now = engine.now();
+        if let Some(action) = to_action(&state, event) {
+            for effect in update(&mut state, action, now) {
+                carry_out(effect, &engine, &tx);
+            }
+            dirty = true;
+        }
+        if state.quit {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Run an effect on the engine in its own task; the result comes back as a reply.
+fn carry_out(effect: Effect, engine: &Engine, tx: &mpsc::UnboundedSender<Reply>) {
+    let engine = engine.clone();
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let reply = match effect {
+            Effect::LoadAudit => {
+                let loaded = async {
+                    Ok::<_, crate::store::StoreError>((
+                        engine.audit_records(Some(AUDIT_WINDOW)).await?,
+                        engine.verify_audit().await?,
+                    ))
+                };
+                match loaded.await {
+                    Ok((records, verification)) => {
+                        Reply::Event(EngineEvent::AuditLoaded { records, verification })
+                    }
+                    Err(e) => Reply::Event(EngineEvent::AuditFailed(e.to_string())),
+                }
+            }
+            Effect::ReloadConfig => match engine.reload(&ProcessEnv).await {
+                Ok((new_engine, loaded)) => {
+                    let warnings = loaded.report.warnings().count();
+                    let config = ReloadedConfig::from_config(new_engine.config(), warnings);
+                    Reply::Reloaded(new_engine, Box::new(config))
+                }
+                Err(LoadError::Invalid(report)) => {
+                    Reply::Event(EngineEvent::ConfigRejected(report.render(false)))
+                }
+                Err(other) => Reply::Event(EngineEvent::ConfigRejected(other.to_string())),
+            },
+        };
+        let _ = tx.send(reply);
+    });
+}

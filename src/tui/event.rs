@@ -1,0 +1,62 @@
+//! From what happened to what it means: [`Event`] to [`Action`], given the console's mode
+//! (typing text, or navigating with the keymap).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::action::{Action, Edit, EngineEvent, Event};
+use super::keymap::key_spec;
+use super::state::{Overlay, State};
+
+pub fn to_action(state: &State, event: Event) -> Option<Action> {
+    match event {
+        Event::Resize { width, height } => Some(Action::Resize { width, height }),
+        Event::Tick { local_offset } => Some(Action::Tick { local_offset }),
+        Event::Paste(text) => {
+            typing(state).then(|| Action::Edit(Edit::Insert(text.replace(['\n', '\r'], " "))))
+        }
+        Event::Engine(e) => Some(match e {
+            EngineEvent::AuditLoaded { records, verification } => {
+                Action::AuditLoaded { records, verification }
+            }
+            EngineEvent::AuditFailed(e) => Action::AuditFailed(e),
+            EngineEvent::ConfigReloaded(c) => Action::ConfigReloaded(c),
+            EngineEvent::ConfigRejected(text) => Action::ConfigRejected(text),
+        }),
+        Event::Key(key) => key_action(state, &key),
+    }
+}
+
+/// Is text being typed (the filter or the palette)?
+pub fn typing(state: &State) -> bool {
+    state.filter_input.is_some() || matches!(state.overlay, Some(Overlay::Palette { .. }))
+}
+
+fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(key.code, KeyCode::Char('c')) {
+        return Some(Action::Quit);
+    }
+    if typing(state) {
+        let edit = match key.code {
+            KeyCode::Enter => Edit::Submit,
+            KeyCode::Esc => Edit::Cancel,
+            KeyCode::Backspace => Edit::Backspace,
+            KeyCode::Delete => Edit::Delete,
+            KeyCode::Left => Edit::Left,
+            KeyCode::Right => Edit::Right,
+            KeyCode::Home => Edit::Home,
+            KeyCode::End => Edit::End,
+            KeyCode::Tab => Edit::Complete,
+            KeyCode::Up | KeyCode::BackTab => Edit::Previous,
+            KeyCode::Down => Edit::Next,
+            KeyCode::Char('u') if ctrl => Edit::Cancel,
+            KeyCode::Char(c) if !ctrl => Edit::Insert(c.to_string()),
+            _ => return None,
+        };
+        return Some(Action::Edit(edit));
+    }
+    key_spec(key).and_then(|spec| state.keymap.command(&spec)).map(Action::Command)
+}

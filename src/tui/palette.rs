@@ -1,0 +1,189 @@
+//! The `:` command palette: what can be typed, suggestions as you type, and turning a line
+//! into an [`Action`].
+
+use crate::config::diagnostic::did_you_mean;
+use crate::model::Tier;
+
+use super::action::Action;
+use super::state::State;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arg {
+    None,
+    System,
+    Tier,
+    Theme,
+    Words,
+}
+
+struct Command {
+    name: &'static str,
+    arg: Arg,
+    usage: &'static str,
+    description: &'static str,
+}
+
+const COMMANDS: &[Command] = &[
+    Command { name: "system", arg: Arg::System, usage: "system NAME", description: "open a system" },
+    Command {
+        name: "tier",
+        arg: Arg::Tier,
+        usage: "tier 1-4",
+        description: "jump to a tier on the dashboard",
+    },
+    Command {
+        name: "filter",
+        arg: Arg::Words,
+        usage: "filter WORDS",
+        description: "filter by name, tier or state",
+    },
+    Command { name: "theme", arg: Arg::Theme, usage: "theme NAME", description: "switch the colour theme" },
+    Command { name: "dashboard", arg: Arg::None, usage: "dashboard", description: "the tier dashboard" },
+    Command { name: "audit", arg: Arg::None, usage: "audit", description: "the audit log" },
+    Command {
+        name: "reload",
+        arg: Arg::None,
+        usage: "reload",
+        description: "re-read the configuration file",
+    },
+    Command { name: "help", arg: Arg::None, usage: "help", description: "keys and commands" },
+    Command { name: "quit", arg: Arg::None, usage: "quit", description: "leave the console" },
+];
+
+/// Every palette command's usage and description, for the help screen.
+pub fn reference() -> impl Iterator<Item = (&'static str, &'static str)> {
+    COMMANDS.iter().map(|c| (c.usage, c.description))
+}
+
+/// A completion offered under the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// The whole line it completes to.
+    pub line: String,
+    pub description: String,
+}
+
+fn find(name: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| c.name == name).or_else(|| {
+        let mut matching = COMMANDS.iter().filter(|c| c.name.starts_with(name));
+        match (matching.next(), matching.next()) {
+            (Some(only), None) if !name.is_empty() => Some(only),
+            _ => None,
+        }
+    })
+}
+
+fn argument_values(arg: Arg, state: &State) -> Vec<(String, String)> {
+    match arg {
+        Arg::System => state
+            .estate
+            .systems()
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    format!("tier {} · {}", s.tier.number(), s.owner.as_deref().unwrap_or("no owner")),
+                )
+            })
+            .collect(),
+        Arg::Tier => Tier::ALL.iter().map(|t| (t.number().to_string(), t.label().to_owned())).collect(),
+        Arg::Theme => state
+            .themes
+            .names()
+            .map(|n| {
+                let d = state.themes.get(n).map(|t| t.description.clone()).unwrap_or_default();
+                (n.to_owned(), d)
+            })
+            .collect(),
+        Arg::None | Arg::Words => Vec::new(),
+    }
+}
+
+/// What to offer for `input`: commands while the first word is typed, then its arguments.
+pub fn suggestions(input: &str, state: &State) -> Vec<Suggestion> {
+    let trimmed = input.trim_start();
+    match trimmed.split_once(' ') {
+        None => COMMANDS
+            .iter()
+            .filter(|c| c.name.starts_with(trimmed))
+            .map(|c| Suggestion {
+                line: if c.arg == Arg::None { c.name.to_owned() } else { format!("{} ", c.name) },
+                description: format!("{} — {}", c.usage, c.description),
+            })
+            .collect(),
+        Some((name, arg)) => {
+            let Some(command) = find(name) else { return Vec::new() };
+            let arg = arg.trim().to_lowercase();
+            let values = argument_values(command.arg, state);
+            let starts: Vec<_> = values.iter().filter(|(v, _)| v.to_lowercase().starts_with(&arg)).collect();
+            let contains: Vec<_> = values
+                .iter()
+                .filter(|(v, _)| !v.to_lowercase().starts_with(&arg) && v.to_lowercase().contains(&arg))
+                .collect();
+            starts
+                .into_iter()
+                .chain(contains)
+                .map(|(v, d)| Suggestion { line: format!("{} {v}", command.name), description: d.clone() })
+                .collect()
+        }
+    }
+}
+
+/// Turn a submitted line into what it asks for, or say what is wrong with it.
+pub fn parse(input: &str, state: &State) -> Result<Action, String> {
+    let line = input.trim();
+    let (name, arg) = match line.split_once(' ') {
+        Some((n, a)) => (n, a.trim()),
+        None => (line, ""),
+    };
+    if name.is_empty() {
+        return Err("type a command: system, tier, filter, theme, audit, reload, help, quit".into());
+    }
+    let Some(command) = find(name) else {
+        let names = COMMANDS.iter().map(|c| c.name);
+        return Err(match did_you_mean(name, names) {
+            Some(s) => format!("there is no command :{name}; did you mean :{s}?"),
+            None => format!("there is no command :{name}; press ? for the list"),
+        });
+    };
+    let need = |what: &str| Err(format!(":{} needs {what}", command.usage));
+    match command.arg {
+        Arg::None if !arg.is_empty() => Err(format!(":{} takes nothing after it", command.name)),
+        Arg::None => Ok(match command.name {
+            "dashboard" => Action::ShowDashboard,
+            "audit" => Action::ShowAudit,
+            "reload" => Action::Reload,
+            "help" => Action::ShowHelp,
+            _ => Action::Quit,
+        }),
+        Arg::Words => Ok(Action::SetFilter(arg.to_owned())),
+        Arg::System if arg.is_empty() => need("a system name"),
+        Arg::System => match state.estate.system(arg) {
+            Some(s) => Ok(Action::OpenSystem(s.name.clone())),
+            None => {
+                let names = state.estate.systems().iter().map(|s| s.name.as_str());
+                Err(match did_you_mean(arg, names) {
+                    Some(s) => format!("there is no system \"{arg}\"; did you mean \"{s}\"?"),
+                    None => format!("there is no system \"{arg}\""),
+                })
+            }
+        },
+        Arg::Tier if arg.is_empty() => need("a tier number"),
+        Arg::Tier => match arg.trim_start_matches(['t', 'T']).parse::<i64>().ok().and_then(Tier::from_number)
+        {
+            Some(t) => Ok(Action::JumpToTier(t)),
+            None => Err(format!("there is no tier \"{arg}\": tiers are 1 to 4")),
+        },
+        Arg::Theme if arg.is_empty() => need("a theme name"),
+        Arg::Theme => match state.themes.get(arg) {
+            Some(_) => Ok(Action::SetTheme(arg.to_owned())),
+            None => {
+                let names: Vec<&str> = state.themes.names().collect();
+                Err(match did_you_mean(arg, names.iter().copied()) {
+                    Some(s) => format!("there is no theme \"{arg}\"; did you mean \"{s}\"?"),
+                    None => format!("there is no theme \"{arg}\"; themes: {}", names.join(", ")),
+                })
+            }
+        },
+    }
+}

@@ -1,0 +1,263 @@
+//! Everything the console shows, as plain data. Only [`super::update::update`] changes it.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset, Offset, Utc};
+
+use crate::config::keys::KeyBindings;
+use crate::config::{Config, ConsoleConfig};
+use crate::model::{Estate, HealthState, RpoStatus, Severity, Tier};
+use crate::store::{AuditRecord, Verification};
+
+use super::keymap::Keymap;
+use super::theme::{Theme, ThemeCatalog};
+
+/// What the console is connected to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Live,
+    Demo,
+    ReadOnly,
+}
+
+/// The parts of a reloaded configuration the console takes on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReloadedConfig {
+    pub estate: Estate,
+    pub keys: KeyBindings,
+    pub console: ConsoleConfig,
+    pub warnings: usize,
+}
+
+impl ReloadedConfig {
+    pub fn from_config(config: &Config, warnings: usize) -> Self {
+        ReloadedConfig {
+            estate: config.estate.clone(),
+            keys: config.keys.clone(),
+            console: config.console.clone(),
+            warnings,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Dashboard,
+    Detail(Detail),
+    Audit,
+}
+
+/// The system detail screen: which system, which pane has focus, where the cursor is in the
+/// dependency list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detail {
+    pub system: usize,
+    pub pane: DetailPane,
+    pub cursor: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailPane {
+    Overview,
+    Dependencies,
+}
+
+/// A line of text being typed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TextInput {
+    pub text: String,
+    /// Cursor position, in characters.
+    pub cursor: usize,
+}
+
+impl TextInput {
+    pub fn with(text: &str) -> Self {
+        TextInput { text: text.to_owned(), cursor: text.chars().count() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Help {
+        scroll: usize,
+    },
+    Palette {
+        input: TextInput,
+        selected: usize,
+        error: Option<String>,
+    },
+    /// Text to read (configuration errors), scrollable.
+    Problems {
+        title: String,
+        text: String,
+        scroll: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A notice in the footer, shown for a few seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub level: MessageLevel,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// How long a footer message stays.
+pub const MESSAGE_SECONDS: i64 = 6;
+
+/// The audit screen's data.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuditView {
+    pub loading: bool,
+    pub records: Vec<AuditRecord>,
+    pub verification: Option<Verification>,
+    pub error: Option<String>,
+    pub selected: usize,
+    pub scroll: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub estate: Estate,
+    pub config_path: PathBuf,
+    pub console: ConsoleConfig,
+    pub mode: Mode,
+    pub keymap: Keymap,
+    pub themes: ThemeCatalog,
+    pub theme: Theme,
+    pub no_color: bool,
+    pub width: u16,
+    pub height: u16,
+    pub local_offset: FixedOffset,
+    pub screen: Screen,
+    /// Screens to go back to with Esc.
+    pub history: Vec<Screen>,
+    /// The dashboard's selected system (an index into the estate).
+    pub selected: Option<usize>,
+    /// The dashboard's first visible line.
+    pub scroll: usize,
+    /// `/` filter: system name, tier or state words.
+    pub filter: String,
+    /// Set while the filter is being typed.
+    pub filter_input: Option<TextInput>,
+    pub overlay: Option<Overlay>,
+    pub audit: AuditView,
+    /// Per system (estate order); Unknown until the health monitor reports.
+    pub health: Vec<HealthState>,
+    /// Per system: when its newest verified backup was taken.
+    pub newest_verified: Vec<Option<DateTime<Utc>>>,
+    pub message: Option<Message>,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(
+        config: &Config,
+        themes: ThemeCatalog,
+        mode: Mode,
+        no_color: bool,
+        now: DateTime<Utc>,
+    ) -> State {
+        let (theme, warning) = themes.pick(&config.console.theme);
+        let n = config.estate.systems().len();
+        let mut state = State {
+            estate: config.estate.clone(),
+            config_path: config.path.clone(),
+            console: config.console.clone(),
+            mode: if config.console.read_only { Mode::ReadOnly } else { mode },
+            keymap: Keymap::new(&config.keys),
+            theme: if no_color { theme.without_color() } else { theme },
+            themes,
+            no_color,
+            width: 80,
+            height: 24,
+            local_offset: Utc.fix(),
+            screen: Screen::Dashboard,
+            history: Vec::new(),
+            selected: None,
+            scroll: 0,
+            filter: String::new(),
+            filter_input: None,
+            overlay: None,
+            audit: AuditView::default(),
+            health: vec![HealthState::Unknown; n],
+            newest_verified: vec![None; n],
+            message: None,
+            quit: false,
+        };
+        state.selected = dashboard_lines(&state, now).iter().find_map(|l| match l {
+            DashboardLine::System(i) => Some(*i),
+            DashboardLine::Tier(_) => None,
+        });
+        let warnings: Vec<String> =
+            state.themes.warnings.iter().map(|w| w.0.clone()).chain(warning.map(|w| w.0)).collect();
+        if let Some(first) = warnings.first() {
+            state.message = Some(Message { level: MessageLevel::Warning, text: first.clone(), at: now });
+        }
+        state
+    }
+
+    pub fn health(&self, system: usize) -> HealthState {
+        self.health.get(system).copied().unwrap_or_default()
+    }
+
+    pub fn rpo(&self, system: usize, now: DateTime<Utc>) -> RpoStatus {
+        let objective = self.estate.systems().get(system).map(|s| s.objective.rpo).unwrap_or_default();
+        let newest = self.newest_verified.get(system).copied().flatten();
+        RpoStatus::assess(newest, objective, self.estate.rpo_policy, now)
+    }
+
+    /// The footer message, while it is fresh.
+    pub fn live_message(&self, now: DateTime<Utc>) -> Option<&Message> {
+        self.message.as_ref().filter(|m| (now - m.at).num_seconds() < MESSAGE_SECONDS)
+    }
+}
+
+/// One line of the dashboard: a tier's heading, or a system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DashboardLine {
+    Tier(Tier),
+    System(usize),
+}
+
+/// How urgent a system is, for sorting worst first: down, then breached RPO, then degraded,
+/// then at risk, then unknown, then fine.
+pub fn urgency(health: HealthState, rpo: &RpoStatus) -> u8 {
+    match (health, rpo.severity()) {
+        (HealthState::Down, _) => 5,
+        (_, Severity::Critical) => 4,
+        (HealthState::Degraded, _) => 3,
+        (_, Severity::Warning) => 2,
+        (HealthState::Unknown, _) => 1,
+        _ => 0,
+    }
+}
+
+/// The dashboard's lines: each tier's heading and its systems, worst first, after the filter.
+/// With a filter, tiers with no match are left out.
+pub fn dashboard_lines(state: &State, now: DateTime<Utc>) -> Vec<DashboardLine> {
+    let filter = super::filter::Filter::parse(&state.filter);
+    let mut lines = Vec::new();
+    for tier in Tier::ALL {
+        let mut systems: Vec<(u8, usize)> = state
+            .estate
+            .tier(tier)
+            .filter(|(i, s)| filter.matches(s, state.health(*i), &state.rpo(*i, now)))
+            .map(|(i, _)| (urgency(state.health(i), &state.rpo(i, now)), i))
+            .collect();
+        if systems.is_empty() && !filter.is_empty() {
+            continue;
+        }
+        systems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        lines.push(DashboardLine::Tier(tier));
+        lines.extend(systems.into_iter().map(|(_, i)| DashboardLine::System(i)));
+    }
+    lines
+}

@@ -1,0 +1,37 @@
+//! Words the console shows, in one place so the wording stays consistent.
+
+use crate::model::RpoStatus;
+use crate::model::duration::clock;
+
+use super::state::Mode;
+
+pub const APP: &str = "warroom";
+
+pub fn mode(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Live => "LIVE",
+        Mode::Demo => "DEMO",
+        Mode::ReadOnly => "READ-ONLY",
+    }
+}
+
+/// The RPO cell of a dashboard row: `✖ never backed up`, `● 09:40 left`, `✖ breached +03:12`.
+pub fn rpo_cell(status: &RpoStatus) -> String {
+    match status {
+        RpoStatus::NeverBackedUp => format!("{} never backed up", status.symbol()),
+        RpoStatus::Compliant { remaining, .. } | RpoStatus::AtRisk { remaining, .. } => {
+            format!("{} RPO {} left", status.symbol(), clock(*remaining))
+        }
+        RpoStatus::Breached { overdue, .. } => {
+            format!("{} RPO breached +{}", status.symbol(), clock(*overdue))
+        }
+    }
+}
+
+pub const NO_MATCH: &str = "no system matches the filter; esc clears it";
+pub const NO_SYSTEMS: &str = "the estate has no systems: add [[systems]] tables to the configuration";
+pub const NO_HEALTH_CHECK: &str = "no health check";
+pub const NOTHING: &str = "nothing";
+pub const TOO_SMALL: &str = "The terminal is too small for warroom.";
+pub const AUDIT_LOADING: &str = "reading the audit log…";
+pub const AUDIT_EMPTY: &str = "the audit log is empty";

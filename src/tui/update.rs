@@ -1,0 +1,542 @@
+//! `update(&mut State, Action, now) -> Vec<Effect>`: the console's only state transition.
+//! Pure: no I/O, no clock reads. Side effects are returned as [`Effect`]s.
+
+use chrono::{DateTime, Utc};
+
+use crate::config::keys::KeyCommand;
+use crate::model::HealthState;
+
+use super::action::{Action, Edit, Effect};
+use super::keymap::Keymap;
+use super::palette;
+use super::state::{
+    DashboardLine, Detail, DetailPane, Message, MessageLevel, Mode, Overlay, Screen, State, TextInput,
+    dashboard_lines,
+};
+use super::views::layout;
+
+pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
+    match action {
+        Action::Tick { local_offset } => {
+            state.local_offset = local_offset;
+            Vec::new()
+        }
+        Action::Resize { width, height } => {
+            state.width = width;
+            state.height = height;
+            follow_selection(state, now);
+            Vec::new()
+        }
+        Action::Command(command) => on_command(state, command, now),
+        Action::Edit(edit) => on_edit(state, edit, now),
+        Action::OpenSystem(name) => {
+            if let Some(system) = state.estate.index_of(&name) {
+                state.selected = Some(system);
+                follow_selection(state, now);
+                go(state, Screen::Detail(Detail { system, pane: DetailPane::Overview, cursor: 0 }));
+            }
+            Vec::new()
+        }
+        Action::JumpToTier(tier) => {
+            go_home(state);
+            let lines = dashboard_lines(state, now);
+            let first = lines.iter().find_map(|l| match l {
+                DashboardLine::System(i)
+                    if state.estate.systems().get(*i).is_some_and(|s| s.tier == tier) =>
+                {
+                    Some(*i)
+                }
+                _ => None,
+            });
+            match first {
+                Some(i) => {
+                    state.selected = Some(i);
+                    follow_selection(state, now);
+                    // Show the tier's heading at the top.
+                    if let Some(pos) = lines.iter().position(|l| *l == DashboardLine::Tier(tier)) {
+                        state.scroll = pos;
+                    }
+                }
+                None => say(
+                    state,
+                    MessageLevel::Warning,
+                    format!("{tier} has no systems{}", filtered_note(state)),
+                    now,
+                ),
+            }
+            Vec::new()
+        }
+        Action::SetTheme(name) => {
+            match state.themes.get(&name) {
+                Some(theme) => {
+                    state.theme = if state.no_color { theme.clone().without_color() } else { theme.clone() };
+                    say(state, MessageLevel::Info, format!("theme {name}"), now);
+                }
+                None => say(state, MessageLevel::Error, format!("there is no theme \"{name}\""), now),
+            }
+            Vec::new()
+        }
+        Action::SetFilter(text) => {
+            state.filter = text.trim().to_owned();
+            go_home(state);
+            reselect(state, now);
+            Vec::new()
+        }
+        Action::ShowDashboard => {
+            go_home(state);
+            Vec::new()
+        }
+        Action::ShowAudit => {
+            if state.screen != Screen::Audit {
+                go(state, Screen::Audit);
+            }
+            state.audit.loading = true;
+            vec![Effect::LoadAudit]
+        }
+        Action::ShowHelp => {
+            state.overlay = Some(Overlay::Help { scroll: 0 });
+            Vec::new()
+        }
+        Action::Reload => {
+            say(state, MessageLevel::Info, format!("reading {} again…", state.config_path.display()), now);
+            vec![Effect::ReloadConfig]
+        }
+        Action::Quit => {
+            state.quit = true;
+            Vec::new()
+        }
+        Action::AuditLoaded { records, verification } => {
+            state.audit.loading = false;
+            state.audit.error = None;
+            state.audit.selected = state.audit.selected.min(records.len().saturating_sub(1));
+            state.audit.records = records;
+            state.audit.verification = Some(verification);
+            follow_audit(state);
+            Vec::new()
+        }
+        Action::AuditFailed(e) => {
+            state.audit.loading = false;
+            state.audit.error = Some(e);
+            Vec::new()
+        }
+        Action::ConfigReloaded(reloaded) => {
+            let selected = state.selected.and_then(|i| state.estate.systems().get(i)).map(|s| s.name.clone());
+            let detail = match state.screen {
+                Screen::Detail(d) => state.estate.systems().get(d.system).map(|s| s.name.clone()),
+                _ => None,
+            };
+            let old_health: Vec<(String, HealthState)> =
+                state.estate.systems().iter().zip(&state.health).map(|(s, h)| (s.name.clone(), *h)).collect();
+            let old_backups: Vec<(String, Option<DateTime<Utc>>)> = state
+                .estate
+                .systems()
+                .iter()
+                .zip(&state.newest_verified)
+                .map(|(s, b)| (s.name.clone(), *b))
+                .collect();
+            let theme_changed = reloaded.console.theme != state.console.theme;
+            state.estate = reloaded.estate;
+            state.keymap = Keymap::new(&reloaded.keys);
+            state.mode = match (reloaded.console.read_only, state.mode) {
+                (true, _) => Mode::ReadOnly,
+                (false, Mode::ReadOnly) => Mode::Live,
+                (false, m) => m,
+            };
+            state.console = reloaded.console;
+            state.health = state
+                .estate
+                .systems()
+                .iter()
+                .map(|s| old_health.iter().find(|(n, _)| *n == s.name).map(|(_, h)| *h).unwrap_or_default())
+                .collect();
+            state.newest_verified = state
+                .estate
+                .systems()
+                .iter()
+                .map(|s| old_backups.iter().find(|(n, _)| *n == s.name).and_then(|(_, b)| *b))
+                .collect();
+            state.selected = selected.and_then(|n| state.estate.index_of(&n));
+            // Screens that point at systems that are gone are dropped.
+            let valid = |s: &Screen, estate: &crate::model::Estate| match s {
+                Screen::Detail(d) => d.system < estate.systems().len(),
+                _ => true,
+            };
+            state.history.retain(|s| valid(s, &state.estate));
+            if let Screen::Detail(d) = &mut state.screen {
+                match detail.and_then(|n| state.estate.index_of(&n)) {
+                    Some(i) => {
+                        d.system = i;
+                        d.cursor = 0;
+                    }
+                    None => go_home(state),
+                }
+            }
+            if theme_changed {
+                let (theme, _) = state.themes.pick(&state.console.theme);
+                state.theme = if state.no_color { theme.without_color() } else { theme };
+            }
+            reselect(state, now);
+            let warnings = match reloaded.warnings {
+                0 => String::new(),
+                1 => " (1 warning: run warroom check)".to_owned(),
+                n => format!(" ({n} warnings: run warroom check)"),
+            };
+            say(
+                state,
+                MessageLevel::Info,
+                format!("configuration reloaded: {} systems{warnings}", state.estate.systems().len()),
+                now,
+            );
+            Vec::new()
+        }
+        Action::ConfigRejected(text) => {
+            state.overlay = Some(Overlay::Problems {
+                title: "the configuration has errors; the console keeps the one it had".to_owned(),
+                text,
+                scroll: 0,
+            });
+            Vec::new()
+        }
+    }
+}
+
+fn say(state: &mut State, level: MessageLevel, text: String, now: DateTime<Utc>) {
+    state.message = Some(Message { level, text, at: now });
+}
+
+fn filtered_note(state: &State) -> String {
+    if state.filter.is_empty() { String::new() } else { format!(" matching \"{}\"", state.filter) }
+}
+
+/// Open a screen, remembering where we were.
+fn go(state: &mut State, screen: Screen) {
+    if state.screen != screen {
+        state.history.push(state.screen);
+        state.screen = screen;
+    }
+}
+
+fn go_home(state: &mut State) {
+    state.history.clear();
+    state.screen = Screen::Dashboard;
+    state.overlay = None;
+}
+
+fn back(state: &mut State) {
+    match state.history.pop() {
+        Some(screen) => state.screen = screen,
+        None => state.screen = Screen::Dashboard,
+    }
+}
+
+fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec<Effect> {
+    // An open overlay takes every key.
+    match &mut state.overlay {
+        Some(Overlay::Help { scroll }) => {
+            match command {
+                KeyCommand::Back | KeyCommand::Help | KeyCommand::Quit => state.overlay = None,
+                KeyCommand::Down => *scroll += 1,
+                KeyCommand::Up => *scroll = scroll.saturating_sub(1),
+                KeyCommand::PageDown => *scroll += 10,
+                KeyCommand::PageUp => *scroll = scroll.saturating_sub(10),
+                KeyCommand::Top => *scroll = 0,
+                _ => {}
+            }
+            return Vec::new();
+        }
+        Some(Overlay::Problems { scroll, .. }) => {
+            match command {
+                KeyCommand::Back | KeyCommand::Open | KeyCommand::Quit => state.overlay = None,
+                KeyCommand::Down => *scroll += 1,
+                KeyCommand::Up => *scroll = scroll.saturating_sub(1),
+                KeyCommand::PageDown => *scroll += 10,
+                KeyCommand::PageUp => *scroll = scroll.saturating_sub(10),
+                KeyCommand::Top => *scroll = 0,
+                _ => {}
+            }
+            return Vec::new();
+        }
+        Some(Overlay::Palette { .. }) | None => {}
+    }
+
+    // Commands that mean the same everywhere.
+    match command {
+        KeyCommand::Quit => return update(state, Action::Quit, now),
+        KeyCommand::Help => return update(state, Action::ShowHelp, now),
+        KeyCommand::Palette => {
+            state.overlay = Some(Overlay::Palette { input: TextInput::default(), selected: 0, error: None });
+            return Vec::new();
+        }
+        KeyCommand::Filter => {
+            go_home(state);
+            state.filter_input = Some(TextInput::with(&state.filter));
+            return Vec::new();
+        }
+        KeyCommand::Audit => return update(state, Action::ShowAudit, now),
+        KeyCommand::Dashboard => return update(state, Action::ShowDashboard, now),
+        KeyCommand::Reload => return update(state, Action::Reload, now),
+        _ => {}
+    }
+
+    match state.screen {
+        Screen::Dashboard => dashboard_command(state, command, now),
+        Screen::Detail(detail) => detail_command(state, detail, command),
+        Screen::Audit => audit_command(state, command),
+    }
+    Vec::new()
+}
+
+fn dashboard_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) {
+    let lines = dashboard_lines(state, now);
+    let systems: Vec<(usize, usize)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(pos, l)| match l {
+            DashboardLine::System(i) => Some((pos, *i)),
+            DashboardLine::Tier(_) => None,
+        })
+        .collect();
+    if systems.is_empty() {
+        if command == KeyCommand::Back && !state.filter.is_empty() {
+            state.filter.clear();
+            reselect(state, now);
+        }
+        return;
+    }
+    let current = state.selected.and_then(|s| systems.iter().position(|(_, i)| *i == s));
+    let page = layout::dashboard_rows(state.height).max(1);
+    let last = systems.len() - 1;
+    let target = match (command, current) {
+        (KeyCommand::Down, Some(c)) => Some((c + 1).min(last)),
+        (KeyCommand::Up, Some(c)) => Some(c.saturating_sub(1)),
+        (KeyCommand::Down | KeyCommand::Up, None) => Some(0),
+        (KeyCommand::Top, _) => Some(0),
+        (KeyCommand::Bottom, _) => Some(last),
+        (KeyCommand::PageDown, c) => {
+            let from = c.map(|c| systems[c].0).unwrap_or(0);
+            Some(systems.iter().rposition(|(pos, _)| *pos <= from + page).unwrap_or(last))
+        }
+        (KeyCommand::PageUp, c) => {
+            let from = c.map(|c| systems[c].0).unwrap_or(0);
+            Some(systems.iter().position(|(pos, _)| *pos + page >= from).unwrap_or(0))
+        }
+        (KeyCommand::Open, Some(c)) => {
+            let system = systems[c].1;
+            go(state, Screen::Detail(Detail { system, pane: DetailPane::Overview, cursor: 0 }));
+            None
+        }
+        (KeyCommand::Back, _) => {
+            if !state.filter.is_empty() {
+                state.filter.clear();
+                reselect(state, now);
+            }
+            None
+        }
+        _ => None,
+    };
+    if let Some(t) = target {
+        state.selected = Some(systems[t].1);
+        follow_selection(state, now);
+        if t == 0 {
+            state.scroll = 0; // show the first tier's heading
+        }
+    }
+}
+
+/// The systems listed in the detail screen's dependency pane: what it depends on, then what
+/// an outage of it impacts.
+pub fn dependency_list(state: &State, system: usize) -> (Vec<usize>, Vec<usize>) {
+    let graph = state.estate.graph();
+    (graph.depends_on(system).to_vec(), graph.transitive_dependents(system))
+}
+
+fn detail_command(state: &mut State, mut detail: Detail, command: KeyCommand) {
+    let (needs, impacts) = dependency_list(state, detail.system);
+    let count = needs.len() + impacts.len();
+    match command {
+        KeyCommand::Back => {
+            back(state);
+            return;
+        }
+        KeyCommand::NextPane | KeyCommand::PrevPane | KeyCommand::Left | KeyCommand::Right => {
+            detail.pane = match (command, detail.pane) {
+                (KeyCommand::Left, _) => DetailPane::Overview,
+                (KeyCommand::Right, _) => DetailPane::Dependencies,
+                (_, DetailPane::Overview) => DetailPane::Dependencies,
+                (_, DetailPane::Dependencies) => DetailPane::Overview,
+            };
+        }
+        KeyCommand::Down
+        | KeyCommand::Up
+        | KeyCommand::Top
+        | KeyCommand::Bottom
+        | KeyCommand::PageDown
+        | KeyCommand::PageUp
+            if count > 0 =>
+        {
+            detail.pane = DetailPane::Dependencies;
+            let page = layout::detail_rows(state.height).max(1);
+            detail.cursor = match command {
+                KeyCommand::Down => (detail.cursor + 1).min(count - 1),
+                KeyCommand::Up => detail.cursor.saturating_sub(1),
+                KeyCommand::Top => 0,
+                KeyCommand::Bottom => count - 1,
+                KeyCommand::PageDown => (detail.cursor + page).min(count - 1),
+                _ => detail.cursor.saturating_sub(page),
+            };
+        }
+        KeyCommand::Open if detail.pane == DetailPane::Dependencies && count > 0 => {
+            let target = needs.iter().chain(impacts.iter()).nth(detail.cursor).copied();
+            if let Some(system) = target {
+                state.screen = Screen::Detail(detail);
+                go(state, Screen::Detail(Detail { system, pane: DetailPane::Overview, cursor: 0 }));
+                return;
+            }
+        }
+        _ => {}
+    }
+    state.screen = Screen::Detail(detail);
+}
+
+fn audit_command(state: &mut State, command: KeyCommand) {
+    let n = state.audit.records.len();
+    let page = layout::audit_rows(state.height).max(1);
+    let sel = &mut state.audit.selected;
+    match command {
+        KeyCommand::Back => {
+            back(state);
+            return;
+        }
+        KeyCommand::Down if n > 0 => *sel = (*sel + 1).min(n - 1),
+        KeyCommand::Up => *sel = sel.saturating_sub(1),
+        KeyCommand::Top => *sel = 0,
+        KeyCommand::Bottom if n > 0 => *sel = n - 1,
+        KeyCommand::PageDown if n > 0 => *sel = (*sel + page).min(n - 1),
+        KeyCommand::PageUp => *sel = sel.saturating_sub(page),
+        _ => {}
+    }
+    follow_audit(state);
+}
+
+fn follow_audit(state: &mut State) {
+    let rows = layout::audit_rows(state.height);
+    state.audit.scroll = layout::scroll_to(state.audit.selected, state.audit.scroll, rows);
+}
+
+fn on_edit(state: &mut State, edit: Edit, now: DateTime<Utc>) -> Vec<Effect> {
+    if let Some(input) = &mut state.filter_input {
+        match edit {
+            Edit::Submit => state.filter_input = None,
+            Edit::Cancel => {
+                state.filter_input = None;
+                state.filter.clear();
+            }
+            Edit::Complete | Edit::Previous | Edit::Next => {}
+            other => edit_text(input, other),
+        }
+        if let Some(input) = &state.filter_input {
+            state.filter = input.text.trim().to_owned();
+        }
+        reselect(state, now);
+        return Vec::new();
+    }
+    let Some(Overlay::Palette { input, selected, error }) = &mut state.overlay else { return Vec::new() };
+    match edit {
+        Edit::Cancel => state.overlay = None,
+        Edit::Next => *selected += 1,
+        Edit::Previous => *selected = selected.saturating_sub(1),
+        Edit::Complete => {
+            let text = input.text.clone();
+            let suggestions = palette::suggestions(&text, state);
+            if let Some(Overlay::Palette { input, selected, error }) = &mut state.overlay
+                && let Some(s) = suggestions.get((*selected).min(suggestions.len().saturating_sub(1)))
+            {
+                *input = TextInput::with(&s.line);
+                *selected = 0;
+                *error = None;
+            }
+        }
+        Edit::Submit => {
+            let text = input.text.clone();
+            match palette::parse(&text, state) {
+                Ok(action) => {
+                    state.overlay = None;
+                    return update(state, action, now);
+                }
+                Err(e) => {
+                    if let Some(Overlay::Palette { error, .. }) = &mut state.overlay {
+                        *error = Some(e);
+                    }
+                }
+            }
+        }
+        other => {
+            edit_text(input, other);
+            *selected = 0;
+            *error = None;
+        }
+    }
+    Vec::new()
+}
+
+fn edit_text(input: &mut TextInput, edit: Edit) {
+    let byte =
+        |text: &str, chars: usize| text.char_indices().nth(chars).map(|(b, _)| b).unwrap_or(text.len());
+    let len = input.text.chars().count();
+    match edit {
+        Edit::Insert(s) => {
+            let at = byte(&input.text, input.cursor);
+            input.text.insert_str(at, &s);
+            input.cursor += s.chars().count();
+        }
+        Edit::Backspace if input.cursor > 0 => {
+            let at = byte(&input.text, input.cursor - 1);
+            input.text.remove(at);
+            input.cursor -= 1;
+        }
+        Edit::Delete if input.cursor < len => {
+            let at = byte(&input.text, input.cursor);
+            input.text.remove(at);
+        }
+        Edit::Left => input.cursor = input.cursor.saturating_sub(1),
+        Edit::Right => input.cursor = (input.cursor + 1).min(len),
+        Edit::Home => input.cursor = 0,
+        Edit::End => input.cursor = len,
+        _ => {}
+    }
+}
+
+/// After the filter or the estate changed: keep the selection if it is still shown, else
+/// select the first system shown.
+fn reselect(state: &mut State, now: DateTime<Utc>) {
+    let lines = dashboard_lines(state, now);
+    let shown = |i: usize| lines.contains(&DashboardLine::System(i));
+    if !state.selected.is_some_and(shown) {
+        state.selected = lines.iter().find_map(|l| match l {
+            DashboardLine::System(i) => Some(*i),
+            DashboardLine::Tier(_) => None,
+        });
+        state.scroll = 0;
+    }
+    follow_selection(state, now);
+}
+
+/// Scroll the dashboard so the selected system (and, at the top of a tier, its heading) shows.
+fn follow_selection(state: &mut State, now: DateTime<Utc>) {
+    let lines = dashboard_lines(state, now);
+    let rows = layout::dashboard_rows(state.height);
+    let Some(pos) = state.selected.and_then(|s| lines.iter().position(|l| *l == DashboardLine::System(s)))
+    else {
+        state.scroll = state.scroll.min(lines.len().saturating_sub(rows));
+        return;
+    };
+    let heading_above = pos > 0 && matches!(lines[pos - 1], DashboardLine::Tier(_));
+    if heading_above && pos - 1 < state.scroll {
+        state.scroll = pos - 1;
+    }
+    state.scroll = layout::scroll_to(pos, state.scroll, rows);
+    state.scroll = state.scroll.min(lines.len().saturating_sub(rows));
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,279 @@
+//! Sequences of actions, and the state they lead to.
+
+use std::path::Path;
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::config::console::MapEnv;
+use crate::config::{Config, load_str};
+use crate::model::Tier;
+use crate::store::Verification;
+use crate::tui::action::Event;
+use crate::tui::event::to_action;
+use crate::tui::state::ReloadedConfig;
+use crate::tui::theme::ThemeCatalog;
+
+const EXAMPLE: &str = include_str!("../../../config.toml.example");
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 22, 41, 7).single().unwrap()
+}
+
+fn config(text: &str) -> Config {
+    let env = MapEnv::new([("HOME", "/home/alice"), ("USER", "alice")]);
+    load_str(Path::new("/etc/warroom/config.toml"), text, &env).unwrap().config
+}
+
+fn state() -> State {
+    let mut s = State::new(&config(EXAMPLE), ThemeCatalog::load(&[]), Mode::Live, false, now());
+    update(&mut s, Action::Resize { width: 120, height: 40 }, now());
+    s
+}
+
+fn run(s: &mut State, actions: impl IntoIterator<Item = Action>) -> Vec<Effect> {
+    actions.into_iter().flat_map(|a| update(s, a, now())).collect()
+}
+
+fn cmd(c: KeyCommand) -> Action {
+    Action::Command(c)
+}
+
+fn typed(text: &str) -> Vec<Action> {
+    text.chars().map(|c| Action::Edit(Edit::Insert(c.to_string()))).collect()
+}
+
+fn selected_name(s: &State) -> &str {
+    s.selected.and_then(|i| s.estate.systems().get(i)).map(|x| x.name.as_str()).unwrap_or("-")
+}
+
+fn detail_name(s: &State) -> Option<&str> {
+    match s.screen {
+        Screen::Detail(d) => s.estate.systems().get(d.system).map(|x| x.name.as_str()),
+        _ => None,
+    }
+}
+
+#[test]
+fn navigation_moves_through_tiers_in_dashboard_order() {
+    let mut s = state();
+    assert_eq!(selected_name(&s), "edge");
+    run(&mut s, [cmd(KeyCommand::Down)]);
+    assert_eq!(selected_name(&s), "api");
+    run(&mut s, [cmd(KeyCommand::Down), cmd(KeyCommand::Down), cmd(KeyCommand::Down)]);
+    assert_eq!(selected_name(&s), "auth", "crosses into tier 2");
+    run(&mut s, [cmd(KeyCommand::Bottom)]);
+    assert_eq!(selected_name(&s), "file-shares");
+    run(&mut s, [cmd(KeyCommand::Down)]);
+    assert_eq!(selected_name(&s), "file-shares", "stays at the bottom");
+    run(&mut s, [cmd(KeyCommand::Top), cmd(KeyCommand::Up)]);
+    assert_eq!(selected_name(&s), "edge");
+    assert_eq!(s.scroll, 0);
+}
+
+#[test]
+fn enter_opens_a_system_and_esc_backs_out() {
+    let mut s = state();
+    run(&mut s, [cmd(KeyCommand::Down), cmd(KeyCommand::Open)]);
+    assert_eq!(detail_name(&s), Some("api"));
+    // Into the dependency pane, down to the second dependency, open it.
+    run(&mut s, [cmd(KeyCommand::NextPane)]);
+    assert!(matches!(s.screen, Screen::Detail(Detail { pane: DetailPane::Dependencies, cursor: 0, .. })));
+    run(&mut s, [cmd(KeyCommand::Down), cmd(KeyCommand::Open)]);
+    assert_eq!(detail_name(&s), Some("cache"));
+    run(&mut s, [cmd(KeyCommand::Back)]);
+    assert_eq!(detail_name(&s), Some("api"), "back to where we came from");
+    assert!(matches!(s.screen, Screen::Detail(Detail { cursor: 1, .. })), "with the cursor where it was");
+    run(&mut s, [cmd(KeyCommand::Back)]);
+    assert_eq!(s.screen, Screen::Dashboard);
+    run(&mut s, [cmd(KeyCommand::Back)]);
+    assert_eq!(s.screen, Screen::Dashboard, "esc on the dashboard goes nowhere");
+}
+
+#[test]
+fn the_filter_narrows_live_and_esc_clears_it() {
+    let mut s = state();
+    run(&mut s, [cmd(KeyCommand::Filter)]);
+    assert!(s.filter_input.is_some());
+    run(&mut s, typed("data"));
+    assert_eq!(s.filter, "data");
+    assert_eq!(selected_name(&s), "database", "the selection follows the filter");
+    let shown: Vec<_> = dashboard_lines(&s, now());
+    assert_eq!(shown, vec![DashboardLine::Tier(Tier::One), DashboardLine::System(3)]);
+    run(&mut s, [Action::Edit(Edit::Submit)]);
+    assert!(s.filter_input.is_none());
+    assert_eq!(s.filter, "data", "enter keeps the filter");
+    run(&mut s, [cmd(KeyCommand::Back)]);
+    assert_eq!(s.filter, "", "esc on the dashboard clears it");
+    assert_eq!(selected_name(&s), "database", "and keeps the selection");
+
+    run(&mut s, [cmd(KeyCommand::Filter)]);
+    run(&mut s, typed("4"));
+    assert_eq!(selected_name(&s), "wiki");
+    run(&mut s, [Action::Edit(Edit::Backspace)]);
+    run(&mut s, typed("never 2"));
+    assert_eq!(selected_name(&s), "auth");
+    run(&mut s, [Action::Edit(Edit::Cancel)]);
+    assert_eq!(s.filter, "");
+    assert!(s.filter_input.is_none());
+}
+
+#[test]
+fn keys_are_text_while_typing() {
+    let mut s = state();
+    run(&mut s, [cmd(KeyCommand::Filter)]);
+    let key = |c: char| Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    // `q` quits when navigating, but is a letter in the filter.
+    assert_eq!(to_action(&s, key('q')), Some(Action::Edit(Edit::Insert("q".into()))));
+    run(&mut s, [Action::Edit(Edit::Submit)]);
+    assert_eq!(to_action(&s, key('q')), Some(Action::Command(KeyCommand::Quit)));
+    let ctrl_c = Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(to_action(&s, ctrl_c), Some(Action::Quit));
+}
+
+#[test]
+fn the_palette_runs_commands_and_completes() {
+    let mut s = state();
+    run(&mut s, [cmd(KeyCommand::Palette)]);
+    run(&mut s, typed("system payments"));
+    run(&mut s, [Action::Edit(Edit::Submit)]);
+    assert_eq!(detail_name(&s), Some("payments"));
+    assert!(s.overlay.is_none());
+
+    run(&mut s, [cmd(KeyCommand::Palette)]);
+    run(&mut s, typed("th"));
+    run(&mut s, [Action::Edit(Edit::Complete)]);
+    match &s.overlay {
+        Some(Overlay::Palette { input, .. }) => assert_eq!(input.text, "theme "),
+        other => panic!("{other:?}"),
+    }
+    run(&mut s, [Action::Edit(Edit::Next), Action::Edit(Edit::Complete)]);
+    match &s.overlay {
+        Some(Overlay::Palette { input, .. }) => assert_eq!(input.text, "theme light"),
+        other => panic!("{other:?}"),
+    }
+    run(&mut s, [Action::Edit(Edit::Submit)]);
+    assert_eq!(s.theme.name, "light");
+    assert_eq!(s.message.as_ref().map(|m| m.text.as_str()), Some("theme light"));
+
+    run(&mut s, [cmd(KeyCommand::Palette)]);
+    run(&mut s, typed("system databse"));
+    run(&mut s, [Action::Edit(Edit::Submit)]);
+    match &s.overlay {
+        Some(Overlay::Palette { error, .. }) => {
+            assert_eq!(error.as_deref(), Some("there is no system \"databse\"; did you mean \"database\"?"))
+        }
+        other => panic!("the palette stays open with the error: {other:?}"),
+    }
+    run(&mut s, [Action::Edit(Edit::Cancel)]);
+    assert!(s.overlay.is_none());
+
+    run(&mut s, [cmd(KeyCommand::Palette)]);
+    run(&mut s, typed("tier 3"));
+    run(&mut s, [Action::Edit(Edit::Submit)]);
+    assert_eq!(s.screen, Screen::Dashboard);
+    assert_eq!(selected_name(&s), "reporting");
+
+    run(&mut s, [cmd(KeyCommand::Palette)]);
+    run(&mut s, typed("quit"));
+    run(&mut s, [Action::Edit(Edit::Submit)]);
+    assert!(s.quit);
+}
+
+#[test]
+fn theme_switch_keeps_no_color() {
+    let mut s = State::new(&config(EXAMPLE), ThemeCatalog::load(&[]), Mode::Live, true, now());
+    run(&mut s, [Action::SetTheme("colorblind".into())]);
+    assert_eq!(s.theme.name, "colorblind");
+    assert!(s.theme.no_color);
+}
+
+#[test]
+fn resizing_keeps_the_selection_in_view() {
+    let mut s = state();
+    run(&mut s, [Action::Resize { width: 80, height: 10 }]);
+    run(&mut s, [cmd(KeyCommand::Bottom)]);
+    let rows = layout::dashboard_rows(10);
+    let lines = dashboard_lines(&s, now());
+    let pos = lines.iter().position(|l| *l == DashboardLine::System(s.selected.unwrap())).unwrap();
+    assert!(pos >= s.scroll && pos < s.scroll + rows, "line {pos} visible from {} ({rows} rows)", s.scroll);
+    run(&mut s, [Action::Resize { width: 80, height: 40 }]);
+    assert_eq!(s.scroll, 0, "everything fits again");
+    run(&mut s, [Action::Resize { width: 80, height: 8 }, cmd(KeyCommand::Top)]);
+    assert_eq!(s.scroll, 0);
+    run(&mut s, [cmd(KeyCommand::PageDown)]);
+    assert!(s.scroll > 0);
+}
+
+#[test]
+fn help_takes_every_key_until_closed() {
+    let mut s = state();
+    run(&mut s, [cmd(KeyCommand::Help), cmd(KeyCommand::Down), cmd(KeyCommand::Down)]);
+    assert_eq!(s.overlay, Some(Overlay::Help { scroll: 2 }));
+    assert_eq!(selected_name(&s), "edge", "the dashboard did not move");
+    run(&mut s, [cmd(KeyCommand::Quit)]);
+    assert_eq!(s.overlay, None);
+    assert!(!s.quit, "q closes help first");
+}
+
+#[test]
+fn the_audit_screen_asks_the_engine_and_shows_what_came_back() {
+    let mut s = state();
+    let effects = run(&mut s, [cmd(KeyCommand::Audit)]);
+    assert_eq!(effects, vec![Effect::LoadAudit]);
+    assert_eq!(s.screen, Screen::Audit);
+    assert!(s.audit.loading);
+    let verification = Verification { records: 0, head: None, problem: None };
+    run(&mut s, [Action::AuditLoaded { records: vec![], verification: verification.clone() }]);
+    assert!(!s.audit.loading);
+    assert_eq!(s.audit.verification, Some(verification));
+    run(&mut s, [cmd(KeyCommand::Back)]);
+    assert_eq!(s.screen, Screen::Dashboard);
+}
+
+#[test]
+fn a_reload_keeps_the_selection_and_a_broken_one_keeps_everything() {
+    let mut s = state();
+    run(&mut s, [Action::OpenSystem("search".into())]);
+    let effects = run(&mut s, [cmd(KeyCommand::Reload)]);
+    assert_eq!(effects, vec![Effect::ReloadConfig]);
+
+    let smaller = config(
+        "[[systems]]\nname = \"wiki\"\ntier = 4\n\n[[systems]]\nname = \"search\"\ntier = 2\ndepends_on = [\"wiki\"]\n",
+    );
+    run(&mut s, [Action::ConfigReloaded(Box::new(ReloadedConfig::from_config(&smaller, 1)))]);
+    assert_eq!(s.estate.systems().len(), 2);
+    assert_eq!(detail_name(&s), Some("search"), "still looking at the same system");
+    assert_eq!(selected_name(&s), "search");
+    assert_eq!(
+        s.message.as_ref().map(|m| m.text.as_str()),
+        Some("configuration reloaded: 2 systems (1 warning: run warroom check)")
+    );
+
+    run(&mut s, [Action::ConfigRejected("error: unknown dependency".into())]);
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Problems { text, .. }) if text.contains("unknown dependency"))
+    );
+    assert_eq!(s.estate.systems().len(), 2, "the running estate is untouched");
+    run(&mut s, [cmd(KeyCommand::Back)]);
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn a_reload_that_removes_the_open_system_goes_home() {
+    let mut s = state();
+    run(&mut s, [Action::OpenSystem("payments".into())]);
+    let smaller = config("[[systems]]\nname = \"wiki\"\ntier = 4\n");
+    run(&mut s, [Action::ConfigReloaded(Box::new(ReloadedConfig::from_config(&smaller, 0)))]);
+    assert_eq!(s.screen, Screen::Dashboard);
+    assert_eq!(selected_name(&s), "wiki");
+}
+
+#[test]
+fn read_only_shows_in_the_mode() {
+    let mut text = EXAMPLE.replace("read_only = false", "read_only = true");
+    text.push('\n');
+    let s = State::new(&config(&text), ThemeCatalog::load(&[]), Mode::Live, false, now());
+    assert_eq!(s.mode, Mode::ReadOnly);
+}

@@ -1,0 +1,88 @@
+//! The footer: the keys that work here (from the keymap), the filter being typed, or a message.
+//!
+//! ```text
+//!  ↑↓ select  ⏎ open  / filter  : command  a audit  ? help  q quit
+//!  / api▏   3 of 12 systems   ⏎ keep  esc clear
+//! ```
+//! Keys: none (the filter's editing keys are handled by `update`).
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::config::keys::KeyCommand;
+use crate::tui::state::{DashboardLine, MessageLevel, Screen, State, TextInput, dashboard_lines};
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: DateTime<Utc>) {
+    if let Some(input) = &state.filter_input {
+        let shown =
+            dashboard_lines(state, now).iter().filter(|l| matches!(l, DashboardLine::System(_))).count();
+        let mut spans = vec![Span::styled(" / ", theme.accent())];
+        spans.extend(input_spans(input, theme));
+        spans.push(Span::styled(
+            format!("   {shown} of {} systems   ⏎ keep  esc clear", state.estate.systems().len()),
+            theme.muted(),
+        ));
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    if let Some(message) = state.live_message(now) {
+        let style = match message.level {
+            MessageLevel::Info => theme.info(),
+            MessageLevel::Warning => theme.warning(),
+            MessageLevel::Error => theme.danger(),
+        };
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(format!(" {}", message.text), style))),
+            area,
+        );
+        return;
+    }
+    let commands: &[KeyCommand] = match state.screen {
+        Screen::Dashboard => &[
+            KeyCommand::Up,
+            KeyCommand::Down,
+            KeyCommand::Open,
+            KeyCommand::Filter,
+            KeyCommand::Palette,
+            KeyCommand::Audit,
+            KeyCommand::Help,
+            KeyCommand::Quit,
+        ],
+        Screen::Detail(_) => &[
+            KeyCommand::Back,
+            KeyCommand::NextPane,
+            KeyCommand::Up,
+            KeyCommand::Down,
+            KeyCommand::Open,
+            KeyCommand::Palette,
+            KeyCommand::Help,
+            KeyCommand::Quit,
+        ],
+        Screen::Audit => {
+            &[KeyCommand::Back, KeyCommand::Up, KeyCommand::Down, KeyCommand::Help, KeyCommand::Quit]
+        }
+    };
+    let mut spans = Vec::new();
+    for (key, label) in state.keymap.hints(commands) {
+        spans.push(Span::styled(format!(" {key}"), theme.accent()));
+        spans.push(Span::styled(format!(" {label} "), theme.muted()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The text of an input with its cursor shown as a reversed cell.
+pub fn input_spans<'a>(input: &TextInput, theme: &Theme) -> Vec<Span<'a>> {
+    let before: String = input.text.chars().take(input.cursor).collect();
+    let at: String = input.text.chars().nth(input.cursor).map(String::from).unwrap_or_else(|| " ".to_owned());
+    let after: String = input.text.chars().skip(input.cursor + 1).collect();
+    vec![
+        Span::styled(before, theme.text()),
+        Span::styled(at, theme.text().add_modifier(Modifier::REVERSED)),
+        Span::styled(after, theme.text()),
+    ]
+}

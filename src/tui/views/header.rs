@@ -1,0 +1,92 @@
+//! The header: what mode this is, who is acting, the time, and how the estate is doing.
+//!
+//! ```text
+//!  warroom  LIVE  op alice   22:41:07 UTC · 23:41 local                   filter "api" 3 of 12
+//!  ✖ 1 down  ▲ 2 degraded  ● 9 healthy  ◌ 0 unknown    RPO ✖ 1 breached  ▲ 2 at risk  ● 10 ok
+//! ```
+//! Keys: none.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::model::{HealthState, RpoStatus, Severity};
+
+use crate::tui::state::{DashboardLine, Mode, State, dashboard_lines};
+use crate::tui::text;
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: DateTime<Utc>) {
+    let local = now.with_timezone(&state.local_offset);
+    let mode_style = match state.mode {
+        Mode::Live => theme.ok(),
+        Mode::Demo => theme.info(),
+        Mode::ReadOnly => theme.warning(),
+    };
+    let bar = theme.header();
+    let mut first = vec![
+        Span::styled(format!(" {} ", text::APP), bar.patch(theme.accent())),
+        Span::styled(" ", bar),
+        Span::styled(
+            format!(" {} ", text::mode(state.mode)),
+            mode_style.patch(Style::new().bg(bar.bg.unwrap_or_default())),
+        ),
+        Span::styled(format!("  op {}", state.console.operator), bar),
+        Span::styled(format!("   {} UTC · {} local", now.format("%H:%M:%S"), local.format("%H:%M")), bar),
+    ];
+    if !state.filter.is_empty() {
+        let shown =
+            dashboard_lines(state, now).iter().filter(|l| matches!(l, DashboardLine::System(_))).count();
+        first.push(Span::styled(
+            format!("   /{} {}/{}", state.filter, shown, state.estate.systems().len()),
+            bar.patch(theme.accent()),
+        ));
+    }
+    let used: usize = first.iter().map(|s| s.content.chars().count()).sum();
+    first.push(Span::styled(" ".repeat(usize::from(area.width).saturating_sub(used)), bar));
+
+    let n = state.estate.systems().len();
+    let mut health = [0usize; 4];
+    let mut rpo = [0usize; 4]; // breached, never, at risk, ok
+    for i in 0..n {
+        health[state.health(i) as usize] += 1;
+        match state.rpo(i, now) {
+            RpoStatus::Breached { .. } => rpo[0] += 1,
+            RpoStatus::NeverBackedUp => rpo[1] += 1,
+            RpoStatus::AtRisk { .. } => rpo[2] += 1,
+            RpoStatus::Compliant { .. } => rpo[3] += 1,
+        }
+    }
+    // Narrow terminals show only the states that have systems in them.
+    let all = area.width >= 120;
+    let mut second = Vec::new();
+    for state_ in [HealthState::Down, HealthState::Degraded, HealthState::Healthy, HealthState::Unknown] {
+        let count = health[state_ as usize];
+        if count == 0 && !all {
+            continue;
+        }
+        let style = if count > 0 { theme.health(state_) } else { theme.muted() };
+        second.push(Span::styled(
+            format!(" {} {} {} ", state_.symbol(), count, state_.word().to_lowercase()),
+            style,
+        ));
+    }
+    second.push(Span::styled("   RPO", theme.muted()));
+    let rpo_parts = [
+        ("✖", rpo[0], "breached", Severity::Critical),
+        ("✖", rpo[1], "never backed up", Severity::Critical),
+        ("▲", rpo[2], "at risk", Severity::Warning),
+        ("●", rpo[3], "ok", Severity::Ok),
+    ];
+    for (symbol, count, word, severity) in rpo_parts {
+        if count == 0 && !all {
+            continue;
+        }
+        let style = if count > 0 { theme.severity(severity) } else { theme.muted() };
+        second.push(Span::styled(format!(" {symbol} {count} {word} "), style));
+    }
+    frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
+}

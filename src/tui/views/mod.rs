@@ -1,0 +1,94 @@
+//! Views: pure functions of the state, the theme and `now`. Each draws one part of the screen.
+//!
+//! ```text
+//!  header     mode, operator, time, counts                      (2 lines)
+//!  body       dashboard | system detail | audit log
+//!  footer     key hints from the keymap, or a message           (1 line)
+//!  overlays   help, command palette, configuration problems
+//! ```
+
+pub mod audit;
+pub mod dashboard;
+pub mod detail;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod layout;
+pub mod palette;
+pub mod problems;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::state::{Overlay, Screen, State};
+use super::text;
+use super::theme::Theme;
+
+pub fn render(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc>) {
+    let area = frame.area();
+    if layout::too_small(area.width, area.height) {
+        too_small(frame, area, theme);
+        return;
+    }
+    header::render(frame, layout::header(area), state, theme, now);
+    let body = layout::body(area);
+    match state.screen {
+        Screen::Dashboard => dashboard::render(frame, body, state, theme, now),
+        Screen::Detail(d) => detail::render(frame, body, state, d, theme, now),
+        Screen::Audit => audit::render(frame, body, state, theme),
+    }
+    footer::render(frame, layout::footer(area), state, theme, now);
+    match &state.overlay {
+        Some(Overlay::Help { scroll }) => help::render(frame, area, state, *scroll, theme),
+        Some(Overlay::Palette { input, selected, error }) => {
+            palette::render(frame, area, state, input, *selected, error.as_deref(), theme)
+        }
+        Some(Overlay::Problems { title, text, scroll }) => {
+            problems::render(frame, area, title, text, *scroll, theme)
+        }
+        None => {}
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    frame.render_widget(Clear, area);
+    let lines = vec![
+        Line::from(Span::styled(text::TOO_SMALL, theme.warning())),
+        Line::from(format!(
+            "It is {}x{}; it needs at least {}x{}.",
+            area.width,
+            area.height,
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT
+        )),
+        Line::from(Span::styled("Enlarge the window or make the font smaller.", theme.muted())),
+    ];
+    let height = (lines.len() as u16).min(area.height);
+    let y = area.y + area.height.saturating_sub(height) / 2;
+    let rect = Rect { x: area.x, y, width: area.width, height };
+    frame.render_widget(Paragraph::new(lines).centered().wrap(Wrap { trim: true }), rect);
+}
+
+/// Cut `s` to `width` characters, ending in `…` when cut.
+pub fn fit(s: &str, width: usize) -> String {
+    let count = s.chars().count();
+    if count <= width {
+        return s.to_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+/// `s` cut or padded with spaces to exactly `width` characters.
+pub fn pad(s: &str, width: usize) -> String {
+    let fitted = fit(s, width);
+    let n = fitted.chars().count();
+    format!("{fitted}{}", " ".repeat(width.saturating_sub(n)))
+}

@@ -1,0 +1,328 @@
+//! Every screen of the console, drawn on a test terminal at 80x24 and 120x40 with a fixed
+//! clock, compared with the committed snapshots (tests/snapshots/). Colours are checked on the
+//! buffer where they carry meaning.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+use warroom::config::console::MapEnv;
+use warroom::config::keys::KeyCommand;
+use warroom::config::load_str;
+use warroom::store::{AuditProblem, AuditRecord, Verification};
+use warroom::tui::action::{Action, Edit};
+use warroom::tui::state::{Mode, State};
+use warroom::tui::theme::ThemeCatalog;
+use warroom::tui::update::update;
+use warroom::tui::views;
+
+const EXAMPLE: &str = include_str!("../config.toml.example");
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 22, 41, 7).single().unwrap()
+}
+
+fn state_with(config_text: &str, theme: &str, width: u16, height: u16) -> State {
+    let env = MapEnv::new([("HOME", "/home/alice"), ("USER", "alice")]);
+    let config = load_str(Path::new("/etc/warroom/config.toml"), config_text, &env).unwrap().config;
+    let mut s = State::new(&config, ThemeCatalog::load(&[]), Mode::Live, false, now());
+    act(&mut s, Action::SetTheme(theme.to_owned()));
+    s.message = None;
+    act(&mut s, Action::Resize { width, height });
+    act(&mut s, Action::Tick { local_offset: FixedOffset::east_opt(3600).unwrap() });
+    s
+}
+
+fn state(theme: &str, width: u16, height: u16) -> State {
+    state_with(EXAMPLE, theme, width, height)
+}
+
+fn act(s: &mut State, action: Action) {
+    update(s, action, now());
+}
+
+fn draw(s: &State) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
+    terminal.draw(|f| views::render(f, s, &s.theme, now())).unwrap();
+    terminal
+}
+
+/// The screen as text, one line per row.
+fn text(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let mut line = String::new();
+        for x in 0..buffer.area.width {
+            line.push_str(buffer[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn snapshot(name: &str, s: &State) -> Terminal<TestBackend> {
+    let terminal = draw(s);
+    insta::assert_snapshot!(name, text(&terminal));
+    terminal
+}
+
+/// Where `needle` starts on screen, as (x, y).
+fn find(buffer: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    for y in 0..buffer.area.height {
+        let row: Vec<&str> = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect();
+        let line: String = row.concat();
+        if let Some(byte) = line.find(needle) {
+            let col = line[..byte].chars().count() as u16;
+            return Some((col, y));
+        }
+    }
+    None
+}
+
+fn audit_records() -> Vec<AuditRecord> {
+    let record = |seq: i64, at: &str, op: &str, action: &str, target: &str, details: &str, outcome: &str| {
+        AuditRecord {
+            seq,
+            at: at.to_owned(),
+            operator: op.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            details: details.to_owned(),
+            outcome: outcome.to_owned(),
+            prev_hash: "0".repeat(64),
+            hash: format!("{seq:064x}"),
+        }
+    };
+    vec![
+        record(
+            3,
+            "2026-11-26T22:40:55.000000Z",
+            "alice",
+            "note",
+            "database",
+            r#"{"message":"called the DBA"}"#,
+            "recorded",
+        ),
+        record(
+            2,
+            "2026-11-26T22:39:12.000000Z",
+            "bob",
+            "note",
+            "-",
+            r#"{"message":"read-only drill"}"#,
+            "refused",
+        ),
+        record(
+            1,
+            "2026-11-26T22:04:02.000000Z",
+            "alice",
+            "config.changed",
+            "/etc/warroom/config.toml",
+            r#"{"hash":"88491962a8cf","previous_hash":null,"systems":12}"#,
+            "recorded",
+        ),
+    ]
+}
+
+#[test]
+fn dashboard_default_theme() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let s = state("default", w, h);
+        let t = snapshot(&format!("dashboard_default_{w}x{h}"), &s);
+        let buffer = t.backend().buffer();
+        // Status carries colour and a word: the RPO cell of an unselected row is danger-red,
+        // the health cell the unknown grey.
+        let theme = &s.theme;
+        let (x, y) = find(buffer, "✖ never backed up").map(|(x, _)| (x, 4)).unwrap();
+        assert_eq!(buffer[(x, y)].fg, theme.palette.danger, "RPO symbol at {x},{y}");
+        assert!(buffer[(x, y)].modifier.contains(Modifier::BOLD));
+        let (x, y) = find(buffer, "◌ UNKNOWN").unwrap();
+        assert_eq!(buffer[(x, y + 1)].fg, theme.palette.unknown);
+        // The selected row is highlighted end to end.
+        let (_, sel_y) = find(buffer, "▸").unwrap();
+        assert_eq!(buffer[(w - 1, sel_y)].bg, theme.palette.selection_bg);
+        // Tier headings take the tier's colour.
+        let (x, y) = find(buffer, "TIER 1").unwrap();
+        assert_eq!(buffer[(x, y)].fg, theme.palette.tiers[0]);
+    }
+}
+
+#[test]
+fn dashboard_filtered_light_theme() {
+    let mut s = state("light", 120, 40);
+    act(&mut s, Action::Command(KeyCommand::Filter));
+    for c in "never 2".chars() {
+        act(&mut s, Action::Edit(Edit::Insert(c.to_string())));
+    }
+    snapshot("dashboard_filter_typing_light_120x40", &s);
+    act(&mut s, Action::Edit(Edit::Submit));
+    let s80 = {
+        let mut s80 = s.clone();
+        act(&mut s80, Action::Resize { width: 80, height: 24 });
+        s80
+    };
+    snapshot("dashboard_filtered_light_80x24", &s80);
+    act(&mut s, Action::SetFilter("nothing-like-this".into()));
+    snapshot("dashboard_no_match_light_120x40", &s);
+}
+
+#[test]
+fn detail_light_theme() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("light", w, h);
+        act(&mut s, Action::OpenSystem("database".into()));
+        act(&mut s, Action::Command(KeyCommand::NextPane));
+        act(&mut s, Action::Command(KeyCommand::Down));
+        let t = snapshot(&format!("detail_light_{w}x{h}"), &s);
+        // The focused pane's border is the accent colour; the other is plain.
+        let buffer = t.backend().buffer();
+        let (x, y) = find(buffer, "DEPENDENCIES").unwrap();
+        assert_eq!(buffer[(x, y)].fg, s.theme.palette.border_focused);
+        let (x, y) = find(buffer, "OVERVIEW").unwrap();
+        assert_eq!(buffer[(x, y)].fg, s.theme.palette.border);
+    }
+}
+
+#[test]
+fn audit_high_contrast_theme() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("high-contrast", w, h);
+        act(&mut s, Action::ShowAudit);
+        act(
+            &mut s,
+            Action::AuditLoaded {
+                records: audit_records(),
+                verification: Verification { records: 3, head: Some(format!("{:064x}", 3)), problem: None },
+            },
+        );
+        act(&mut s, Action::Command(KeyCommand::Down));
+        snapshot(&format!("audit_high_contrast_{w}x{h}"), &s);
+    }
+    let mut s = state("high-contrast", 120, 40);
+    act(&mut s, Action::ShowAudit);
+    act(
+        &mut s,
+        Action::AuditLoaded {
+            records: audit_records(),
+            verification: Verification {
+                records: 1,
+                head: None,
+                problem: Some(AuditProblem::Altered { seq: 2 }),
+            },
+        },
+    );
+    let t = snapshot("audit_tampered_high_contrast_120x40", &s);
+    let buffer = t.backend().buffer();
+    let (x, y) = find(buffer, "✖ TAMPERED").unwrap();
+    assert_eq!(buffer[(x, y)].fg, s.theme.palette.danger);
+}
+
+#[test]
+fn help_colorblind_theme() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("colorblind", w, h);
+        act(&mut s, Action::ShowHelp);
+        snapshot(&format!("help_colorblind_{w}x{h}"), &s);
+    }
+}
+
+#[test]
+fn palette_with_suggestions() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        act(&mut s, Action::Command(KeyCommand::Palette));
+        for c in "system pa".chars() {
+            act(&mut s, Action::Edit(Edit::Insert(c.to_string())));
+        }
+        snapshot(&format!("palette_default_{w}x{h}"), &s);
+    }
+    let mut s = state("default", 80, 24);
+    act(&mut s, Action::Command(KeyCommand::Palette));
+    for c in "sytem api".chars() {
+        act(&mut s, Action::Edit(Edit::Insert(c.to_string())));
+    }
+    act(&mut s, Action::Edit(Edit::Submit));
+    snapshot("palette_error_default_80x24", &s);
+}
+
+#[test]
+fn reload_problems_overlay() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        let env = MapEnv::new([("HOME", "/h"), ("USER", "a")]);
+        let broken = include_str!("fixtures/invalid/many-errors.toml");
+        let report = match load_str(Path::new("/etc/warroom/config.toml"), broken, &env) {
+            Err(warroom::config::LoadError::Invalid(r)) => r.render(false),
+            other => panic!("{other:?}"),
+        };
+        act(&mut s, Action::ConfigRejected(report));
+        snapshot(&format!("reload_problems_default_{w}x{h}"), &s);
+    }
+}
+
+#[test]
+fn a_terminal_too_small_says_so() {
+    let s = state("default", 50, 12);
+    snapshot("too_small_50x12", &s);
+}
+
+#[test]
+fn no_color_uses_no_colour_at_all() {
+    let env = MapEnv::new([("HOME", "/home/alice"), ("USER", "alice")]);
+    let config = load_str(Path::new("/etc/warroom/config.toml"), EXAMPLE, &env).unwrap().config;
+    let mut s = State::new(&config, ThemeCatalog::load(&[]), Mode::Live, true, now());
+    act(&mut s, Action::Resize { width: 120, height: 40 });
+    let t = draw(&s);
+    let buffer = t.backend().buffer();
+    for cell in buffer.content() {
+        assert_eq!(cell.fg, Color::Reset, "a coloured cell {:?}", cell.symbol());
+        assert_eq!(cell.bg, Color::Reset);
+    }
+    // The selection still shows, in reverse video.
+    let (_, y) = find(buffer, "▸").unwrap();
+    assert!(buffer[(5, y)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn every_theme_in_the_themes_folder_loads() {
+    let dir = common::root().join("themes");
+    let catalog = ThemeCatalog::load(std::slice::from_ref(&dir));
+    assert!(catalog.warnings.is_empty(), "{:?}", catalog.warnings);
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(files.len() >= 4);
+    for name in files {
+        assert!(catalog.get(&name).is_some(), "{name} did not load");
+    }
+    for built_in in warroom::config::console::BUILT_IN_THEMES {
+        assert!(catalog.get(built_in).is_some(), "{built_in} is not compiled in");
+    }
+}
+
+#[test]
+fn a_broken_theme_file_falls_back_with_the_warning_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().join("t");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("default.toml"), "[colors\nok = ").unwrap();
+    let catalog = ThemeCatalog::load(std::slice::from_ref(&dir));
+    let env = MapEnv::new([("HOME", "/home/alice"), ("USER", "alice")]);
+    let config = load_str(Path::new("/etc/warroom/config.toml"), EXAMPLE, &env).unwrap().config;
+    let mut s = State::new(&config, catalog, Mode::Live, false, now());
+    act(&mut s, Action::Resize { width: 120, height: 40 });
+    let screen = text(&draw(&s));
+    assert!(screen.contains("default.toml is broken, using the built-in \"default\""), "{screen}");
+    assert_eq!(s.theme.name, "default");
+    assert!(screen.contains("TIER 1"), "the console still draws");
+}

@@ -1,0 +1,88 @@
+//! The real binary, in a real terminal (tmux), driven by keys as a person would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::tmux::Tmux;
+
+#[test]
+fn the_console_starts_filters_opens_switches_theme_and_quits_cleanly() {
+    let Some(t) = Tmux::start("console", 120, 40) else { return };
+    let state = tempfile::tempdir().unwrap();
+    let command = format!(
+        "cd {root} && env -u COLORTERM -u NO_COLOR XDG_STATE_HOME={state} WARROOM_OPERATOR=tester {bin} --config config.toml.example; echo EXITED-$?",
+        root = common::root().display(),
+        state = state.path().display(),
+        bin = env!("CARGO_BIN_EXE_warroom"),
+    );
+    t.type_text(&command);
+    t.keys(&["Enter"]);
+
+    // It starts, and the dashboard shows every system.
+    let screen = t.wait_text("TIER 4 · standard");
+    for name in [
+        "edge",
+        "api",
+        "payments",
+        "database",
+        "auth",
+        "cache",
+        "queue",
+        "search",
+        "reporting",
+        "analytics",
+        "wiki",
+        "file-shares",
+    ] {
+        assert!(screen.contains(&format!(" {name} ")), "{name} missing:\n{screen}");
+    }
+    assert!(screen.contains("op tester"), "{screen}");
+    assert_eq!(t.format("#{alternate_on}"), "1", "the console uses the alternate screen");
+
+    // `/` filters.
+    t.type_text("/");
+    t.wait_text("⏎ keep  esc clear");
+    t.type_text("data");
+    let screen = t.wait_text("/data 1/12");
+    assert!(screen.contains(" database "), "{screen}");
+    assert!(!screen.contains(" payments "), "the filter hides the rest:\n{screen}");
+    t.keys(&["Enter"]);
+    t.wait_text("↑↓ select");
+
+    // Enter opens the selected system.
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("─ database · tier 1 · mission critical · owner dba-team");
+    assert!(screen.contains("OVERVIEW") && screen.contains("impacts (8)"), "{screen}");
+    t.keys(&["Escape"]);
+    t.wait_text("TIER 1 · mission critical");
+    t.keys(&["Escape"]);
+    t.wait_for("the filter to clear", |s| s.contains(" payments ") && !s.contains("/data"));
+
+    // `:theme light` switches the colours (the header bar: #303030 dark, #d0d0d0 light, in
+    // the 256-colour palette since COLORTERM does not promise truecolor).
+    assert!(t.screen_with_colours().contains("48;5;236"), "the default theme's header");
+    t.type_text(":");
+    t.wait_text("COMMAND · tab completes");
+    t.type_text("theme light");
+    t.keys(&["Enter"]);
+    t.wait_text(" theme light");
+    let coloured = t.screen_with_colours();
+    assert!(
+        coloured.contains("48;5;252") && !coloured.contains("48;5;236"),
+        "the light theme's header:\n{coloured}"
+    );
+
+    // `q` quits and gives the terminal back.
+    t.type_text("q");
+    t.wait_text("EXITED-0");
+    assert_eq!(t.format("#{alternate_on}"), "0", "the alternate screen is left");
+    assert_eq!(t.format("#{cursor_flag}"), "1", "the cursor is shown");
+}
+
+#[test]
+fn a_console_without_a_terminal_says_what_to_use_instead() {
+    let state = tempfile::tempdir().unwrap();
+    let out = common::warroom(state.path()).args(["--config", "config.toml.example"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the console needs a terminal"));
+}
