@@ -26,7 +26,9 @@ tmux -L "$sock" new-session -d -s idle -x 200 -y 60 \
     "XDG_STATE_HOME=$work/state $bin --config $work/estate-50.toml"
 pid=""
 for _ in $(seq 100); do
-    pid=$(pgrep -f "estate-50.toml" | head -1 || true)
+    # The console itself (its process name), not tmux or the shell whose command lines
+    # also mention the file.
+    pid=$(for p in $(pgrep -x warroom); do grep -qa estate-50.toml /proc/$p/cmdline && echo $p; done | head -1)
     [ -n "$pid" ] && break
     sleep 0.05
 done

@@ -43,7 +43,7 @@ fn the_console_starts_filters_opens_switches_theme_and_quits_cleanly() {
     t.type_text("/");
     t.wait_text("⏎ keep  esc clear");
     t.type_text("data");
-    let screen = t.wait_text("/data 1/12");
+    let screen = t.wait_text("filter: data (1 of 12)");
     assert!(screen.contains(" database "), "{screen}");
     assert!(!screen.contains(" payments "), "the filter hides the rest:\n{screen}");
     t.keys(&["Enter"]);
@@ -56,13 +56,13 @@ fn the_console_starts_filters_opens_switches_theme_and_quits_cleanly() {
     t.keys(&["Escape"]);
     t.wait_text("TIER 1 · mission critical");
     t.keys(&["Escape"]);
-    t.wait_for("the filter to clear", |s| s.contains(" payments ") && !s.contains("/data"));
+    t.wait_for("the filter to clear", |s| s.contains(" payments ") && !s.contains("filter: data"));
 
     // `:theme light` switches the colours (the header bar: #303030 dark, #d0d0d0 light, in
     // the 256-colour palette since COLORTERM does not promise truecolor).
     assert!(t.screen_with_colours().contains("48;5;236"), "the default theme's header");
     t.type_text(":");
-    t.wait_text("COMMAND · tab completes");
+    t.wait_text("tab complete  ↑↓ choose");
     t.type_text("theme light");
     t.keys(&["Enter"]);
     t.wait_text(" theme light");

@@ -259,6 +259,22 @@ impl KeySpec {
         if ctrl && matches!(key, Key::Char('c')) {
             return Err("ctrl-c always quits and cannot be bound".to_owned());
         }
+        // A terminal sends these as other keys: ctrl-m is enter, ctrl-i tab, ctrl-h backspace,
+        // ctrl-[ esc. Binding them would silently never work.
+        if let (true, Key::Char(c @ ('m' | 'i' | 'h' | '['))) = (ctrl, key) {
+            let same = match c {
+                'm' => "enter",
+                'i' => "tab",
+                'h' => "backspace",
+                _ => "esc",
+            };
+            return Err(format!("a terminal sends ctrl-{c} as {same}: bind \"{same}\" or another key"));
+        }
+        if shift && matches!(key, Key::Named(n) if n != NamedKey::BackTab) {
+            return Err(format!(
+                "terminals do not report shift with \"{rest}\"; only shift-tab and shifted characters work"
+            ));
+        }
         Ok(KeySpec { key, ctrl, alt })
     }
 }
@@ -410,6 +426,8 @@ mod tests {
         assert!(KeySpec::parse("ctrl-c").is_err());
         assert!(KeySpec::parse("hyper-x").is_err());
         assert!(KeySpec::parse("f13").is_err());
+        assert!(KeySpec::parse("ctrl-m").unwrap_err().contains("as enter"));
+        assert!(KeySpec::parse("shift-up").is_err());
     }
 
     #[test]

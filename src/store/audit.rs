@@ -152,6 +152,20 @@ pub enum AuditProblem {
     HeadMissing { seq: i64 },
 }
 
+impl AuditProblem {
+    /// The record the problem is at.
+    pub fn seq(&self) -> i64 {
+        match self {
+            AuditProblem::Altered { seq }
+            | AuditProblem::Reordered { seq, .. }
+            | AuditProblem::HeadMismatch { seq } => *seq,
+            AuditProblem::LinkBroken { seq } => seq - 1,
+            AuditProblem::Removed { first, .. } => *first,
+            AuditProblem::HeadMissing { seq } => seq + 1,
+        }
+    }
+}
+
 impl fmt::Display for AuditProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -59,6 +59,8 @@ pub enum Edit {
     Next,
     Submit,
     Cancel,
+    /// Ctrl-U: empty the line.
+    Clear,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -39,15 +39,7 @@ const AUDIT_WINDOW: u32 = 1000;
 pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let mut engine = engine;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let truecolor = std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit");
-    let config_dir = engine.config().path.parent().map(|p| p.to_owned()).unwrap_or_default();
-    let mut themes = ThemeCatalog::load(&crate::config::console::theme_dirs(&config_dir, &ProcessEnv));
-    for warning in &themes.warnings {
-        tracing::warn!("{}", warning.0);
-    }
-    if !truecolor {
-        themes = themes.in_256_colors();
-    }
+    let themes = load_themes(&engine, truecolor());
     let mut state = State::new(engine.config(), themes, options.mode, no_color, engine.now());
 
     let (mut tty, _restore) = terminal::enter()?;
@@ -125,38 +117,66 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Run an effect on the engine in its own task; the result comes back as a reply.
+/// The theme catalog for the configuration's folder and the user's (file I/O: done in the loop
+/// or an effect task, never in `update`).
+fn load_themes(engine: &Engine, truecolor: bool) -> ThemeCatalog {
+    let config_dir = engine.config().path.parent().map(|p| p.to_owned()).unwrap_or_default();
+    let themes = ThemeCatalog::load(&crate::config::console::theme_dirs(&config_dir, &ProcessEnv));
+    for warning in &themes.warnings {
+        tracing::warn!("{}", warning.0);
+    }
+    if truecolor { themes } else { themes.in_256_colors() }
+}
+
+fn truecolor() -> bool {
+    std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
+}
+
+/// Run an effect on the engine in its own task; the result comes back as a reply. A panic in
+/// the task becomes an error reply: the console carries on.
 fn carry_out(effect: Effect, engine: &Engine, tx: &mpsc::UnboundedSender<Reply>) {
+    use futures_util::FutureExt;
     let engine = engine.clone();
     let tx = tx.clone();
     tokio::spawn(async move {
-        let reply = match effect {
-            Effect::LoadAudit => {
-                let loaded = async {
-                    Ok::<_, crate::store::StoreError>((
-                        engine.audit_records(Some(AUDIT_WINDOW)).await?,
-                        engine.verify_audit().await?,
-                    ))
-                };
-                match loaded.await {
-                    Ok((records, verification)) => {
-                        Reply::Event(EngineEvent::AuditLoaded { records, verification })
-                    }
-                    Err(e) => Reply::Event(EngineEvent::AuditFailed(e.to_string())),
-                }
-            }
-            Effect::ReloadConfig => match engine.reload(&ProcessEnv).await {
-                Ok((new_engine, loaded)) => {
-                    let warnings = loaded.report.warnings().count();
-                    let config = ReloadedConfig::from_config(new_engine.config(), warnings);
-                    Reply::Reloaded(new_engine, Box::new(config))
-                }
-                Err(LoadError::Invalid(report)) => {
-                    Reply::Event(EngineEvent::ConfigRejected(report.render(false)))
-                }
-                Err(other) => Reply::Event(EngineEvent::ConfigRejected(other.to_string())),
-            },
+        let failed = match effect {
+            Effect::LoadAudit => |e: String| Reply::Event(EngineEvent::AuditFailed(e)),
+            Effect::ReloadConfig => |e: String| Reply::Event(EngineEvent::ConfigRejected(e)),
         };
+        let work = std::panic::AssertUnwindSafe(effect_reply(effect, engine)).catch_unwind();
+        let reply =
+            work.await.unwrap_or_else(|_| failed("an internal error stopped it (see the log)".to_owned()));
         let _ = tx.send(reply);
     });
+}
+
+async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
+    match effect {
+        Effect::LoadAudit => {
+            let loaded = async {
+                Ok::<_, crate::store::StoreError>((
+                    engine.audit_records(Some(AUDIT_WINDOW)).await?,
+                    engine.verify_audit().await?,
+                ))
+            };
+            match loaded.await {
+                Ok((records, verification)) => {
+                    Reply::Event(EngineEvent::AuditLoaded { records, verification })
+                }
+                Err(e) => Reply::Event(EngineEvent::AuditFailed(e.to_string())),
+            }
+        }
+        Effect::ReloadConfig => match engine.reload(&ProcessEnv).await {
+            Ok((new_engine, loaded)) => {
+                let warnings = loaded.report.warnings().count();
+                let mut config = ReloadedConfig::from_config(new_engine.config(), warnings);
+                config.themes = Some(load_themes(&new_engine, truecolor()));
+                Reply::Reloaded(new_engine, Box::new(config))
+            }
+            Err(LoadError::Invalid(report)) => {
+                Reply::Event(EngineEvent::ConfigRejected(report.render(false)))
+            }
+            Err(other) => Reply::Event(EngineEvent::ConfigRejected(other.to_string())),
+        },
+    }
 }

@@ -52,7 +52,7 @@ fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
             KeyCode::Tab => Edit::Complete,
             KeyCode::Up | KeyCode::BackTab => Edit::Previous,
             KeyCode::Down => Edit::Next,
-            KeyCode::Char('u') if ctrl => Edit::Cancel,
+            KeyCode::Char('u') if ctrl => Edit::Clear,
             KeyCode::Char(c) if !ctrl => Edit::Insert(c.to_string()),
             _ => return None,
         };

@@ -143,7 +143,7 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
         let names = COMMANDS.iter().map(|c| c.name);
         return Err(match did_you_mean(name, names) {
             Some(s) => format!("there is no command :{name}; did you mean :{s}?"),
-            None => format!("there is no command :{name}; press ? for the list"),
+            None => format!("there is no command :{name}; :help lists them"),
         });
     };
     let need = |what: &str| Err(format!(":{} needs {what}", command.usage));
@@ -158,7 +158,11 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
         }),
         Arg::Words => Ok(Action::SetFilter(arg.to_owned())),
         Arg::System if arg.is_empty() => need("a system name"),
-        Arg::System => match state.estate.system(arg) {
+        Arg::System => match state
+            .estate
+            .system(arg)
+            .or_else(|| state.estate.systems().iter().find(|s| s.name.eq_ignore_ascii_case(arg)))
+        {
             Some(s) => Ok(Action::OpenSystem(s.name.clone())),
             None => {
                 let names = state.estate.systems().iter().map(|s| s.name.as_str());
@@ -175,8 +179,8 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
             None => Err(format!("there is no tier \"{arg}\": tiers are 1 to 4")),
         },
         Arg::Theme if arg.is_empty() => need("a theme name"),
-        Arg::Theme => match state.themes.get(arg) {
-            Some(_) => Ok(Action::SetTheme(arg.to_owned())),
+        Arg::Theme => match state.themes.names().find(|n| n.eq_ignore_ascii_case(arg)) {
+            Some(name) => Ok(Action::SetTheme(name.to_owned())),
             None => {
                 let names: Vec<&str> = state.themes.names().collect();
                 Err(match did_you_mean(arg, names.iter().copied()) {

@@ -27,6 +27,8 @@ pub struct ReloadedConfig {
     pub keys: KeyBindings,
     pub console: ConsoleConfig,
     pub warnings: usize,
+    /// The theme files, read again (`None`: keep the ones loaded).
+    pub themes: Option<ThemeCatalog>,
 }
 
 impl ReloadedConfig {
@@ -36,6 +38,7 @@ impl ReloadedConfig {
             keys: config.keys.clone(),
             console: config.console.clone(),
             warnings,
+            themes: None,
         }
     }
 }
@@ -109,8 +112,13 @@ pub struct Message {
     pub at: DateTime<Utc>,
 }
 
-/// How long a footer message stays.
-pub const MESSAGE_SECONDS: i64 = 6;
+/// How long a footer message stays: notices briefly, warnings and errors long enough to read.
+pub fn message_seconds(level: MessageLevel) -> i64 {
+    match level {
+        MessageLevel::Info => 6,
+        MessageLevel::Warning | MessageLevel::Error => 20,
+    }
+}
 
 /// The audit screen's data.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -198,8 +206,9 @@ impl State {
         });
         let warnings: Vec<String> =
             state.themes.warnings.iter().map(|w| w.0.clone()).chain(warning.map(|w| w.0)).collect();
-        if let Some(first) = warnings.first() {
-            state.message = Some(Message { level: MessageLevel::Warning, text: first.clone(), at: now });
+        if !warnings.is_empty() {
+            state.message =
+                Some(Message { level: MessageLevel::Warning, text: warnings.join(" · "), at: now });
         }
         state
     }
@@ -216,7 +225,7 @@ impl State {
 
     /// The footer message, while it is fresh.
     pub fn live_message(&self, now: DateTime<Utc>) -> Option<&Message> {
-        self.message.as_ref().filter(|m| (now - m.at).num_seconds() < MESSAGE_SECONDS)
+        self.message.as_ref().filter(|m| (now - m.at).num_seconds() < message_seconds(m.level))
     }
 }
 
@@ -260,4 +269,14 @@ pub fn dashboard_lines(state: &State, now: DateTime<Utc>) -> Vec<DashboardLine> 
         lines.extend(systems.into_iter().map(|(_, i)| DashboardLine::System(i)));
     }
     lines
+}
+
+/// The systems listed in the detail screen's dependency pane: what it depends on, then what an
+/// outage of it impacts (the most critical tiers first, nearest first within a tier).
+pub fn dependency_list(state: &State, system: usize) -> (Vec<usize>, Vec<usize>) {
+    let graph = state.estate.graph();
+    let tier = |i: usize| state.estate.systems().get(i).map(|s| s.tier);
+    let mut impacts = graph.transitive_dependents(system);
+    impacts.sort_by_key(|&i| tier(i));
+    (graph.depends_on(system).to_vec(), impacts)
 }

@@ -43,10 +43,17 @@ fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
+        // The console runs on the main thread: a panic there ends it, so the terminal is given
+        // back first. A panic in a worker task is caught and reported by the console, which
+        // keeps running; restoring the terminal then would leave a broken screen.
         std::panic::set_hook(Box::new(move |info| {
-            restore();
-            tracing::error!(panic = %info, "the console panicked");
-            previous(info);
+            if std::thread::current().name() == Some("main") {
+                restore();
+                tracing::error!(panic = %info, "the console panicked");
+                previous(info);
+            } else {
+                tracing::error!(panic = %info, "a background task panicked");
+            }
         }));
     });
 }

@@ -28,7 +28,17 @@ pub fn rpo_cell(status: &RpoStatus) -> String {
     }
 }
 
-pub const NO_MATCH: &str = "no system matches the filter; esc clears it";
+/// `back`: the key that backs out (esc unless rebound).
+pub fn no_match(back: &str) -> String {
+    format!("no system matches the filter; {back} clears it")
+}
+
+/// The palette's editing keys (fixed: they edit text, they are not commands).
+pub const PALETTE_KEYS: &[(&str, &str)] =
+    &[("tab", "complete"), ("↑↓", "choose"), ("⏎", "run"), ("esc", "close"), ("ctrl-u", "clear")];
+pub const PALETTE_TITLE: &str = " COMMAND ";
+/// The filter's editing keys.
+pub const FILTER_KEYS: &str = "⏎ keep  esc clear";
 pub const NO_SYSTEMS: &str = "the estate has no systems: add [[systems]] tables to the configuration";
 pub const NO_HEALTH_CHECK: &str = "no health check";
 pub const NOTHING: &str = "nothing";

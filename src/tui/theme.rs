@@ -189,6 +189,30 @@ impl Theme {
         }
     }
 
+    /// The text cursor in an input line.
+    pub fn cursor(&self) -> Style {
+        self.text().add_modifier(Modifier::REVERSED)
+    }
+
+    /// A badge in the header bar (the mode): dark text on the state's colour.
+    pub fn badge(&self, severity: Severity) -> Style {
+        let color = match severity {
+            Severity::Ok => self.palette.ok,
+            Severity::Warning => self.palette.warning,
+            Severity::Critical => self.palette.danger,
+        };
+        if self.no_color {
+            self.header().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().fg(self.palette.selection_fg).bg(color).add_modifier(Modifier::BOLD)
+        }
+    }
+
+    /// The app's name in the header bar.
+    pub fn header_title(&self) -> Style {
+        self.header().add_modifier(Modifier::BOLD)
+    }
+
     pub fn header(&self) -> Style {
         if self.no_color {
             Style::new().add_modifier(Modifier::REVERSED)
@@ -315,7 +339,7 @@ fn parse_theme(text: &str, base: Option<&Theme>) -> Result<Theme, String> {
 }
 
 /// Every theme available, by name, and what went wrong loading any of them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThemeCatalog {
     themes: Vec<Theme>,
     pub warnings: Vec<ThemeWarning>,

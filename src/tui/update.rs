@@ -8,12 +8,12 @@ use crate::model::HealthState;
 
 use super::action::{Action, Edit, Effect};
 use super::keymap::Keymap;
+use super::layout;
 use super::palette;
 use super::state::{
     DashboardLine, Detail, DetailPane, Message, MessageLevel, Mode, Overlay, Screen, State, TextInput,
-    dashboard_lines,
+    dashboard_lines, dependency_list,
 };
-use super::views::layout;
 
 pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
     match action {
@@ -52,9 +52,10 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
                 Some(i) => {
                     state.selected = Some(i);
                     follow_selection(state, now);
-                    // Show the tier's heading at the top.
+                    // Show the tier's heading at the top, as far as the list allows.
                     if let Some(pos) = lines.iter().position(|l| *l == DashboardLine::Tier(tier)) {
-                        state.scroll = pos;
+                        state.scroll =
+                            pos.min(lines.len().saturating_sub(layout::dashboard_rows(state.height)));
                     }
                 }
                 None => say(
@@ -190,6 +191,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             Vec::new()
         }
         Action::ConfigRejected(text) => {
+            state.message = None;
             state.overlay = Some(Overlay::Problems {
                 title: "the configuration has errors; the console keeps the one it had".to_owned(),
                 text,
@@ -232,27 +234,26 @@ fn back(state: &mut State) {
 fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec<Effect> {
     // An open overlay takes every key.
     match &mut state.overlay {
-        Some(Overlay::Help { scroll }) => {
-            match command {
-                KeyCommand::Back | KeyCommand::Help | KeyCommand::Quit => state.overlay = None,
-                KeyCommand::Down => *scroll += 1,
-                KeyCommand::Up => *scroll = scroll.saturating_sub(1),
-                KeyCommand::PageDown => *scroll += 10,
-                KeyCommand::PageUp => *scroll = scroll.saturating_sub(10),
-                KeyCommand::Top => *scroll = 0,
-                _ => {}
+        Some(Overlay::Help { .. }) => {
+            let area = ratatui::layout::Rect::new(0, 0, state.width, state.height);
+            let lines = super::help::rows(state).len();
+            let max = layout::max_scroll(layout::help_box(area, lines), lines);
+            if matches!(command, KeyCommand::Back | KeyCommand::Help | KeyCommand::Quit) {
+                state.overlay = None;
+            } else if let Some(Overlay::Help { scroll }) = &mut state.overlay {
+                *scroll = scrolled(*scroll, command, max);
             }
             return Vec::new();
         }
-        Some(Overlay::Problems { scroll, .. }) => {
-            match command {
-                KeyCommand::Back | KeyCommand::Open | KeyCommand::Quit => state.overlay = None,
-                KeyCommand::Down => *scroll += 1,
-                KeyCommand::Up => *scroll = scroll.saturating_sub(1),
-                KeyCommand::PageDown => *scroll += 10,
-                KeyCommand::PageUp => *scroll = scroll.saturating_sub(10),
-                KeyCommand::Top => *scroll = 0,
-                _ => {}
+        Some(Overlay::Problems { text, .. }) => {
+            let area = ratatui::layout::Rect::new(0, 0, state.width, state.height);
+            let width = layout::inner_width(layout::problems_box(area, usize::from(state.height)));
+            let lines = layout::wrap_indented(text, width).len();
+            let max = layout::max_scroll(layout::problems_box(area, lines), lines);
+            if matches!(command, KeyCommand::Back | KeyCommand::Open | KeyCommand::Quit) {
+                state.overlay = None;
+            } else if let Some(Overlay::Problems { scroll, .. }) = &mut state.overlay {
+                *scroll = scrolled(*scroll, command, max);
             }
             return Vec::new();
         }
@@ -284,6 +285,20 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
         Screen::Audit => audit_command(state, command),
     }
     Vec::new()
+}
+
+/// Scroll position after a movement command, within 0..=max.
+fn scrolled(scroll: usize, command: KeyCommand, max: usize) -> usize {
+    match command {
+        KeyCommand::Down => scroll + 1,
+        KeyCommand::Up => scroll.saturating_sub(1),
+        KeyCommand::PageDown => scroll + 10,
+        KeyCommand::PageUp => scroll.saturating_sub(10),
+        KeyCommand::Top => 0,
+        KeyCommand::Bottom => max,
+        _ => scroll,
+    }
+    .min(max)
 }
 
 fn dashboard_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) {
@@ -341,13 +356,6 @@ fn dashboard_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>)
             state.scroll = 0; // show the first tier's heading
         }
     }
-}
-
-/// The systems listed in the detail screen's dependency pane: what it depends on, then what
-/// an outage of it impacts.
-pub fn dependency_list(state: &State, system: usize) -> (Vec<usize>, Vec<usize>) {
-    let graph = state.estate.graph();
-    (graph.depends_on(system).to_vec(), graph.transitive_dependents(system))
 }
 
 fn detail_command(state: &mut State, mut detail: Detail, command: KeyCommand) {
@@ -432,6 +440,7 @@ fn on_edit(state: &mut State, edit: Edit, now: DateTime<Utc>) -> Vec<Effect> {
                 state.filter.clear();
             }
             Edit::Complete | Edit::Previous | Edit::Next => {}
+            Edit::Clear => *input = TextInput::default(),
             other => edit_text(input, other),
         }
         if let Some(input) = &state.filter_input {
@@ -440,10 +449,19 @@ fn on_edit(state: &mut State, edit: Edit, now: DateTime<Utc>) -> Vec<Effect> {
         reselect(state, now);
         return Vec::new();
     }
+    let offered = match &state.overlay {
+        Some(Overlay::Palette { input, .. }) => palette::suggestions(&input.text, state).len(),
+        _ => 0,
+    };
     let Some(Overlay::Palette { input, selected, error }) = &mut state.overlay else { return Vec::new() };
     match edit {
         Edit::Cancel => state.overlay = None,
-        Edit::Next => *selected += 1,
+        Edit::Clear => {
+            *input = TextInput::default();
+            *selected = 0;
+            *error = None;
+        }
+        Edit::Next => *selected = (*selected + 1).min(offered.saturating_sub(1)),
         Edit::Previous => *selected = selected.saturating_sub(1),
         Edit::Complete => {
             let text = input.text.clone();
@@ -458,7 +476,16 @@ fn on_edit(state: &mut State, edit: Edit, now: DateTime<Utc>) -> Vec<Effect> {
         }
         Edit::Submit => {
             let text = input.text.clone();
-            match palette::parse(&text, state) {
+            let chosen = *selected;
+            // What was typed, else the suggestion chosen under it.
+            let parsed = palette::parse(&text, state).or_else(|e| {
+                palette::suggestions(&text, state)
+                    .get(chosen)
+                    .map(|s| palette::parse(&s.line, state))
+                    .filter(Result::is_ok)
+                    .unwrap_or(Err(e))
+            });
+            match parsed {
                 Ok(action) => {
                     state.overlay = None;
                     return update(state, action, now);

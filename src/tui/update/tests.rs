@@ -277,3 +277,35 @@ fn read_only_shows_in_the_mode() {
     let s = State::new(&config(&text), ThemeCatalog::load(&[]), Mode::Live, false, now());
     assert_eq!(s.mode, Mode::ReadOnly);
 }
+
+#[test]
+fn enter_in_the_palette_runs_the_chosen_suggestion() {
+    let mut s = state();
+    run(&mut s, [cmd(KeyCommand::Palette)]);
+    run(&mut s, typed("theme "));
+    // Down past the end stays on the last suggestion; up from there reaches the second.
+    run(&mut s, (0..10).map(|_| Action::Edit(Edit::Next)));
+    run(&mut s, [Action::Edit(Edit::Previous), Action::Edit(Edit::Previous)]);
+    run(&mut s, [Action::Edit(Edit::Submit)]);
+    assert_eq!(s.theme.name, "light");
+}
+
+#[test]
+fn overlays_do_not_scroll_past_their_end() {
+    let mut s = state();
+    run(&mut s, [cmd(KeyCommand::Help)]);
+    run(&mut s, (0..200).map(|_| cmd(KeyCommand::Down)));
+    let Some(Overlay::Help { scroll }) = s.overlay.clone() else { panic!() };
+    run(&mut s, [cmd(KeyCommand::Up)]);
+    assert_eq!(s.overlay, Some(Overlay::Help { scroll: scroll - 1 }), "one up moves one line back");
+    run(&mut s, [cmd(KeyCommand::Top), cmd(KeyCommand::Bottom)]);
+    assert_eq!(s.overlay, Some(Overlay::Help { scroll }));
+}
+
+#[test]
+fn jumping_to_the_last_tier_keeps_the_screen_full() {
+    let mut s = state();
+    run(&mut s, [Action::JumpToTier(Tier::Four)]);
+    assert_eq!(selected_name(&s), "wiki");
+    assert_eq!(s.scroll, 0, "everything fits at 120x40, so nothing scrolls away");
+}

@@ -16,7 +16,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Padding, Paragraph, Wrap};
 
-use super::{fit, layout, pad};
+use super::{fit, pad};
+use crate::tui::layout;
 use crate::tui::state::State;
 use crate::tui::text;
 use crate::tui::theme::Theme;
@@ -75,8 +76,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 "cancelled" => theme.warning(),
                 _ => theme.ok(),
             };
+            let tampered = audit
+                .verification
+                .as_ref()
+                .and_then(|v| v.problem.as_ref())
+                .is_some_and(|p| p.seq() == r.seq);
+            let marker = match (i == audit.selected, tampered) {
+                (_, true) => Span::styled("✖ ", theme.danger()),
+                (true, false) => Span::styled("▸ ", theme.accent()),
+                (false, false) => Span::raw("  "),
+            };
             let mut spans = vec![
-                Span::styled(format!(" #{:<5}", r.seq), theme.muted()),
+                marker,
+                Span::styled(format!("#{:<5}", r.seq), theme.muted()),
                 Span::styled(format!("{at}  "), theme.text()),
                 Span::styled(pad(&r.operator, 10), theme.text()),
                 Span::styled(format!(" {}", pad(&r.action, 18)), theme.accent()),
@@ -109,7 +121,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                         .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string())
                         .unwrap_or_else(|| r.at.clone()),
                     r.operator,
-                    r.target
+                    if r.target == "-" || r.target.is_empty() { "(no target)" } else { r.target.as_str() }
                 ),
                 theme.text(),
             )),

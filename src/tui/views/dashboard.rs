@@ -30,37 +30,66 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
     let lines = dashboard_lines(state, now);
     let systems_shown = lines.iter().any(|l| matches!(l, DashboardLine::System(_)));
     if !systems_shown {
-        let note = if state.estate.systems().is_empty() { text::NO_SYSTEMS } else { text::NO_MATCH };
-        let mut out: Vec<Line> = lines.iter().map(|l| line(state, theme, *l, area.width, now)).collect();
+        let back =
+            state.keymap.first_key(crate::config::keys::KeyCommand::Back).unwrap_or_else(|| "esc".into());
+        let note = if state.estate.systems().is_empty() {
+            text::NO_SYSTEMS.to_owned()
+        } else {
+            text::no_match(&back)
+        };
+        let mut out: Vec<Line> =
+            lines.iter().map(|l| line(state, theme, *l, area.width, now, &lines)).collect();
         out.push(Line::from(Span::styled(format!("  {note}"), theme.muted())));
         frame.render_widget(Paragraph::new(out), area);
         return;
     }
     let rows = usize::from(area.height);
     let scroll = state.scroll.min(lines.len().saturating_sub(1));
-    let visible: Vec<Line> =
-        lines.iter().skip(scroll).take(rows).map(|l| line(state, theme, *l, area.width, now)).collect();
+    let visible: Vec<Line> = lines
+        .iter()
+        .skip(scroll)
+        .take(rows)
+        .map(|l| line(state, theme, *l, area.width, now, &lines))
+        .collect();
     frame.render_widget(Paragraph::new(visible), area);
 }
 
-fn line<'a>(state: &State, theme: &Theme, l: DashboardLine, width: u16, now: DateTime<Utc>) -> Line<'a> {
+fn line<'a>(
+    state: &State,
+    theme: &Theme,
+    l: DashboardLine,
+    width: u16,
+    now: DateTime<Utc>,
+    all: &[DashboardLine],
+) -> Line<'a> {
     match l {
-        DashboardLine::Tier(tier) => tier_heading(state, theme, tier, width),
+        DashboardLine::Tier(tier) => tier_heading(state, theme, tier, width, all),
         DashboardLine::System(i) => system_row(state, theme, i, width, now),
     }
 }
 
-fn tier_heading<'a>(state: &State, theme: &Theme, tier: Tier, width: u16) -> Line<'a> {
+fn tier_heading<'a>(
+    state: &State,
+    theme: &Theme,
+    tier: Tier,
+    width: u16,
+    shown: &[DashboardLine],
+) -> Line<'a> {
     let o = state.estate.tiers.get(tier);
     let count = state.estate.tier(tier).count();
+    let systems = if state.filter.is_empty() {
+        format!("{count} system{}", if count == 1 { "" } else { "s" })
+    } else {
+        let shown =
+            state.estate.tier(tier).filter(|(i, _)| shown.contains(&DashboardLine::System(*i))).count();
+        format!("{shown} of {count} shown")
+    };
     let label = format!(
-        "─ TIER {} · {} · RTO {} · RPO {} · {} system{} ",
+        "─ TIER {} · {} · RTO {} · RPO {} · {systems} ",
         tier.number(),
         tier.label(),
         human(o.rto),
-        human(o.rpo),
-        count,
-        if count == 1 { "" } else { "s" }
+        human(o.rpo)
     );
     let fill = usize::from(width).saturating_sub(label.chars().count());
     Line::from(Span::styled(format!("{label}{}", "─".repeat(fill)), theme.tier(tier)))
@@ -93,7 +122,14 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
     let deps = state.estate.graph().depends_on(i);
     if deps.is_empty() {
         spans.push(Span::styled(fit(" needs —", room), theme.muted()));
-    } else if room > 8 {
+    } else if room <= 8 {
+        // Too narrow for names: how many, with the worst state among them.
+        let worst = deps.iter().map(|&d| state.health(d)).max_by_key(|h| h.badness()).unwrap_or_default();
+        spans.push(Span::styled(
+            fit(&format!(" needs {} {}", worst.symbol(), deps.len()), room),
+            theme.health(worst),
+        ));
+    } else {
         spans.push(Span::styled(" needs", theme.muted()));
         room -= 6;
         for &d in deps {

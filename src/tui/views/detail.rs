@@ -21,12 +21,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Padding, Paragraph, Wrap};
 
-use super::{fit, layout, pad};
+use super::{fit, pad};
 use crate::model::duration::human;
-use crate::tui::state::{Detail, DetailPane, State};
+use crate::tui::layout;
+use crate::tui::state::{Detail, DetailPane, State, dependency_list};
 use crate::tui::text;
 use crate::tui::theme::Theme;
-use crate::tui::update::dependency_list;
 
 pub fn render(
     frame: &mut Frame,

@@ -9,12 +9,12 @@
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::config::keys::KeyCommand;
-use crate::tui::state::{DashboardLine, MessageLevel, Screen, State, TextInput, dashboard_lines};
+use crate::tui::state::{DashboardLine, MessageLevel, Overlay, Screen, State, TextInput, dashboard_lines};
+use crate::tui::text;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: DateTime<Utc>) {
@@ -24,7 +24,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         let mut spans = vec![Span::styled(" / ", theme.accent())];
         spans.extend(input_spans(input, theme));
         spans.push(Span::styled(
-            format!("   {shown} of {} systems   ⏎ keep  esc clear", state.estate.systems().len()),
+            format!("   {shown} of {} systems   {}", state.estate.systems().len(), text::FILTER_KEYS),
             theme.muted(),
         ));
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -41,6 +41,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             area,
         );
         return;
+    }
+    // An overlay takes the keys, so the footer says what they do there.
+    match &state.overlay {
+        Some(Overlay::Help { .. }) | Some(Overlay::Problems { .. }) => {
+            let keys = state.keymap.hints(&[KeyCommand::Back, KeyCommand::Up, KeyCommand::Down]);
+            let pairs: Vec<(String, &str)> = keys
+                .into_iter()
+                .map(|(k, label)| (k, if label == "back" { "close" } else { "scroll" }))
+                .collect();
+            return hints(frame, area, &pairs, theme);
+        }
+        Some(Overlay::Palette { .. }) => return hints(frame, area, text::PALETTE_KEYS, theme),
+        None => {}
     }
     let commands: &[KeyCommand] = match state.screen {
         Screen::Dashboard => &[
@@ -67,10 +80,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             &[KeyCommand::Back, KeyCommand::Up, KeyCommand::Down, KeyCommand::Help, KeyCommand::Quit]
         }
     };
+    hints(frame, area, &state.keymap.hints(commands), theme);
+}
+
+fn hints<K: AsRef<str>, L: AsRef<str>>(frame: &mut Frame, area: Rect, pairs: &[(K, L)], theme: &Theme) {
     let mut spans = Vec::new();
-    for (key, label) in state.keymap.hints(commands) {
-        spans.push(Span::styled(format!(" {key}"), theme.accent()));
-        spans.push(Span::styled(format!(" {label} "), theme.muted()));
+    for (key, label) in pairs {
+        spans.push(Span::styled(format!(" {}", key.as_ref()), theme.accent()));
+        spans.push(Span::styled(format!(" {} ", label.as_ref()), theme.muted()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -82,7 +99,7 @@ pub fn input_spans<'a>(input: &TextInput, theme: &Theme) -> Vec<Span<'a>> {
     let after: String = input.text.chars().skip(input.cursor + 1).collect();
     vec![
         Span::styled(before, theme.text()),
-        Span::styled(at, theme.text().add_modifier(Modifier::REVERSED)),
+        Span::styled(at, theme.cursor()),
         Span::styled(after, theme.text()),
     ]
 }

@@ -9,7 +9,6 @@
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -21,28 +20,30 @@ use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: DateTime<Utc>) {
     let local = now.with_timezone(&state.local_offset);
-    let mode_style = match state.mode {
-        Mode::Live => theme.ok(),
-        Mode::Demo => theme.info(),
-        Mode::ReadOnly => theme.warning(),
+    let mode = match state.mode {
+        Mode::Live => Severity::Ok,
+        Mode::Demo => Severity::Warning,
+        Mode::ReadOnly => Severity::Warning,
     };
     let bar = theme.header();
     let mut first = vec![
-        Span::styled(format!(" {} ", text::APP), bar.patch(theme.accent())),
+        Span::styled(format!(" {} ", text::APP), theme.header_title()),
         Span::styled(" ", bar),
-        Span::styled(
-            format!(" {} ", text::mode(state.mode)),
-            mode_style.patch(Style::new().bg(bar.bg.unwrap_or_default())),
-        ),
+        Span::styled(format!(" {} ", text::mode(state.mode)), theme.badge(mode)),
         Span::styled(format!("  op {}", state.console.operator), bar),
-        Span::styled(format!("   {} UTC · {} local", now.format("%H:%M:%S"), local.format("%H:%M")), bar),
+        Span::styled(format!("   {} UTC", now.format("%H:%M:%S")), bar),
     ];
+    // Local time, unless a narrow screen needs the room for the filter.
+    if state.filter.is_empty() || area.width >= 100 {
+        first
+            .push(Span::styled(format!(" · {} local ({})", local.format("%H:%M"), local.format("%:z")), bar));
+    }
     if !state.filter.is_empty() {
         let shown =
             dashboard_lines(state, now).iter().filter(|l| matches!(l, DashboardLine::System(_))).count();
         first.push(Span::styled(
-            format!("   /{} {}/{}", state.filter, shown, state.estate.systems().len()),
-            bar.patch(theme.accent()),
+            format!("   filter: {} ({} of {})", state.filter, shown, state.estate.systems().len()),
+            theme.header_title(),
         ));
     }
     let used: usize = first.iter().map(|s| s.content.chars().count()).sum();

@@ -13,7 +13,6 @@ pub mod detail;
 pub mod footer;
 pub mod header;
 pub mod help;
-pub mod layout;
 pub mod palette;
 pub mod problems;
 
@@ -23,9 +22,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
+use super::layout;
 use super::state::{Overlay, Screen, State};
 use super::text;
 use super::theme::Theme;
+use crate::config::keys::KeyCommand;
 
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc>) {
     let area = frame.area();
@@ -47,7 +48,8 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc
             palette::render(frame, area, state, input, *selected, error.as_deref(), theme)
         }
         Some(Overlay::Problems { title, text, scroll }) => {
-            problems::render(frame, area, title, text, *scroll, theme)
+            let close = state.keymap.first_key(KeyCommand::Back).unwrap_or_else(|| "esc".into());
+            problems::render(frame, area, title, text, *scroll, &close, theme)
         }
         None => {}
     }

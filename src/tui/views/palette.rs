@@ -14,9 +14,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::{fit, footer::input_spans, layout};
+use super::{fit, footer::input_spans, pad};
+use crate::tui::layout;
 use crate::tui::palette::suggestions;
 use crate::tui::state::{State, TextInput};
+use crate::tui::text;
 use crate::tui::theme::Theme;
 
 const SHOWN: usize = 8;
@@ -41,8 +43,9 @@ pub fn render(
     }
     let inner = usize::from(area.width.saturating_sub(6));
     let start = selected.saturating_sub(SHOWN - 1);
+    let column = offers.iter().map(|s| s.line.trim_end().chars().count()).max().unwrap_or(0).min(inner / 2);
     for (i, s) in offers.iter().enumerate().skip(start).take(SHOWN) {
-        let text = fit(&format!("{}  {}", s.line.trim_end(), s.description), inner);
+        let text = fit(&format!("{}  {}", pad(s.line.trim_end(), column), s.description), inner);
         let line = if i == selected {
             Line::from(vec![Span::styled(" ▸ ", theme.accent()), Span::styled(text, theme.selection())])
         } else {
@@ -60,7 +63,7 @@ pub fn render(
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.block(true))
-        .title(Span::styled(" COMMAND · tab completes · ⏎ runs · esc closes ", theme.accent()));
+        .title(Span::styled(text::PALETTE_TITLE, theme.accent()));
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }

@@ -11,28 +11,35 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph};
 
-use super::layout;
+use crate::tui::layout;
 use crate::tui::theme::Theme;
 
-pub fn render(frame: &mut Frame, area: Rect, title: &str, text: &str, scroll: usize, theme: &Theme) {
-    let lines: Vec<Line> =
-        text.lines().map(|l| Line::from(Span::styled(l.to_owned(), theme.text()))).collect();
-    let width = area.width.saturating_sub(4);
-    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(4)).max(3);
-    let rect = layout::centered(area, width, height);
-    let inner_rows = usize::from(height.saturating_sub(2));
-    let scroll = scroll.min(lines.len().saturating_sub(inner_rows));
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    text: &str,
+    scroll: usize,
+    close: &str,
+    theme: &Theme,
+) {
+    let width = layout::inner_width(layout::problems_box(area, usize::from(area.height)));
+    let wrapped = layout::wrap_indented(text, width);
+    let rect = layout::problems_box(area, wrapped.len());
+    let max = layout::max_scroll(rect, wrapped.len());
+    let scroll = scroll.min(max);
+    let lines: Vec<Line> = wrapped.into_iter().map(|l| Line::from(Span::styled(l, theme.text()))).collect();
+    let more = if scroll < max { "↓ more · " } else { "" };
     let block = Block::default()
         .borders(Borders::ALL)
         .padding(Padding::horizontal(1))
         .border_style(theme.danger())
         .title(Span::styled(format!(" {title} "), theme.danger()))
-        .title_bottom(Line::from(Span::styled(" esc closes · ↑↓ scroll ", theme.muted())).right_aligned());
+        .title_bottom(
+            Line::from(Span::styled(format!(" {more}{close} closes "), theme.muted())).right_aligned(),
+        );
     frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll as u16, 0)),
-        rect,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll as u16, 0)), rect);
 }

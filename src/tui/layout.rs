@@ -44,9 +44,58 @@ pub fn audit_rows(height: u16) -> usize {
     usize::from(height.saturating_sub(HEADER + FOOTER + 1 + AUDIT_DETAIL))
 }
 
-/// How many lines of the dependency pane fit inside its borders.
+/// How many lines of the dependency pane fit inside its borders (below the title line).
 pub fn detail_rows(height: u16) -> usize {
-    usize::from(height.saturating_sub(HEADER + FOOTER + 2))
+    usize::from(height.saturating_sub(HEADER + FOOTER + 1 + 2))
+}
+
+/// Where the help box goes for `lines` lines of help.
+pub fn help_box(area: Rect, lines: usize) -> Rect {
+    let width = 78.min(area.width.saturating_sub(4));
+    let height = (lines as u16).saturating_add(2).min(area.height.saturating_sub(2));
+    centered(area, width, height)
+}
+
+/// Where the problems box goes for `lines` lines of text.
+pub fn problems_box(area: Rect, lines: usize) -> Rect {
+    let width = area.width.saturating_sub(4);
+    let height = (lines as u16).saturating_add(2).min(area.height.saturating_sub(4)).max(3);
+    centered(area, width, height)
+}
+
+/// The text width inside a bordered box with one column of padding on each side.
+pub fn inner_width(rect: Rect) -> usize {
+    usize::from(rect.width.saturating_sub(4))
+}
+
+/// How far a box of `rect` showing `lines` lines can scroll.
+pub fn max_scroll(rect: Rect, lines: usize) -> usize {
+    lines.saturating_sub(usize::from(rect.height.saturating_sub(2)))
+}
+
+/// Break `text` into lines of at most `width` characters; a broken line's continuation keeps
+/// the line's indentation (plus two), so indented text stays readable.
+pub fn wrap_indented(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let indent = line.chars().take_while(|c| *c == ' ').count();
+        let mut current = String::new();
+        let mut len = 0;
+        for word in line.split_inclusive(' ') {
+            let wlen = word.chars().count();
+            if len + word.trim_end().chars().count() > width && len > indent {
+                out.push(current.trim_end().to_owned());
+                let pad = (indent + 2).min(width / 2);
+                current = " ".repeat(pad);
+                len = pad;
+            }
+            current.push_str(word);
+            len += wlen;
+        }
+        out.push(current.trim_end().to_owned());
+    }
+    out
 }
 
 /// The first line to show so that `line` is visible, keeping `scroll` when it already is.
@@ -73,6 +122,12 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapping_keeps_indentation() {
+        let lines = wrap_indented("  = help: a system may be stricter than its tier", 24);
+        assert_eq!(lines, vec!["  = help: a system may", "    be stricter than its", "    tier"]);
+    }
 
     #[test]
     fn scrolling_keeps_the_line_in_view_and_moves_as_little_as_possible() {
