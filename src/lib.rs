@@ -9,5 +9,6 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod model;
+pub mod sim;
 pub mod store;
 pub mod tui;

@@ -16,6 +16,8 @@ use ratatui::style::{Color, Modifier};
 use warroom::config::console::MapEnv;
 use warroom::config::keys::KeyCommand;
 use warroom::config::load_str;
+use warroom::engine::monitor::SystemHealth;
+use warroom::model::{HealthState, Thresholds, WindowStats, decide};
 use warroom::store::{AuditProblem, AuditRecord, Verification};
 use warroom::tui::action::{Action, Edit};
 use warroom::tui::state::{Mode, State};
@@ -325,4 +327,115 @@ fn a_broken_theme_file_falls_back_with_the_warning_shown() {
     assert!(screen.contains("default.toml is broken, using the built-in \"default\""), "{screen}");
     assert_eq!(s.theme.name, "default");
     assert!(screen.contains("TIER 1"), "the console still draws");
+}
+
+#[allow(clippy::too_many_arguments)]
+/// What the monitor would report for a system: its state, window stats and a history that
+/// worsens towards the end, the decision on them.
+fn health(
+    s: &State,
+    name: &str,
+    state: HealthState,
+    availability: f64,
+    p95_ms: u64,
+    error_rate: f64,
+    outage_minutes: Option<i64>,
+    impacted_by: Option<&str>,
+) -> SystemHealth {
+    let system = s.estate.index_of(name).unwrap();
+    let stats = |a: f64, p: u64, e: f64| WindowStats {
+        probes: 60,
+        answered: 50,
+        healthy: (a * 60.0) as u32,
+        errors: (e * 50.0) as u32,
+        availability: Some(a),
+        error_rate: Some(e),
+        p50: Some(std::time::Duration::from_millis(p / 2)),
+        p95: Some(std::time::Duration::from_millis(p)),
+        max: Some(std::time::Duration::from_millis(p)),
+    };
+    let history: Vec<WindowStats> = (0..30)
+        .map(|i| {
+            let f = f64::from(i) / 29.0;
+            stats(
+                1.0 - (1.0 - availability) * f * f,
+                40 + ((p95_ms.saturating_sub(40)) as f64 * f * f) as u64,
+                error_rate * f,
+            )
+        })
+        .collect();
+    let thresholds = Thresholds::default();
+    let has_failover = name == "database" || name == "api";
+    let mut decision = decide(&stats(availability, p95_ms, error_rate), &thresholds, has_failover);
+    if impacted_by.is_some() {
+        decision = warroom::model::decision::defer_to_root(decision);
+    }
+    SystemHealth {
+        system,
+        name: name.to_owned(),
+        state,
+        since: Some(now() - chrono::TimeDelta::minutes(outage_minutes.unwrap_or(40))),
+        outage_start: outage_minutes.map(|m| now() - chrono::TimeDelta::minutes(m)),
+        stats: stats(availability, p95_ms, error_rate),
+        history,
+        decision,
+        impacted_by: impacted_by.and_then(|n| s.estate.index_of(n)),
+        last_detail: Some(if state == HealthState::Down {
+            "connection refused".into()
+        } else {
+            "200 OK".into()
+        }),
+        last_at: Some(now()),
+        thresholds,
+    }
+}
+
+/// An outage in progress: the database down 37 minutes (past its 30 min RTO), the API and
+/// payments impacted by it, the rest healthy.
+fn outage(s: &mut State) {
+    let mut all = vec![
+        health(s, "database", HealthState::Down, 0.41, 6200, 0.21, Some(37), None),
+        health(s, "api", HealthState::Degraded, 0.88, 310, 0.08, None, Some("database")),
+        health(s, "payments", HealthState::Degraded, 0.90, 120, 0.06, None, Some("database")),
+        health(s, "cache", HealthState::Healthy, 1.0, 3, 0.0, None, None),
+    ];
+    for name in ["edge", "auth", "queue", "search", "reporting", "analytics", "wiki"] {
+        all.push(health(s, name, HealthState::Healthy, 1.0, 42, 0.0, None, None));
+    }
+    act(s, Action::HealthChanged(all));
+}
+
+#[test]
+fn dashboard_in_an_outage() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        outage(&mut s);
+        let t = snapshot(&format!("dashboard_outage_default_{w}x{h}"), &s);
+        let buffer = t.backend().buffer();
+        // The worst first: the database heads tier 1, its RTO clock in the danger colour.
+        let (x, y) = find(buffer, "RTO 37:00/30:00 BREACHED").unwrap();
+        assert_eq!(buffer[(x, y)].fg, s.theme.palette.danger);
+        assert_eq!(y, 3, "the first row under the tier heading");
+        let (x, y) = find(buffer, "✖ DOWN").unwrap();
+        assert_eq!(buffer[(x, y)].fg, s.theme.palette.danger);
+        let (x, y) = find(buffer, "impacted by database").unwrap();
+        assert_eq!(buffer[(x, y)].fg, s.theme.palette.warning);
+    }
+}
+
+#[test]
+fn detail_with_the_decision_panel() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        outage(&mut s);
+        act(&mut s, Action::OpenSystem("database".into()));
+        let t = snapshot(&format!("detail_decision_default_{w}x{h}"), &s);
+        let buffer = t.backend().buffer();
+        let (x, y) = find(buffer, "▶ FAILOVER RECOMMENDED").unwrap();
+        assert_eq!(buffer[(x, y)].fg, s.theme.palette.danger);
+    }
+    let mut s = state("colorblind", 120, 40);
+    outage(&mut s);
+    act(&mut s, Action::OpenSystem("api".into()));
+    snapshot("detail_impacted_colorblind_120x40", &s);
 }

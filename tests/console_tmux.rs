@@ -86,3 +86,57 @@ fn a_console_without_a_terminal_says_what_to_use_instead() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the console needs a terminal"));
 }
+
+#[test]
+fn the_demo_shows_an_outage_injected_from_another_terminal() {
+    let Some(t) = Tmux::start("demo", 140, 40) else { return };
+    let state = tempfile::tempdir().unwrap();
+    let env = format!(
+        "env -u COLORTERM XDG_STATE_HOME={} HOME={} WARROOM_OPERATOR=tester",
+        state.path().display(),
+        state.path().display()
+    );
+    t.type_text(&format!("{env} {} demo; echo EXITED-$?", env!("CARGO_BIN_EXE_warroom")));
+    t.keys(&["Enter"]);
+    t.wait_text(" DEMO ");
+    t.wait_for("every system healthy", |s| s.contains("● 12 healthy"));
+
+    // From another terminal: the database goes down.
+    let out = common::warroom(state.path()).args(["sim", "fault", "database", "down"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "database: down",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let screen = t.wait_for("the database down, with failover recommended", |s| {
+        s.lines().any(|l| l.contains("✖ DOWN") && l.contains("database") && l.contains("▶ FAILOVER"))
+    });
+    let database = screen.lines().find(|l| l.contains(" database ")).unwrap();
+    assert!(database.contains("RTO "), "the RTO clock runs: {database}");
+    // One cause, not twenty alarms: what needs the database is impacted by it.
+    t.wait_for("dependents impacted by the database", |s| s.contains("impacted by database"));
+
+    // The decision panel gives every reason with its measured value and threshold.
+    t.type_text(":");
+    t.wait_text("tab complete");
+    t.type_text("system database");
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("▶ FAILOVER RECOMMENDED");
+    assert!(screen.contains("✖ availability"), "{screen}");
+    assert!(screen.contains("< 95%"), "{screen}");
+    assert!(screen.contains("+3"), "{screen}");
+    assert!(screen.contains("p95 response") && screen.contains("error rate"), "{screen}");
+    assert!(screen.contains("RTO left"), "{screen}");
+
+    // The fault key switches the selected system's fault, in the demo.
+    t.keys(&["Escape"]);
+    t.wait_text("TIER 1 · mission critical");
+    t.type_text("F");
+    t.wait_text("simulated slow 6000ms");
+
+    t.type_text("q");
+    t.wait_text("EXITED-0");
+    assert!(!state.path().join("warroom/demo/sim.json").exists(), "the demo cleans up after itself");
+}

@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod check;
 pub mod error;
+pub mod health;
 pub mod logging;
+pub mod sim;
 pub mod status;
 
 use std::io::IsTerminal;
@@ -43,12 +45,51 @@ pub enum Command {
         /// Machine-readable output (schema in docs/json.md)
         #[arg(long)]
         json: bool,
+        /// Probe every system once and include its health and verdict
+        #[arg(long)]
+        probe: bool,
+    },
+    /// Probe every system (or one) once and print what came back (exit 0 OK, 1 degraded, 2 down, 3 UNKNOWN)
+    Probe {
+        /// Only this system
+        system: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Probe continuously; print a line per health or verdict change (ctrl-c stops)
+    Watch {
+        /// JSON Lines
+        #[arg(long)]
+        json: bool,
+    },
+    /// The console on a simulated estate: real loopback endpoints whose faults you switch
+    /// (F on a system, :fault api down, or `warroom sim fault` from another terminal)
+    Demo,
+    /// The simulated estate without the console
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
     },
     /// The tamper-evident audit log
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve the simulated estate of the configuration (the built-in example without --config)
+    Run,
+    /// Switch a simulated system's fault: healthy, slow LATENCY (6000ms, 6s), erroring FRACTION (0.2), down, flapping PERIOD (10s)
+    Fault {
+        system: String,
+        mode: String,
+        /// The latency, fraction or period the mode takes
+        arg: Option<String>,
+    },
+    /// The simulated systems, their endpoints and faults
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,7 +130,15 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
             ))
         }
         Some(Command::Check { file }) => check::run(file.or(cli.config)).await,
-        Some(Command::Status { json }) => status::run(cli.config, json).await,
+        Some(Command::Status { json, probe }) => status::run(cli.config, json, probe).await,
+        Some(Command::Probe { system, json }) => health::probe(cli.config, system, json).await,
+        Some(Command::Watch { json }) => health::watch(cli.config, json).await,
+        Some(Command::Demo) => sim::demo(cli.config, started).await,
+        Some(Command::Sim { command: SimCommand::Run }) => sim::run(cli.config).await,
+        Some(Command::Sim { command: SimCommand::Fault { system, mode, arg } }) => {
+            sim::fault(cli.config, system, mode, arg).await
+        }
+        Some(Command::Sim { command: SimCommand::List }) => sim::list(cli.config).await,
         Some(Command::Audit { command }) => audit::run(cli.config, command).await,
     };
     match result {
@@ -126,15 +175,21 @@ fn non_empty(s: &str) -> Result<String, String> {
     if s.trim().is_empty() { Err("the note is empty: say what to record".into()) } else { Ok(s.to_owned()) }
 }
 
-async fn console(config: Option<PathBuf>, started: std::time::Instant) -> Result<ExitCode, CliError> {
+/// The console draws on a terminal; say what to use instead when there is none.
+pub fn need_terminal() -> Result<(), CliError> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(CliError::message(
-            "the console needs a terminal; for scripts and pipes use `warroom status` (or --help for every command)",
+            "the console needs a terminal; for scripts and pipes use `warroom status` or `warroom watch` (or --help for every command)",
             1,
         ));
     }
+    Ok(())
+}
+
+async fn console(config: Option<PathBuf>, started: std::time::Instant) -> Result<ExitCode, CliError> {
+    need_terminal()?;
     let (engine, _log) = open_engine(config, 1).await?;
-    let options = crate::tui::Options { mode: crate::tui::state::Mode::Live, started };
+    let options = crate::tui::Options { mode: crate::tui::state::Mode::Live, started, sim: None };
     crate::tui::run(engine.clone(), options)
         .await
         .map_err(|e| CliError::message(format!("the console stopped: {e}"), 1))?;

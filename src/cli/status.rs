@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use super::health::{ProbeLine, health_severity};
 use super::{CliError, open_engine};
 use crate::model::duration::{clock, human};
 use crate::model::{Estate, RpoStatus, Severity, Tier};
@@ -19,12 +20,16 @@ use crate::model::{Estate, RpoStatus, Severity, Tier};
 /// `status` and `rpo` exit with 3 when they cannot tell.
 pub const UNKNOWN: u8 = 3;
 
-pub async fn run(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliError> {
+pub async fn run(config: Option<PathBuf>, json: bool, probe: bool) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, UNKNOWN).await?;
+    let probed = if probe { Some(super::health::one_round(&engine, None).await?) } else { None };
     // The backup catalog arrives with the backup engine; until a backup has been verified,
     // every system is honestly "never backed up".
     let newest_verified: HashMap<String, DateTime<Utc>> = HashMap::new();
-    let report = StatusReport::assess(&engine.config().estate, &newest_verified, engine.now());
+    let mut report = StatusReport::assess(&engine.config().estate, &newest_verified, engine.now());
+    if let Some(lines) = probed {
+        report.add_health(lines);
+    }
     if json {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| CliError::message(format!("cannot encode the status as JSON: {e}"), UNKNOWN))?;
@@ -69,6 +74,10 @@ pub struct SystemStatus {
     pub rpo: RpoJson,
     /// `ok`, `warning` or `critical`.
     pub severity: &'static str,
+    /// With `--probe`: what one probe found, and the verdict on it. Absent without `--probe`;
+    /// `null` for a system with no health check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Option<ProbeLine>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -142,6 +151,7 @@ impl StatusReport {
                         },
                     },
                     severity: severity_name(rpo.severity()),
+                    health: None,
                 });
             }
         }
@@ -153,6 +163,28 @@ impl StatusReport {
             counts,
             systems,
         }
+    }
+
+    /// Add one round of probes: each system's health and verdict; the overall severity rises
+    /// with a down (critical) or degraded (warning) system.
+    pub fn add_health(&mut self, lines: Vec<ProbeLine>) {
+        let parse = |s: &str| match s {
+            "critical" => Severity::Critical,
+            "warning" => Severity::Warning,
+            _ => Severity::Ok,
+        };
+        let mut worst = parse(self.overall);
+        for system in &mut self.systems {
+            let line = lines.iter().find(|l| l.name == system.name).cloned();
+            if let Some(l) = &line {
+                let severity = health_severity(l.state);
+                worst = worst.max(severity);
+                system.severity = severity_name(parse(system.severity).max(severity));
+            }
+            system.health = Some(line);
+        }
+        self.overall = severity_name(worst);
+        self.exit_code = worst.exit_code();
     }
 
     /// Text for a person or a monitoring plugin: a one-line verdict first, then the estate.
@@ -182,10 +214,26 @@ impl StatusReport {
                 "breached" => format!("✖ breached by {}", clock(secs(s.rpo.overdue_seconds))),
                 _ => "✖ never backed up".to_owned(),
             };
+            let health = match &s.health {
+                None => String::new(),
+                Some(None) => "   ◌ no health check".to_owned(),
+                Some(Some(h)) => format!(
+                    "   {} {:<8} {}{}",
+                    h.state.symbol(),
+                    h.state.word(),
+                    h.decision.verdict.words(),
+                    if h.decision.verdict.is_action() {
+                        super::health::reasons(&h.decision)
+                    } else {
+                        String::new()
+                    }
+                ),
+            };
+            let rpo = if health.is_empty() { rpo } else { format!("{rpo:<26}") };
             let _ = writeln!(
                 out,
-                "  {:<width$}  RTO {:<5} RPO {:<5} {}",
-                s.name, s.objectives.rto, s.objectives.rpo, rpo
+                "  {:<width$}  RTO {:<5} RPO {:<5} {rpo}{health}",
+                s.name, s.objectives.rto, s.objectives.rpo
             );
         }
         out

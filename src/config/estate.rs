@@ -4,12 +4,17 @@ use std::collections::HashMap;
 
 use toml::Spanned;
 
+use super::decision;
 use super::diagnostic::{Diagnostic, Report, did_you_mean};
-use super::systems::SystemEntry;
+use super::failover::{self, StepAction};
+use super::health::{self, HealthSettings};
+use super::systems::{SystemConfig, SystemEntry};
 use super::tiers::{RpoSection, TierSection};
 use super::values::{suggest_name, valid_name};
 use crate::model::duration::human;
-use crate::model::{DependencyGraph, Estate, RecoveryObjective, RpoPolicy, System, Tier, TierObjectives};
+use crate::model::{
+    DependencyGraph, Estate, RecoveryObjective, RpoPolicy, System, Thresholds, Tier, TierObjectives,
+};
 
 /// The parts of the document the estate is built from.
 pub struct EstateSections {
@@ -20,7 +25,17 @@ pub struct EstateSections {
     pub rpo: Option<RpoSection>,
 }
 
-pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
+/// Settings every system's checks start from.
+pub struct Defaults {
+    pub health: HealthSettings,
+    pub thresholds: [Thresholds; 4],
+}
+
+pub fn build(
+    sections: EstateSections,
+    defaults: &Defaults,
+    report: &mut Report,
+) -> (Estate, Vec<SystemConfig>) {
     let tiers = tier_objectives(&sections.tiers, report);
     let rpo_policy = rpo_policy(sections.rpo.as_ref(), report);
 
@@ -31,6 +46,7 @@ pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
 
     let mut first_seen: HashMap<&str, &Spanned<String>> = HashMap::new();
     let mut systems = Vec::new();
+    let mut settings = Vec::new();
     let mut spans = Vec::new();
     for entry in &entries {
         let name = entry.name.get_ref().as_str();
@@ -80,6 +96,18 @@ pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
                 );
             }
         }
+        settings.push(SystemConfig {
+            health: entry.health.as_ref().and_then(|h| health::resolve(name, h, &defaults.health, report)),
+            thresholds: decision::system_thresholds(
+                name,
+                tier,
+                &defaults.thresholds,
+                entry.decision.as_ref(),
+                report,
+            ),
+            failover: entry.failover.as_ref().and_then(|p| failover::resolve(name, "failover", p, report)),
+            failback: entry.failback.as_ref().and_then(|p| failover::resolve(name, "failback", p, report)),
+        });
         systems.push(System {
             name: name.to_owned(),
             tier,
@@ -92,13 +120,48 @@ pub fn build(sections: EstateSections, report: &mut Report) -> Estate {
     }
 
     check_dependencies(&systems, &spans, &all_names, report);
+    check_procedures(&systems, &settings, report);
     if systems.is_empty() && !report.has_errors() {
         report.push(
             Diagnostic::warning("the estate has no systems")
                 .help("add a [[systems]] table for each system: name, tier, depends_on"),
         );
     }
-    Estate::new(systems, tiers, rpo_policy)
+    (Estate::new(systems, tiers, rpo_policy), settings)
+}
+
+/// A `wait_healthy` step needs a health check to wait on: its own system's, or the one it names.
+fn check_procedures(systems: &[System], settings: &[SystemConfig], report: &mut Report) {
+    for (system, config) in systems.iter().zip(settings) {
+        for (which, procedure) in [("failover", &config.failover), ("failback", &config.failback)] {
+            let Some(procedure) = procedure else { continue };
+            for step in procedure.steps.iter().chain(&procedure.validate).chain(&procedure.rollback) {
+                let StepAction::WaitHealthy { system: target } = &step.action else { continue };
+                let target_name = target.as_deref().unwrap_or(&system.name);
+                let path = format!("systems[{}].{which}.{}", system.name, step.name);
+                match systems.iter().position(|s| s.name == target_name) {
+                    None => {
+                        let names = systems.iter().map(|s| s.name.as_str());
+                        let d = Diagnostic::error(format!("step \"{}\" waits on \"{target_name}\", which is not a system", step.name))
+                            .at(path, None);
+                        report.push(match did_you_mean(target_name, names) {
+                            Some(s) => d.help(format!("did you mean \"{s}\"?")),
+                            None => d,
+                        });
+                    }
+                    Some(i) if settings.get(i).is_some_and(|c| c.health.is_none()) => report.push(
+                        Diagnostic::error(format!(
+                            "step \"{}\" waits until \"{target_name}\" is healthy, but \"{target_name}\" has no health check",
+                            step.name
+                        ))
+                        .at(path, None)
+                        .help(format!("add [systems.health] to \"{target_name}\", or wait on another system with system = \"...\"")),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
 }
 
 fn check_dependencies(systems: &[System], entries: &[&SystemEntry], all_names: &[&str], report: &mut Report) {

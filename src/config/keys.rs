@@ -39,6 +39,8 @@ pub enum KeyCommand {
     Audit,
     Reload,
     Quit,
+    /// Demo: cycle the selected system's simulated fault.
+    Fault,
 }
 
 impl KeyCommand {
@@ -62,6 +64,7 @@ impl KeyCommand {
         KeyCommand::Audit,
         KeyCommand::Reload,
         KeyCommand::Quit,
+        KeyCommand::Fault,
     ];
 
     /// The name used in `[keys]`.
@@ -86,6 +89,7 @@ impl KeyCommand {
             KeyCommand::Audit => "audit",
             KeyCommand::Reload => "reload",
             KeyCommand::Quit => "quit",
+            KeyCommand::Fault => "fault",
         }
     }
 
@@ -111,6 +115,7 @@ impl KeyCommand {
             KeyCommand::Audit => "the audit log",
             KeyCommand::Reload => "re-read the configuration",
             KeyCommand::Quit => "quit",
+            KeyCommand::Fault => "demo: cycle the selected system's simulated fault",
         }
     }
 
@@ -155,6 +160,7 @@ impl KeyCommand {
             KeyCommand::Audit => &["a"],
             KeyCommand::Reload => &["ctrl-r"],
             KeyCommand::Quit => &["q"],
+            KeyCommand::Fault => &["F"],
         }
     }
 }

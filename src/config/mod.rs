@@ -6,9 +6,12 @@
 //! stopping at the first.
 
 pub mod console;
+pub mod decision;
 pub mod diagnostic;
 pub mod document;
 pub mod estate;
+pub mod failover;
+pub mod health;
 pub mod keys;
 pub mod secrets;
 pub mod systems;
@@ -27,13 +30,16 @@ pub use diagnostic::{Diagnostic, Level, Report};
 
 use crate::model::Estate;
 use console::ConsoleSection;
+use decision::DecisionEntry;
 use diagnostic::did_you_mean;
 use document::{Document, deserialize_section};
 use estate::EstateSections;
+use health::{HealthSection, HealthSettings};
 use keys::{KeyBindings, KeysSection};
+use systems::SystemConfig;
 
 /// The top-level sections this version understands.
-pub const SECTIONS: &[&str] = &["console", "systems", "tiers", "rpo", "keys"];
+pub const SECTIONS: &[&str] = &["console", "health", "decision", "systems", "tiers", "rpo", "keys"];
 
 /// A loaded, checked configuration.
 #[derive(Debug, Clone)]
@@ -46,6 +52,17 @@ pub struct Config {
     pub estate: Estate,
     /// The console's key bindings (defaults with `[keys]` applied).
     pub keys: KeyBindings,
+    /// What every health check shares.
+    pub health: HealthSettings,
+    /// Per system, in the estate's order: probe, thresholds, procedures.
+    pub systems: Vec<SystemConfig>,
+}
+
+impl Config {
+    /// A system's settings by name.
+    pub fn system(&self, name: &str) -> Option<&SystemConfig> {
+        self.estate.index_of(name).and_then(|i| self.systems.get(i))
+    }
 }
 
 /// A configuration and its warnings.
@@ -155,20 +172,37 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
     let config_dir = path.parent().map(Path::to_owned).unwrap_or_default();
     let console = sections.console.resolve(&config_dir, env);
     console::check(&sections.console, &console, &config_dir, env, &doc, &mut report);
-    let estate = estate::build(sections.estate, &mut report);
+    let defaults = estate::Defaults {
+        health: sections.health.resolve(&mut report),
+        thresholds: decision::tier_thresholds(sections.decision.as_ref(), &mut report),
+    };
+    let (estate, systems) = estate::build(sections.estate, &defaults, &mut report);
     let keys = keys::resolve(&sections.keys, &mut report);
     report.sort();
     if report.has_errors() {
         return Err(LoadError::Invalid(Box::new(report)));
     }
     let hash = format!("{:x}", Sha256::digest(text.as_bytes()));
-    Ok(Loaded { config: Config { path: path.to_owned(), hash, console, estate, keys }, report })
+    Ok(Loaded {
+        config: Config {
+            path: path.to_owned(),
+            hash,
+            console,
+            estate,
+            keys,
+            health: defaults.health,
+            systems,
+        },
+        report,
+    })
 }
 
 struct Sections {
     console: ConsoleSection,
     estate: EstateSections,
     keys: KeysSection,
+    health: HealthSection,
+    decision: Option<DecisionEntry>,
 }
 
 /// Send each top-level key to the module of its section.
@@ -177,6 +211,8 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
         console: ConsoleSection::default(),
         estate: EstateSections { systems: Vec::new(), tiers: Vec::new(), rpo: None },
         keys: KeysSection::new(),
+        health: HealthSection::default(),
+        decision: None,
     };
     for (key, node) in doc.root.iter() {
         let name: &str = key.get_ref();
@@ -186,6 +222,8 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
             "tiers" => sections.estate.tiers = tiers::read(doc, node, report),
             "rpo" => sections.estate.rpo = read(doc, name, node, report),
             "keys" => sections.keys = read(doc, name, node, report).unwrap_or_default(),
+            "health" => sections.health = read(doc, name, node, report).unwrap_or_default(),
+            "decision" => sections.decision = read(doc, name, node, report),
             _ => report.push(unknown_section(name, key.span())),
         }
     }
@@ -211,6 +249,10 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
     ("[console]", &["operator", "state_dir", "theme", "read_only"]),
     ("[rpo]", &["at_risk"]),
     ("a [[systems]] table", &["name", "tier", "rto", "rpo", "depends_on", "owner", "description"]),
+    (
+        "[health] or [systems.health]",
+        &["interval", "timeout", "window", "consecutive", "concurrency", "url", "kind"],
+    ),
 ];
 
 fn unknown_section(name: &str, span: std::ops::Range<usize>) -> Diagnostic {

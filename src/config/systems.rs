@@ -4,9 +4,13 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeValue;
 
+use super::decision::DecisionEntry;
 use super::diagnostic::{Diagnostic, Report};
 use super::document::{Document, element_label};
+use super::failover::{Procedure, ProcedureEntry};
+use super::health::{HealthCheck, HealthEntry};
 use super::values::{HumanDuration, TierNumber};
+use crate::model::Thresholds;
 
 /// One `[[systems]]` entry as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +24,20 @@ pub struct SystemEntry {
     pub depends_on: Vec<Spanned<String>>,
     pub owner: Option<String>,
     pub description: Option<String>,
+    pub health: Option<HealthEntry>,
+    pub decision: Option<DecisionEntry>,
+    pub failover: Option<ProcedureEntry>,
+    pub failback: Option<ProcedureEntry>,
+}
+
+/// What the configuration says about a system beyond the domain model: how to probe it, its
+/// decision thresholds, its procedures. Indexed like the estate's systems.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SystemConfig {
+    pub health: Option<HealthCheck>,
+    pub thresholds: Thresholds,
+    pub failover: Option<Procedure>,
+    pub failback: Option<Procedure>,
 }
 
 /// Read every entry on its own, so one bad entry does not hide the others' problems. Each

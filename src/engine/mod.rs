@@ -4,6 +4,10 @@
 //! An [`Engine`] is cheap to clone: the console hands clones to the tasks that carry out its
 //! effects, and each task sends an owned result back.
 
+pub mod monitor;
+pub mod probe;
+pub mod process;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -80,6 +84,36 @@ impl Engine {
         Ok((engine, loaded))
     }
 
+    /// Start probing every system that has a health check. Dropping the monitor stops it.
+    pub fn start_monitor(&self) -> Result<monitor::Monitor, String> {
+        raise_open_file_limit();
+        let prober = probe::Prober::new()?;
+        Ok(monitor::Monitor::start(&self.config, self.clock.clone(), prober))
+    }
+
+    /// Probe each system once (all of them, or only `only`), at most `concurrency` at a time.
+    /// Systems without a health check are left out.
+    pub async fn probe_once(&self, only: Option<usize>) -> Result<Vec<(usize, probe::ProbeResult)>, String> {
+        raise_open_file_limit();
+        let prober = probe::Prober::new()?;
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.config.health.concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, settings) in self.config.systems.iter().enumerate() {
+            if only.is_some_and(|o| o != i) {
+                continue;
+            }
+            let Some(check) = settings.health.clone() else { continue };
+            let (prober, permits) = (prober.clone(), permits.clone());
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                (i, prober.probe(&check).await)
+            });
+        }
+        let mut results: Vec<(usize, probe::ProbeResult)> = tasks.join_all().await;
+        results.sort_by_key(|(i, _)| *i);
+        Ok(results)
+    }
+
     /// Close the store (checkpointing the WAL).
     pub async fn close(self) {
         self.store.close().await;
@@ -112,5 +146,20 @@ impl Engine {
             tracing::info!(path = %target, hash = %self.config.hash, "configuration changed since the last run");
         }
         Ok(())
+    }
+}
+
+/// Probing thousands of systems keeps thousands of connections open: raise this process's
+/// limit on open files to what the system allows.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if let Some(max) = limit.maximum
+        && limit.current.is_some_and(|cur| cur < max)
+    {
+        let wanted = Rlimit { current: Some(max.min(1 << 20)), maximum: Some(max) };
+        if let Err(e) = setrlimit(Resource::Nofile, wanted) {
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
+        }
     }
 }

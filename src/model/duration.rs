@@ -42,6 +42,10 @@ pub(crate) fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result
     s.serialize_u64(d.as_secs())
 }
 
+pub(crate) fn serialize_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,8 @@
 //! Nothing here does I/O or reads the clock: every function that depends on time takes `now`.
 //! Everything hard to get right lives here, where it can be tested exhaustively.
 
+pub mod approval;
+pub mod decision;
 pub mod duration;
 pub mod graph;
 pub mod health;
@@ -11,8 +13,10 @@ pub mod rpo;
 pub mod system;
 pub mod tier;
 
+pub use approval::ApprovalPolicy;
+pub use decision::{Decision, Reason, Signal, Thresholds, Verdict, VerdictHold, decide};
 pub use graph::{Cycle, DependencyGraph, UnknownDependency};
-pub use health::HealthState;
+pub use health::{HealthState, HealthTracker, HealthWindow, Outcome, Sample, WindowStats, impacted_by};
 pub use objective::{RecoveryObjective, RtoClock};
 pub use rpo::{RpoPolicy, RpoStatus, Severity};
 pub use system::{Estate, System};

@@ -9,7 +9,9 @@ use chrono::FixedOffset;
 use crossterm::event::KeyEvent;
 
 use crate::config::keys::KeyCommand;
+use crate::engine::monitor::SystemHealth;
 use crate::model::Tier;
+use crate::sim::{Fault, FaultState};
 use crate::store::{AuditRecord, Verification};
 
 use super::state::ReloadedConfig;
@@ -40,6 +42,13 @@ pub enum EngineEvent {
     ConfigReloaded(Box<ReloadedConfig>),
     /// The file has errors: the text is the rendered report.
     ConfigRejected(String),
+    /// The health monitor's latest on the systems that changed.
+    Health(Vec<SystemHealth>),
+    FaultSet {
+        system: String,
+        state: FaultState,
+    },
+    FaultFailed(String),
 }
 
 /// Editing the text of the filter or the palette.
@@ -84,6 +93,12 @@ pub enum Action {
     ShowHelp,
     Reload,
     Quit,
+    /// Demo: switch a simulated fault on (`replace`: switch the others off first).
+    SetFault {
+        system: String,
+        fault: Fault,
+        replace: bool,
+    },
     // Facts from the engine.
     AuditLoaded {
         records: Vec<AuditRecord>,
@@ -92,10 +107,16 @@ pub enum Action {
     AuditFailed(String),
     ConfigReloaded(Box<ReloadedConfig>),
     ConfigRejected(String),
+    HealthChanged(Vec<SystemHealth>),
+    FaultSet {
+        system: String,
+        state: FaultState,
+    },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadAudit,
     ReloadConfig,
+    SetFault { system: String, fault: Fault, replace: bool },
 }

@@ -10,7 +10,11 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::config::{LoadError, ProcessEnv};
+use std::sync::Arc;
+
 use crate::engine::Engine;
+use crate::engine::monitor::{Monitor, MonitorEvent};
+use crate::sim::SimHandle;
 
 use super::action::{Effect, EngineEvent, Event};
 use super::event::to_action;
@@ -24,6 +28,8 @@ pub struct Options {
     pub mode: Mode,
     /// When the process started, to report the time to the first frame.
     pub started: Instant,
+    /// In a demo: the simulated estate, whose faults the console can switch.
+    pub sim: Option<crate::sim::SimHandle>,
 }
 
 /// What the effect tasks send back to the loop.
@@ -62,6 +68,7 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut dirty = true;
     let mut first_frame = true;
+    let (mut monitor, mut health) = start_monitor(&engine, &tx);
 
     loop {
         if dirty {
@@ -95,8 +102,23 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                 Reply::Event(e) => Event::Engine(e),
                 Reply::Reloaded(new_engine, config) => {
                     engine = new_engine;
+                    // Probe what the new configuration says to probe.
+                    drop(monitor);
+                    (monitor, health) = start_monitor(&engine, &tx);
                     Event::Engine(EngineEvent::ConfigReloaded(config))
                 }
+            },
+            update = health.recv(), if monitor.is_some() => match update {
+                Ok(MonitorEvent::Health { systems }) => Event::Engine(EngineEvent::Health(systems)),
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "the console fell behind the health monitor; catching up");
+                    if let Some(m) = &monitor {
+                        spawn_snapshot(m, &tx);
+                    }
+                    continue;
+                }
+                Err(_) => continue,
             },
             _ = sigterm.recv() => {
                 tracing::info!("SIGTERM: leaving the console");
@@ -106,7 +128,7 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
         let now = engine.now();
         if let Some(action) = to_action(&state, event) {
             for effect in update(&mut state, action, now) {
-                carry_out(effect, &engine, &tx);
+                carry_out(effect, &engine, options.sim.as_ref(), &tx);
             }
             dirty = true;
         }
@@ -132,16 +154,62 @@ fn truecolor() -> bool {
     std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
 }
 
+/// Start the health monitor (when any system has a health check) and ask for everything it
+/// knows; its updates arrive on the returned receiver.
+fn start_monitor(
+    engine: &Engine,
+    tx: &mpsc::UnboundedSender<Reply>,
+) -> (Option<Arc<Monitor>>, tokio::sync::broadcast::Receiver<MonitorEvent>) {
+    if engine.config().systems.iter().all(|s| s.health.is_none()) {
+        return (None, tokio::sync::broadcast::channel(1).1);
+    }
+    match engine.start_monitor() {
+        Ok(monitor) => {
+            let monitor = Arc::new(monitor);
+            let events = monitor.subscribe();
+            spawn_snapshot(&monitor, tx);
+            (Some(monitor), events)
+        }
+        Err(e) => {
+            let _ = tx.send(Reply::Event(EngineEvent::ConfigRejected(format!(
+                "health monitoring cannot start: {e}"
+            ))));
+            (None, tokio::sync::broadcast::channel(1).1)
+        }
+    }
+}
+
+fn spawn_snapshot(monitor: &Arc<Monitor>, tx: &mpsc::UnboundedSender<Reply>) {
+    let (monitor, tx) = (monitor.clone(), tx.clone());
+    tokio::spawn(async move {
+        let systems = monitor.snapshot().await;
+        let _ = tx.send(Reply::Event(EngineEvent::Health(systems)));
+    });
+}
+
 /// Run an effect on the engine in its own task; the result comes back as a reply. A panic in
 /// the task becomes an error reply: the console carries on.
-fn carry_out(effect: Effect, engine: &Engine, tx: &mpsc::UnboundedSender<Reply>) {
+fn carry_out(effect: Effect, engine: &Engine, sim: Option<&SimHandle>, tx: &mpsc::UnboundedSender<Reply>) {
     use futures_util::FutureExt;
+    if let Effect::SetFault { system, fault, replace } = &effect {
+        let switched =
+            sim.map(|s| if *replace { s.replace_fault(system, *fault) } else { s.set_fault(system, *fault) });
+        let reply = match switched {
+            Some(Ok(state)) => EngineEvent::FaultSet { system: system.clone(), state },
+            Some(Err(e)) => EngineEvent::FaultFailed(e),
+            None => EngineEvent::FaultFailed("this console is not running a simulated estate".to_owned()),
+        };
+        let _ = tx.send(Reply::Event(reply));
+        return;
+    }
     let engine = engine.clone();
     let tx = tx.clone();
     tokio::spawn(async move {
         let failed = match effect {
             Effect::LoadAudit => |e: String| Reply::Event(EngineEvent::AuditFailed(e)),
-            Effect::ReloadConfig => |e: String| Reply::Event(EngineEvent::ConfigRejected(e)),
+            Effect::ReloadConfig | Effect::SetFault { .. } => {
+                |e: String| Reply::Event(EngineEvent::ConfigRejected(e))
+            }
         };
         let work = std::panic::AssertUnwindSafe(effect_reply(effect, engine)).catch_unwind();
         let reply =
@@ -178,5 +246,9 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
             }
             Err(other) => Reply::Event(EngineEvent::ConfigRejected(other.to_string())),
         },
+        // Carried out at once in `carry_out`, never in a task.
+        Effect::SetFault { .. } => {
+            Reply::Event(EngineEvent::FaultFailed("a fault is switched in place".to_owned()))
+        }
     }
 }

@@ -21,6 +21,9 @@ pub fn to_action(state: &State, event: Event) -> Option<Action> {
             EngineEvent::AuditFailed(e) => Action::AuditFailed(e),
             EngineEvent::ConfigReloaded(c) => Action::ConfigReloaded(c),
             EngineEvent::ConfigRejected(text) => Action::ConfigRejected(text),
+            EngineEvent::Health(systems) => Action::HealthChanged(systems),
+            EngineEvent::FaultSet { system, state } => Action::FaultSet { system, state },
+            EngineEvent::FaultFailed(e) => Action::ConfigRejected(e),
         }),
         Event::Key(key) => key_action(state, &key),
     }

@@ -44,10 +44,14 @@ pub fn audit_rows(height: u16) -> usize {
     usize::from(height.saturating_sub(HEADER + FOOTER + 1 + AUDIT_DETAIL))
 }
 
-/// How many lines of the dependency pane fit inside its borders (below the title line).
+/// How many lines of the dependency pane fit inside its borders (below the title line and
+/// the decision panel).
 pub fn detail_rows(height: u16) -> usize {
-    usize::from(height.saturating_sub(HEADER + FOOTER + 1 + 2))
+    usize::from(height.saturating_sub(HEADER + FOOTER + 1 + DECISION + 2))
 }
+
+/// The decision panel's height, borders included.
+pub const DECISION: u16 = 10;
 
 /// Where the help box goes for `lines` lines of help.
 pub fn help_box(area: Rect, lines: usize) -> Rect {

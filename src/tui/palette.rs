@@ -14,6 +14,8 @@ enum Arg {
     Tier,
     Theme,
     Words,
+    /// A system, then a fault.
+    Fault,
 }
 
 struct Command {
@@ -38,6 +40,12 @@ const COMMANDS: &[Command] = &[
         description: "filter by name, tier or state",
     },
     Command { name: "theme", arg: Arg::Theme, usage: "theme NAME", description: "switch the colour theme" },
+    Command {
+        name: "fault",
+        arg: Arg::Fault,
+        usage: "fault SYSTEM MODE",
+        description: "demo: switch a simulated fault (healthy, slow 6s, erroring 0.2, down, flapping 10s)",
+    },
     Command { name: "dashboard", arg: Arg::None, usage: "dashboard", description: "the tier dashboard" },
     Command { name: "audit", arg: Arg::None, usage: "audit", description: "the audit log" },
     Command {
@@ -95,9 +103,20 @@ fn argument_values(arg: Arg, state: &State) -> Vec<(String, String)> {
                 (n.to_owned(), d)
             })
             .collect(),
+        Arg::Fault => {
+            state.estate.systems().iter().map(|s| (s.name.clone(), "then a fault".to_owned())).collect()
+        }
         Arg::None | Arg::Words => Vec::new(),
     }
 }
+
+const FAULTS: &[(&str, &str)] = &[
+    ("healthy", "answers at once"),
+    ("slow 6000ms", "answers after 6 s"),
+    ("erroring 0.2", "a fifth of answers are 500"),
+    ("down", "refuses connections"),
+    ("flapping 10s", "up 10 s, down 10 s"),
+];
 
 /// What to offer for `input`: commands while the first word is typed, then its arguments.
 pub fn suggestions(input: &str, state: &State) -> Vec<Suggestion> {
@@ -111,6 +130,19 @@ pub fn suggestions(input: &str, state: &State) -> Vec<Suggestion> {
                 description: format!("{} — {}", c.usage, c.description),
             })
             .collect(),
+        Some((name, rest))
+            if find(name).is_some_and(|c| c.arg == Arg::Fault) && rest.trim_start().contains(' ') =>
+        {
+            let (system, fault) = rest.trim_start().split_once(' ').unwrap_or_default();
+            FAULTS
+                .iter()
+                .filter(|(f, _)| f.starts_with(fault.trim()))
+                .map(|(f, d)| Suggestion {
+                    line: format!("fault {system} {f}"),
+                    description: (*d).to_owned(),
+                })
+                .collect()
+        }
         Some((name, arg)) => {
             let Some(command) = find(name) else { return Vec::new() };
             let arg = arg.trim().to_lowercase();
@@ -172,6 +204,17 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
                 })
             }
         },
+        Arg::Fault => {
+            let mut words = arg.split_whitespace();
+            let (Some(system), Some(mode)) = (words.next(), words.next()) else {
+                return need("a system and a fault");
+            };
+            let Some(s) = state.estate.systems().iter().find(|s| s.name.eq_ignore_ascii_case(system)) else {
+                return Err(format!("there is no system \"{system}\""));
+            };
+            let fault = crate::sim::Fault::parse(mode, words.next())?;
+            Ok(Action::SetFault { system: s.name.clone(), fault, replace: false })
+        }
         Arg::Tier if arg.is_empty() => need("a tier number"),
         Arg::Tier => match arg.trim_start_matches(['t', 'T']).parse::<i64>().ok().and_then(Tier::from_number)
         {

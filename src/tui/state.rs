@@ -6,7 +6,9 @@ use chrono::{DateTime, FixedOffset, Offset, Utc};
 
 use crate::config::keys::KeyBindings;
 use crate::config::{Config, ConsoleConfig};
-use crate::model::{Estate, HealthState, RpoStatus, Severity, Tier};
+use crate::engine::monitor::SystemHealth;
+use crate::model::{Estate, HealthState, RpoStatus, Tier};
+use crate::sim::FaultState;
 use crate::store::{AuditRecord, Verification};
 
 use super::keymap::Keymap;
@@ -157,8 +159,11 @@ pub struct State {
     pub filter_input: Option<TextInput>,
     pub overlay: Option<Overlay>,
     pub audit: AuditView,
-    /// Per system (estate order); Unknown until the health monitor reports.
-    pub health: Vec<HealthState>,
+    /// Per system (estate order): what the health monitor last reported; `None` until it does
+    /// (or when the system has no health check).
+    pub health: Vec<Option<SystemHealth>>,
+    /// In a demo: each simulated system's fault.
+    pub faults: Vec<FaultState>,
     /// Per system: when its newest verified backup was taken.
     pub newest_verified: Vec<Option<DateTime<Utc>>>,
     pub message: Option<Message>,
@@ -195,7 +200,8 @@ impl State {
             filter_input: None,
             overlay: None,
             audit: AuditView::default(),
-            health: vec![HealthState::Unknown; n],
+            health: vec![None; n],
+            faults: vec![FaultState::default(); n],
             newest_verified: vec![None; n],
             message: None,
             quit: false,
@@ -214,7 +220,11 @@ impl State {
     }
 
     pub fn health(&self, system: usize) -> HealthState {
-        self.health.get(system).copied().unwrap_or_default()
+        self.health_info(system).map(|h| h.state).unwrap_or_default()
+    }
+
+    pub fn health_info(&self, system: usize) -> Option<&SystemHealth> {
+        self.health.get(system).and_then(Option::as_ref)
     }
 
     pub fn rpo(&self, system: usize, now: DateTime<Utc>) -> RpoStatus {
@@ -237,13 +247,14 @@ pub enum DashboardLine {
 }
 
 /// How urgent a system is, for sorting worst first: down, then breached RPO, then degraded,
-/// then at risk, then unknown, then fine.
+/// then never backed up, then at risk, then unknown, then fine.
 pub fn urgency(health: HealthState, rpo: &RpoStatus) -> u8 {
-    match (health, rpo.severity()) {
-        (HealthState::Down, _) => 5,
-        (_, Severity::Critical) => 4,
-        (HealthState::Degraded, _) => 3,
-        (_, Severity::Warning) => 2,
+    match (health, rpo) {
+        (HealthState::Down, _) => 6,
+        (_, RpoStatus::Breached { .. }) => 5,
+        (HealthState::Degraded, _) => 4,
+        (_, RpoStatus::NeverBackedUp) => 3,
+        (_, RpoStatus::AtRisk { .. }) => 2,
         (HealthState::Unknown, _) => 1,
         _ => 0,
     }

@@ -41,6 +41,7 @@ pub const PALETTE_TITLE: &str = " COMMAND ";
 pub const FILTER_KEYS: &str = "⏎ keep  esc clear";
 pub const NO_SYSTEMS: &str = "the estate has no systems: add [[systems]] tables to the configuration";
 pub const NO_HEALTH_CHECK: &str = "no health check";
+pub const NO_DECISION: &str = "no health check, so no failover decision: add [systems.health]";
 pub const NOTHING: &str = "nothing";
 pub const TOO_SMALL: &str = "The terminal is too small for warroom.";
 pub const AUDIT_LOADING: &str = "reading the audit log…";

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::keys::KeyCommand;
-use crate::model::HealthState;
 
 use super::action::{Action, Edit, Effect};
 use super::keymap::Keymap;
@@ -115,6 +114,35 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             follow_audit(state);
             Vec::new()
         }
+        Action::HealthChanged(systems) => {
+            for h in systems {
+                if let Some(slot) = state.health.get_mut(h.system) {
+                    *slot = Some(h);
+                }
+            }
+            Vec::new()
+        }
+        Action::SetFault { system, fault, replace } => {
+            if state.mode != Mode::Demo {
+                say(
+                    state,
+                    MessageLevel::Warning,
+                    "faults can only be switched in the demo (warroom demo)".to_owned(),
+                    now,
+                );
+                return Vec::new();
+            }
+            vec![Effect::SetFault { system, fault, replace }]
+        }
+        Action::FaultSet { system, state: fault } => {
+            if let Some(i) = state.estate.index_of(&system)
+                && let Some(slot) = state.faults.get_mut(i)
+            {
+                *slot = fault;
+            }
+            say(state, MessageLevel::Info, format!("{system}: simulated {fault}"), now);
+            Vec::new()
+        }
         Action::AuditFailed(e) => {
             state.audit.loading = false;
             state.audit.error = Some(e);
@@ -126,8 +154,6 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
                 Screen::Detail(d) => state.estate.systems().get(d.system).map(|s| s.name.clone()),
                 _ => None,
             };
-            let old_health: Vec<(String, HealthState)> =
-                state.estate.systems().iter().zip(&state.health).map(|(s, h)| (s.name.clone(), *h)).collect();
             let old_backups: Vec<(String, Option<DateTime<Utc>>)> = state
                 .estate
                 .systems()
@@ -144,12 +170,9 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
                 (false, m) => m,
             };
             state.console = reloaded.console;
-            state.health = state
-                .estate
-                .systems()
-                .iter()
-                .map(|s| old_health.iter().find(|(n, _)| *n == s.name).map(|(_, h)| *h).unwrap_or_default())
-                .collect();
+            // The monitor starts again on the new configuration and reports afresh.
+            state.health = vec![None; state.estate.systems().len()];
+            state.faults = vec![crate::sim::FaultState::default(); state.estate.systems().len()];
             state.newest_verified = state
                 .estate
                 .systems()
@@ -276,6 +299,16 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
         KeyCommand::Audit => return update(state, Action::ShowAudit, now),
         KeyCommand::Dashboard => return update(state, Action::ShowDashboard, now),
         KeyCommand::Reload => return update(state, Action::Reload, now),
+        KeyCommand::Fault => {
+            let target = match state.screen {
+                Screen::Detail(d) => Some(d.system),
+                _ => state.selected,
+            };
+            let Some(i) = target else { return Vec::new() };
+            let name = state.estate.systems().get(i).map(|s| s.name.clone()).unwrap_or_default();
+            let next = next_fault(state.faults.get(i).copied().unwrap_or_default());
+            return update(state, Action::SetFault { system: name, fault: next, replace: true }, now);
+        }
         _ => {}
     }
 
@@ -285,6 +318,20 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
         Screen::Audit => audit_command(state, command),
     }
     Vec::new()
+}
+
+/// The fault after `current` when cycling with the fault key: healthy, slow, erroring, down,
+/// flapping, healthy again. A combination (set from the palette) goes back to healthy.
+pub fn next_fault(current: crate::sim::FaultState) -> crate::sim::Fault {
+    use crate::sim::{Fault, Listening};
+    use std::time::Duration;
+    match (current.listening, current.latency, current.error_fraction) {
+        (Listening::Up, None, None) => Fault::Slow { latency: Duration::from_millis(6000) },
+        (Listening::Up, Some(_), None) => Fault::Erroring { fraction: 0.2 },
+        (Listening::Up, None, Some(_)) => Fault::Down,
+        (Listening::Down, None, None) => Fault::Flapping { period: Duration::from_secs(10) },
+        _ => Fault::Healthy,
+    }
 }
 
 /// Scroll position after a movement command, within 0..=max.

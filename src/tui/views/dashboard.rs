@@ -1,12 +1,14 @@
 //! The tier dashboard: every system by tier, worst first within a tier.
 //!
 //! ```text
-//! ─ TIER 1 · mission critical · RTO 1h · RPO 15m ──────────────────────────────────────────
-//! ▸ ✖ DOWN      database   RTO 30m  RPO 5m    ✖ RPO breached +03:12   needs —
-//!   ▲ DEGRADED  api        RTO 1h   RPO 15m   ● RPO 09:40 left        needs ✖ database ● cache
-//! ─ TIER 2 · business essential · RTO 4h · RPO 1h ─────────────────────────────────────────
+//! ─ TIER 1 · mission critical · RTO 1h · RPO 15m · 4 systems ─────────────────────────────────────
+//!   ✖ DOWN      database   RTO 00:37/00:30 BREACHED  ● RPO 03:12 left    ▶ FAILOVER   p95 6.2s ▁▂▃█ 41%
+//! ▸ ▲ DEGRADED  api        impacted by database      ● RPO 09:40 left      watch      p95 310ms ▁▁▂▄ 88%
+//!   ● HEALTHY   payments   RTO 1h · RPO 5m           ● RPO 14:02 left                 p95 42ms ▁▁▁▁ 100%
 //! ```
-//! At 100 columns and more the objectives show; below, they are dropped first.
+//! The third column says what matters most: the RTO clock of a system that is down, the root
+//! cause of one that suffers from a dependency, else its objectives. From 100 columns the
+//! verdict shows, from 120 the latency trend and availability, then what it depends on.
 //! Only the visible lines are laid out, whatever the size of the estate.
 //! Keys (handled in `update`): up/down, page up/down, top/bottom, enter opens, esc clears the filter.
 
@@ -16,15 +18,17 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{fit, pad};
-use crate::model::Tier;
-use crate::model::duration::human;
+use super::{fit, latency, pad, spark};
+use crate::model::decision::Verdict;
+use crate::model::duration::{clock, human};
+use crate::model::{HealthState, RtoClock, Tier};
 use crate::tui::state::{DashboardLine, State, dashboard_lines};
 use crate::tui::text;
 use crate::tui::theme::Theme;
 
-/// Width of the objectives column; shown from this terminal width up.
-const OBJECTIVES_FROM: u16 = 100;
+const VERDICT_FROM: u16 = 100;
+const TELEMETRY_FROM: u16 = 120;
+const SITUATION: usize = 26;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: DateTime<Utc>) {
     let lines = dashboard_lines(state, now);
@@ -80,9 +84,9 @@ fn tier_heading<'a>(
     let systems = if state.filter.is_empty() {
         format!("{count} system{}", if count == 1 { "" } else { "s" })
     } else {
-        let shown =
+        let visible =
             state.estate.tier(tier).filter(|(i, _)| shown.contains(&DashboardLine::System(*i))).count();
-        format!("{shown} of {count} shown")
+        format!("{visible} of {count} shown")
     };
     let label = format!(
         "─ TIER {} · {} · RTO {} · RPO {} · {systems} ",
@@ -99,6 +103,7 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
     let Some(system) = state.estate.systems().get(i) else { return Line::default() };
     let selected = state.selected == Some(i);
     let health = state.health(i);
+    let info = state.health_info(i);
     let rpo = state.rpo(i, now);
     let name_width =
         state.estate.systems().iter().map(|s| s.name.chars().count()).max().unwrap_or(4).clamp(4, 24);
@@ -108,40 +113,90 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
         Span::styled(format!("{} {:<8}  ", health.symbol(), health.word()), theme.health(health)),
         Span::styled(format!("{}  ", pad(&system.name, name_width)), theme.text()),
     ];
-    if width >= OBJECTIVES_FROM {
-        spans.push(Span::styled(
-            format!("RTO {:<4} RPO {:<4}  ", human(system.objective.rto), human(system.objective.rpo)),
-            theme.muted(),
-        ));
-    }
-    spans.push(Span::styled(pad(&text::rpo_cell(&rpo), 24), theme.rpo(&rpo)));
 
-    // What it depends on, with each dependency's state.
+    // What matters most about it.
+    let outage = info.and_then(|h| h.outage_start).filter(|_| health == HealthState::Down);
+    let cause = info.and_then(|h| h.impacted_by).map(|c| state.estate.graph().name(c).to_owned());
+    let (situation, style) = match (outage, cause) {
+        (_, Some(root)) => (format!("impacted by {root}"), theme.warning()),
+        (Some(start), None) => {
+            let rto = RtoClock::new(start, system.objective.rto, now);
+            let text = format!("RTO {}/{}", clock(rto.elapsed), clock(rto.objective));
+            if rto.breached() {
+                (format!("{text} BREACHED"), theme.danger())
+            } else {
+                (text, theme.warning())
+            }
+        }
+        (None, None) => (
+            format!("RTO {} · RPO {}", human(system.objective.rto), human(system.objective.rpo)),
+            theme.muted(),
+        ),
+    };
+    spans.push(Span::styled(format!("{}  ", pad(&situation, SITUATION)), style));
+    spans.push(Span::styled(pad(&text::rpo_cell(&rpo), 22), theme.rpo(&rpo)));
+
+    if width >= VERDICT_FROM {
+        let verdict = info.map(|h| h.decision.verdict).unwrap_or(Verdict::NoData);
+        let (word, style) = match verdict {
+            Verdict::FailoverRecommended => ("▶ FAILOVER", theme.danger()),
+            Verdict::RestoreRecommended => ("▶ RESTORE", theme.danger()),
+            Verdict::Watch => ("  watch", theme.warning()),
+            _ => ("", theme.muted()),
+        };
+        spans.push(Span::styled(format!("{}  ", pad(word, 11)), style));
+    }
+    if width >= TELEMETRY_FROM {
+        let telemetry = match info {
+            Some(h) if h.stats.probes > 0 => {
+                let p95: Vec<Option<f64>> =
+                    h.history.iter().rev().take(8).rev().map(|b| b.p95.map(|d| d.as_secs_f64())).collect();
+                let top = h
+                    .thresholds
+                    .response_time_above
+                    .as_secs_f64()
+                    .max(p95.iter().flatten().copied().fold(0.0, f64::max));
+                format!(
+                    "p95 {:<6} {} {:>4}",
+                    h.stats.p95.map(latency).unwrap_or_else(|| "—".into()),
+                    spark(&p95, top),
+                    h.stats
+                        .availability
+                        .map(|a| format!("{:.0}%", (a * 100.0).floor()))
+                        .unwrap_or_else(|| "—".into())
+                )
+            }
+            _ => String::new(),
+        };
+        spans.push(Span::styled(format!("{}  ", pad(&telemetry, 24)), theme.muted()));
+    }
+
+    // What it depends on, with each dependency's state, as room allows.
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     let mut room = usize::from(width).saturating_sub(used + 1);
     let deps = state.estate.graph().depends_on(i);
-    if deps.is_empty() {
-        spans.push(Span::styled(fit(" needs —", room), theme.muted()));
-    } else if room <= 8 {
-        // Too narrow for names: how many, with the worst state among them.
-        let worst = deps.iter().map(|&d| state.health(d)).max_by_key(|h| h.badness()).unwrap_or_default();
-        spans.push(Span::styled(
-            fit(&format!(" needs {} {}", worst.symbol(), deps.len()), room),
-            theme.health(worst),
-        ));
-    } else {
-        spans.push(Span::styled(" needs", theme.muted()));
-        room -= 6;
-        for &d in deps {
-            let dh = state.health(d);
-            let name = state.estate.graph().name(d);
-            let piece = format!(" {} {name}", dh.symbol());
-            if piece.chars().count() > room {
-                spans.push(Span::styled(fit(" …", room), theme.muted()));
-                break;
+    if room >= 8 {
+        if deps.is_empty() {
+            spans.push(Span::styled(fit(" needs —", room), theme.muted()));
+        } else if room <= 14 {
+            let worst = deps.iter().map(|&d| state.health(d)).max_by_key(|h| h.badness()).unwrap_or_default();
+            spans.push(Span::styled(
+                fit(&format!(" needs {} {}", worst.symbol(), deps.len()), room),
+                theme.health(worst),
+            ));
+        } else {
+            spans.push(Span::styled(" needs", theme.muted()));
+            room -= 6;
+            for &d in deps {
+                let dh = state.health(d);
+                let piece = format!(" {} {}", dh.symbol(), state.estate.graph().name(d));
+                if piece.chars().count() > room {
+                    spans.push(Span::styled(fit(" …", room), theme.muted()));
+                    break;
+                }
+                room -= piece.chars().count();
+                spans.push(Span::styled(piece, theme.health(dh)));
             }
-            room -= piece.chars().count();
-            spans.push(Span::styled(piece, theme.health(dh)));
         }
     }
     if selected {

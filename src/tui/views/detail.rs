@@ -1,19 +1,23 @@
-//! System detail: everything about one system, and its place in the dependency graph.
+//! System detail: everything about one system, the decision on it, and its place in the
+//! dependency graph.
 //!
 //! ```text
-//! ─ database · tier 1 · mission critical · owner dba-team ──────────────────────────────
-//! ┌ OVERVIEW ──────────────────────────────────┐┌ DEPENDENCIES ───────────────────┐
-//! │ RTO       30m   (tier 1 allows 1h)         ││ depends on (0)                  │
-//! │ RPO       5m    (tier 1 allows 15m)        ││   nothing                       │
-//! │ health    ◌ UNKNOWN  no health check       ││ impacts (4)                     │
-//! │ recovery  ✖ never backed up                ││ ▸ ◌ api            tier 1       │
-//! │ order     wave 1 of 4                      ││   ◌ payments       tier 1       │
-//! │ Primary PostgreSQL cluster: ...            ││                                 │
-//! └────────────────────────────────────────────┘└─────────────────────────────────┘
+//! ─ database · tier 1 · mission critical · owner dba-team ──────────────────────────────────
+//! ┌ OVERVIEW ───────────────────────────────────────┐┌ DECISION ───────────────────────────┐
+//! │ RTO       30m    (tier 1 allows 1h)             ││ ▶ FAILOVER RECOMMENDED  score 7 (≥5)│
+//! │ RPO       5m     (tier 1 allows 15m)            ││ ✖ availability  41%   < 95%     +3  │
+//! │ health    ✖ DOWN since 22:04:02 · refused       ││ ✖ p95 response  6.2s  > 5.0s    +2  │
+//! │ RTO clock 00:37/00:30 BREACHED                  ││ ✖ error rate    21%   > 5%      +2  │
+//! │ probe     GET http://127.0.0.1:4312/health      ││ down since 22:04:02 · RTO left -07:00│
+//! │ p95 latency, last 1m              limit 5.0s    │└─────────────────────────────────────┘
+//! │ ▁▁▁▂▂▃▅▇████████████ 6.2s                       │┌ DEPENDENCIES ───────────────────────┐
+//! │ availability                      limit 95%     ││ depends on (0)                      │
+//! │ ████████▇▅▃▁▁▁▁ 41%                             ││ impacts (8)                         │
+//! └─────────────────────────────────────────────────┘└─────────────────────────────────────┘
 //! ```
-//! The overview is a stack of sections; health, decision, backups and procedure panels join
-//! it as they arrive. Keys (handled in `update`): tab/←/→ switch pane, ↑↓ move in the
-//! dependency list, enter opens the system under the cursor, esc goes back.
+//! The overview is a stack of sections (backups and procedure join it with later work).
+//! Keys (handled in `update`): tab/←/→ switch pane, ↑↓ move in the dependency list, enter
+//! opens the system under the cursor, esc goes back.
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -21,8 +25,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Padding, Paragraph, Wrap};
 
-use super::{fit, pad};
-use crate::model::duration::human;
+use super::{fit, latency, pad, percent, spark};
+use crate::engine::monitor::SystemHealth;
+use crate::model::decision::{Decision, Verdict};
+use crate::model::duration::{clock, human};
+use crate::model::{HealthState, RtoClock, System};
 use crate::tui::layout;
 use crate::tui::state::{Detail, DetailPane, State, dependency_list};
 use crate::tui::text;
@@ -55,8 +62,11 @@ pub fn render(
     );
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(panes);
+    let [decision_area, deps_area] =
+        Layout::vertical([Constraint::Length(layout::DECISION), Constraint::Min(0)]).areas(right);
     overview(frame, left, state, detail, theme, now);
-    dependencies(frame, right, state, detail, theme);
+    decision(frame, decision_area, state, detail, theme, now);
+    dependencies(frame, deps_area, state, detail, theme);
 }
 
 fn pane<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
@@ -67,12 +77,14 @@ fn pane<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
         .title(Span::styled(format!(" {title} "), theme.block(focused)))
 }
 
+fn label<'a>(s: &str, theme: &Theme) -> Span<'a> {
+    Span::styled(format!("{s:<10}"), theme.muted())
+}
+
 fn overview(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme: &Theme, now: DateTime<Utc>) {
     let Some(system) = state.estate.systems().get(detail.system) else { return };
     let allowed = state.estate.tiers.get(system.tier);
-    let health = state.health(detail.system);
     let rpo = state.rpo(detail.system, now);
-    let label = |s: &str| Span::styled(format!("{s:<10}"), theme.muted());
     let allowance = |own, tier| {
         if own == tier {
             format!("(tier {}'s objective)", system.tier.number())
@@ -82,51 +94,245 @@ fn overview(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme:
     };
     let waves = state.estate.recovery_waves().unwrap_or_default();
     let wave = waves.iter().position(|w| w.contains(&detail.system));
+    let inner = usize::from(area.width.saturating_sub(4));
 
     let mut lines = vec![
         Line::from(vec![
-            label("RTO"),
+            label("RTO", theme),
             Span::styled(format!("{:<7}", human(system.objective.rto)), theme.text()),
             Span::styled(allowance(system.objective.rto, allowed.rto), theme.muted()),
         ]),
         Line::from(vec![
-            label("RPO"),
+            label("RPO", theme),
             Span::styled(format!("{:<7}", human(system.objective.rpo)), theme.text()),
             Span::styled(allowance(system.objective.rpo, allowed.rpo), theme.muted()),
         ]),
-        Line::from(vec![
-            label("health"),
-            Span::styled(format!("{} {}", health.symbol(), health.word()), theme.health(health)),
-            Span::styled(format!("  {}", text::NO_HEALTH_CHECK), theme.muted()),
-        ]),
-        Line::from(vec![label("recovery"), Span::styled(text::rpo_cell(&rpo), theme.rpo(&rpo))]),
-        Line::from(vec![
-            label("order"),
-            Span::styled(
-                match wave {
-                    Some(w) => format!("wave {} of {}", w + 1, waves.len()),
-                    None => "—".to_owned(),
-                },
-                theme.text(),
-            ),
-        ]),
-        Line::from(vec![label("standby"), Span::styled(system.tier.standby(), theme.muted())]),
-        Line::default(),
     ];
+    lines.extend(health_lines(state.health_info(detail.system), system, theme, now, inner));
+    lines.push(Line::from(vec![
+        label("recovery", theme),
+        Span::styled(text::rpo_cell(&rpo), theme.rpo(&rpo)),
+    ]));
+    lines.push(Line::from(vec![
+        label("order", theme),
+        Span::styled(
+            match wave {
+                Some(w) => format!("wave {} of {}", w + 1, waves.len()),
+                None => "—".to_owned(),
+            },
+            theme.text(),
+        ),
+    ]));
+    lines.push(Line::from(vec![label("standby", theme), Span::styled(system.tier.standby(), theme.muted())]));
+    if let Some(h) = state.health_info(detail.system) {
+        lines.push(Line::default());
+        lines.extend(history_lines(h, theme, inner));
+    }
     if let Some(description) = &system.description {
+        lines.push(Line::default());
         lines.push(Line::from(Span::styled(description.clone(), theme.text())));
     }
     let block = pane("OVERVIEW", detail.pane == DetailPane::Overview, theme);
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
 }
 
+/// The health lines: state and since when, the RTO clock while down, the last probe.
+fn health_lines<'a>(
+    h: Option<&SystemHealth>,
+    system: &System,
+    theme: &Theme,
+    now: DateTime<Utc>,
+    width: usize,
+) -> Vec<Line<'a>> {
+    let Some(h) = h else {
+        return vec![Line::from(vec![
+            label("health", theme),
+            Span::styled(
+                format!("{} {}", HealthState::Unknown.symbol(), HealthState::Unknown.word()),
+                theme.unknown(),
+            ),
+            Span::styled(format!("  {}", text::NO_HEALTH_CHECK), theme.muted()),
+        ])];
+    };
+    let since = h.since.map(|t| format!(" since {}", t.format("%H:%M:%S"))).unwrap_or_default();
+    let mut lines = vec![Line::from(vec![
+        label("health", theme),
+        Span::styled(format!("{} {}{since}", h.state.symbol(), h.state.word()), theme.health(h.state)),
+    ])];
+    if let Some(detail) = &h.last_detail {
+        lines.push(Line::from(vec![
+            label("probe", theme),
+            Span::styled(fit(detail, width.saturating_sub(10)), theme.muted()),
+        ]));
+    }
+    if let (HealthState::Down, Some(start)) = (h.state, h.outage_start) {
+        let rto = RtoClock::new(start, system.objective.rto, now);
+        let (text, style) = if rto.breached() {
+            (
+                format!(
+                    "{}/{} BREACHED by {}",
+                    clock(rto.elapsed),
+                    clock(rto.objective),
+                    clock(rto.overrun())
+                ),
+                theme.danger(),
+            )
+        } else {
+            (
+                format!("{}/{}, {} left", clock(rto.elapsed), clock(rto.objective), clock(rto.remaining())),
+                theme.warning(),
+            )
+        };
+        lines.push(Line::from(vec![label("RTO clock", theme), Span::styled(text, style)]));
+    }
+    lines
+}
+
+/// Latency, availability and error rate over the window, each against its threshold.
+fn history_lines<'a>(h: &SystemHealth, theme: &Theme, width: usize) -> Vec<Line<'a>> {
+    let buckets = h.history.len().min(width.saturating_sub(8)).max(1);
+    let recent = &h.history[h.history.len().saturating_sub(buckets)..];
+    let t = &h.thresholds;
+    let head = |title: &str, limit: String| {
+        let gap = width.saturating_sub(title.chars().count() + limit.chars().count()).max(1);
+        Line::from(vec![
+            Span::styled(title.to_owned(), theme.accent()),
+            Span::styled(format!("{}{limit}", " ".repeat(gap)), theme.muted()),
+        ])
+    };
+    let p95: Vec<Option<f64>> = recent.iter().map(|b| b.p95.map(|d| d.as_secs_f64())).collect();
+    let top = t.response_time_above.as_secs_f64().max(p95.iter().flatten().copied().fold(0.0, f64::max));
+    let slow = h.stats.p95.is_some_and(|p| p > t.response_time_above);
+    let availability: Vec<Option<f64>> = recent.iter().map(|b| b.availability).collect();
+    let low = h.stats.availability.is_some_and(|a| a < t.availability_below);
+    let errors: Vec<Option<f64>> = recent.iter().map(|b| b.error_rate).collect();
+    let erroring = h.stats.error_rate.is_some_and(|e| e > t.error_rate_above);
+    let style = |bad: bool| if bad { theme.danger() } else { theme.ok() };
+    vec![
+        head("p95 latency", format!("limit {}", latency(t.response_time_above))),
+        Line::from(vec![
+            Span::styled(spark(&p95, top), style(slow)),
+            Span::styled(format!(" {}", h.stats.p95.map(latency).unwrap_or_else(|| "—".into())), style(slow)),
+        ]),
+        head("availability", format!("limit {}", percent(Some(t.availability_below)))),
+        Line::from(vec![
+            Span::styled(spark(&availability, 1.0), style(low)),
+            Span::styled(format!(" {}", percent(h.stats.availability)), style(low)),
+        ]),
+        head("error rate", format!("limit {}", percent(Some(t.error_rate_above)))),
+        Line::from(vec![
+            Span::styled(spark(&errors, 1.0), style(erroring)),
+            Span::styled(format!(" {}", percent(h.stats.error_rate)), style(erroring)),
+        ]),
+    ]
+}
+
+fn verdict_style(theme: &Theme, v: Verdict) -> ratatui::style::Style {
+    match v {
+        Verdict::FailoverRecommended | Verdict::RestoreRecommended => theme.danger(),
+        Verdict::Watch => theme.warning(),
+        Verdict::Healthy => theme.ok(),
+        Verdict::NoData => theme.muted(),
+    }
+}
+
+/// The decision panel: verdict, score, every reason measured against its threshold, the RTO
+/// budget left and the dependencies' state.
+fn decision(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme: &Theme, now: DateTime<Utc>) {
+    let block = pane("DECISION", false, theme);
+    let Some(system) = state.estate.systems().get(detail.system) else { return };
+    let Some(h) = state.health_info(detail.system) else {
+        let lines = vec![Line::from(Span::styled(text::NO_DECISION, theme.muted()))];
+        frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+        return;
+    };
+    let d: &Decision = &h.decision;
+    let inner = usize::from(area.width.saturating_sub(4));
+    // Narrow panes get the same facts in fewer words.
+    let narrow = inner < 40;
+    let mark = if d.verdict.is_action() { "▶ " } else { "" };
+    let verdict = format!("{mark}{}", d.verdict.words().to_uppercase());
+    let score = format!("score {} (≥{})", d.score, h.thresholds.failover_at_score);
+    let mut lines = if narrow {
+        vec![
+            Line::from(Span::styled(fit(&verdict, inner), verdict_style(theme, d.verdict))),
+            Line::from(Span::styled(score, theme.muted())),
+        ]
+    } else {
+        vec![Line::from(vec![
+            Span::styled(verdict, verdict_style(theme, d.verdict)),
+            Span::styled(format!("  {score}"), theme.muted()),
+        ])]
+    };
+    if let Some(root) = h.impacted_by {
+        let root = state.estate.graph().name(root);
+        let text = if narrow {
+            format!("impacted by {root}")
+        } else {
+            format!("impacted by {root}: recover {root} first")
+        };
+        lines.push(Line::from(Span::styled(fit(&text, inner), theme.warning())));
+    }
+    for r in &d.reasons {
+        let (symbol, style) = if r.failing { ("✖", theme.danger()) } else { ("●", theme.ok()) };
+        let points = if r.failing { format!("+{}", r.points) } else { String::new() };
+        let name = if narrow { r.signal.short() } else { r.signal.label() };
+        let row = format!(
+            "{symbol} {} {} {} {points}",
+            pad(name, if narrow { 6 } else { 12 }),
+            pad(&r.measured_text(), 6),
+            pad(&r.threshold_text(), 7)
+        );
+        lines.push(Line::from(Span::styled(fit(&row, inner), style)));
+    }
+    if let Some(signal) = d.immediate {
+        let text = if narrow {
+            format!("at once: {}", signal.label())
+        } else {
+            format!("at once: {} past its limit", signal.label())
+        };
+        lines.push(Line::from(Span::styled(fit(&text, inner), theme.danger())));
+    }
+    match (h.state, h.outage_start) {
+        (HealthState::Down, Some(start)) => {
+            let rto = RtoClock::new(start, system.objective.rto, now);
+            let left =
+                if rto.breached() { format!("-{}", clock(rto.overrun())) } else { clock(rto.remaining()) };
+            let style = if rto.breached() { theme.danger() } else { theme.warning() };
+            let text = if narrow {
+                format!("down {} · RTO left {left}", start.format("%H:%M"))
+            } else {
+                format!("down since {} · RTO left {left}", start.format("%H:%M:%S"))
+            };
+            lines.push(Line::from(Span::styled(fit(&text, inner), style)));
+        }
+        _ => lines.push(Line::from(Span::styled(
+            fit(&format!("RTO budget {} (not down)", human(system.objective.rto)), inner),
+            theme.muted(),
+        ))),
+    }
+    let deps = state.estate.graph().depends_on(detail.system);
+    let mut spans = vec![Span::styled("needs", theme.muted())];
+    if deps.is_empty() {
+        spans.push(Span::styled(" —", theme.muted()));
+    }
+    for &dep in deps {
+        let s = state.health(dep);
+        spans.push(Span::styled(
+            format!(" {} {}", s.symbol(), state.estate.graph().name(dep)),
+            theme.health(s),
+        ));
+    }
+    lines.push(Line::from(spans));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
 fn dependencies(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme: &Theme) {
     let (needs, impacts) = dependency_list(state, detail.system);
     let focused = detail.pane == DetailPane::Dependencies;
     let inner_width = usize::from(area.width.saturating_sub(4));
-    let name_width = inner_width.saturating_sub(16).clamp(4, 24);
+    let name_width = inner_width.saturating_sub(14).clamp(4, 24);
     let mut lines: Vec<Line> = Vec::new();
-    // (line index of the cursor's entry)
     let mut cursor_line = 0;
     let mut entry = 0;
     let mut section = |title: String, items: &[usize], lines: &mut Vec<Line>| {
@@ -159,7 +365,7 @@ fn dependencies(frame: &mut Frame, area: Rect, state: &State, detail: Detail, th
     };
     section(format!("depends on ({})", needs.len()), &needs, &mut lines);
     section(format!("impacts ({})", impacts.len()), &impacts, &mut lines);
-    let rows = layout::detail_rows(frame.area().height).max(1);
+    let rows = usize::from(area.height.saturating_sub(2)).max(1);
     let scroll = layout::scroll_to(cursor_line, 0, rows);
     let block = pane("DEPENDENCIES", focused, theme);
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll as u16, 0)), area);

@@ -94,3 +94,38 @@ pub fn pad(s: &str, width: usize) -> String {
     let n = fitted.chars().count();
     format!("{fitted}{}", " ".repeat(width.saturating_sub(n)))
 }
+
+/// A sparkline of `values` (fractions of `top`; `None` where there is no data, drawn `·`).
+pub fn spark(values: &[Option<f64>], top: f64) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .iter()
+        .map(|v| match v {
+            None => '·',
+            Some(x) if top <= 0.0 => {
+                if *x > 0.0 {
+                    '█'
+                } else {
+                    '▁'
+                }
+            }
+            Some(x) => BARS[((x / top).clamp(0.0, 1.0) * 7.0).round() as usize],
+        })
+        .collect()
+}
+
+/// `310ms`, `6.2s`
+pub fn latency(d: std::time::Duration) -> String {
+    if d.as_millis() < 1000 { format!("{}ms", d.as_millis()) } else { format!("{:.1}s", d.as_secs_f64()) }
+}
+
+/// `88%`, `99.5%`, `—`
+pub fn percent(fraction: Option<f64>) -> String {
+    match fraction {
+        None => "—".to_owned(),
+        Some(f) => {
+            let p = f * 100.0;
+            if (p - p.round()).abs() < 0.05 { format!("{p:.0}%") } else { format!("{p:.1}%") }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! `warroom probe` (one round of probes) and `warroom watch` (a live feed of changes).
+
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{CliError, open_engine};
+use crate::engine::Engine;
+use crate::engine::monitor::MonitorEvent;
+use crate::engine::probe::ProbeResult;
+use crate::model::{
+    Decision, HealthState, HealthTracker, Outcome, Sample, Severity, Thresholds, WindowStats, decide,
+};
+
+/// One system after one probe.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeLine {
+    pub name: String,
+    pub probe: String,
+    pub state: HealthState,
+    pub outcome: Outcome,
+    pub latency_ms: u64,
+    pub detail: String,
+    /// The decision on this one probe (the thresholds' minimum number of probes set aside).
+    pub decision: Decision,
+}
+
+pub fn health_severity(state: HealthState) -> Severity {
+    match state {
+        HealthState::Down => Severity::Critical,
+        HealthState::Degraded => Severity::Warning,
+        HealthState::Healthy | HealthState::Unknown => Severity::Ok,
+    }
+}
+
+/// One round of probes, judged one probe at a time.
+pub async fn one_round(engine: &Engine, only: Option<usize>) -> Result<Vec<ProbeLine>, CliError> {
+    let results = engine.probe_once(only).await.map_err(|e| CliError::message(e, 3))?;
+    let config = engine.config();
+    let now = engine.now();
+    Ok(results
+        .into_iter()
+        .filter_map(|(i, r): (usize, ProbeResult)| {
+            let system = config.estate.systems().get(i)?;
+            let settings = config.systems.get(i)?;
+            let sample = Sample { at: now, outcome: r.outcome, latency: r.latency };
+            let thresholds = Thresholds { min_probes: 1, ..settings.thresholds };
+            let stats = one_sample_stats(&sample);
+            Some(ProbeLine {
+                name: system.name.clone(),
+                probe: settings.health.as_ref().map(|h| h.probe.describe()).unwrap_or_default(),
+                state: HealthTracker::classify(&sample, settings.thresholds.response_time_above),
+                outcome: r.outcome,
+                latency_ms: r.latency.as_millis() as u64,
+                detail: r.detail,
+                decision: decide(&stats, &thresholds, settings.failover.is_some()),
+            })
+        })
+        .collect())
+}
+
+fn one_sample_stats(sample: &Sample) -> WindowStats {
+    let mut window = crate::model::HealthWindow::new(Duration::from_secs(1), 1);
+    window.push(*sample);
+    window.stats(sample.at)
+}
+
+pub async fn probe(
+    config: Option<PathBuf>,
+    system: Option<String>,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, 3).await?;
+    let only = match &system {
+        None => None,
+        Some(name) => {
+            let Some(i) = engine.config().estate.index_of(name) else {
+                let names = engine.config().estate.systems().iter().map(|s| s.name.as_str());
+                let hint = crate::config::diagnostic::did_you_mean(name, names)
+                    .map(|s| format!("; did you mean \"{s}\"?"))
+                    .unwrap_or_default();
+                return Err(CliError::message(format!("there is no system \"{name}\"{hint}"), 3));
+            };
+            if engine.config().systems.get(i).is_none_or(|s| s.health.is_none()) {
+                return Err(CliError::message(
+                    format!(
+                        "\"{name}\" has no health check; add [systems.health] to it in {}",
+                        engine.config().path.display()
+                    ),
+                    3,
+                ));
+            }
+            Some(i)
+        }
+    };
+    let lines = one_round(&engine, only).await?;
+    let worst = lines.iter().map(|l| health_severity(l.state)).max().unwrap_or(Severity::Ok);
+    if json {
+        let doc = serde_json::json!({
+            "schema": "warroom.probe/1",
+            "generated_at": engine.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "exit_code": worst.exit_code(),
+            "systems": lines,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        print!("{}", render_round(&engine, &lines));
+    }
+    engine.close().await;
+    Ok(ExitCode::from(worst.exit_code()))
+}
+
+fn render_round(engine: &Engine, lines: &[ProbeLine]) -> String {
+    let mut out = String::new();
+    let width = lines.iter().map(|l| l.name.len()).max().unwrap_or(4).max(4);
+    for l in lines {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {} {:<8}  {:>6}ms  {}  ({})",
+            l.name,
+            l.state.symbol(),
+            l.state.word(),
+            l.latency_ms,
+            l.detail,
+            l.probe
+        );
+    }
+    let unchecked: Vec<&str> = engine
+        .config()
+        .estate
+        .systems()
+        .iter()
+        .zip(&engine.config().systems)
+        .filter(|(_, s)| s.health.is_none())
+        .map(|(s, _)| s.name.as_str())
+        .collect();
+    if lines.is_empty() {
+        out.push_str(
+            "no system has a health check: add [systems.health] to the systems in the configuration\n",
+        );
+    } else if !unchecked.is_empty() && unchecked.len() < 20 {
+        let _ = writeln!(out, "no health check: {}", unchecked.join(", "));
+    }
+    out
+}
+
+pub async fn watch(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, 1).await?;
+    let monitor = engine.start_monitor().map_err(|e| CliError::message(e, 1))?;
+    let checked = engine.config().systems.iter().filter(|s| s.health.is_some()).count();
+    if checked == 0 {
+        return Err(CliError::message("no system has a health check: there is nothing to watch", 1));
+    }
+    if !json {
+        println!("watching {checked} systems; a line per health or verdict change (ctrl-c stops)");
+    }
+    let mut events = monitor.subscribe();
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CliError::message(e.to_string(), 1))?;
+    loop {
+        let event = tokio::select! {
+            e = events.recv() => e,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = sigterm.recv() => break,
+        };
+        let event = match event {
+            Ok(e) => e,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                eprintln!("warning: {n} events were dropped (the output is too slow)");
+                continue;
+            }
+            Err(_) => break,
+        };
+        let line = match (&event, json) {
+            (MonitorEvent::Health { .. }, _) => continue,
+            (_, true) => serde_json::to_string(&event).unwrap_or_default(),
+            (MonitorEvent::Transition { name, from, to, at, detail, .. }, false) => format!(
+                "{}  {name}  {} {} -> {} {}{}",
+                at.format("%Y-%m-%dT%H:%M:%SZ"),
+                from.symbol(),
+                from.word(),
+                to.symbol(),
+                to.word(),
+                detail.as_deref().map(|d| format!("  ({d})")).unwrap_or_default()
+            ),
+            (MonitorEvent::Verdict { name, from, to, at, decision, .. }, false) => format!(
+                "{}  {name}  verdict {from} -> {}{}",
+                at.format("%Y-%m-%dT%H:%M:%SZ"),
+                to.words().to_uppercase(),
+                reasons(decision)
+            ),
+        };
+        println!("{line}");
+    }
+    drop(monitor);
+    engine.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `  (score 7: availability 41% < 95% +3, p95 response 6.2s > 5.0s +2)`
+pub fn reasons(d: &Decision) -> String {
+    let failing: Vec<String> = d
+        .reasons
+        .iter()
+        .filter(|r| r.failing)
+        .map(|r| format!("{} {} {} +{}", r.signal.label(), r.measured_text(), r.threshold_text(), r.points))
+        .collect();
+    if failing.is_empty() {
+        format!("  (score {})", d.score)
+    } else {
+        format!("  (score {}: {})", d.score, failing.join(", "))
+    }
+}

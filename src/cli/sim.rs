@@ -1,0 +1,105 @@
+//! `warroom demo` and `warroom sim run|fault|list`: the simulated estate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{CliError, logging};
+use crate::config::{Config, ProcessEnv};
+use crate::engine::Engine;
+use crate::sim::control::{self, ControlClient, ControlInfo};
+use crate::sim::{SimEstate, demo};
+
+/// The demo's configuration: the file given or the built-in example, its state in `demo/`.
+fn demo_config(path: Option<PathBuf>) -> Result<Config, CliError> {
+    demo::load(path.as_deref(), &ProcessEnv).map(|l| l.config).map_err(|e| CliError::config(e, 1))
+}
+
+/// Start the simulated estate of `config` and its control API; record where it listens.
+async fn start_estate(config: &mut Config) -> Result<(SimEstate, tokio::task::JoinHandle<()>), CliError> {
+    let systems = config.estate.systems().iter().map(|s| (s.name.clone(), s.depends_on.clone()));
+    let sim = SimEstate::start(systems)
+        .await
+        .map_err(|e| CliError::message(format!("cannot start the simulated estate: {e}"), 1))?;
+    let token = control::new_token()
+        .map_err(|e| CliError::message(format!("cannot make a control token: {e}"), 1))?;
+    let (addr, task) = control::serve(sim.handle(), token.clone())
+        .await
+        .map_err(|e| CliError::message(format!("cannot serve the control API: {e}"), 1))?;
+    demo::point_checks(config, &sim.endpoints());
+    crate::store::create_private_dir(&config.console.state_dir).map_err(|e| CliError::message(e, 1))?;
+    let info = ControlInfo { control: format!("http://{addr}"), token, pid: std::process::id() };
+    control::write_info(&config.console.state_dir, &info)
+        .map_err(|e| CliError::message(format!("cannot record the control API's address: {e}"), 1))?;
+    Ok((sim, task))
+}
+
+pub async fn demo(config: Option<PathBuf>, started: std::time::Instant) -> Result<ExitCode, CliError> {
+    super::need_terminal()?;
+    let mut config = demo_config(config)?;
+    let (sim, _control) = start_estate(&mut config).await?;
+    let state_dir = config.console.state_dir.clone();
+    let _log = logging::init(&state_dir);
+    let engine = Engine::open(config).await.map_err(|e| CliError::store(e, 1))?;
+    let options =
+        crate::tui::Options { mode: crate::tui::state::Mode::Demo, started, sim: Some(sim.handle()) };
+    let result = crate::tui::run(engine.clone(), options).await;
+    control::remove_info(&state_dir);
+    engine.close().await;
+    result.map_err(|e| CliError::message(format!("the console stopped: {e}"), 1))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn run(config: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    let mut config = demo_config(config)?;
+    let (sim, _control) = start_estate(&mut config).await?;
+    let _log = logging::init(&config.console.state_dir);
+    println!("simulating {} systems (ctrl-c stops):", config.estate.systems().len());
+    for (name, endpoint) in sim.endpoints() {
+        println!("  {name:<20} {endpoint}");
+    }
+    println!("flip faults with: warroom sim fault SYSTEM MODE   ({})", crate::sim::Fault::MODES);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CliError::message(e.to_string(), 1))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sigterm.recv() => {}
+    }
+    control::remove_info(&config.console.state_dir);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn client(config: Option<PathBuf>) -> Result<ControlClient, CliError> {
+    let config = demo_config(config)?;
+    let info = control::read_info(&demo::state_dir(&config)).map_err(|e| CliError::message(e, 1))?;
+    Ok(ControlClient::new(info))
+}
+
+pub async fn fault(
+    config: Option<PathBuf>,
+    system: String,
+    mode: String,
+    arg: Option<String>,
+) -> Result<ExitCode, CliError> {
+    // Checked here first, so a typo is explained without a round trip.
+    crate::sim::Fault::parse(&mode, arg.as_deref()).map_err(|e| CliError::message(e, 2))?;
+    let text = match &arg {
+        Some(a) => format!("{mode} {a}"),
+        None => mode.clone(),
+    };
+    let fault = client(config)?.set_fault(&system, &text).await.map_err(|e| CliError::message(e, 1))?;
+    println!("{system}: {fault}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn list(config: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    let systems = client(config)?.list().await.map_err(|e| CliError::message(e, 1))?;
+    for s in systems {
+        println!(
+            "{:<20} {:<40} {}",
+            s["name"].as_str().unwrap_or("?"),
+            s["endpoint"].as_str().unwrap_or("?"),
+            s["description"].as_str().unwrap_or("?")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
