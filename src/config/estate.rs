@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use toml::Spanned;
 
+use super::backup::{self, Encryption, Location};
 use super::decision;
 use super::diagnostic::{Diagnostic, Report, did_you_mean};
 use super::failover::{self, StepAction};
@@ -29,6 +30,10 @@ pub struct EstateSections {
 pub struct Defaults {
     pub health: HealthSettings,
     pub thresholds: [Thresholds; 4],
+    pub locations: Vec<Location>,
+    pub encryption: Encryption,
+    /// The configuration file's folder: relative paths start there.
+    pub base: std::path::PathBuf,
 }
 
 pub fn build(
@@ -107,6 +112,7 @@ pub fn build(
             ),
             failover: entry.failover.as_ref().and_then(|p| failover::resolve(name, "failover", p, report)),
             failback: entry.failback.as_ref().and_then(|p| failover::resolve(name, "failback", p, report)),
+            backup: None,
         });
         systems.push(System {
             name: name.to_owned(),
@@ -116,6 +122,11 @@ pub fn build(
             owner: entry.owner.clone(),
             description: entry.description.clone(),
         });
+        if let (Some(b), Some(system), Some(settings)) = (&entry.backup, systems.last(), settings.last_mut())
+        {
+            settings.backup =
+                backup::resolve(system, b, &defaults.locations, &defaults.encryption, &defaults.base, report);
+        }
         spans.push(*entry);
     }
 

@@ -5,6 +5,7 @@
 //! types, unknown keys, inline secrets, semantic checks) into one [`Report`] instead of
 //! stopping at the first.
 
+pub mod backup;
 pub mod console;
 pub mod decision;
 pub mod diagnostic;
@@ -28,7 +29,8 @@ use toml::de::DeValue;
 pub use console::{ConsoleConfig, Environment, ProcessEnv};
 pub use diagnostic::{Diagnostic, Level, Report};
 
-use crate::model::Estate;
+use crate::model::{ApprovalPolicies, Estate};
+use backup::{ApprovalSection, Encryption, EncryptionSection, Location, LocationEntry};
 use console::ConsoleSection;
 use decision::DecisionEntry;
 use diagnostic::did_you_mean;
@@ -39,7 +41,18 @@ use keys::{KeyBindings, KeysSection};
 use systems::SystemConfig;
 
 /// The top-level sections this version understands.
-pub const SECTIONS: &[&str] = &["console", "health", "decision", "systems", "tiers", "rpo", "keys"];
+pub const SECTIONS: &[&str] = &[
+    "console",
+    "health",
+    "decision",
+    "encryption",
+    "locations",
+    "approval",
+    "systems",
+    "tiers",
+    "rpo",
+    "keys",
+];
 
 /// A loaded, checked configuration.
 #[derive(Debug, Clone)]
@@ -54,11 +67,18 @@ pub struct Config {
     pub keys: KeyBindings,
     /// What every health check shares.
     pub health: HealthSettings,
-    /// Per system, in the estate's order: probe, thresholds, procedures.
+    /// Per system, in the estate's order: probe, thresholds, procedures, backup policy.
     pub systems: Vec<SystemConfig>,
+    pub encryption: Encryption,
+    pub locations: Vec<Location>,
+    pub approval: ApprovalPolicies,
 }
 
 impl Config {
+    pub fn location(&self, name: &str) -> Option<&Location> {
+        self.locations.iter().find(|l| l.name == name)
+    }
+
     /// A system's settings by name.
     pub fn system(&self, name: &str) -> Option<&SystemConfig> {
         self.estate.index_of(name).and_then(|i| self.systems.get(i))
@@ -172,9 +192,15 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
     let config_dir = path.parent().map(Path::to_owned).unwrap_or_default();
     let console = sections.console.resolve(&config_dir, env);
     console::check(&sections.console, &console, &config_dir, env, &doc, &mut report);
+    let encryption = sections.encryption.resolve(&config_dir, &mut report);
+    let locations = backup::resolve_locations(&sections.locations, &config_dir, &mut report);
+    let approval = backup::resolve_approval(&sections.approval, &mut report);
     let defaults = estate::Defaults {
         health: sections.health.resolve(&mut report),
         thresholds: decision::tier_thresholds(sections.decision.as_ref(), &mut report),
+        locations: locations.clone(),
+        encryption: encryption.clone(),
+        base: config_dir.clone(),
     };
     let (estate, systems) = estate::build(sections.estate, &defaults, &mut report);
     let keys = keys::resolve(&sections.keys, &mut report);
@@ -192,6 +218,9 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
             keys,
             health: defaults.health,
             systems,
+            encryption,
+            locations,
+            approval,
         },
         report,
     })
@@ -203,6 +232,9 @@ struct Sections {
     keys: KeysSection,
     health: HealthSection,
     decision: Option<DecisionEntry>,
+    encryption: EncryptionSection,
+    locations: Vec<LocationEntry>,
+    approval: ApprovalSection,
 }
 
 /// Send each top-level key to the module of its section.
@@ -213,6 +245,9 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
         keys: KeysSection::new(),
         health: HealthSection::default(),
         decision: None,
+        encryption: EncryptionSection::default(),
+        locations: Vec::new(),
+        approval: ApprovalSection::new(),
     };
     for (key, node) in doc.root.iter() {
         let name: &str = key.get_ref();
@@ -224,6 +259,9 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
             "keys" => sections.keys = read(doc, name, node, report).unwrap_or_default(),
             "health" => sections.health = read(doc, name, node, report).unwrap_or_default(),
             "decision" => sections.decision = read(doc, name, node, report),
+            "encryption" => sections.encryption = read(doc, name, node, report).unwrap_or_default(),
+            "locations" => sections.locations = read_list(doc, name, node, report),
+            "approval" => sections.approval = read(doc, name, node, report).unwrap_or_default(),
             _ => report.push(unknown_section(name, key.span())),
         }
     }
@@ -242,6 +280,30 @@ pub(crate) fn read<T: serde::de::DeserializeOwned>(
         report.push(p);
     }
     value
+}
+
+/// An array of tables (`[[locations]]`), each entry read on its own.
+fn read_list<T: serde::de::DeserializeOwned>(
+    doc: &Document<'_>,
+    name: &str,
+    node: &Spanned<DeValue<'_>>,
+    report: &mut Report,
+) -> Vec<T> {
+    let DeValue::Array(items) = node.get_ref() else {
+        report.push(
+            Diagnostic::error(format!("`{name}` must be a list of tables"))
+                .at(name, Some(node.span()))
+                .help(format!("write each one as its own [[{name}]] table (double brackets)")),
+        );
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            read(doc, &format!("{name}{}", document::element_label(item, i)), item, report)
+        })
+        .collect()
 }
 
 /// Keys people put at the top level that belong inside a section.

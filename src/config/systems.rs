@@ -4,6 +4,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeValue;
 
+use super::backup::{BackupEntry, BackupPolicy};
 use super::decision::DecisionEntry;
 use super::diagnostic::{Diagnostic, Report};
 use super::document::{Document, element_label};
@@ -28,6 +29,7 @@ pub struct SystemEntry {
     pub decision: Option<DecisionEntry>,
     pub failover: Option<ProcedureEntry>,
     pub failback: Option<ProcedureEntry>,
+    pub backup: Option<BackupEntry>,
 }
 
 /// What the configuration says about a system beyond the domain model: how to probe it, its
@@ -38,6 +40,7 @@ pub struct SystemConfig {
     pub thresholds: Thresholds,
     pub failover: Option<Procedure>,
     pub failback: Option<Procedure>,
+    pub backup: Option<BackupPolicy>,
 }
 
 /// Read every entry on its own, so one bad entry does not hide the others' problems. Each

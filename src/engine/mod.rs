@@ -4,6 +4,8 @@
 //! An [`Engine`] is cheap to clone: the console hands clones to the tasks that carry out its
 //! effects, and each task sends an owned result back.
 
+pub mod backup;
+pub mod jobs;
 pub mod monitor;
 pub mod probe;
 pub mod process;

@@ -53,3 +53,79 @@ impl fmt::Display for ApprovalPolicy {
         f.write_str(self.name())
     }
 }
+
+/// What an approval is for: the gate's policies are set per action and tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Backup,
+    Verify,
+    Restore,
+    Prune,
+    Failover,
+    Failback,
+    Recover,
+    Cancel,
+}
+
+impl Action {
+    pub const ALL: [Action; 8] = [
+        Action::Backup,
+        Action::Verify,
+        Action::Restore,
+        Action::Prune,
+        Action::Failover,
+        Action::Failback,
+        Action::Recover,
+        Action::Cancel,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Backup => "backup",
+            Action::Verify => "verify",
+            Action::Restore => "restore",
+            Action::Prune => "prune",
+            Action::Failover => "failover",
+            Action::Failback => "failback",
+            Action::Recover => "recover",
+            Action::Cancel => "cancel",
+        }
+    }
+
+    /// The policy when the configuration says nothing: reading and copying run without asking
+    /// (still audited), anything that deletes or changes production asks.
+    pub fn default_policy(self) -> ApprovalPolicy {
+        match self {
+            Action::Backup | Action::Verify => ApprovalPolicy::None,
+            Action::Prune | Action::Cancel => ApprovalPolicy::Confirm,
+            Action::Restore | Action::Failover | Action::Failback | Action::Recover => ApprovalPolicy::Typed,
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The policy for each action and tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalPolicies(std::collections::BTreeMap<Action, [ApprovalPolicy; 4]>);
+
+impl Default for ApprovalPolicies {
+    fn default() -> Self {
+        ApprovalPolicies(Action::ALL.iter().map(|a| (*a, [a.default_policy(); 4])).collect())
+    }
+}
+
+impl ApprovalPolicies {
+    pub fn get(&self, action: Action, tier: super::Tier) -> ApprovalPolicy {
+        self.0.get(&action).map(|t| t[tier.index()]).unwrap_or(action.default_policy())
+    }
+
+    pub fn set(&mut self, action: Action, tier: super::Tier, policy: ApprovalPolicy) {
+        self.0.entry(action).or_insert([action.default_policy(); 4])[tier.index()] = policy;
+    }
+}

@@ -4,6 +4,7 @@
 //! Everything hard to get right lives here, where it can be tested exhaustively.
 
 pub mod approval;
+pub mod backup;
 pub mod decision;
 pub mod duration;
 pub mod graph;
@@ -13,7 +14,8 @@ pub mod rpo;
 pub mod system;
 pub mod tier;
 
-pub use approval::ApprovalPolicy;
+pub use approval::{Action, ApprovalPolicies, ApprovalPolicy};
+pub use backup::{BackupKind, BackupSummary, Media, RetentionPolicy, Schedule, ThreeTwoOne};
 pub use decision::{Decision, Reason, Signal, Thresholds, Verdict, VerdictHold, decide};
 pub use graph::{Cycle, DependencyGraph, UnknownDependency};
 pub use health::{HealthState, HealthTracker, HealthWindow, Outcome, Sample, WindowStats, impacted_by};

@@ -6,6 +6,8 @@
 //! is turned into a [`StoreError`] that says what happened and what to do.
 
 pub mod audit;
+pub mod catalog;
+pub mod jobs;
 
 use std::fmt;
 use std::fs::File;
@@ -17,6 +19,8 @@ use sqlx::sqlite::{
 };
 
 pub use audit::{AuditProblem, AuditRecord, NewAuditRecord, Outcome, Verification};
+pub use catalog::CatalogEntry;
+pub use jobs::{JobRow, LockHeld};
 
 /// How long a writer waits for another process holding the database before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);

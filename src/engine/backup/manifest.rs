@@ -1,0 +1,124 @@
+//! What a backup is: its manifest (plain JSON, written last) and its file index (encrypted).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{BackupKind, BackupSummary};
+
+/// The manifest format; a newer warroom reads older ones.
+pub const FORMAT: u32 = 1;
+
+/// A backup's manifest, as stored in each location it was written to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub id: String,
+    pub system: String,
+    pub kind: BackupKind,
+    /// The backup an incremental or differential one builds on.
+    pub parent: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub source: SourceInfo,
+    /// Entries in the file listing (the whole tree), and how many of them this backup stores.
+    pub files: u64,
+    pub stored_files: u64,
+    pub deleted_files: u64,
+    /// Bytes read from the source, and bytes of the data object (compressed, encrypted).
+    pub plain_size: u64,
+    pub stored_size: u64,
+    /// SHA-256 of the data object as stored, hex.
+    pub sha256: String,
+    pub index_size: u64,
+    pub index_sha256: String,
+    /// SHA-256 of each recipient's public key (the first 16 hex digits): which keys can read it.
+    pub recipients: Vec<String>,
+    pub compression: String,
+    pub encryption: String,
+    pub tool: String,
+    /// Locations that failed while this backup was written, with why.
+    #[serde(default)]
+    pub degraded: Vec<LocationFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationFailure {
+    pub location: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SourceInfo {
+    /// A file or folder: the data object is a tar archive.
+    Path { path: String },
+    /// A program's output: the data object is the output itself.
+    Command { command: String, file: String },
+}
+
+impl Manifest {
+    pub fn summary(&self, verified_at: Option<DateTime<Utc>>) -> BackupSummary {
+        BackupSummary {
+            id: self.id.clone(),
+            at: self.started_at,
+            kind: self.kind,
+            parent: self.parent.clone(),
+            verified_at,
+        }
+    }
+}
+
+/// One entry of a backup's file listing: the whole tree as it was, and whether this backup
+/// holds the entry's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    /// Relative to the source, with `/`.
+    pub path: String,
+    pub kind: EntryKind,
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime: i128,
+    pub mode: u32,
+    /// Files: SHA-256 of the content, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Symlinks: where it points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The content is in this backup's data (else in an ancestor's).
+    pub stored: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+}
+
+/// A backup's file listing.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Index {
+    pub entries: Vec<IndexEntry>,
+    /// Paths present in the parent's listing and gone since.
+    pub deleted: Vec<String>,
+}
+
+/// A backup id: its start time (sortable) and a random suffix: `20261126T224107Z-3fa9c1`.
+pub fn new_id(at: DateTime<Utc>) -> String {
+    let mut bytes = [0u8; 3];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    let nanos = at.timestamp_subsec_nanos();
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{suffix}{:02x}", at.format("%Y%m%dT%H%M%SZ"), (nanos >> 24) & 0xff)
+}
+
+/// The short fingerprint recorded for a recipient.
+pub fn fingerprint(recipient: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(recipient.as_bytes())).chars().take(16).collect()
+}

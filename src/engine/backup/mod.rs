@@ -1,0 +1,7 @@
+//! The backup engine: taking, listing, verifying, restoring and pruning backups at every
+//! configured location. See docs/backup.md for the repository layout and formats.
+
+pub mod manifest;
+pub mod read;
+pub mod repo;
+pub mod write;

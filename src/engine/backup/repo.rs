@@ -1,0 +1,426 @@
+//! A backup repository at one location: self-describing, so a fresh console with no local
+//! state lists, verifies and restores from it alone.
+//!
+//! ```text
+//! warroom/<system>/<backup id>/data.age       the data: tar (paths) or raw output (commands),
+//!                                             zstd-compressed, age-encrypted
+//! warroom/<system>/<backup id>/index.age      the file listing (JSON), zstd, age
+//! warroom/<system>/<backup id>/manifest.json  what the backup is (plain JSON), written last:
+//!                                             a backup without its manifest does not exist
+//! warroom/<system>/<backup id>/verified.json  the latest verification (plain JSON)
+//! ```
+//! On a folder (`fs`), every file is written under a temporary name, synced, then renamed. On
+//! S3, objects appear whole when their upload completes, and the manifest goes last.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+
+use crate::config::backup::{Location, Store};
+
+use super::manifest::Manifest;
+
+pub const ROOT: &str = "warroom";
+pub const MANIFEST: &str = "manifest.json";
+pub const DATA: &str = "data.age";
+pub const INDEX: &str = "index.age";
+pub const VERIFIED: &str = "verified.json";
+
+/// Chunks sent to a location while writing.
+pub type Chunk = Bytes;
+
+/// The latest verification of a backup at a location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyRecord {
+    pub quick_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub deep_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Set when the last verification failed: what was wrong.
+    pub error: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Repository {
+    pub location: String,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Fs(PathBuf),
+    Object { store: Arc<dyn ObjectStore>, prefix: String },
+}
+
+impl Repository {
+    pub fn open(location: &Location) -> Result<Repository, String> {
+        let backend = match &location.store {
+            Store::Fs { path } => Backend::Fs(path.clone()),
+            Store::S3 { bucket, prefix, endpoint, region, access_key, secret_key, allow_http } => {
+                let mut b =
+                    object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket).with_region(region);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e).with_virtual_hosted_style_request(false);
+                }
+                if *allow_http {
+                    b = b.with_allow_http(true);
+                }
+                let secret = |s: &Option<crate::config::secrets::SecretSource>,
+                              var: &str|
+                 -> Result<Option<String>, String> {
+                    match s {
+                        Some(src) => src
+                            .resolve()
+                            .map(|v| Some(v.expose().to_owned()))
+                            .map_err(|e| format!("location {}: {e}", location.name)),
+                        None => Ok(std::env::var(var).ok()),
+                    }
+                };
+                if let Some(k) = secret(access_key, "AWS_ACCESS_KEY_ID")? {
+                    b = b.with_access_key_id(k);
+                }
+                if let Some(k) = secret(secret_key, "AWS_SECRET_ACCESS_KEY")? {
+                    b = b.with_secret_access_key(k);
+                }
+                let store = b.build().map_err(|e| format!("location {}: {e}", location.name))?;
+                Backend::Object { store: Arc::new(store), prefix: prefix.clone() }
+            }
+        };
+        Ok(Repository { location: location.name.clone(), backend })
+    }
+
+    fn key(&self, rel: &str) -> String {
+        match &self.backend {
+            Backend::Object { prefix, .. } if !prefix.is_empty() => format!("{prefix}/{rel}"),
+            _ => rel.to_owned(),
+        }
+    }
+
+    pub fn backup_key(system: &str, id: &str, file: &str) -> String {
+        format!("{ROOT}/{system}/{id}/{file}")
+    }
+
+    /// Every complete backup (those with a manifest), of one system or all.
+    pub async fn manifests(&self, system: Option<&str>) -> Result<Vec<Manifest>, String> {
+        let mut out = Vec::new();
+        for (sys, id, files) in self.backups(system).await? {
+            if !files.iter().any(|f| f == MANIFEST) {
+                continue;
+            }
+            let bytes = self.read_all(&Self::backup_key(&sys, &id, MANIFEST)).await?;
+            match serde_json::from_slice::<Manifest>(&bytes) {
+                Ok(m) => out.push(m),
+                Err(e) => {
+                    tracing::warn!(location = %self.location, backup = %id, error = %e, "an unreadable manifest is skipped")
+                }
+            }
+        }
+        out.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// (system, backup id, file names) of everything stored, complete or not.
+    pub async fn backups(&self, system: Option<&str>) -> Result<Vec<(String, String, Vec<String>)>, String> {
+        let prefix = match system {
+            Some(s) => format!("{ROOT}/{s}"),
+            None => ROOT.to_owned(),
+        };
+        let mut grouped: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+        for rel in self.list(&prefix).await? {
+            let parts: Vec<&str> = rel.split('/').collect();
+            if let [ROOT, sys, id, file] = parts.as_slice() {
+                grouped.entry(((*sys).to_owned(), (*id).to_owned())).or_default().push((*file).to_owned());
+            }
+        }
+        Ok(grouped.into_iter().map(|((s, i), f)| (s, i, f)).collect())
+    }
+
+    /// Relative paths of the objects under `prefix`.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, String> {
+        match &self.backend {
+            Backend::Fs(root) => {
+                let root = root.clone();
+                let prefix = prefix.to_owned();
+                tokio::task::spawn_blocking(move || walk_files(&root, &prefix))
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            Backend::Object { store, prefix: base } => {
+                let full = ObjectPath::from(self.key(prefix));
+                let mut stream = store.list(Some(&full));
+                let mut out = Vec::new();
+                while let Some(item) = stream.next().await {
+                    let meta = item.map_err(|e| format!("location {}: cannot list: {e}", self.location))?;
+                    let key = meta.location.to_string();
+                    let rel = if base.is_empty() {
+                        key
+                    } else {
+                        key.strip_prefix(&format!("{base}/")).unwrap_or(&key).to_owned()
+                    };
+                    out.push(rel);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    pub async fn read_all(&self, rel: &str) -> Result<Bytes, String> {
+        match &self.backend {
+            Backend::Fs(root) => {
+                let path = root.join(rel);
+                tokio::fs::read(&path)
+                    .await
+                    .map(Bytes::from)
+                    .map_err(|e| format!("location {}: cannot read {}: {e}", self.location, path.display()))
+            }
+            Backend::Object { store, .. } => {
+                let r = store
+                    .get(&ObjectPath::from(self.key(rel)))
+                    .await
+                    .map_err(|e| format!("location {}: cannot read {rel}: {e}", self.location))?;
+                r.bytes().await.map_err(|e| format!("location {}: cannot read {rel}: {e}", self.location))
+            }
+        }
+    }
+
+    /// The object's size, or `None` if it is not there.
+    pub async fn size(&self, rel: &str) -> Result<Option<u64>, String> {
+        match &self.backend {
+            Backend::Fs(root) => match tokio::fs::metadata(root.join(rel)).await {
+                Ok(m) => Ok(Some(m.len())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(format!("location {}: {e}", self.location)),
+            },
+            Backend::Object { store, .. } => match store.head(&ObjectPath::from(self.key(rel))).await {
+                Ok(m) => Ok(Some(m.size)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(format!("location {}: {e}", self.location)),
+            },
+        }
+    }
+
+    /// The object's bytes as they arrive.
+    pub async fn stream(
+        &self,
+        rel: &str,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, String>>, String> {
+        let location = self.location.clone();
+        match &self.backend {
+            Backend::Fs(root) => {
+                let path = root.join(rel);
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|e| format!("location {location}: cannot read {}: {e}", path.display()))?;
+                let stream = tokio_util_stream(file);
+                Ok(stream.map(move |r| r.map_err(|e| format!("location {location}: {e}"))).boxed())
+            }
+            Backend::Object { store, .. } => {
+                let r = store
+                    .get(&ObjectPath::from(self.key(rel)))
+                    .await
+                    .map_err(|e| format!("location {location}: cannot read {rel}: {e}"))?;
+                Ok(r.into_stream().map(move |c| c.map_err(|e| format!("location {location}: {e}"))).boxed())
+            }
+        }
+    }
+
+    /// Write a small object whole (the manifest, a verification record), atomically.
+    pub async fn write_small(&self, rel: &str, bytes: Vec<u8>) -> Result<(), String> {
+        let mut w = self.writer(rel).await?;
+        w.write(Bytes::from(bytes)).await?;
+        w.finish().await.map(|_| ())
+    }
+
+    pub async fn writer(&self, rel: &str) -> Result<ObjectWriter, String> {
+        let location = self.location.clone();
+        match &self.backend {
+            Backend::Fs(root) => {
+                let path = root.join(rel);
+                let dir = path.parent().map(|p| p.to_owned()).unwrap_or_else(|| root.clone());
+                tokio::fs::create_dir_all(&dir)
+                    .await
+                    .map_err(|e| format!("location {location}: cannot create {}: {e}", dir.display()))?;
+                let tmp = path.with_extension("tmp");
+                let file = tokio::fs::File::create(&tmp)
+                    .await
+                    .map_err(|e| format!("location {location}: cannot write {}: {e}", tmp.display()))?;
+                Ok(ObjectWriter { location, size: 0, sink: Sink::Fs { file, tmp, path } })
+            }
+            Backend::Object { store, .. } => {
+                let upload = store
+                    .put_multipart(&ObjectPath::from(self.key(rel)))
+                    .await
+                    .map_err(|e| format!("location {location}: {e}"))?;
+                Ok(ObjectWriter {
+                    location,
+                    size: 0,
+                    sink: Sink::Object(Box::new(WriteMultipart::new_with_chunk_size(
+                        upload,
+                        5 * 1024 * 1024,
+                    ))),
+                })
+            }
+        }
+    }
+
+    /// Delete a backup: its manifest first (from then on it does not exist), then the rest.
+    pub async fn delete(&self, system: &str, id: &str) -> Result<(), String> {
+        let files: Vec<String> = self
+            .backups(Some(system))
+            .await?
+            .into_iter()
+            .find(|(_, i, _)| i == id)
+            .map(|(_, _, f)| f)
+            .unwrap_or_default();
+        let mut ordered: Vec<String> = files.iter().filter(|f| *f == MANIFEST).cloned().collect();
+        ordered.extend(files.iter().filter(|f| *f != MANIFEST).cloned());
+        for f in ordered {
+            self.delete_object(&Self::backup_key(system, id, &f)).await?;
+        }
+        if let Backend::Fs(root) = &self.backend {
+            let _ = tokio::fs::remove_dir(root.join(format!("{ROOT}/{system}/{id}"))).await;
+        }
+        Ok(())
+    }
+
+    async fn delete_object(&self, rel: &str) -> Result<(), String> {
+        match &self.backend {
+            Backend::Fs(root) => match tokio::fs::remove_file(root.join(rel)).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(format!("location {}: cannot delete {rel}: {e}", self.location)),
+            },
+            Backend::Object { store, .. } => match store.delete(&ObjectPath::from(self.key(rel))).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(format!("location {}: cannot delete {rel}: {e}", self.location)),
+            },
+        }
+    }
+
+    pub async fn read_verify(&self, system: &str, id: &str) -> Option<VerifyRecord> {
+        let bytes = self.read_all(&Self::backup_key(system, id, VERIFIED)).await.ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub async fn write_verify(&self, system: &str, id: &str, record: &VerifyRecord) -> Result<(), String> {
+        self.write_small(
+            &Self::backup_key(system, id, VERIFIED),
+            serde_json::to_vec_pretty(record).unwrap_or_default(),
+        )
+        .await
+    }
+}
+
+/// Files under `root/prefix`, as paths relative to `root` with `/`; skips temporary files.
+fn walk_files(root: &std::path::Path, prefix: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let start = root.join(prefix);
+    if !start.exists() {
+        return Ok(out);
+    }
+    let mut stack = vec![start];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| e.to_string())?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(|e| e.to_string())?;
+            if kind.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                out.push(rel);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn tokio_util_stream(file: tokio::fs::File) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+    futures_util::stream::unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 1 << 20];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    })
+}
+
+enum Sink {
+    Fs { file: tokio::fs::File, tmp: PathBuf, path: PathBuf },
+    Object(Box<WriteMultipart>),
+}
+
+/// A streaming write of one object; it exists under its name only after `finish`.
+pub struct ObjectWriter {
+    location: String,
+    size: u64,
+    sink: Sink,
+}
+
+impl ObjectWriter {
+    pub async fn write(&mut self, chunk: Bytes) -> Result<(), String> {
+        self.size += chunk.len() as u64;
+        match &mut self.sink {
+            Sink::Fs { file, tmp, .. } => file
+                .write_all(&chunk)
+                .await
+                .map_err(|e| format!("location {}: cannot write {}: {e}", self.location, tmp.display())),
+            Sink::Object(w) => {
+                w.wait_for_capacity(2).await.map_err(|e| format!("location {}: {e}", self.location))?;
+                w.put(chunk);
+                Ok(())
+            }
+        }
+    }
+
+    /// Make the object whole: on a folder, sync and rename. Returns its size.
+    pub async fn finish(self) -> Result<u64, String> {
+        let location = self.location;
+        match self.sink {
+            Sink::Fs { mut file, tmp, path } => {
+                file.flush().await.map_err(|e| format!("location {location}: {e}"))?;
+                file.sync_all()
+                    .await
+                    .map_err(|e| format!("location {location}: cannot sync {}: {e}", tmp.display()))?;
+                drop(file);
+                tokio::fs::rename(&tmp, &path)
+                    .await
+                    .map_err(|e| format!("location {location}: cannot rename {}: {e}", tmp.display()))?;
+                if let Some(dir) = path.parent()
+                    && let Ok(d) = tokio::fs::File::open(dir).await
+                {
+                    let _ = d.sync_all().await;
+                }
+            }
+            Sink::Object(w) => {
+                w.finish()
+                    .await
+                    .map_err(|e| format!("location {location}: cannot complete the upload: {e}"))?;
+            }
+        }
+        Ok(self.size)
+    }
+
+    /// Give up: nothing is left under the object's name (a folder's temporary file goes too).
+    pub async fn abort(self) {
+        match self.sink {
+            Sink::Fs { file, tmp, .. } => {
+                drop(file);
+                let _ = tokio::fs::remove_file(&tmp).await;
+            }
+            Sink::Object(w) => {
+                let _ = w.abort().await;
+            }
+        }
+    }
+}

@@ -1,0 +1,677 @@
+//! Taking a backup: source -> tar (for paths) -> zstd -> age -> SHA-256 -> every location at once.
+//!
+//! ```text
+//!  thread "archive": walk, read, hash each file, tar ──► zstd (its own worker threads)
+//!        │ compressed chunks (bounded channel)
+//!        ▼
+//!  thread "encrypt": age ──► SHA-256 of what is stored ──► 1 MiB chunks (bounded channel)
+//!        ▼
+//!  async: each chunk to every location's writer; a location that fails is dropped, the others
+//!         carry on (the backup is then "degraded", with the reason)
+//! ```
+//! Every channel is bounded, so memory stays bounded whatever the size of the data. Data and
+//! index are written first; the manifest, last, only to the locations that have them whole.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use crate::config::backup::Source;
+use crate::model::BackupKind;
+
+use super::manifest::{
+    EntryKind, FORMAT, Index, IndexEntry, LocationFailure, Manifest, SourceInfo, fingerprint,
+};
+use super::repo::{DATA, INDEX, MANIFEST, ObjectWriter, Repository};
+
+/// zstd level: fast, as `zstd -1`.
+const LEVEL: i32 = 1;
+const CHUNK: usize = 1 << 20;
+
+/// What a backup job asks for.
+pub struct BackupRequest {
+    pub id: String,
+    pub system: String,
+    pub source: Source,
+    pub kind: BackupKind,
+    /// For incremental and differential backups: the parent's manifest and file listing.
+    pub parent: Option<(Manifest, Index)>,
+    pub recipients: Vec<String>,
+    pub locations: Vec<Repository>,
+    pub started_at: DateTime<Utc>,
+}
+
+/// How far a backup has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub files_done: u64,
+}
+
+/// Shared with the job: progress to read, a flag to stop.
+#[derive(Clone, Default)]
+pub struct Control {
+    pub cancel: Arc<AtomicBool>,
+    pub bytes_done: Arc<AtomicU64>,
+    pub bytes_total: Arc<AtomicU64>,
+    pub files_done: Arc<AtomicU64>,
+}
+
+impl Control {
+    pub fn counters(&self) -> Counters {
+        Counters {
+            bytes_done: self.bytes_done.load(Ordering::Relaxed),
+            bytes_total: self.bytes_total.load(Ordering::Relaxed),
+            files_done: self.files_done.load(Ordering::Relaxed),
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// A finished backup: the manifest, where it was written, the plain listing (for the local
+/// cache, so the next incremental needs no private key).
+pub struct Written {
+    pub manifest: Manifest,
+    pub index: Index,
+    pub written: Vec<String>,
+    /// Messages for the job log (files that changed while read, skipped special files).
+    pub notes: Vec<String>,
+}
+
+pub async fn write(
+    req: BackupRequest,
+    control: Control,
+    finished: impl Fn() -> DateTime<Utc>,
+) -> Result<Written, String> {
+    let recipients: Vec<age::x25519::Recipient> = req
+        .recipients
+        .iter()
+        .map(|r| {
+            age::x25519::Recipient::from_str(r)
+                .map_err(|e| format!("the recipient {r} is not a public key: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    if recipients.is_empty() {
+        return Err("there is no one to encrypt to: add [encryption] recipients".into());
+    }
+
+    // Open the data object at every location; one that cannot even start is dropped now.
+    let mut writers: Vec<(String, Option<ObjectWriter>)> = Vec::new();
+    let mut failures: Vec<LocationFailure> = Vec::new();
+    for repo in &req.locations {
+        match repo.writer(&Repository::backup_key(&req.system, &req.id, DATA)).await {
+            Ok(w) => writers.push((repo.location.clone(), Some(w))),
+            Err(reason) => failures.push(LocationFailure { location: repo.location.clone(), reason }),
+        }
+    }
+    if writers.is_empty() {
+        return Err(format!("no location can be written: {}", describe_failures(&failures)));
+    }
+
+    let (compressed_tx, compressed_rx) = sync_channel::<Vec<u8>>(8);
+    let (stored_tx, mut stored_rx) = mpsc::channel::<Bytes>(8);
+    let parent_index = req.parent.as_ref().map(|(_, index)| index.clone());
+    let source = req.source.clone();
+    let archive_control = control.clone();
+    let archive = tokio::task::spawn_blocking(move || {
+        archive(&source, parent_index.as_ref(), compressed_tx, &archive_control)
+    });
+    let encrypt_recipients = recipients.clone();
+    let encrypt = tokio::task::spawn_blocking(move || encrypt(compressed_rx, &encrypt_recipients, stored_tx));
+
+    // Fan the stored bytes out to every location still writing.
+    while let Some(chunk) = stored_rx.recv().await {
+        for (location, slot) in writers.iter_mut() {
+            let Some(w) = slot else { continue };
+            if let Err(reason) = w.write(chunk.clone()).await {
+                tracing::warn!(%location, %reason, "a backup location failed; the others carry on");
+                if let Some(w) = slot.take() {
+                    w.abort().await;
+                }
+                failures.push(LocationFailure { location: location.clone(), reason });
+            }
+        }
+        if writers.iter().all(|(_, w)| w.is_none()) {
+            control.cancel.store(true, Ordering::Relaxed);
+            break;
+        }
+    }
+    drop(stored_rx);
+    let archived = archive.await.map_err(|e| format!("the archiver stopped: {e}"))?;
+    let encrypted = encrypt.await.map_err(|e| format!("the encryptor stopped: {e}"))?;
+    let abort_all = |writers: Vec<(String, Option<ObjectWriter>)>| async move {
+        for (_, w) in writers {
+            if let Some(w) = w {
+                w.abort().await;
+            }
+        }
+    };
+    let (index, plain_size, notes) = match archived {
+        Ok(a) => a,
+        Err(e) => {
+            abort_all(writers).await;
+            return Err(e);
+        }
+    };
+    let (sha256, stored_size) = match encrypted {
+        Ok(e) => e,
+        Err(e) => {
+            abort_all(writers).await;
+            return Err(e);
+        }
+    };
+    if control.cancelled() && writers.iter().all(|(_, w)| w.is_none()) {
+        return Err(format!("every location failed: {}", describe_failures(&failures)));
+    }
+
+    // The data is whole where it was written whole.
+    let mut live: Vec<String> = Vec::new();
+    for (location, w) in writers {
+        let Some(w) = w else { continue };
+        match w.finish().await {
+            Ok(_) => live.push(location),
+            Err(reason) => failures.push(LocationFailure { location, reason }),
+        }
+    }
+
+    // The listing, encrypted like the data.
+    let index_bytes = encrypt_small(&serde_json::to_vec(&index).map_err(|e| e.to_string())?, &recipients)?;
+    let index_sha256 = format!("{:x}", Sha256::digest(&index_bytes));
+    let mut with_index = Vec::new();
+    for location in live {
+        let Some(repo) = req.locations.iter().find(|r| r.location == location) else { continue };
+        match repo
+            .write_small(&Repository::backup_key(&req.system, &req.id, INDEX), index_bytes.clone())
+            .await
+        {
+            Ok(()) => with_index.push(location),
+            Err(reason) => failures.push(LocationFailure { location, reason }),
+        }
+    }
+    if with_index.is_empty() {
+        return Err(format!("no location holds the whole backup: {}", describe_failures(&failures)));
+    }
+
+    let stored_files = index.entries.iter().filter(|e| e.stored && e.kind == EntryKind::File).count() as u64;
+    let manifest = Manifest {
+        format: FORMAT,
+        id: req.id.clone(),
+        system: req.system.clone(),
+        kind: req.kind,
+        parent: req.parent.as_ref().map(|(m, _)| m.id.clone()),
+        started_at: req.started_at,
+        finished_at: finished(),
+        source: match &req.source {
+            Source::Path(p) => SourceInfo::Path { path: p.display().to_string() },
+            Source::Command { .. } => {
+                SourceInfo::Command { command: req.source.describe(), file: format!("{}.out", req.system) }
+            }
+        },
+        files: index.entries.len() as u64,
+        stored_files,
+        deleted_files: index.deleted.len() as u64,
+        plain_size,
+        stored_size,
+        sha256,
+        index_size: index_bytes.len() as u64,
+        index_sha256,
+        recipients: req.recipients.iter().map(|r| fingerprint(r)).collect(),
+        compression: format!("zstd level {LEVEL}"),
+        encryption: "age x25519".into(),
+        tool: concat!("warroom ", env!("CARGO_PKG_VERSION")).into(),
+        degraded: failures,
+    };
+    // Last: the manifest makes the backup exist, at each location that holds all of it.
+    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+    let mut written = Vec::new();
+    let mut late_failures = Vec::new();
+    for location in with_index {
+        let Some(repo) = req.locations.iter().find(|r| r.location == location) else { continue };
+        match repo.write_small(&Repository::backup_key(&req.system, &req.id, MANIFEST), bytes.clone()).await {
+            Ok(()) => written.push(location),
+            Err(reason) => late_failures.push(LocationFailure { location, reason }),
+        }
+    }
+    if written.is_empty() {
+        return Err(format!("no manifest could be written: {}", describe_failures(&late_failures)));
+    }
+    let mut manifest = manifest;
+    manifest.degraded.extend(late_failures);
+    Ok(Written { manifest, index, written, notes })
+}
+
+pub fn describe_failures(failures: &[LocationFailure]) -> String {
+    failures.iter().map(|f| format!("{}: {}", f.location, f.reason)).collect::<Vec<_>>().join("; ")
+}
+
+/// age-encrypt a small buffer whole (the index).
+pub fn encrypt_small(plain: &[u8], recipients: &[age::x25519::Recipient]) -> Result<Vec<u8>, String> {
+    let compressed = zstd::bulk::compress(plain, 3).map_err(|e| format!("cannot compress the index: {e}"))?;
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+        .map_err(|e| format!("cannot encrypt: {e}"))?;
+    let mut out = Vec::new();
+    let mut w = encryptor.wrap_output(&mut out).map_err(|e| e.to_string())?;
+    w.write_all(&compressed).map_err(|e| e.to_string())?;
+    w.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Sends what is written to it in chunks over a bounded channel.
+struct ChunkSink {
+    buf: Vec<u8>,
+    tx: SyncSender<Vec<u8>>,
+}
+
+impl Write for ChunkSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+            self.tx
+                .send(full)
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the encryptor stopped"))?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            let rest = std::mem::take(&mut self.buf);
+            self.tx
+                .send(rest)
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the encryptor stopped"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Hashes what is stored and hands it on in chunks.
+struct StoredSink {
+    hasher: Sha256,
+    size: u64,
+    buf: Vec<u8>,
+    tx: mpsc::Sender<Bytes>,
+}
+
+impl Write for StoredSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.hasher.update(data);
+        self.size += data.len() as u64;
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+            self.tx
+                .blocking_send(Bytes::from(full))
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "every location stopped"))?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            let rest = std::mem::take(&mut self.buf);
+            self.tx
+                .blocking_send(Bytes::from(rest))
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "every location stopped"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Encrypt the compressed stream; returns the stored object's SHA-256 and size.
+fn encrypt(
+    rx: Receiver<Vec<u8>>,
+    recipients: &[age::x25519::Recipient],
+    tx: mpsc::Sender<Bytes>,
+) -> Result<(String, u64), String> {
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+        .map_err(|e| format!("cannot encrypt: {e}"))?;
+    let sink = StoredSink { hasher: Sha256::new(), size: 0, buf: Vec::with_capacity(CHUNK), tx };
+    let mut w = encryptor.wrap_output(sink).map_err(|e| format!("cannot encrypt: {e}"))?;
+    for chunk in rx {
+        w.write_all(&chunk).map_err(|e| format!("cannot encrypt: {e}"))?;
+    }
+    let mut sink = w.finish().map_err(|e| format!("cannot finish encrypting: {e}"))?;
+    sink.flush().map_err(|e| format!("cannot hand on the data: {e}"))?;
+    Ok((format!("{:x}", sink.hasher.finalize()), sink.size))
+}
+
+type Archived = (Index, u64, Vec<String>);
+
+/// Archive the source into the compressed stream; returns the listing, the bytes read, notes.
+fn archive(
+    source: &Source,
+    parent: Option<&Index>,
+    tx: SyncSender<Vec<u8>>,
+    control: &Control,
+) -> Result<Archived, String> {
+    let sink = ChunkSink { buf: Vec::with_capacity(CHUNK), tx };
+    let mut encoder =
+        zstd::stream::write::Encoder::new(sink, LEVEL).map_err(|e| format!("cannot compress: {e}"))?;
+    let workers = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+    if workers > 1 {
+        encoder.multithread(workers).map_err(|e| format!("cannot compress on {workers} threads: {e}"))?;
+    }
+    let result = match source {
+        Source::Path(root) => archive_path(root, parent, &mut encoder, control),
+        Source::Command { program, args } => archive_command(program, args, &mut encoder, control),
+    };
+    let (index, plain, notes) = result?;
+    let mut sink = encoder.finish().map_err(|e| format!("cannot finish compressing: {e}"))?;
+    sink.flush().map_err(|e| format!("cannot hand on the data: {e}"))?;
+    Ok((index, plain, notes))
+}
+
+fn cancelled() -> String {
+    "cancelled".to_owned()
+}
+
+/// Run the program and compress its output; a failing program fails the backup.
+fn archive_command(
+    program: &str,
+    args: &[String],
+    out: &mut impl Write,
+    control: &Control,
+) -> Result<Archived, String> {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let group = i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw);
+    let stderr = child.stderr.take();
+    let err_tail = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut e) = stderr {
+            let _ = e.read_to_string(&mut text);
+        }
+        text.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" / ")
+    });
+    let mut stdout = child.stdout.take().ok_or("no output to read")?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    let kill = |child: &mut std::process::Child| {
+        if let Some(pid) = group {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    loop {
+        if control.cancelled() {
+            kill(&mut child);
+            return Err(cancelled());
+        }
+        let n = match stdout.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                kill(&mut child);
+                return Err(format!("cannot read the output of {program}: {e}"));
+            }
+        };
+        hasher.update(&buf[..n]);
+        size += n as u64;
+        control.bytes_done.store(size, Ordering::Relaxed);
+        if let Err(e) = out.write_all(&buf[..n]) {
+            kill(&mut child);
+            return Err(format!("cannot store the output: {e}"));
+        }
+    }
+    let status = child.wait().map_err(|e| format!("cannot wait for {program}: {e}"))?;
+    let tail = err_tail.join().unwrap_or_default();
+    if !status.success() {
+        let code = status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed by a signal".into());
+        let why = if tail.is_empty() { String::new() } else { format!(": {tail}") };
+        return Err(format!("{program} failed ({code}){why}"));
+    }
+    control.files_done.store(1, Ordering::Relaxed);
+    let entry = IndexEntry {
+        path: "output".into(),
+        kind: EntryKind::File,
+        size,
+        mtime: 0,
+        mode: 0o600,
+        sha256: Some(format!("{:x}", hasher.finalize())),
+        target: None,
+        stored: true,
+    };
+    Ok((Index { entries: vec![entry], deleted: vec![] }, size, vec![]))
+}
+
+struct Found {
+    rel: String,
+    full: PathBuf,
+    meta: std::fs::Metadata,
+}
+
+/// Every file, folder and symlink under `root` (not following links), sorted, paths relative.
+fn scan(root: &Path, notes: &mut Vec<String>) -> Result<Vec<Found>, String> {
+    let meta = std::fs::symlink_metadata(root)
+        .map_err(|e| format!("cannot read the source {}: {e}", root.display()))?;
+    if !meta.is_dir() {
+        let name =
+            root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+        return Ok(vec![Found { rel: name, full: root.to_owned(), meta }]);
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<(PathBuf, String)> = vec![(root.to_owned(), String::new())];
+    while let Some((dir, rel_dir)) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+            .filter_map(Result::ok)
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        let mut subdirs = Vec::new();
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel = if rel_dir.is_empty() { name } else { format!("{rel_dir}/{name}") };
+            let full = entry.path();
+            let meta = match std::fs::symlink_metadata(&full) {
+                Ok(m) => m,
+                Err(e) => {
+                    notes.push(format!("skipped {rel}: {e}"));
+                    continue;
+                }
+            };
+            let ft = meta.file_type();
+            if ft.is_dir() {
+                subdirs.push((full.clone(), rel.clone()));
+                out.push(Found { rel, full, meta });
+            } else if ft.is_file() || ft.is_symlink() {
+                out.push(Found { rel, full, meta });
+            } else {
+                notes.push(format!("skipped {rel}: not a file, folder or symlink"));
+            }
+        }
+        for d in subdirs.into_iter().rev() {
+            stack.push(d);
+        }
+    }
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec())
+}
+
+/// Archive a file or folder; with a parent listing, only what changed is stored.
+fn archive_path(
+    root: &Path,
+    parent: Option<&Index>,
+    out: &mut impl Write,
+    control: &Control,
+) -> Result<Archived, String> {
+    let mut notes = Vec::new();
+    let found = scan(root, &mut notes)?;
+    let before: HashMap<&str, &IndexEntry> =
+        parent.map(|p| p.entries.iter().map(|e| (e.path.as_str(), e)).collect()).unwrap_or_default();
+    // Unchanged: same kind, size and modification time as in the parent (metadata only).
+    let unchanged = |f: &Found| -> Option<&IndexEntry> {
+        let old = before.get(f.rel.as_str())?;
+        let same = f.meta.is_file()
+            && old.kind == EntryKind::File
+            && old.size == f.meta.len()
+            && old.mtime == mtime_ns(&f.meta);
+        same.then_some(*old)
+    };
+    let total: u64 =
+        found.iter().filter(|f| f.meta.is_file() && unchanged(f).is_none()).map(|f| f.meta.len()).sum();
+    control.bytes_total.store(total, Ordering::Relaxed);
+
+    let mut tar = tar::Builder::new(out);
+    tar.mode(tar::HeaderMode::Complete);
+    let mut entries = Vec::with_capacity(found.len());
+    let mut plain = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    for f in &found {
+        if control.cancelled() {
+            return Err(cancelled());
+        }
+        let ft = f.meta.file_type();
+        let mode = f.meta.permissions().mode();
+        let mtime = mtime_ns(&f.meta);
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(mode & 0o7777);
+        header.set_mtime(u64::try_from(f.meta.mtime()).unwrap_or(0));
+        header.set_uid(u64::from(f.meta.uid()));
+        header.set_gid(u64::from(f.meta.gid()));
+        if ft.is_dir() {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            tar.append_data(&mut header, &f.rel, io::empty())
+                .map_err(|e| format!("cannot archive {}: {e}", f.rel))?;
+            entries.push(IndexEntry {
+                path: f.rel.clone(),
+                kind: EntryKind::Dir,
+                size: 0,
+                mtime,
+                mode,
+                sha256: None,
+                target: None,
+                stored: true,
+            });
+        } else if ft.is_symlink() {
+            let target =
+                std::fs::read_link(&f.full).map_err(|e| format!("cannot read the link {}: {e}", f.rel))?;
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            tar.append_link(&mut header, &f.rel, &target)
+                .map_err(|e| format!("cannot archive {}: {e}", f.rel))?;
+            entries.push(IndexEntry {
+                path: f.rel.clone(),
+                kind: EntryKind::Symlink,
+                size: 0,
+                mtime,
+                mode,
+                sha256: None,
+                target: Some(target.to_string_lossy().into_owned()),
+                stored: true,
+            });
+        } else if let Some(old) = unchanged(f) {
+            entries.push(IndexEntry { stored: false, mode, ..old.clone() });
+        } else {
+            let size = f.meta.len();
+            let file =
+                std::fs::File::open(&f.full).map_err(|e| format!("cannot read {}: {e}", f.full.display()))?;
+            let mut reader = ExactReader {
+                inner: file,
+                left: size,
+                hasher: Sha256::new(),
+                short: false,
+                buf: &mut buf,
+                control,
+            };
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_size(size);
+            tar.append_data(&mut header, &f.rel, &mut reader)
+                .map_err(|e| format!("cannot archive {}: {e}", f.rel))?;
+            if reader.short || std::fs::metadata(&f.full).is_ok_and(|m| m.len() != size) {
+                notes.push(format!("{} changed while it was read; stored as {} bytes", f.rel, size));
+            }
+            let sha256 = format!("{:x}", reader.hasher.finalize());
+            plain += size;
+            control.files_done.fetch_add(1, Ordering::Relaxed);
+            entries.push(IndexEntry {
+                path: f.rel.clone(),
+                kind: EntryKind::File,
+                size,
+                mtime,
+                mode,
+                sha256: Some(sha256),
+                target: None,
+                stored: true,
+            });
+        }
+    }
+    tar.finish().map_err(|e| format!("cannot finish the archive: {e}"))?;
+    let now: std::collections::HashSet<&str> = found.iter().map(|f| f.rel.as_str()).collect();
+    let deleted = parent
+        .map(|p| {
+            p.entries.iter().filter(|e| !now.contains(e.path.as_str())).map(|e| e.path.clone()).collect()
+        })
+        .unwrap_or_default();
+    Ok((Index { entries, deleted }, plain, notes))
+}
+
+/// Reads exactly `left` bytes (zeros if the file shrank while read), hashing them, counting
+/// progress, stopping on cancel.
+struct ExactReader<'a, R> {
+    inner: R,
+    left: u64,
+    hasher: Sha256,
+    short: bool,
+    buf: &'a mut Vec<u8>,
+    control: &'a Control,
+}
+
+impl<R: Read> Read for ExactReader<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        if self.control.cancelled() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+        }
+        let want = out.len().min(self.buf.len()).min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = loop {
+            if self.short {
+                self.buf[..want].fill(0);
+                break want;
+            }
+            match self.inner.read(&mut self.buf[..want]) {
+                Ok(0) => self.short = true,
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        out[..n].copy_from_slice(&self.buf[..n]);
+        self.hasher.update(&self.buf[..n]);
+        self.left -= n as u64;
+        self.control.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}

@@ -1,0 +1,150 @@
+//! The backup catalog: what the repositories hold, cached, with each copy's verifications.
+//! The repositories stay the truth: the catalog is refreshed from them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// One backup copy at one location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    pub location: String,
+    pub id: String,
+    pub system: String,
+    pub taken_at: DateTime<Utc>,
+    /// The manifest, JSON.
+    pub manifest: String,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub deep_verified_at: Option<DateTime<Utc>>,
+    pub verify_error: Option<String>,
+}
+
+fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse(t: Option<String>) -> Option<DateTime<Utc>> {
+    t.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
+}
+
+impl Store {
+    /// Record (or refresh) a copy. Verification times are kept unless given.
+    pub async fn upsert_backup(&self, e: &CatalogEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO backups (location, id, system, taken_at, manifest, verified_at, deep_verified_at, verify_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (location, id) DO UPDATE SET manifest = excluded.manifest, \
+             verified_at = COALESCE(excluded.verified_at, backups.verified_at), \
+             deep_verified_at = COALESCE(excluded.deep_verified_at, backups.deep_verified_at), \
+             verify_error = excluded.verify_error",
+        )
+        .bind(&e.location)
+        .bind(&e.id)
+        .bind(&e.system)
+        .bind(ts(&e.taken_at))
+        .bind(&e.manifest)
+        .bind(e.verified_at.as_ref().map(ts))
+        .bind(e.deep_verified_at.as_ref().map(ts))
+        .bind(&e.verify_error)
+        .execute(self.pool())
+        .await
+        .map_err(self.error("recording a backup"))?;
+        Ok(())
+    }
+
+    /// Record a verification's result for a copy: success sets its time and clears the error,
+    /// failure records the error and clears the verified time (a copy that failed is not
+    /// restorable, whatever an older check said).
+    pub async fn record_verification(
+        &self,
+        location: &str,
+        id: &str,
+        deep: bool,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let query = match (deep, error) {
+            (false, None) => sqlx::query("UPDATE backups SET verified_at = $1, verify_error = NULL WHERE location = $2 AND id = $3")
+                .bind(ts(&at))
+                .bind(location)
+                .bind(id),
+            (true, None) => sqlx::query(
+                "UPDATE backups SET deep_verified_at = $1, verified_at = COALESCE(verified_at, $1), verify_error = NULL \
+                 WHERE location = $2 AND id = $3",
+            )
+            .bind(ts(&at))
+            .bind(location)
+            .bind(id),
+            (_, Some(e)) => sqlx::query("UPDATE backups SET verified_at = NULL, verify_error = $1 WHERE location = $2 AND id = $3")
+                .bind(e.to_owned())
+                .bind(location)
+                .bind(id),
+        };
+        query.execute(self.pool()).await.map_err(self.error("recording a verification"))?;
+        Ok(())
+    }
+
+    pub async fn remove_backup(&self, location: &str, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM backups WHERE location = $1 AND id = $2")
+            .bind(location)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(self.error("forgetting a backup"))?;
+        Ok(())
+    }
+
+    /// Every copy, of one system or all, oldest first.
+    pub async fn catalog(&self, system: Option<&str>) -> Result<Vec<CatalogEntry>, StoreError> {
+        let q = match system {
+            Some(_) => {
+                "SELECT location, id, system, taken_at, manifest, verified_at, deep_verified_at, verify_error FROM backups WHERE system = $1 ORDER BY taken_at, id, location"
+            }
+            None => {
+                "SELECT location, id, system, taken_at, manifest, verified_at, deep_verified_at, verify_error FROM backups ORDER BY taken_at, id, location"
+            }
+        };
+        let mut query = sqlx::query(q);
+        if let Some(s) = system {
+            query = query.bind(s);
+        }
+        let rows = query.fetch_all(self.pool()).await.map_err(self.error("reading the backup catalog"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(CatalogEntry {
+                    location: r.try_get(0)?,
+                    id: r.try_get(1)?,
+                    system: r.try_get(2)?,
+                    taken_at: parse(Some(r.try_get(3)?)).unwrap_or_default(),
+                    manifest: r.try_get(4)?,
+                    verified_at: parse(r.try_get(5)?),
+                    deep_verified_at: parse(r.try_get(6)?),
+                    verify_error: r.try_get(7)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(self.error("reading the backup catalog"))
+    }
+
+    /// For each system, when its newest verified backup was taken: what RPO counts.
+    pub async fn newest_verified(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT system, MAX(taken_at) FROM backups WHERE verified_at IS NOT NULL GROUP BY system",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(self.error("reading the backup catalog"))?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let system: String = r.try_get(0).map_err(self.error("reading the backup catalog"))?;
+            let at: Option<String> = r.try_get(1).map_err(self.error("reading the backup catalog"))?;
+            if let Some(t) = parse(at) {
+                out.insert(system, t);
+            }
+        }
+        Ok(out)
+    }
+}

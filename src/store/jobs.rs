@@ -1,0 +1,252 @@
+//! Job records and the locks that keep one job of a kind running per system, across processes.
+
+use sqlx::Row;
+
+use super::audit::retry_busy;
+use super::{Store, StoreError};
+
+/// A job as stored: what it is, where it stands, who did what when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub target: String,
+    pub state: String,
+    /// JSON: the plan shown at the gate.
+    pub plan: String,
+    /// JSON: what to run.
+    pub spec: String,
+    pub policy: String,
+    pub proposed_by: String,
+    pub proposed_at: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub outcome: Option<String>,
+    /// JSON: the latest progress.
+    pub progress: Option<String>,
+    /// JSON: the last lines of its log.
+    pub log: String,
+    pub owner_pid: Option<i64>,
+    pub owner_host: Option<String>,
+    pub heartbeat_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, kind, target, state, plan, spec, policy, proposed_by, proposed_at, approved_by, approved_at, \
+                       started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at";
+
+fn row_to_job(row: &sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
+    Ok(JobRow {
+        id: row.try_get(0)?,
+        kind: row.try_get(1)?,
+        target: row.try_get(2)?,
+        state: row.try_get(3)?,
+        plan: row.try_get(4)?,
+        spec: row.try_get(5)?,
+        policy: row.try_get(6)?,
+        proposed_by: row.try_get(7)?,
+        proposed_at: row.try_get(8)?,
+        approved_by: row.try_get(9)?,
+        approved_at: row.try_get(10)?,
+        started_at: row.try_get(11)?,
+        finished_at: row.try_get(12)?,
+        outcome: row.try_get(13)?,
+        progress: row.try_get(14)?,
+        log: row.try_get(15)?,
+        owner_pid: row.try_get(16)?,
+        owner_host: row.try_get(17)?,
+        heartbeat_at: row.try_get(18)?,
+    })
+}
+
+/// Who holds a lock, when it cannot be taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHeld {
+    pub job_id: String,
+}
+
+impl Store {
+    pub async fn insert_job(&self, job: &JobRow) -> Result<(), StoreError> {
+        let err = self.error("recording a job");
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, target, state, plan, spec, policy, proposed_by, proposed_at, approved_by, approved_at, \
+             started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        )
+        .bind(&job.id)
+        .bind(&job.kind)
+        .bind(&job.target)
+        .bind(&job.state)
+        .bind(&job.plan)
+        .bind(&job.spec)
+        .bind(&job.policy)
+        .bind(&job.proposed_by)
+        .bind(&job.proposed_at)
+        .bind(&job.approved_by)
+        .bind(&job.approved_at)
+        .bind(&job.started_at)
+        .bind(&job.finished_at)
+        .bind(&job.outcome)
+        .bind(&job.progress)
+        .bind(&job.log)
+        .bind(job.owner_pid)
+        .bind(&job.owner_host)
+        .bind(&job.heartbeat_at)
+        .execute(self.pool())
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    pub async fn job(&self, id: &str) -> Result<Option<JobRow>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM jobs WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(self.error("reading a job"))?;
+        row.as_ref().map(row_to_job).transpose().map_err(self.error("reading a job"))
+    }
+
+    /// The newest `limit` jobs, newest first.
+    pub async fn jobs(&self, limit: u32) -> Result<Vec<JobRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs ORDER BY proposed_at DESC, id DESC LIMIT $1"
+        )))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(self.error("reading jobs"))?;
+        rows.iter().map(row_to_job).collect::<Result<_, _>>().map_err(self.error("reading jobs"))
+    }
+
+    pub async fn jobs_in_state(&self, state: &str) -> Result<Vec<JobRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs WHERE state = $1 ORDER BY proposed_at"
+        )))
+        .bind(state)
+        .fetch_all(self.pool())
+        .await
+        .map_err(self.error("reading jobs"))?;
+        rows.iter().map(row_to_job).collect::<Result<_, _>>().map_err(self.error("reading jobs"))
+    }
+
+    /// Move a job from `from` to `to` (only if it is still in `from`: another process may have
+    /// moved it first). True if it moved.
+    pub async fn transition_job(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        set: &[(&str, Option<String>)],
+    ) -> Result<bool, StoreError> {
+        let mut sql = String::from("UPDATE jobs SET state = $1");
+        for (i, (column, _)) in set.iter().enumerate() {
+            sql.push_str(&format!(", {column} = ${}", i + 2));
+        }
+        let n = set.len() + 2;
+        let states: Vec<String> = from.iter().enumerate().map(|(i, _)| format!("${}", n + 1 + i)).collect();
+        sql.push_str(&format!(" WHERE id = ${n} AND state IN ({})", states.join(", ")));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to);
+        for (_, value) in set {
+            q = q.bind(value.clone());
+        }
+        q = q.bind(id);
+        for s in from {
+            q = q.bind(*s);
+        }
+        let done = q.execute(self.pool()).await.map_err(self.error("updating a job"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The running job's latest progress, log and heartbeat.
+    pub async fn save_job_runtime(
+        &self,
+        id: &str,
+        progress: &str,
+        log: &str,
+        heartbeat: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET progress = $1, log = $2, heartbeat_at = $3 WHERE id = $4")
+            .bind(progress)
+            .bind(log)
+            .bind(heartbeat)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(self.error("saving a job's progress"))?;
+        Ok(())
+    }
+
+    /// Take the lock on (`target`, `kind`) for `job_id`, unless another job holds it and
+    /// `still_held(that job)` says it does. One transaction, so two processes cannot both win.
+    pub async fn take_lock(
+        &self,
+        target: &str,
+        kind: &str,
+        job_id: &str,
+        still_held: impl Fn(&JobRow) -> bool,
+    ) -> Result<Result<(), LockHeld>, StoreError> {
+        retry_busy(|| async {
+            let err = self.error("taking a job lock");
+            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(&err)?;
+            let holder: Option<String> =
+                sqlx::query_scalar("SELECT job_id FROM job_locks WHERE target = $1 AND kind = $2")
+                    .bind(target)
+                    .bind(kind)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(&err)?;
+            if let Some(other) = holder
+                && other != job_id
+            {
+                let row =
+                    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM jobs WHERE id = $1")))
+                        .bind(&other)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(&err)?;
+                let held =
+                    row.as_ref().map(row_to_job).transpose().map_err(&err)?.is_some_and(|j| still_held(&j));
+                if held {
+                    tx.rollback().await.map_err(&err)?;
+                    return Ok(Err(LockHeld { job_id: other }));
+                }
+            }
+            sqlx::query(
+                "INSERT INTO job_locks (target, kind, job_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (target, kind) DO UPDATE SET job_id = excluded.job_id",
+            )
+            .bind(target)
+            .bind(kind)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(&err)?;
+            tx.commit().await.map_err(&err)?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    pub async fn release_lock(&self, target: &str, kind: &str, job_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM job_locks WHERE target = $1 AND kind = $2 AND job_id = $3")
+            .bind(target)
+            .bind(kind)
+            .bind(job_id)
+            .execute(self.pool())
+            .await
+            .map_err(self.error("releasing a job lock"))?;
+        Ok(())
+    }
+
+    /// Release every lock `job_id` holds.
+    pub async fn release_locks_of(&self, job_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM job_locks WHERE job_id = $1")
+            .bind(job_id)
+            .execute(self.pool())
+            .await
+            .map_err(self.error("releasing job locks"))?;
+        Ok(())
+    }
+}
