@@ -11,11 +11,14 @@ use super::{CliError, open_engine};
 use crate::engine::Engine;
 use crate::engine::monitor::MonitorEvent;
 use crate::engine::probe::ProbeResult;
+use crate::model::decision::{confirmed_by, defer_to_root};
 use crate::model::{
-    Decision, HealthState, HealthTracker, Outcome, Sample, Severity, Thresholds, WindowStats, decide,
+    Decision, HealthState, HealthTracker, HealthWindow, Outcome, Sample, Severity, Thresholds, WindowStats,
+    decide, impacted_by,
 };
 
-/// One system after one probe.
+/// One system after one probe: what the probe found, nothing more. A verdict needs the
+/// window and the state machine's run of probes: see [`assess`].
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeLine {
     pub name: String,
@@ -24,8 +27,23 @@ pub struct ProbeLine {
     pub outcome: Outcome,
     pub latency_ms: u64,
     pub detail: String,
-    /// The decision on this one probe (the thresholds' minimum number of probes set aside).
+}
+
+/// One system after a short run of probe rounds, judged as the monitor would judge it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthLine {
+    pub name: String,
+    pub probe: String,
+    /// The state machine's state after the rounds (`unknown` if it did not settle).
+    pub state: HealthState,
+    pub probes: u32,
+    pub stats: WindowStats,
     pub decision: Decision,
+    pub impacted_by: Option<String>,
+    /// The last probe's outcome and detail.
+    pub outcome: Outcome,
+    pub latency_ms: u64,
+    pub detail: String,
 }
 
 pub fn health_severity(state: HealthState) -> Severity {
@@ -36,7 +54,7 @@ pub fn health_severity(state: HealthState) -> Severity {
     }
 }
 
-/// One round of probes, judged one probe at a time.
+/// One round of probes, each judged on its own.
 pub async fn one_round(engine: &Engine, only: Option<usize>) -> Result<Vec<ProbeLine>, CliError> {
     let results = engine.probe_once(only).await.map_err(|e| CliError::message(e, 3))?;
     let config = engine.config();
@@ -46,9 +64,7 @@ pub async fn one_round(engine: &Engine, only: Option<usize>) -> Result<Vec<Probe
         .filter_map(|(i, r): (usize, ProbeResult)| {
             let system = config.estate.systems().get(i)?;
             let settings = config.systems.get(i)?;
-            let sample = Sample { at: now, outcome: r.outcome, latency: r.latency };
-            let thresholds = Thresholds { min_probes: 1, ..settings.thresholds };
-            let stats = one_sample_stats(&sample);
+            let sample = Sample { at: now, outcome: r.outcome, latency: r.latency, excused: false };
             Some(ProbeLine {
                 name: system.name.clone(),
                 probe: settings.health.as_ref().map(|h| h.probe.describe()).unwrap_or_default(),
@@ -56,16 +72,70 @@ pub async fn one_round(engine: &Engine, only: Option<usize>) -> Result<Vec<Probe
                 outcome: r.outcome,
                 latency_ms: r.latency.as_millis() as u64,
                 detail: r.detail,
-                decision: decide(&stats, &thresholds, settings.failover.is_some()),
             })
         })
         .collect())
 }
 
-fn one_sample_stats(sample: &Sample) -> WindowStats {
-    let mut window = crate::model::HealthWindow::new(Duration::from_secs(1), 1);
-    window.push(*sample);
-    window.stats(sample.at)
+/// Enough rounds of probes, `gap` apart, for the state machine to settle (the configured
+/// `consecutive`), each system judged as the monitor would: its state with hysteresis, its
+/// window's decision confirmed by that state, and the down dependency it defers to.
+pub async fn assess(engine: &Engine, gap: Duration) -> Result<Vec<HealthLine>, CliError> {
+    let config = engine.config();
+    let rounds = config.health.consecutive.max(1);
+    let systems = config.estate.systems();
+    let mut trackers: Vec<HealthTracker> =
+        systems.iter().map(|_| HealthTracker::new(config.health.consecutive)).collect();
+    let mut windows: Vec<HealthWindow> =
+        systems.iter().map(|_| HealthWindow::new(config.health.window, rounds as usize)).collect();
+    let mut last: Vec<Option<ProbeResult>> = systems.iter().map(|_| None).collect();
+    for round in 0..rounds {
+        if round > 0 {
+            tokio::time::sleep(gap).await;
+        }
+        let now = engine.now();
+        for (i, r) in engine.probe_once(None).await.map_err(|e| CliError::message(e, 3))? {
+            let (Some(settings), Some(tracker), Some(window)) =
+                (config.systems.get(i), trackers.get_mut(i), windows.get_mut(i))
+            else {
+                continue;
+            };
+            let sample = Sample { at: now, outcome: r.outcome, latency: r.latency, excused: false };
+            tracker.observe(&sample, settings.thresholds.response_time_above);
+            window.push(sample);
+            if let Some(l) = last.get_mut(i) {
+                *l = Some(r);
+            }
+        }
+    }
+    let now = engine.now();
+    let states: Vec<HealthState> = trackers.iter().map(|t| t.state).collect();
+    let impacted = impacted_by(config.estate.graph(), &states);
+    Ok(systems
+        .iter()
+        .enumerate()
+        .filter_map(|(i, system)| {
+            let settings = config.systems.get(i)?;
+            let r = last.get(i)?.clone()?;
+            let stats = windows.get(i)?.stats(now);
+            // A short run: every probe of it counts, however few the thresholds ask for.
+            let thresholds = Thresholds { min_probes: 1, ..settings.thresholds };
+            let decision = confirmed_by(decide(&stats, &thresholds, settings.failover.is_some()), states[i]);
+            let cause = impacted.get(i).copied().flatten();
+            Some(HealthLine {
+                name: system.name.clone(),
+                probe: settings.health.as_ref().map(|h| h.probe.describe()).unwrap_or_default(),
+                state: states[i],
+                probes: stats.probes,
+                stats,
+                decision: if cause.is_some() { defer_to_root(decision) } else { decision },
+                impacted_by: cause.map(|c| config.estate.graph().name(c).to_owned()),
+                outcome: r.outcome,
+                latency_ms: r.latency.as_millis() as u64,
+                detail: r.detail,
+            })
+        })
+        .collect())
 }
 
 pub async fn probe(
@@ -202,15 +272,5 @@ pub async fn watch(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliE
 
 /// `  (score 7: availability 41% < 95% +3, p95 response 6.2s > 5.0s +2)`
 pub fn reasons(d: &Decision) -> String {
-    let failing: Vec<String> = d
-        .reasons
-        .iter()
-        .filter(|r| r.failing)
-        .map(|r| format!("{} {} {} +{}", r.signal.label(), r.measured_text(), r.threshold_text(), r.points))
-        .collect();
-    if failing.is_empty() {
-        format!("  (score {})", d.score)
-    } else {
-        format!("  (score {}: {})", d.score, failing.join(", "))
-    }
+    format!("  ({})", d.summary())
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use super::{CliError, logging};
 use crate::config::{Config, ProcessEnv};
@@ -39,7 +40,10 @@ pub async fn demo(config: Option<PathBuf>, started: std::time::Instant) -> Resul
     let (sim, _control) = start_estate(&mut config).await?;
     let state_dir = config.console.state_dir.clone();
     let _log = logging::init(&state_dir);
-    let engine = Engine::open(config).await.map_err(|e| CliError::store(e, 1))?;
+    let endpoints = sim.endpoints();
+    // A reload reads the file again: its systems stay pointed at the simulated endpoints.
+    let adapt: crate::engine::Adapt = Arc::new(move |c: &mut Config| demo::point_checks(c, &endpoints));
+    let engine = Engine::open(config).await.map_err(|e| CliError::store(e, 1))?.with_adapt(adapt);
     let options =
         crate::tui::Options { mode: crate::tui::state::Mode::Demo, started, sim: Some(sim.handle()) };
     let result = crate::tui::run(engine.clone(), options).await;

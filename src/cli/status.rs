@@ -12,17 +12,20 @@ use std::process::ExitCode;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::health::{ProbeLine, health_severity};
+use super::health::{HealthLine, health_severity};
 use super::{CliError, open_engine};
 use crate::model::duration::{clock, human};
 use crate::model::{Estate, RpoStatus, Severity, Tier};
+
+/// Between `status --probe`'s rounds of probes.
+const PROBE_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// `status` and `rpo` exit with 3 when they cannot tell.
 pub const UNKNOWN: u8 = 3;
 
 pub async fn run(config: Option<PathBuf>, json: bool, probe: bool) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, UNKNOWN).await?;
-    let probed = if probe { Some(super::health::one_round(&engine, None).await?) } else { None };
+    let probed = if probe { Some(super::health::assess(&engine, PROBE_GAP).await?) } else { None };
     // The backup catalog arrives with the backup engine; until a backup has been verified,
     // every system is honestly "never backed up".
     let newest_verified: HashMap<String, DateTime<Utc>> = HashMap::new();
@@ -74,10 +77,10 @@ pub struct SystemStatus {
     pub rpo: RpoJson,
     /// `ok`, `warning` or `critical`.
     pub severity: &'static str,
-    /// With `--probe`: what one probe found, and the verdict on it. Absent without `--probe`;
-    /// `null` for a system with no health check.
+    /// With `--probe`: the state and verdict after a short run of probes. Absent without
+    /// `--probe`; `null` for a system with no health check.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub health: Option<Option<ProbeLine>>,
+    pub health: Option<Option<HealthLine>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -167,7 +170,7 @@ impl StatusReport {
 
     /// Add one round of probes: each system's health and verdict; the overall severity rises
     /// with a down (critical) or degraded (warning) system.
-    pub fn add_health(&mut self, lines: Vec<ProbeLine>) {
+    pub fn add_health(&mut self, lines: Vec<HealthLine>) {
         let parse = |s: &str| match s {
             "critical" => Severity::Critical,
             "warning" => Severity::Warning,
@@ -218,15 +221,12 @@ impl StatusReport {
                 None => String::new(),
                 Some(None) => "   ◌ no health check".to_owned(),
                 Some(Some(h)) => format!(
-                    "   {} {:<8} {}{}",
+                    "   {} {:<8} {}{}{}",
                     h.state.symbol(),
                     h.state.word(),
                     h.decision.verdict.words(),
-                    if h.decision.verdict.is_action() {
-                        super::health::reasons(&h.decision)
-                    } else {
-                        String::new()
-                    }
+                    h.impacted_by.as_deref().map(|root| format!(", impacted by {root}")).unwrap_or_default(),
+                    if h.decision.score > 0 { super::health::reasons(&h.decision) } else { String::new() }
                 ),
             };
             let rpo = if health.is_empty() { rpo } else { format!("{rpo:<26}") };

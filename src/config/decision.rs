@@ -35,7 +35,7 @@ pub struct DecisionEntry {
     pub immediate_availability_below: Option<Spanned<f64>>,
     pub immediate_response_time_above: Option<HumanDuration>,
     pub hold: Option<HumanDuration>,
-    pub min_probes: Option<u32>,
+    pub min_probes: Option<Spanned<u32>>,
     /// Only in `[decision]`: per-tier overrides.
     pub tiers: Option<Spanned<BTreeMap<String, DecisionEntry>>>,
 }
@@ -86,7 +86,36 @@ impl DecisionEntry {
         t.immediate_response_time_above =
             self.immediate_response_time_above.map(|d| d.0).unwrap_or(t.immediate_response_time_above);
         t.hold = self.hold.map(|d| d.0).unwrap_or(t.hold);
-        t.min_probes = self.min_probes.unwrap_or(t.min_probes);
+        if let Some(v) = &self.min_probes {
+            if *v.get_ref() == 0 {
+                report.push(
+                    Diagnostic::error(format!("{path}.min_probes must be at least 1"))
+                        .at(format!("{path}.min_probes"), Some(v.span()))
+                        .help("a verdict needs at least one probe to stand on; 3 is the default"),
+                );
+            } else {
+                t.min_probes = *v.get_ref();
+            }
+        }
+        if t.immediate_availability_below > t.availability_below {
+            report.push(
+                Diagnostic::warning(format!(
+                    "{path}: immediate_availability_below ({}) is above availability_below ({})",
+                    t.immediate_availability_below, t.availability_below
+                ))
+                .at(format!("{path}.immediate_availability_below"), None)
+                .help("the \"at once\" threshold is meant to be the worse one: lower it, or raise availability_below"),
+            );
+        }
+        if t.immediate_response_time_above < t.response_time_above {
+            report.push(
+                Diagnostic::warning(format!(
+                    "{path}: immediate_response_time_above is below response_time_above"
+                ))
+                .at(format!("{path}.immediate_response_time_above"), None)
+                .help("the \"at once\" threshold is meant to be the worse one: raise it, or lower response_time_above"),
+            );
+        }
         t
     }
 }

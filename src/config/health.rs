@@ -172,10 +172,8 @@ pub struct HealthEntry {
     pub kind: Spanned<String>,
     pub url: Option<Spanned<String>>,
     pub method: Option<Spanned<String>>,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    #[serde(default)]
-    pub headers_env: BTreeMap<String, String>,
+    pub headers: Option<Spanned<BTreeMap<String, String>>>,
+    pub headers_env: Option<Spanned<BTreeMap<String, String>>>,
     pub expect_status: Option<Spanned<StatusWritten>>,
     pub body_contains: Option<String>,
     pub address: Option<Spanned<String>>,
@@ -299,9 +297,17 @@ pub fn resolve(
                 return None;
             };
             let u = url.get_ref();
-            if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() < 10 {
+            let parsed = reqwest::Url::parse(u);
+            let usable = parsed.as_ref().is_ok_and(|p| {
+                matches!(p.scheme(), "http" | "https") && p.host_str().is_some_and(|h| !h.is_empty())
+            });
+            if !usable {
+                let why = match &parsed {
+                    Err(e) => format!(" ({e})"),
+                    Ok(_) => String::new(),
+                };
                 report.push(
-                    Diagnostic::error(format!("\"{u}\" is not an http(s) URL"))
+                    Diagnostic::error(format!("\"{u}\" is not an http(s) URL{why}"))
                         .at(key("url"), Some(url.span()))
                         .help("write the full URL, such as \"https://api.internal/health\""),
                 );
@@ -331,13 +337,49 @@ pub fn resolve(
                 },
                 None => StatusSpec::success(),
             };
+            let no_headers = BTreeMap::new();
+            let (plain, plain_span) = match &entry.headers {
+                Some(h) => (h.get_ref(), Some(h.span())),
+                None => (&no_headers, None),
+            };
+            let (secret, secret_span) = match &entry.headers_env {
+                Some(h) => (h.get_ref(), Some(h.span())),
+                None => (&no_headers, None),
+            };
+            for (header, value) in plain {
+                if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                    report.push(
+                        Diagnostic::error(format!("\"{header}\" is not an HTTP header name"))
+                            .at(key(&format!("headers.{header}")), plain_span.clone())
+                            .help("header names are letters, digits and - (like X-Api-Key)"),
+                    );
+                    ok = false;
+                } else if reqwest::header::HeaderValue::from_str(value).is_err() {
+                    report.push(
+                        Diagnostic::error(format!("the value of header \"{header}\" cannot be sent"))
+                            .at(key(&format!("headers.{header}")), plain_span.clone())
+                            .help("header values are visible ASCII text, without line breaks"),
+                    );
+                    ok = false;
+                }
+            }
+            for header in secret.keys() {
+                if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                    report.push(
+                        Diagnostic::error(format!("\"{header}\" is not an HTTP header name"))
+                            .at(key(&format!("headers_env.{header}")), secret_span.clone())
+                            .help("header names are letters, digits and - (like Authorization)"),
+                    );
+                    ok = false;
+                }
+            }
             let mut headers: Vec<(String, HeaderValue)> =
-                entry.headers.iter().map(|(k, v)| (k.clone(), HeaderValue::Plain(v.clone()))).collect();
-            for (header, var) in &entry.headers_env {
+                plain.iter().map(|(k, v)| (k.clone(), HeaderValue::Plain(v.clone()))).collect();
+            for (header, var) in secret {
                 if !valid_env_name(var) {
                     report.push(
                         Diagnostic::error(format!("\"{var}\" is not an environment variable name"))
-                            .at(key(&format!("headers_env.{header}")), None)
+                            .at(key(&format!("headers_env.{header}")), secret_span.clone())
                             .help("headers_env maps a header to the NAME of a variable holding its value, like API_TOKEN"),
                     );
                     ok = false;
@@ -414,6 +456,15 @@ pub fn resolve(
                     Probe::Command { program: "sh".into(), args: vec!["-c".into(), words.join(" ")] }
                 }
                 (Some(program), false) => {
+                    if !program_exists(program) {
+                        report.push(
+                            Diagnostic::warning(format!(
+                                "the program \"{program}\" is not found on this machine"
+                            ))
+                            .at(key("command"), Some(command.span()))
+                            .help("give its full path, or install it; every probe will fail until it exists"),
+                        );
+                    }
                     Probe::Command { program: program.clone(), args: words[1..].to_vec() }
                 }
             }
@@ -429,7 +480,37 @@ pub fn resolve(
     };
     let interval = entry.interval.as_ref().map(|d| d.get_ref().0).unwrap_or(defaults.interval);
     let timeout = entry.timeout.as_ref().map(|d| d.get_ref().0).unwrap_or(defaults.timeout);
+    if interval > defaults.window {
+        report.push(
+            Diagnostic::error(format!(
+                "the probe interval ({}) is longer than the health window ({})",
+                crate::model::duration::human(interval),
+                crate::model::duration::human(defaults.window)
+            ))
+            .at(key("interval"), entry.interval.as_ref().map(|d| d.span()).or(Some(entry.kind.span())))
+            .help("the window would hold at most one probe and never reach a verdict: probe more often, or lengthen [health] window"),
+        );
+        ok = false;
+    } else if interval.as_secs_f64() * (WINDOW_CAPACITY as f64) < defaults.window.as_secs_f64() {
+        report.push(
+            Diagnostic::warning(format!(
+                "at one probe every {} the window keeps only its newest {WINDOW_CAPACITY} probes",
+                crate::model::duration::human(interval)
+            ))
+            .at(key("interval"), entry.interval.as_ref().map(|d| d.span()))
+            .help("the stats then cover less time than [health] window says"),
+        );
+    }
     ok.then_some(HealthCheck { probe, interval, timeout })
+}
+
+/// A program path that exists, or a bare name found on `PATH`.
+fn program_exists(program: &str) -> bool {
+    if program.contains('/') {
+        return std::path::Path::new(program).exists();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 pub fn valid_env_name(name: &str) -> bool {

@@ -104,6 +104,10 @@ pub enum LoadError {
         reason: String,
     },
     Invalid(Box<Report>),
+    /// Built into the binary: there is no file to read again.
+    BuiltIn {
+        name: String,
+    },
 }
 
 impl fmt::Display for LoadError {
@@ -120,6 +124,11 @@ impl fmt::Display for LoadError {
                 write!(f, "cannot read configuration file {}: {reason}", path.display())
             }
             LoadError::Invalid(report) => f.write_str(&report.render(false)),
+            LoadError::BuiltIn { name } => write!(
+                f,
+                "{name} is compiled into warroom and cannot change; to edit the estate, copy \
+                 config.toml.example, change it and run `warroom demo --config FILE`"
+            ),
         }
     }
 }

@@ -19,12 +19,17 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config, Environment, LoadError};
 use crate::store::{AuditRecord, NewAuditRecord, Outcome, Store, StoreError, Verification};
 
+/// Applied to the configuration after every load: the demo points the health checks at its
+/// simulated endpoints, on a reload as at the start.
+pub type Adapt = Arc<dyn Fn(&mut Config) + Send + Sync>;
+
 /// The configuration in force, the open store and the clock.
 #[derive(Clone)]
 pub struct Engine {
     config: Arc<Config>,
     store: Store,
     clock: Arc<dyn Clock>,
+    adapt: Option<Adapt>,
 }
 
 impl Engine {
@@ -36,9 +41,15 @@ impl Engine {
 
     pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Engine, StoreError> {
         let store = Store::open(&config.console.state_dir).await?;
-        let engine = Engine { config: Arc::new(config), store, clock };
+        let engine = Engine { config: Arc::new(config), store, clock, adapt: None };
         engine.note_config_change().await?;
         Ok(engine)
+    }
+
+    /// Adapt every configuration this engine loads from now on with `adapt`.
+    pub fn with_adapt(mut self, adapt: Adapt) -> Engine {
+        self.adapt = Some(adapt);
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -74,11 +85,19 @@ impl Engine {
     /// Read the configuration file again. On success the engine carries on with the new one
     /// (audited as a change); on failure nothing changes and the problems are returned.
     pub async fn reload(&self, env: &dyn Environment) -> Result<(Engine, config::Loaded), LoadError> {
+        if self.config.path == Path::new(crate::sim::demo::EXAMPLE_NAME) {
+            return Err(LoadError::BuiltIn { name: crate::sim::demo::EXAMPLE_NAME.to_owned() });
+        }
         let loaded = config::load(&self.config.path, env)?;
+        let mut config = loaded.config.clone();
+        if let Some(adapt) = &self.adapt {
+            adapt(&mut config);
+        }
         let engine = Engine {
-            config: Arc::new(loaded.config.clone()),
+            config: Arc::new(config),
             store: self.store.clone(),
             clock: self.clock.clone(),
+            adapt: self.adapt.clone(),
         };
         if let Err(e) = engine.note_config_change().await {
             tracing::warn!(error = %e, "could not audit the configuration change");

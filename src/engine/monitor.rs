@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::config::health::WINDOW_CAPACITY;
-use crate::model::decision::defer_to_root;
+use crate::model::decision::{confirmed_by, defer_to_root};
 use crate::model::{
     Decision, HealthState, HealthTracker, HealthWindow, Outcome, Sample, Thresholds, Verdict, VerdictHold,
     WindowStats, decide, impacted_by,
@@ -91,7 +91,6 @@ struct Tracked {
     window: HealthWindow,
     tracker: HealthTracker,
     hold: VerdictHold,
-    decision: Decision,
     thresholds: Thresholds,
     has_failover: bool,
     impacted_by: Option<usize>,
@@ -102,9 +101,25 @@ struct Tracked {
 }
 
 impl Tracked {
-    /// The decision as shown: a system impacted by a down dependency defers to it.
-    fn displayed(&self) -> Decision {
-        if self.impacted_by.is_some() { defer_to_root(self.decision.clone()) } else { self.decision.clone() }
+    /// The decision on the window as of `now`: scored on the system's own samples (not those
+    /// excused by a down dependency), confirmed by the state machine, deferred to a down root,
+    /// and held. With `commit`, the hold moves on; without, this only looks.
+    fn evaluate(&mut self, now: DateTime<Utc>, commit: bool) -> Decision {
+        let fresh = decide(&self.window.own_stats(now), &self.thresholds, self.has_failover);
+        let fresh = confirmed_by(fresh, self.tracker.state);
+        let fresh = if self.impacted_by.is_some() { defer_to_root(fresh) } else { fresh };
+        // Failing because of a dependency: its own numbers may be clean, but it is watched.
+        let fresh = if self.impacted_by.is_some() && fresh.verdict.level() < Verdict::Watch.level() {
+            Decision { verdict: Verdict::Watch, ..fresh }
+        } else {
+            fresh
+        };
+        let mut hold = self.hold;
+        let verdict = hold.apply(fresh.verdict, self.thresholds.hold, now);
+        if commit {
+            self.hold = hold;
+        }
+        Decision { verdict, ..fresh }
     }
 }
 
@@ -125,27 +140,7 @@ impl Monitor {
         let (sample_tx, sample_rx) = mpsc::unbounded_channel::<HealthSample>();
         let permits = Arc::new(Semaphore::new(config.health.concurrency.max(1)));
         let mut tasks = JoinSet::new();
-        let now = clock.now();
-
-        let tracked: Vec<Tracked> = config
-            .estate
-            .systems()
-            .iter()
-            .zip(&config.systems)
-            .map(|(system, settings)| Tracked {
-                name: system.name.clone(),
-                window: HealthWindow::new(config.health.window, WINDOW_CAPACITY),
-                tracker: HealthTracker::new(config.health.consecutive),
-                hold: VerdictHold::new(now),
-                decision: decide(&WindowStats::default(), &settings.thresholds, settings.failover.is_some()),
-                thresholds: settings.thresholds,
-                has_failover: settings.failover.is_some(),
-                impacted_by: None,
-                last_detail: None,
-                last_at: None,
-                shown: Verdict::NoData,
-            })
-            .collect();
+        let actor = Actor::new(config, clock.clone(), events.clone(), samples.clone());
 
         for (index, (system, settings)) in config.estate.systems().iter().zip(&config.systems).enumerate() {
             let Some(check) = settings.health.clone() else { continue };
@@ -184,13 +179,6 @@ impl Monitor {
         }
         drop(sample_tx);
 
-        let actor = Actor {
-            tracked,
-            graph: config.estate.graph().clone(),
-            events: events.clone(),
-            samples: samples.clone(),
-            clock,
-        };
         tasks.spawn(actor.run(sample_rx, query_rx));
         Monitor { events, samples, queries, _tasks: tasks }
     }
@@ -231,6 +219,43 @@ struct Actor {
 }
 
 impl Actor {
+    fn new(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        events: broadcast::Sender<MonitorEvent>,
+        samples: broadcast::Sender<HealthSample>,
+    ) -> Actor {
+        let now = clock.now();
+        let tracked = config
+            .estate
+            .systems()
+            .iter()
+            .zip(&config.systems)
+            .map(|(system, settings)| Tracked {
+                name: system.name.clone(),
+                window: HealthWindow::new(config.health.window, WINDOW_CAPACITY),
+                tracker: HealthTracker::new(config.health.consecutive),
+                hold: VerdictHold::new(now),
+                thresholds: settings.thresholds,
+                has_failover: settings.failover.is_some(),
+                impacted_by: None,
+                last_detail: None,
+                last_at: None,
+                shown: Verdict::NoData,
+            })
+            .collect();
+        Actor { tracked, graph: config.estate.graph().clone(), events, samples, clock }
+    }
+
+    /// Take a sample, and on a state change work out again who is impacted by whom.
+    fn take(&mut self, sample: &HealthSample, changed: &mut [bool]) {
+        if let Some(c) = changed.get_mut(sample.system) {
+            *c = true;
+        }
+        if self.apply(sample) {
+            self.reassess_impact(sample.at, changed);
+        }
+    }
     async fn run(
         mut self,
         mut sample_rx: mpsc::UnboundedReceiver<HealthSample>,
@@ -239,15 +264,11 @@ impl Actor {
         let mut flush = tokio::time::interval(FLUSH_EVERY);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut changed = vec![false; self.tracked.len()];
-        let mut any_state_changed = false;
         loop {
             tokio::select! {
                 sample = sample_rx.recv() => {
                     let Some(sample) = sample else { return };
-                    any_state_changed |= self.apply(&sample);
-                    if let Some(c) = changed.get_mut(sample.system) {
-                        *c = true;
-                    }
+                    self.take(&sample, &mut changed);
                     let _ = self.samples.send(sample);
                 }
                 Some(reply) = query_rx.recv() => {
@@ -255,18 +276,6 @@ impl Actor {
                     let _ = reply.send((0..self.tracked.len()).map(|i| self.snapshot(i, now)).collect());
                 }
                 _ = flush.tick() => {
-                    if any_state_changed {
-                        let states: Vec<HealthState> = self.tracked.iter().map(|t| t.tracker.state).collect();
-                        let now = self.clock.now();
-                        for (i, cause) in impacted_by(&self.graph, &states).into_iter().enumerate() {
-                            if self.tracked[i].impacted_by != cause {
-                                self.tracked[i].impacted_by = cause;
-                                changed[i] = true;
-                                self.announce_verdict(i, now);
-                            }
-                        }
-                        any_state_changed = false;
-                    }
                     if changed.iter().any(|c| *c) {
                         let now = self.clock.now();
                         let systems: Vec<SystemHealth> = changed
@@ -286,15 +295,17 @@ impl Actor {
     /// Take a sample into the model; true if the health state changed.
     fn apply(&mut self, sample: &HealthSample) -> bool {
         let Some(t) = self.tracked.get_mut(sample.system) else { return false };
-        let s = Sample { at: sample.at, outcome: sample.outcome, latency: sample.latency };
+        let s = Sample {
+            at: sample.at,
+            outcome: sample.outcome,
+            latency: sample.latency,
+            // While a dependency is down, this system's failures are the root's outage.
+            excused: t.impacted_by.is_some() && sample.outcome != Outcome::Healthy,
+        };
         t.window.push(s);
         t.last_detail = Some(sample.detail.clone());
         t.last_at = Some(sample.at);
         let transition = t.tracker.observe(&s, t.thresholds.response_time_above);
-        let stats = t.window.stats(sample.at);
-        let fresh = decide(&stats, &t.thresholds, t.has_failover);
-        let held = t.hold.apply(fresh.verdict, t.thresholds.hold, sample.at);
-        t.decision = Decision { verdict: held, ..fresh };
         if let Some(tr) = transition {
             let _ = self.events.send(MonitorEvent::Transition {
                 system: sample.system,
@@ -309,10 +320,33 @@ impl Actor {
         transition.is_some()
     }
 
+    /// After a state change: which systems are failing because of a down dependency. A system
+    /// newly impacted has its failures since the root went down excused, and its verdict
+    /// starts afresh: the outage is the root's.
+    fn reassess_impact(&mut self, now: DateTime<Utc>, changed: &mut [bool]) {
+        let states: Vec<HealthState> = self.tracked.iter().map(|t| t.tracker.state).collect();
+        for (i, cause) in impacted_by(&self.graph, &states).into_iter().enumerate() {
+            if self.tracked[i].impacted_by == cause {
+                continue;
+            }
+            if let Some(root) = cause {
+                let root_start = self.tracked[root].tracker.outage_start.unwrap_or(now);
+                let t = &mut self.tracked[i];
+                t.window.excuse_since(root_start);
+                t.hold = VerdictHold::new(now);
+            }
+            self.tracked[i].impacted_by = cause;
+            if let Some(c) = changed.get_mut(i) {
+                *c = true;
+            }
+            self.announce_verdict(i, now);
+        }
+    }
+
     /// Tell listeners when the verdict shown for `i` changed.
     fn announce_verdict(&mut self, i: usize, at: DateTime<Utc>) {
         let Some(t) = self.tracked.get_mut(i) else { return };
-        let decision = t.displayed();
+        let decision = t.evaluate(at, true);
         if decision.verdict != t.shown {
             let from = std::mem::replace(&mut t.shown, decision.verdict);
             let _ = self.events.send(MonitorEvent::Verdict {
@@ -326,8 +360,9 @@ impl Actor {
         }
     }
 
-    fn snapshot(&self, i: usize, now: DateTime<Utc>) -> SystemHealth {
-        let t = &self.tracked[i];
+    fn snapshot(&mut self, i: usize, now: DateTime<Utc>) -> SystemHealth {
+        let t = &mut self.tracked[i];
+        let decision = t.evaluate(now, false);
         SystemHealth {
             system: i,
             name: t.name.clone(),
@@ -336,7 +371,7 @@ impl Actor {
             outage_start: t.tracker.outage_start,
             stats: t.window.stats(now),
             history: t.window.history(now, HISTORY_BUCKETS),
-            decision: t.displayed(),
+            decision,
             impacted_by: t.impacted_by,
             last_detail: t.last_detail.clone(),
             last_at: t.last_at,
@@ -348,6 +383,91 @@ impl Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
+    use chrono::TimeZone;
+
+    const CONFIG: &str = r#"
+[console]
+operator = "tester"
+[[systems]]
+name = "database"
+tier = 1
+[systems.health]
+kind = "tcp"
+address = "127.0.0.1:1"
+[[systems]]
+name = "api"
+tier = 1
+depends_on = ["database"]
+[systems.health]
+kind = "tcp"
+address = "127.0.0.1:2"
+[systems.failover]
+steps = [{ name = "switch", manual = "switch the api over" }]
+"#;
+
+    /// Feed the actor by hand: (seconds, system, outcome).
+    fn feed(actor: &mut Actor, samples: &[(i64, usize, Outcome)]) {
+        let mut changed = vec![false; actor.tracked.len()];
+        for &(secs, system, outcome) in samples {
+            let at = Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap();
+            let sample = HealthSample {
+                system,
+                at,
+                outcome,
+                latency: Duration::from_millis(5),
+                detail: String::new(),
+                lateness: Duration::ZERO,
+            };
+            actor.take(&sample, &mut changed);
+        }
+    }
+
+    #[test]
+    fn a_dependents_failures_during_the_roots_outage_are_not_held_against_it() {
+        let env = crate::config::console::MapEnv::new([]);
+        let config = crate::config::load_str(std::path::Path::new("t.toml"), CONFIG, &env).unwrap().config;
+        let start = Utc.timestamp_opt(1_800_000_000, 0).single().unwrap();
+        let clock = Arc::new(ManualClock::new(start));
+        let mut actor = Actor::new(&config, clock, broadcast::channel(64).0, broadcast::channel(64).0);
+        let (db, api) = (0, 1);
+        use Outcome::*;
+        let mut run = Vec::new();
+        for i in 0..5 {
+            run.push((i, db, Healthy));
+            run.push((i, api, Healthy));
+        }
+        // The database goes down; the api answers with errors because of it.
+        for i in 5..15 {
+            run.push((i, db, Unreachable));
+            run.push((i, api, Error));
+        }
+        feed(&mut actor, &run);
+        let now = start + chrono::TimeDelta::seconds(15);
+        assert_eq!(actor.tracked[db].tracker.state, HealthState::Down);
+        assert_eq!(actor.tracked[api].impacted_by, Some(db), "one cause, not two alarms");
+        let api_now = actor.snapshot(api, now);
+        assert_eq!(api_now.decision.verdict, Verdict::Watch, "the api defers to the database");
+        assert_eq!(actor.snapshot(db, now).decision.verdict, Verdict::RestoreRecommended);
+
+        // The database comes back, and so does the api: its errors were the database's outage,
+        // so nothing is held against it (its watch lasts the hold time, then clears).
+        let mut run = Vec::new();
+        for i in 15..21 {
+            run.push((i, db, Healthy));
+            run.push((i, api, Healthy));
+        }
+        feed(&mut actor, &run);
+        assert_eq!(actor.tracked[api].impacted_by, None);
+        let api_now = actor.snapshot(api, start + chrono::TimeDelta::seconds(21));
+        assert_eq!((api_now.decision.verdict, api_now.decision.score), (Verdict::Watch, 0));
+        let run: Vec<_> = (21..160).map(|i| (i, api, Healthy)).collect();
+        feed(&mut actor, &run);
+        let now = start + chrono::TimeDelta::seconds(160);
+        let api_now = actor.snapshot(api, now);
+        assert_eq!(api_now.decision.verdict, Verdict::Healthy, "{:?}", api_now.decision);
+        assert!(api_now.stats.availability < Some(1.0), "the window still shows what happened");
+    }
 
     #[test]
     fn jitter_spreads_within_the_interval() {

@@ -52,6 +52,17 @@ pub struct Program<'a> {
     pub cwd: Option<&'a Path>,
 }
 
+/// Kills a process group when dropped.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = kill_process_group(pid, Signal::KILL);
+        }
+    }
+}
+
 /// Lines kept for the outcome's tail.
 const TAIL: usize = 20;
 
@@ -76,6 +87,9 @@ pub async fn run(
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|e| SpawnError(format!("cannot run {}: {e}", p.program)))?;
     let group = child.id().and_then(|id| i32::try_from(id).ok()).and_then(Pid::from_raw);
+    // If this future is dropped mid-run (the console quit, the job was cancelled), the whole
+    // group goes with it, not only the program we started.
+    let _guard = GroupGuard(group);
 
     // Readers feed one channel so lines keep their order of arrival.
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
@@ -219,5 +233,27 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(!alive, "process {pid} survived its group's kill");
+    }
+
+    #[tokio::test]
+    async fn dropping_a_run_kills_what_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("child.pid");
+        let args = sh(&format!("sh -c 'echo $$ > {}; exec sleep 30' & sleep 30", pidfile.display()));
+        let program = Program { program: "sh", args: &args, ..Default::default() };
+        let running = run(&program, Duration::from_secs(60), None);
+        // Give up on it once the grandchild is there, as a quitting console would.
+        let _ = tokio::time::timeout(Duration::from_millis(500), running).await;
+        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let mut alive = true;
+        for _ in 0..50 {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            alive = !stat.is_empty() && !stat.contains(") Z ");
+            if !alive {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive, "process {pid} outlived the dropped run");
     }
 }

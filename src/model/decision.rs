@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::health::WindowStats;
+use super::health::{HealthState, WindowStats};
 
 /// The thresholds in force for one system.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -168,8 +168,39 @@ pub struct Decision {
     pub verdict: Verdict,
     pub score: u32,
     pub reasons: Vec<Reason>,
-    /// The signal past its "at once" threshold, if any.
-    pub immediate: Option<Signal>,
+    /// The signal past its "at once" threshold, if any, measured against that threshold.
+    pub immediate: Option<Reason>,
+}
+
+impl Decision {
+    /// `score 7: availability 41% < 95% +3, p95 response 6.2s > 5.0s +2; at once: availability
+    /// 41% < 50%`: the failing reasons in one line.
+    pub fn summary(&self) -> String {
+        let failing: Vec<String> = self
+            .reasons
+            .iter()
+            .filter(|r| r.failing)
+            .map(|r| {
+                format!("{} {} {} +{}", r.signal.label(), r.measured_text(), r.threshold_text(), r.points)
+            })
+            .collect();
+        let mut out = format!("score {}", self.score);
+        if !failing.is_empty() {
+            out.push_str(": ");
+            out.push_str(&failing.join(", "));
+        }
+        if let Some(r) = &self.immediate {
+            out.push_str(&format!("; at once: {}", r.text()));
+        }
+        out
+    }
+}
+
+impl Reason {
+    /// `availability 41% < 95%`
+    pub fn text(&self) -> String {
+        format!("{} {} {}", self.signal.label(), self.measured_text(), self.threshold_text())
+    }
 }
 
 /// Score the window's stats. `has_failover`: the system has a failover procedure.
@@ -191,9 +222,9 @@ pub fn decide(stats: &WindowStats, t: &Thresholds, has_failover: bool) -> Decisi
     ];
     let score: u32 = reasons.iter().map(|r| r.points).sum();
     let immediate = if fail(stats.availability, t.immediate_availability_below, false) {
-        Some(Signal::Availability)
+        Some(reason(Signal::Availability, stats.availability, t.immediate_availability_below, false, 0))
     } else if fail(p95, t.immediate_response_time_above.as_secs_f64(), true) {
-        Some(Signal::ResponseTime)
+        Some(reason(Signal::ResponseTime, p95, t.immediate_response_time_above.as_secs_f64(), true, 0))
     } else {
         None
     };
@@ -214,6 +245,16 @@ pub fn decide(stats: &WindowStats, t: &Thresholds, has_failover: bool) -> Decisi
 /// restore itself: recovering the root comes first. Its verdict stays at Watch.
 pub fn defer_to_root(mut decision: Decision) -> Decision {
     if decision.verdict.is_action() {
+        decision.verdict = Verdict::Watch;
+    }
+    decision
+}
+
+/// Failover or restore is recommended only for a system the state machine has confirmed
+/// failing (Degraded or Down, after its run of consecutive failures): a bad window alone, on
+/// a system whose latest probes answer well, stays at Watch.
+pub fn confirmed_by(mut decision: Decision, state: HealthState) -> Decision {
+    if decision.verdict.is_action() && !matches!(state, HealthState::Degraded | HealthState::Down) {
         decision.verdict = Verdict::Watch;
     }
     decision
@@ -299,7 +340,12 @@ mod tests {
             assert_eq!(d.reasons.len(), 3, "every reason is shown, failing or not");
         }
         let d = decide(&stats(0.49, 100, 0.0), &t, true);
-        assert_eq!(d.immediate, Some(Signal::Availability));
+        assert_eq!(d.immediate.map(|r| r.signal), Some(Signal::Availability));
+        assert_eq!(
+            d.summary(),
+            "score 3: availability 49% < 95% +3; at once: availability 49% < 50%",
+            "the at-once reason carries its own threshold"
+        );
     }
 
     #[test]
@@ -309,6 +355,14 @@ mod tests {
         let deferred = defer_to_root(d.clone());
         assert_eq!(deferred.verdict, Verdict::Watch);
         assert_eq!(deferred.score, d.score, "the score and reasons stay as measured");
+    }
+
+    #[test]
+    fn only_a_confirmed_failure_recommends_action() {
+        let d = decide(&stats(0.2, 100, 0.8), &Thresholds::default(), true);
+        assert_eq!(confirmed_by(d.clone(), HealthState::Healthy).verdict, Verdict::Watch);
+        assert_eq!(confirmed_by(d.clone(), HealthState::Down).verdict, Verdict::FailoverRecommended);
+        assert_eq!(confirmed_by(d, HealthState::Degraded).verdict, Verdict::FailoverRecommended);
     }
 
     #[test]

@@ -38,6 +38,12 @@ pub fn clock(d: Duration) -> String {
     }
 }
 
+/// `0:37:00`, `75:00:00`: hours, minutes and seconds, never ambiguous, for RTO clocks.
+pub fn hms(d: Duration) -> String {
+    let secs = d.as_secs();
+    format!("{}:{:02}:{:02}", secs / 3600, (secs % 3600) / 60, secs % 60)
+}
+
 pub(crate) fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_secs())
 }

@@ -71,6 +71,9 @@ pub struct Sample {
     pub outcome: Outcome,
     /// How long the probe took (for unanswered probes, until it gave up).
     pub latency: Duration,
+    /// Failed while a dependency was down: the root's outage, not this system's, so the
+    /// decision does not count it.
+    pub excused: bool,
 }
 
 /// Availability, error rate and latency over the window.
@@ -153,6 +156,18 @@ impl HealthWindow {
         stats_of(self.recent(now))
     }
 
+    /// The stats the decision weighs: as [`HealthWindow::stats`], without excused samples.
+    pub fn own_stats(&self, now: DateTime<Utc>) -> WindowStats {
+        stats_of(self.recent(now).filter(|s| !s.excused))
+    }
+
+    /// Excuse the failing samples taken since `from`: a dependency was down then.
+    pub fn excuse_since(&mut self, from: DateTime<Utc>) {
+        for s in self.samples.iter_mut().filter(|s| s.at >= from && s.outcome != Outcome::Healthy) {
+            s.excused = true;
+        }
+    }
+
     /// The window cut into `buckets` equal slices of time ending at `now`, each with its own
     /// stats (empty slices have no probes): the history the console draws.
     pub fn history(&self, now: DateTime<Utc>, buckets: usize) -> Vec<WindowStats> {
@@ -219,27 +234,38 @@ pub struct Transition {
     pub at: DateTime<Utc>,
 }
 
-/// The health state machine, with hysteresis: the state changes only after `consecutive`
-/// samples in a row call for the same new state.
+/// The health state machine, with hysteresis: the state changes only after the last
+/// `consecutive` samples all call for it. A run of failures (errors, slowness, no answer, in
+/// any mix) confirms Down when most of it went unanswered and Degraded otherwise; a run of
+/// healthy answers confirms Healthy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthTracker {
     pub state: HealthState,
     /// When the current state began.
     pub since: Option<DateTime<Utc>>,
-    /// While Down: when the outage began (the first failing sample). Feeds the RTO clock.
+    /// While Degraded or Down: when the failing began (the first failing sample of the run).
+    /// Feeds the RTO clock.
     pub outage_start: Option<DateTime<Utc>>,
     consecutive: u32,
-    run: Option<(HealthState, u32, DateTime<Utc>)>,
+    /// The classes of the last `consecutive` samples, oldest first.
+    recent: VecDeque<HealthState>,
+    /// When the current run of failing samples began.
+    failing_since: Option<DateTime<Utc>>,
+    /// When the current run of healthy samples began.
+    healthy_since: Option<DateTime<Utc>>,
 }
 
 impl HealthTracker {
     pub fn new(consecutive: u32) -> Self {
+        let consecutive = consecutive.max(1);
         HealthTracker {
             state: HealthState::Unknown,
             since: None,
             outage_start: None,
-            consecutive: consecutive.max(1),
-            run: None,
+            consecutive,
+            recent: VecDeque::with_capacity(consecutive as usize),
+            failing_since: None,
+            healthy_since: None,
         }
     }
 
@@ -255,26 +281,44 @@ impl HealthTracker {
     }
 
     pub fn observe(&mut self, sample: &Sample, slow: Duration) -> Option<Transition> {
-        let wanted = Self::classify(sample, slow);
-        let (kind, count, first) = match self.run {
-            Some((kind, count, first)) if kind == wanted => (kind, count + 1, first),
-            _ => (wanted, 1, sample.at),
-        };
-        self.run = Some((kind, count, first));
-        if kind == self.state || count < self.consecutive {
+        let class = Self::classify(sample, slow);
+        if self.recent.len() == self.consecutive as usize {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(class);
+        if class == HealthState::Healthy {
+            self.failing_since = None;
+            self.healthy_since.get_or_insert(sample.at);
+        } else {
+            self.healthy_since = None;
+            self.failing_since.get_or_insert(sample.at);
+        }
+        if self.recent.len() < self.consecutive as usize {
             return None;
         }
-        let from = self.state;
-        self.state = kind;
-        self.since = Some(first);
-        if kind == HealthState::Down {
-            // A system degraded before it went down has been failing since then... but the
-            // outage (no answer at all) began with the first unanswered probe.
-            self.outage_start = Some(first);
+        let (wanted, first) = if self.recent.iter().all(|c| *c == HealthState::Healthy) {
+            (HealthState::Healthy, self.healthy_since)
+        } else if self.recent.iter().all(|c| *c != HealthState::Healthy) {
+            let unanswered = self.recent.iter().filter(|c| **c == HealthState::Down).count();
+            let wanted =
+                if unanswered * 2 > self.recent.len() { HealthState::Down } else { HealthState::Degraded };
+            (wanted, self.failing_since)
         } else {
-            self.outage_start = None;
+            return None;
+        };
+        if wanted == self.state {
+            return None;
         }
-        Some(Transition { from, to: kind, at: first })
+        let first = first.unwrap_or(sample.at);
+        let from = self.state;
+        self.state = wanted;
+        self.since = Some(first);
+        self.outage_start = match wanted {
+            // Degraded to Down is the same outage: its clock keeps running.
+            HealthState::Down | HealthState::Degraded => Some(self.outage_start.unwrap_or(first)),
+            _ => None,
+        };
+        Some(Transition { from, to: wanted, at: first })
     }
 }
 
@@ -306,7 +350,7 @@ mod tests {
     }
 
     fn sample(secs: i64, outcome: Outcome, ms: u64) -> Sample {
-        Sample { at: at(secs), outcome, latency: Duration::from_millis(ms) }
+        Sample { at: at(secs), outcome, latency: Duration::from_millis(ms), excused: false }
     }
 
     const SLOW: Duration = Duration::from_secs(5);
@@ -376,6 +420,40 @@ mod tests {
         t.observe(&sample(1, Outcome::Error, 10), SLOW);
         assert_eq!(t.state, HealthState::Degraded);
         assert_eq!(t.since, Some(at(0)));
+        assert_eq!(t.outage_start, Some(at(0)));
+    }
+
+    #[test]
+    fn mixed_failures_still_confirm_an_outage() {
+        // Refused, 503, timeout, 503...: no two alike in a row, but nothing answered well.
+        let mut t = HealthTracker::new(3);
+        for i in 0..3 {
+            t.observe(&sample(i, Outcome::Healthy, 10), SLOW);
+        }
+        t.observe(&sample(3, Outcome::Unreachable, 10), SLOW);
+        t.observe(&sample(4, Outcome::Error, 10), SLOW);
+        let tr = t.observe(&sample(5, Outcome::Unreachable, 10), SLOW);
+        assert_eq!(tr, Some(Transition { from: HealthState::Healthy, to: HealthState::Down, at: at(3) }));
+        // Then it answers, but with errors: degraded, and the outage clock keeps running.
+        for i in 6..9 {
+            t.observe(&sample(i, Outcome::Error, 10), SLOW);
+        }
+        assert_eq!(t.state, HealthState::Degraded);
+        assert_eq!(t.outage_start, Some(at(3)));
+    }
+
+    #[test]
+    fn excused_samples_do_not_count_against_the_system() {
+        let mut w = HealthWindow::new(Duration::from_secs(300), 1000);
+        for i in 0..10 {
+            w.push(sample(i, Outcome::Healthy, 10));
+        }
+        for i in 10..20 {
+            w.push(sample(i, Outcome::Unreachable, 10));
+        }
+        w.excuse_since(at(10));
+        assert_eq!(w.stats(at(20)).availability, Some(0.5), "shown as measured");
+        assert_eq!(w.own_stats(at(20)).availability, Some(1.0), "but not held against it");
     }
 
     #[test]

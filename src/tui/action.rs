@@ -112,6 +112,9 @@ pub enum Action {
         system: String,
         state: FaultState,
     },
+    /// The simulated faults as they are now (switched from anywhere: a key, `warroom sim
+    /// fault`, a failover step through the control API).
+    FaultsSeen(Vec<FaultState>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

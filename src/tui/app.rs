@@ -66,6 +66,8 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // The terminal went away (an SSH connection dropped, the window closed).
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut dirty = true;
     let mut first_frame = true;
     let (mut monitor, mut health) = start_monitor(&engine, &tx);
@@ -124,8 +126,19 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                 tracing::info!("SIGTERM: leaving the console");
                 break;
             }
+            _ = sighup.recv() => {
+                tracing::info!("SIGHUP: the terminal went away; leaving the console");
+                break;
+            }
         };
         let now = engine.now();
+        if let (Event::Tick { .. }, Some(sim)) = (&event, &options.sim) {
+            let faults: Vec<crate::sim::FaultState> =
+                state.estate.systems().iter().map(|s| sim.fault(&s.name).unwrap_or_default()).collect();
+            if faults != state.faults {
+                update(&mut state, super::action::Action::FaultsSeen(faults), now);
+            }
+        }
         if let Some(action) = to_action(&state, event) {
             for effect in update(&mut state, action, now) {
                 carry_out(effect, &engine, options.sim.as_ref(), &tx);

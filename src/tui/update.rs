@@ -134,6 +134,12 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             }
             vec![Effect::SetFault { system, fault, replace }]
         }
+        Action::FaultsSeen(faults) => {
+            if faults.len() == state.faults.len() {
+                state.faults = faults;
+            }
+            Vec::new()
+        }
         Action::FaultSet { system, state: fault } => {
             if let Some(i) = state.estate.index_of(&system)
                 && let Some(slot) = state.faults.get_mut(i)
@@ -524,10 +530,12 @@ fn on_edit(state: &mut State, edit: Edit, now: DateTime<Utc>) -> Vec<Effect> {
         Edit::Submit => {
             let text = input.text.clone();
             let chosen = *selected;
-            // What was typed, else the suggestion chosen under it.
+            // What was typed; else the suggestion the operator moved to, or a bare command
+            // they typed the start of. A mistyped argument is never silently replaced.
             let parsed = palette::parse(&text, state).or_else(|e| {
                 palette::suggestions(&text, state)
                     .get(chosen)
+                    .filter(|s| chosen > 0 || (!s.line.contains(' ') && s.line.starts_with(text.trim())))
                     .map(|s| palette::parse(&s.line, state))
                     .filter(Result::is_ok)
                     .unwrap_or(Err(e))

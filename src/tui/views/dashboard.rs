@@ -2,13 +2,15 @@
 //!
 //! ```text
 //! ─ TIER 1 · mission critical · RTO 1h · RPO 15m · 4 systems ─────────────────────────────────────
-//!   ✖ DOWN      database   RTO 00:37/00:30 BREACHED  ● RPO 03:12 left    ▶ FAILOVER   p95 6.2s ▁▂▃█ 41%
-//! ▸ ▲ DEGRADED  api        impacted by database      ● RPO 09:40 left      watch      p95 310ms ▁▁▂▄ 88%
-//!   ● HEALTHY   payments   RTO 1h · RPO 5m           ● RPO 14:02 left                 p95 42ms ▁▁▁▁ 100%
+//!   ✖ DOWN      database   RTO 0:37:00/0:30:00 BREACHED   ● RPO 03:12 left   ▶ FAILOVER  p95 6.2s ▁▂▃█ 41%
+//! ▸ ▲ DEGRADED  api        impacted by database           ● RPO 09:40 left     watch     p95 310ms ▁▁▂▄ 88%
+//!   ● HEALTHY   payments   RTO 1h · RPO 5m                ● RPO 14:02 left               p95 42ms ▁▁▁▁ 100%
 //! ```
-//! The third column says what matters most: the RTO clock of a system that is down, the root
-//! cause of one that suffers from a dependency, else its objectives. From 100 columns the
-//! verdict shows, from 120 the latency trend and availability, then what it depends on.
+//! The third column says what matters most: the RTO clock (elapsed / objective, H:MM:SS) of
+//! every system that is down, with its root cause if a dependency took it down; the root
+//! cause of one degraded by a dependency; else its objectives. The verdict always shows; below
+//! 100 columns the objectives go first to make room. From 120 columns the latency trend and
+//! availability show, then what it depends on. In a demo, ⚡ marks a simulated fault.
 //! Only the visible lines are laid out, whatever the size of the estate.
 //! Keys (handled in `update`): up/down, page up/down, top/bottom, enter opens, esc clears the filter.
 
@@ -20,15 +22,14 @@ use ratatui::widgets::Paragraph;
 
 use super::{fit, latency, pad, spark};
 use crate::model::decision::Verdict;
-use crate::model::duration::{clock, human};
+use crate::model::duration::{hms, human};
 use crate::model::{HealthState, RtoClock, Tier};
 use crate::tui::state::{DashboardLine, State, dashboard_lines};
 use crate::tui::text;
 use crate::tui::theme::Theme;
 
-const VERDICT_FROM: u16 = 100;
+const WIDE_FROM: u16 = 100;
 const TELEMETRY_FROM: u16 = 120;
-const SITUATION: usize = 26;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: DateTime<Utc>) {
     let lines = dashboard_lines(state, now);
@@ -107,45 +108,53 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
     let rpo = state.rpo(i, now);
     let name_width =
         state.estate.systems().iter().map(|s| s.name.chars().count()).max().unwrap_or(4).clamp(4, 24);
+    let wide = width >= WIDE_FROM;
+    let demo = state.mode == crate::tui::state::Mode::Demo;
+    let faulted = demo && state.faults.get(i).is_some_and(|f| !f.is_healthy());
 
     let mut spans = vec![
         Span::styled(if selected { "▸ " } else { "  " }, theme.accent()),
         Span::styled(format!("{} {:<8}  ", health.symbol(), health.word()), theme.health(health)),
-        Span::styled(format!("{}  ", pad(&system.name, name_width)), theme.text()),
+        Span::styled(pad(&system.name, name_width), theme.text()),
     ];
+    if demo {
+        spans.push(Span::styled(if faulted { " ⚡" } else { "  " }, theme.warning()));
+    }
+    spans.push(Span::raw("  "));
 
     // What matters most about it.
     let outage = info.and_then(|h| h.outage_start).filter(|_| health == HealthState::Down);
     let cause = info.and_then(|h| h.impacted_by).map(|c| state.estate.graph().name(c).to_owned());
     let (situation, style) = match (outage, cause) {
-        (_, Some(root)) => (format!("impacted by {root}"), theme.warning()),
-        (Some(start), None) => {
+        (Some(start), cause) => {
             let rto = RtoClock::new(start, system.objective.rto, now);
-            let text = format!("RTO {}/{}", clock(rto.elapsed), clock(rto.objective));
-            if rto.breached() {
-                (format!("{text} BREACHED"), theme.danger())
-            } else {
-                (text, theme.warning())
+            let mut text = format!("RTO {}/{}", hms(rto.elapsed), hms(rto.objective));
+            if let Some(root) = cause {
+                text.push_str(&format!(" ← {root}"));
+            } else if rto.breached() && wide {
+                text.push_str(" BREACHED");
             }
+            (text, if rto.breached() { theme.danger() } else { theme.warning() })
         }
-        (None, None) => (
+        (None, Some(root)) => (format!("impacted by {root}"), theme.warning()),
+        (None, None) if wide => (
             format!("RTO {} · RPO {}", human(system.objective.rto), human(system.objective.rpo)),
             theme.muted(),
         ),
+        (None, None) => (String::new(), theme.muted()),
     };
-    spans.push(Span::styled(format!("{}  ", pad(&situation, SITUATION)), style));
-    spans.push(Span::styled(pad(&text::rpo_cell(&rpo), 22), theme.rpo(&rpo)));
+    let (situation_width, rpo_width) = if wide { (30, 22) } else { (22, 19) };
+    spans.push(Span::styled(format!("{}  ", pad(&situation, situation_width)), style));
+    spans.push(Span::styled(pad(&text::rpo_cell(&rpo), rpo_width), theme.rpo(&rpo)));
 
-    if width >= VERDICT_FROM {
-        let verdict = info.map(|h| h.decision.verdict).unwrap_or(Verdict::NoData);
-        let (word, style) = match verdict {
-            Verdict::FailoverRecommended => ("▶ FAILOVER", theme.danger()),
-            Verdict::RestoreRecommended => ("▶ RESTORE", theme.danger()),
-            Verdict::Watch => ("  watch", theme.warning()),
-            _ => ("", theme.muted()),
-        };
-        spans.push(Span::styled(format!("{}  ", pad(word, 11)), style));
-    }
+    let verdict = info.map(|h| h.decision.verdict).unwrap_or(Verdict::NoData);
+    let (word, style) = match verdict {
+        Verdict::FailoverRecommended => ("▶ FAILOVER", theme.danger()),
+        Verdict::RestoreRecommended => ("▶ RESTORE", theme.danger()),
+        Verdict::Watch => ("  watch", theme.warning()),
+        _ => ("", theme.muted()),
+    };
+    spans.push(Span::styled(format!("{}  ", pad(word, 10)), style));
     if width >= TELEMETRY_FROM {
         let telemetry = match info {
             Some(h) if h.stats.probes > 0 => {

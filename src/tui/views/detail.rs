@@ -28,7 +28,7 @@ use ratatui::widgets::{Block, Borders, Padding, Paragraph, Wrap};
 use super::{fit, latency, pad, percent, spark};
 use crate::engine::monitor::SystemHealth;
 use crate::model::decision::{Decision, Verdict};
-use crate::model::duration::{clock, human};
+use crate::model::duration::{hms, human};
 use crate::model::{HealthState, RtoClock, System};
 use crate::tui::layout;
 use crate::tui::state::{Detail, DetailPane, State, dependency_list};
@@ -109,6 +109,14 @@ fn overview(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme:
         ]),
     ];
     lines.extend(health_lines(state.health_info(detail.system), system, theme, now, inner));
+    if state.mode == crate::tui::state::Mode::Demo
+        && let Some(fault) = state.faults.get(detail.system).filter(|f| !f.is_healthy())
+    {
+        lines.push(Line::from(vec![
+            label("simulated", theme),
+            Span::styled(format!("⚡ {fault}"), theme.warning()),
+        ]));
+    }
     lines.push(Line::from(vec![
         label("recovery", theme),
         Span::styled(text::rpo_cell(&rpo), theme.rpo(&rpo)),
@@ -168,18 +176,12 @@ fn health_lines<'a>(
     if let (HealthState::Down, Some(start)) = (h.state, h.outage_start) {
         let rto = RtoClock::new(start, system.objective.rto, now);
         let (text, style) = if rto.breached() {
-            (
-                format!(
-                    "{}/{} BREACHED by {}",
-                    clock(rto.elapsed),
-                    clock(rto.objective),
-                    clock(rto.overrun())
-                ),
-                theme.danger(),
-            )
+            let short = format!("{}/{} BREACHED", hms(rto.elapsed), hms(rto.objective));
+            let long = format!("{short} by {}", hms(rto.overrun()));
+            (if long.chars().count() + 10 <= width { long } else { short }, theme.danger())
         } else {
             (
-                format!("{}/{}, {} left", clock(rto.elapsed), clock(rto.objective), clock(rto.remaining())),
+                format!("{}/{}, {} left", hms(rto.elapsed), hms(rto.objective), hms(rto.remaining())),
                 theme.warning(),
             )
         };
@@ -285,19 +287,18 @@ fn decision(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme:
         );
         lines.push(Line::from(Span::styled(fit(&row, inner), style)));
     }
-    if let Some(signal) = d.immediate {
+    if let Some(r) = &d.immediate {
         let text = if narrow {
-            format!("at once: {}", signal.label())
+            format!("at once: {} {}", r.signal.short(), r.threshold_text())
         } else {
-            format!("at once: {} past its limit", signal.label())
+            format!("at once: {}", r.text())
         };
         lines.push(Line::from(Span::styled(fit(&text, inner), theme.danger())));
     }
     match (h.state, h.outage_start) {
         (HealthState::Down, Some(start)) => {
             let rto = RtoClock::new(start, system.objective.rto, now);
-            let left =
-                if rto.breached() { format!("-{}", clock(rto.overrun())) } else { clock(rto.remaining()) };
+            let left = if rto.breached() { format!("-{}", hms(rto.overrun())) } else { hms(rto.remaining()) };
             let style = if rto.breached() { theme.danger() } else { theme.warning() };
             let text = if narrow {
                 format!("down {} · RTO left {left}", start.format("%H:%M"))

@@ -80,7 +80,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             &[KeyCommand::Back, KeyCommand::Up, KeyCommand::Down, KeyCommand::Help, KeyCommand::Quit]
         }
     };
-    hints(frame, area, &state.keymap.hints(commands), theme);
+    let mut commands = commands.to_vec();
+    if state.mode == crate::tui::state::Mode::Demo && !matches!(state.screen, Screen::Audit) {
+        // In a demo, breaking things is the point: say how, before help.
+        let at = commands.iter().position(|c| *c == KeyCommand::Help).unwrap_or(commands.len());
+        commands.insert(at, KeyCommand::Fault);
+    }
+    hints(frame, area, &state.keymap.hints(&commands), theme);
 }
 
 fn hints<K: AsRef<str>, L: AsRef<str>>(frame: &mut Frame, area: Rect, pairs: &[(K, L)], theme: &Theme) {
