@@ -2,6 +2,7 @@
 //! and exit codes a monitoring system understands.
 
 pub mod audit;
+pub mod backup;
 pub mod check;
 pub mod error;
 pub mod health;
@@ -70,6 +71,22 @@ pub enum Command {
         #[command(subcommand)]
         command: SimCommand,
     },
+    /// Make an age key pair for backups: the public key is printed, the private key written 0600
+    Keygen {
+        /// Where to write the private key (never over an existing file)
+        #[arg(long, short = 'o', value_name = "FILE", default_value = "warroom-backup-key.txt")]
+        out: PathBuf,
+    },
+    /// Take, list, verify, restore and prune backups (exit 0 done, 1 failed, 2 refused at the gate, 3 bad input)
+    Backup {
+        #[command(subcommand)]
+        command: BackupCommand,
+    },
+    /// Every system's RPO from its newest verified backup (exit 0 OK, 1 at risk, 2 breached, 3 UNKNOWN)
+    Rpo {
+        #[arg(long)]
+        json: bool,
+    },
     /// The tamper-evident audit log
     Audit {
         #[command(subcommand)]
@@ -90,6 +107,66 @@ pub enum SimCommand {
     },
     /// The simulated systems, their endpoints and faults
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Back a system up now, to every location its policy names
+    Run {
+        system: String,
+        /// Approve without asking (needed without a terminal when the policy asks; audited)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The backups in the repositories, oldest first
+    List {
+        /// Only this system's
+        system: Option<String>,
+        /// Only the copies at this location
+        #[arg(long, value_name = "NAME")]
+        location: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a backup: each copy's size and SHA-256 (quick), or restore it into a scratch folder
+    /// and check every file (--deep)
+    Verify {
+        /// A system (its newest backup) or a backup id
+        target: String,
+        #[arg(long)]
+        deep: bool,
+        /// The private key file (else [encryption] identity_file)
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Restore a backup (or a system's newest verified one) into an empty folder
+    Restore {
+        /// A backup id, or a system for its newest verified backup
+        target: String,
+        /// The folder to restore into: must be empty unless --force
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Read from this location (else the first holding a good copy)
+        #[arg(long, value_name = "NAME")]
+        location: Option<String>,
+        /// Restore into a folder that is not empty: what is there is moved aside, not deleted
+        #[arg(long)]
+        force: bool,
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Delete what each system's retention does not keep (the list is in the plan)
+    Prune {
+        system: Option<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Run the backup schedule without the console (for a service manager), until stopped
+    Schedule,
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +217,26 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         }
         Some(Command::Sim { command: SimCommand::List }) => sim::list(cli.config).await,
         Some(Command::Audit { command }) => audit::run(cli.config, command).await,
+        Some(Command::Keygen { out }) => backup::keygen(out),
+        Some(Command::Rpo { json }) => backup::rpo(cli.config, json).await,
+        Some(Command::Backup { command }) => match command {
+            BackupCommand::Run { system, yes } => backup::run(cli.config, system, yes).await,
+            BackupCommand::List { system, location, json } => {
+                backup::list(cli.config, system, location, json).await
+            }
+            BackupCommand::Verify { target, deep, identity, yes } => {
+                backup::verify(cli.config, target, deep, identity, yes).await
+            }
+            BackupCommand::Restore { target, to, location, force, identity, yes } => {
+                backup::restore(
+                    cli.config,
+                    backup::RestoreArgs { target, to, location, force, identity, yes },
+                )
+                .await
+            }
+            BackupCommand::Prune { system, yes } => backup::prune(cli.config, system, yes).await,
+            BackupCommand::Schedule => backup::schedule(cli.config).await,
+        },
     };
     match result {
         Ok(code) => code,

@@ -26,9 +26,11 @@ pub const UNKNOWN: u8 = 3;
 pub async fn run(config: Option<PathBuf>, json: bool, probe: bool) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, UNKNOWN).await?;
     let probed = if probe { Some(super::health::assess(&engine, PROBE_GAP).await?) } else { None };
-    // The backup catalog arrives with the backup engine; until a backup has been verified,
-    // every system is honestly "never backed up".
-    let newest_verified: HashMap<String, DateTime<Utc>> = HashMap::new();
+    // RPO counts verified backups only, as the repositories hold them now.
+    for problem in engine.refresh_catalog(None).await {
+        eprintln!("warning: {problem}");
+    }
+    let newest_verified: HashMap<String, DateTime<Utc>> = engine.newest_verified().await;
     let mut report = StatusReport::assess(&engine.config().estate, &newest_verified, engine.now());
     if let Some(lines) = probed {
         report.add_health(lines);

@@ -452,8 +452,8 @@ pub fn resolve(
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum PolicyWritten {
-    All(Spanned<String>),
-    PerTier(BTreeMap<String, Spanned<String>>),
+    All(String),
+    PerTier(BTreeMap<String, String>),
 }
 
 /// `[approval]`: action name -> policy.
@@ -475,13 +475,12 @@ pub fn resolve_approval(section: &ApprovalSection, report: &mut Report) -> Appro
             });
             continue;
         };
-        let parse = |v: &Spanned<String>, path: String, report: &mut Report| match v
-            .get_ref()
-            .parse::<ApprovalPolicy>()
-        {
+        // Spans inside an untagged value are not kept: errors point at the action's key.
+        let span = name.span();
+        let parse = |v: &String, path: String, report: &mut Report| match v.parse::<ApprovalPolicy>() {
             Ok(p) => Some(p),
             Err(e) => {
-                report.push(Diagnostic::error(e).at(path, Some(v.span())));
+                report.push(Diagnostic::error(e).at(path, Some(span.clone())));
                 None
             }
         };
@@ -519,7 +518,7 @@ pub fn resolve_approval(section: &ApprovalSection, report: &mut Report) -> Appro
                         }
                         None => report.push(
                             Diagnostic::error(format!("`{k}` is not a tier"))
-                                .at(path, Some(v.span()))
+                                .at(path, Some(span.clone()))
                                 .help("write default, tier1, tier2, tier3 or tier4"),
                         ),
                     }

@@ -91,12 +91,35 @@ impl fmt::Display for JobState {
 
 /// What a job does, exactly: stored with the job, so the plan shown is the plan run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "job", rename_all = "snake_case")]
 pub enum JobSpec {
-    Backup { system: String },
-    Verify { system: String, id: Option<String>, deep: bool },
-    Restore { system: String, id: String, location: String, target: String, force: bool },
-    Prune { system: String, delete: Vec<String> },
+    /// `kind` and `parent` are decided when it is proposed: the plan says which.
+    Backup {
+        system: String,
+        kind: crate::model::BackupKind,
+        parent: Option<String>,
+    },
+    Verify {
+        system: String,
+        id: Option<String>,
+        deep: bool,
+        /// A private key file given for this job, else `[encryption] identity_file`.
+        #[serde(default)]
+        identity: Option<String>,
+    },
+    Restore {
+        system: String,
+        id: String,
+        location: String,
+        target: String,
+        force: bool,
+        #[serde(default)]
+        identity: Option<String>,
+    },
+    Prune {
+        system: String,
+        delete: Vec<String>,
+    },
 }
 
 impl JobSpec {
@@ -112,7 +135,7 @@ impl JobSpec {
 
     pub fn system(&self) -> &str {
         match self {
-            JobSpec::Backup { system }
+            JobSpec::Backup { system, .. }
             | JobSpec::Verify { system, .. }
             | JobSpec::Restore { system, .. }
             | JobSpec::Prune { system, .. } => system,
@@ -208,6 +231,9 @@ pub enum Proof {
     YesFlag,
     /// Nothing asked: the policy is `none` (the scheduler, or a command).
     Unattended,
+    /// The configuration's schedule (`every`, `deep_verify_every`): backups and verifications
+    /// the operator set up in advance.
+    Scheduled,
 }
 
 impl Proof {
@@ -216,7 +242,8 @@ impl Proof {
             Proof::Confirmed => "confirmed",
             Proof::Typed(_) => "typed the system's name",
             Proof::YesFlag => "--yes",
-            Proof::Unattended => "no approval needed (policy none)",
+            Proof::Unattended => "unattended: nobody was asked",
+            Proof::Scheduled => "on the configured schedule",
         }
     }
 }
@@ -261,7 +288,7 @@ pub fn satisfies(policy: ApprovalPolicy, proof: &Proof, system: &str) -> Result<
     match (policy, proof) {
         (ApprovalPolicy::TwoPerson, _) => Err(Refusal::TwoPerson),
         (ApprovalPolicy::None, _) => Ok(()),
-        (_, Proof::YesFlag) => Ok(()),
+        (_, Proof::YesFlag | Proof::Scheduled) => Ok(()),
         (ApprovalPolicy::Confirm, Proof::Confirmed | Proof::Typed(_)) => Ok(()),
         (ApprovalPolicy::Confirm, Proof::Unattended) => Err(Refusal::NeedsConfirm),
         (ApprovalPolicy::Typed, Proof::Typed(t)) if t.trim() == system => Ok(()),
@@ -482,7 +509,12 @@ impl JobPool {
         let Some(row) = self.store.job(id).await? else { return Err(Refusal::Missing) };
         let job = Self::snapshot_of(&row);
         let action = format!("{}.approved", job.kind);
-        let details = serde_json::json!({ "job": id, "how": proof.describe(), "policy": job.policy.name() });
+        let how = if job.policy == ApprovalPolicy::None && *proof == Proof::Unattended {
+            "no approval needed (policy none)"
+        } else {
+            proof.describe()
+        };
+        let details = serde_json::json!({ "job": id, "how": how, "policy": job.policy.name() });
         if read_only {
             self.audit(operator, &action, &job.target, Outcome::Refused, details).await?;
             return Err(Refusal::ReadOnly);

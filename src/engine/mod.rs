@@ -30,6 +30,8 @@ pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
     adapt: Option<Adapt>,
+    /// The job pool, shared by every clone: jobs outlive a reload.
+    jobs: Arc<jobs::JobPool>,
 }
 
 impl Engine {
@@ -41,8 +43,12 @@ impl Engine {
 
     pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Engine, StoreError> {
         let store = Store::open(&config.console.state_dir).await?;
-        let engine = Engine { config: Arc::new(config), store, clock, adapt: None };
+        let jobs = Arc::new(jobs::JobPool::new(store.clone(), clock.clone()));
+        let engine = Engine { config: Arc::new(config), store, clock, adapt: None, jobs };
         engine.note_config_change().await?;
+        for id in engine.jobs.recover().await? {
+            tracing::warn!(job = %id, "a job left running by a process that stopped is marked interrupted");
+        }
         Ok(engine)
     }
 
@@ -50,6 +56,10 @@ impl Engine {
     pub fn with_adapt(mut self, adapt: Adapt) -> Engine {
         self.adapt = Some(adapt);
         self
+    }
+
+    pub fn jobs(&self) -> &Arc<jobs::JobPool> {
+        &self.jobs
     }
 
     pub fn config(&self) -> &Config {
@@ -98,6 +108,7 @@ impl Engine {
             store: self.store.clone(),
             clock: self.clock.clone(),
             adapt: self.adapt.clone(),
+            jobs: self.jobs.clone(),
         };
         if let Err(e) = engine.note_config_change().await {
             tracing::warn!(error = %e, "could not audit the configuration change");

@@ -4,4 +4,5 @@
 pub mod manifest;
 pub mod read;
 pub mod repo;
+pub mod service;
 pub mod write;

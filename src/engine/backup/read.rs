@@ -261,7 +261,7 @@ fn apply(
     let listed: HashMap<&str, &IndexEntry> = index.entries.iter().map(|e| (e.path.as_str(), e)).collect();
     let result = match &manifest.source {
         SourceInfo::Command { file, .. } => {
-            write_output(decoder, dir, file, listed.get("output").copied(), control)
+            write_output(decoder, dir, file, listed.get(file.as_str()).copied(), control)
         }
         SourceInfo::Path { .. } => unpack(decoder, dir, &listed, control),
     };

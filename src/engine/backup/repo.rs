@@ -61,8 +61,21 @@ impl Repository {
         let backend = match &location.store {
             Store::Fs { path } => Backend::Fs(path.clone()),
             Store::S3 { bucket, prefix, endpoint, region, access_key, secret_key, allow_http } => {
-                let mut b =
-                    object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket).with_region(region);
+                // A location that stops answering is given up on within seconds, so the others
+                // are not held up; the backup is then marked degraded.
+                let retry = object_store::RetryConfig {
+                    backoff: object_store::BackoffConfig {
+                        init_backoff: std::time::Duration::from_millis(100),
+                        max_backoff: std::time::Duration::from_secs(2),
+                        base: 2.0,
+                    },
+                    max_retries: 3,
+                    retry_timeout: std::time::Duration::from_secs(15),
+                };
+                let mut b = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(bucket)
+                    .with_region(region)
+                    .with_retry(retry);
                 if let Some(e) = endpoint {
                     b = b.with_endpoint(e).with_virtual_hosted_style_request(false);
                 }

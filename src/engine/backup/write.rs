@@ -160,7 +160,7 @@ pub async fn write(
             }
         }
     };
-    let (index, plain_size, notes) = match archived {
+    let (mut index, plain_size, notes) = match archived {
         Ok(a) => a,
         Err(e) => {
             abort_all(writers).await;
@@ -176,6 +176,13 @@ pub async fn write(
     };
     if control.cancelled() && writers.iter().all(|(_, w)| w.is_none()) {
         return Err(format!("every location failed: {}", describe_failures(&failures)));
+    }
+
+    // A program's output restores as `<system>.out`; the listing says so.
+    if matches!(req.source, Source::Command { .. })
+        && let Some(entry) = index.entries.first_mut()
+    {
+        entry.path = format!("{}.out", req.system);
     }
 
     // The data is whole where it was written whole.

@@ -1,0 +1,1170 @@
+//! The backup service, as the commands and the console use it: plan a job (the plan the gate
+//! shows is the spec that runs), carry it out on the job pool, keep the catalog in step with
+//! the repositories, and run the schedule.
+//!
+//! ```text
+//!  plan_backup/verify/restore/prune ──► (JobSpec, Plan) ──► propose ──► the gate ──► run_job
+//!                                                                                    │
+//!        catalog (state store) ◄── refresh from every location ◄── execute ◄─────────┘
+//! ```
+//! The repositories are the truth: the catalog is rebuilt from them, so a console started on an
+//! empty state directory lists, verifies and restores from the repositories alone.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use super::manifest::{Index, Manifest, new_id};
+use super::read::{self, Identities};
+use super::repo::{MANIFEST, Repository, VerifyRecord};
+use super::write::{self, BackupRequest, describe_failures};
+use crate::config::backup::{BackupPolicy, Source};
+use crate::engine::Engine;
+use crate::engine::jobs::{JobContext, JobSnapshot, JobSpec, JobState, Plan, Proof, Refusal, Unit};
+use crate::model::backup::{Schedule, chain, next_backup, retain};
+use crate::model::duration::human;
+use crate::model::{BackupKind, BackupSummary, Media, ThreeTwoOne};
+use crate::store::CatalogEntry;
+
+/// One copy of a backup, at one location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Copy {
+    pub location: String,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub deep_verified_at: Option<DateTime<Utc>>,
+    /// What the last verification of this copy found wrong.
+    pub error: Option<String>,
+}
+
+/// One backup, with every copy the catalog knows of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackupView {
+    pub manifest: Manifest,
+    pub copies: Vec<Copy>,
+}
+
+impl BackupView {
+    /// When a copy was last proven good (a copy known bad does not count).
+    pub fn verified_at(&self) -> Option<DateTime<Utc>> {
+        self.copies.iter().filter(|c| c.error.is_none()).filter_map(|c| c.verified_at).max()
+    }
+
+    pub fn deep_verified_at(&self) -> Option<DateTime<Utc>> {
+        self.copies.iter().filter(|c| c.error.is_none()).filter_map(|c| c.deep_verified_at).max()
+    }
+
+    pub fn summary(&self) -> BackupSummary {
+        self.manifest.summary(self.verified_at())
+    }
+
+    /// A location failed while it was written: fewer copies than configured.
+    pub fn degraded(&self) -> bool {
+        !self.manifest.degraded.is_empty()
+    }
+
+    pub fn copy(&self, location: &str) -> Option<&Copy> {
+        self.copies.iter().find(|c| c.location == location)
+    }
+}
+
+/// Where a system stands on backups: what the console's detail and `rpo` show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupStanding {
+    pub system: String,
+    pub newest_verified: Option<DateTime<Utc>>,
+    pub newest_deep_verified: Option<DateTime<Utc>>,
+    pub backups: usize,
+    pub schedule: Option<ScheduleView>,
+    pub three_two_one: Option<ThreeTwoOne>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ScheduleView {
+    pub every_secs: u64,
+    pub due_at: DateTime<Utc>,
+    /// Past due by more than the grace period: a run was missed.
+    pub missed: bool,
+}
+
+/// Where restores from the console go by default.
+pub fn default_restore_dir(state_dir: &Path, system: &str, id: &str) -> PathBuf {
+    state_dir.join("restores").join(format!("{system}-{id}"))
+}
+
+impl Engine {
+    pub fn repository(&self, name: &str) -> Result<Repository, String> {
+        let location = self.config.location(name).ok_or_else(|| {
+            format!(
+                "there is no location \"{name}\"; the configuration has [[locations]] {}",
+                self.location_names()
+            )
+        })?;
+        Repository::open(location)
+    }
+
+    fn location_names(&self) -> String {
+        let names: Vec<&str> = self.config.locations.iter().map(|l| l.name.as_str()).collect();
+        if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+    }
+
+    fn policy(&self, system: &str) -> Result<&BackupPolicy, String> {
+        let settings = self.config.system(system).ok_or_else(|| self.no_such_system(system))?;
+        settings.backup.as_ref().ok_or_else(|| {
+            format!(
+                "\"{system}\" has no backup: add [systems.backup] to it in {}",
+                self.config.path.display()
+            )
+        })
+    }
+
+    fn no_such_system(&self, name: &str) -> String {
+        let names = self.config.estate.systems().iter().map(|s| s.name.as_str());
+        let hint = crate::config::diagnostic::did_you_mean(name, names)
+            .map(|s| format!("; did you mean \"{s}\"?"))
+            .unwrap_or_default();
+        format!("there is no system \"{name}\"{hint}")
+    }
+
+    /// Bring the catalog in step with the repositories (of one system, or all): every backup
+    /// with a manifest is recorded with its copies' verifications; what is gone is forgotten.
+    /// A location that cannot be read keeps what the catalog knew; its error is returned.
+    pub async fn refresh_catalog(&self, system: Option<&str>) -> Vec<String> {
+        let mut problems = Vec::new();
+        let known = self.store.catalog(system).await.unwrap_or_default();
+        for location in &self.config.locations {
+            let repo = match Repository::open(location) {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
+            let manifests = match repo.manifests(system).await {
+                Ok(m) => m,
+                Err(e) => {
+                    problems.push(format!("location {}: {e}", location.name));
+                    continue;
+                }
+            };
+            for m in &manifests {
+                let record = repo.read_verify(&m.system, &m.id).await;
+                let entry = CatalogEntry {
+                    location: location.name.clone(),
+                    id: m.id.clone(),
+                    system: m.system.clone(),
+                    taken_at: m.started_at,
+                    manifest: serde_json::to_string(m).unwrap_or_default(),
+                    verified_at: record.as_ref().and_then(|r| r.quick_at),
+                    deep_verified_at: record.as_ref().and_then(|r| r.deep_at),
+                    verify_error: record.as_ref().and_then(|r| r.error.clone()),
+                };
+                if let Err(e) = self.store.upsert_backup(&entry).await {
+                    problems.push(e.to_string());
+                }
+            }
+            for gone in known
+                .iter()
+                .filter(|k| k.location == location.name && !manifests.iter().any(|m| m.id == k.id))
+            {
+                if let Err(e) = self.store.remove_backup(&gone.location, &gone.id).await {
+                    problems.push(e.to_string());
+                }
+            }
+        }
+        problems
+    }
+
+    /// Every backup the catalog knows (of one system, or all), oldest first.
+    pub async fn backups(&self, system: Option<&str>) -> Result<Vec<BackupView>, String> {
+        let rows = self.store.catalog(system).await.map_err(|e| e.to_string())?;
+        let mut views: Vec<BackupView> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for row in rows {
+            let copy = Copy {
+                location: row.location.clone(),
+                verified_at: row.verified_at,
+                deep_verified_at: row.deep_verified_at,
+                error: row.verify_error.clone(),
+            };
+            match at.get(&row.id) {
+                Some(&i) => views[i].copies.push(copy),
+                None => {
+                    let Ok(manifest) = serde_json::from_str::<Manifest>(&row.manifest) else { continue };
+                    at.insert(row.id.clone(), views.len());
+                    views.push(BackupView { manifest, copies: vec![copy] });
+                }
+            }
+        }
+        views.sort_by(|a, b| {
+            a.manifest.started_at.cmp(&b.manifest.started_at).then(a.manifest.id.cmp(&b.manifest.id))
+        });
+        Ok(views)
+    }
+
+    /// The backup `id`, whichever system it belongs to.
+    pub async fn backup(&self, id: &str) -> Result<BackupView, String> {
+        let all = self.backups(None).await?;
+        if let Some(b) = all.iter().find(|b| b.manifest.id == id) {
+            return Ok(b.clone());
+        }
+        let near: Vec<&str> =
+            all.iter().map(|b| b.manifest.id.as_str()).filter(|i| i.starts_with(id)).collect();
+        match near.as_slice() {
+            [one] => Ok(all.iter().find(|b| b.manifest.id == *one).cloned().ok_or("vanished")?),
+            [] => Err(format!("there is no backup \"{id}\" (see `warroom backup list`)")),
+            many => Err(format!("\"{id}\" could be any of {}; give more of the id", many.join(", "))),
+        }
+    }
+
+    /// For each system, when its newest verified backup was taken: what RPO counts.
+    pub async fn newest_verified(&self) -> HashMap<String, DateTime<Utc>> {
+        self.store.newest_verified().await.unwrap_or_default()
+    }
+
+    /// Each system's standing: newest verified backup, schedule, 3-2-1.
+    pub async fn standings(&self) -> Vec<BackupStanding> {
+        let all = self.backups(None).await.unwrap_or_default();
+        let started = self.last_backup_starts().await;
+        let now = self.now();
+        self.config
+            .estate
+            .systems()
+            .iter()
+            .zip(&self.config.systems)
+            .map(|(system, settings)| {
+                let mine: Vec<&BackupView> =
+                    all.iter().filter(|b| b.manifest.system == system.name).collect();
+                let policy = settings.backup.as_ref();
+                BackupStanding {
+                    system: system.name.clone(),
+                    newest_verified: mine
+                        .iter()
+                        .filter(|b| b.verified_at().is_some())
+                        .map(|b| b.manifest.started_at)
+                        .max(),
+                    newest_deep_verified: mine.iter().filter_map(|b| b.deep_verified_at()).max(),
+                    backups: mine.len(),
+                    schedule: policy.map(|p| {
+                        let last = started.get(&system.name).copied();
+                        match Schedule::assess(last, p.every, now) {
+                            Schedule::NotYet { due_at } | Schedule::Due { due_at } => {
+                                ScheduleView { every_secs: p.every.as_secs(), due_at, missed: false }
+                            }
+                            Schedule::Missed { due_at, .. } => {
+                                ScheduleView { every_secs: p.every.as_secs(), due_at, missed: true }
+                            }
+                        }
+                    }),
+                    three_two_one: policy.map(|p| self.three_two_one(p)),
+                }
+            })
+            .collect()
+    }
+
+    /// The 3-2-1 state of a policy's locations.
+    pub fn three_two_one(&self, policy: &BackupPolicy) -> ThreeTwoOne {
+        let locations: Vec<(Media, bool)> = policy
+            .locations
+            .iter()
+            .filter_map(|n| self.config.location(n))
+            .map(|l| (l.media, l.offsite))
+            .collect();
+        ThreeTwoOne::assess(&locations)
+    }
+
+    /// When each system's last backup started: from its newest backup job, or its newest
+    /// backup when no job is on record (a fresh state directory).
+    async fn last_backup_starts(&self) -> HashMap<String, DateTime<Utc>> {
+        let mut out: HashMap<String, DateTime<Utc>> = HashMap::new();
+        for b in self.backups(None).await.unwrap_or_default() {
+            let e = out.entry(b.manifest.system.clone()).or_insert(b.manifest.started_at);
+            *e = (*e).max(b.manifest.started_at);
+        }
+        for job in self.jobs.list(500).await.unwrap_or_default() {
+            if job.kind != "backup" {
+                continue;
+            }
+            let Some(started) = job.started_at else { continue };
+            let e = out.entry(job.target.clone()).or_insert(started);
+            *e = (*e).max(started);
+        }
+        out
+    }
+
+    fn identities(&self, given: Option<&Path>) -> Result<Identities, String> {
+        let path = given.map(Path::to_owned).or_else(|| self.config.encryption.identity_file.clone()).ok_or_else(
+            || {
+                format!(
+                    "reading a backup needs the private key: set [encryption] identity_file in {} (or give --identity FILE)",
+                    self.config.path.display()
+                )
+            },
+        )?;
+        read::load_identities(&path)
+    }
+
+    /// Where the plain file listing of each backup is kept, so the next incremental needs no
+    /// private key.
+    fn index_cache(&self, system: &str, id: &str) -> PathBuf {
+        self.state_dir().join("index").join(system).join(format!("{id}.json.zst"))
+    }
+
+    fn save_index(&self, system: &str, id: &str, index: &Index) -> Result<(), String> {
+        let path = self.index_cache(system, id);
+        if let Some(dir) = path.parent() {
+            crate::store::create_private_dir(dir.parent().unwrap_or(dir))?;
+            crate::store::create_private_dir(dir)?;
+        }
+        let plain = serde_json::to_vec(index).map_err(|e| e.to_string())?;
+        let packed = zstd::encode_all(&plain[..], 3).map_err(|e| e.to_string())?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, packed).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// A parent's file listing: from the local cache, else decrypted from a repository.
+    async fn parent_index(&self, parent: &BackupView) -> Result<Index, String> {
+        let cached = self.index_cache(&parent.manifest.system, &parent.manifest.id);
+        if let Ok(packed) = std::fs::read(&cached)
+            && let Ok(plain) = zstd::decode_all(&packed[..])
+            && let Ok(index) = serde_json::from_slice::<Index>(&plain)
+        {
+            return Ok(index);
+        }
+        let identities = self.identities(None)?;
+        let mut last = String::from("no copy to read");
+        for copy in &parent.copies {
+            let repo = self.repository(&copy.location)?;
+            match read::index(&repo, &parent.manifest, &identities).await {
+                Ok(index) => return Ok(index),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Whether a parent's listing can be had without asking for anything.
+    fn parent_index_available(&self, parent: &BackupView) -> bool {
+        self.index_cache(&parent.manifest.system, &parent.manifest.id).exists()
+            || self.config.encryption.identity_file.as_ref().is_some_and(|p| p.exists())
+    }
+
+    // ---- plans ----
+
+    /// The next backup of `system`: full or the configured kind on its parent, where to.
+    pub async fn plan_backup(&self, system: &str) -> Result<(JobSpec, Plan), String> {
+        let policy = self.policy(system)?.clone();
+        let backups = self.backups(Some(system)).await?;
+        let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
+        let (mut kind, mut parent) = next_backup(policy.kind, &summaries, policy.full_every, self.now());
+        let mut why_full = None;
+        if matches!(policy.source, Source::Command { .. }) && kind != BackupKind::Full {
+            (kind, parent) = (BackupKind::Full, None);
+            why_full = Some("a command's output is always backed up whole".to_owned());
+        }
+        if let Some(p) = &parent
+            && let Some(view) = backups.iter().find(|b| &b.manifest.id == p)
+            && !self.parent_index_available(view)
+        {
+            why_full = Some(format!(
+                "the file listing of {p} is not cached here and no identity_file is set to read it"
+            ));
+            (kind, parent) = (BackupKind::Full, None);
+        }
+        let three = self.three_two_one(&policy);
+        let mut lines = vec![
+            format!("source     {}", policy.source.describe()),
+            match &parent {
+                Some(p) => format!("kind       {kind}, on {p} (only what changed since)"),
+                None => format!("kind       {kind}"),
+            },
+        ];
+        if let Some(why) = why_full {
+            lines.push(format!("           full because {why}"));
+        }
+        lines.push("pipeline   tar → zstd -1 → age → SHA-256, streamed".to_owned());
+        lines.push(format!(
+            "encrypted  to {} key(s), [encryption] recipients",
+            self.config.encryption.recipients.len()
+        ));
+        for name in &policy.locations {
+            let describe = self.config.location(name).map(|l| l.describe()).unwrap_or_default();
+            lines.push(format!("to         {name}: {describe}"));
+        }
+        lines.push("then       read each copy back and check its SHA-256 (quick verify)".to_owned());
+        if !three.met() {
+            lines.push(format!("note       3-2-1 not met: {}", three.shortfalls().join(", ")));
+        }
+        let plan = Plan { title: format!("Back up {system}"), lines };
+        Ok((JobSpec::Backup { system: system.to_owned(), kind, parent }, plan))
+    }
+
+    pub async fn plan_verify(
+        &self,
+        system_or_id: &str,
+        deep: bool,
+        identity: Option<PathBuf>,
+    ) -> Result<(JobSpec, Plan), String> {
+        let (system, id) = if self.config.estate.index_of(system_or_id).is_some() {
+            (system_or_id.to_owned(), None)
+        } else {
+            let b = self.backup(system_or_id).await.map_err(|e| {
+                format!("{e}; give a system name to verify its newest backup, or a backup id")
+            })?;
+            (b.manifest.system.clone(), Some(b.manifest.id.clone()))
+        };
+        let backups = self.backups(Some(&system)).await?;
+        let target = match &id {
+            Some(id) => backups.iter().find(|b| &b.manifest.id == id),
+            None => backups.last(),
+        };
+        let Some(target) = target else {
+            return Err(format!(
+                "{system} has no backup to verify yet: run `warroom backup run {system}` first"
+            ));
+        };
+        if deep {
+            self.identities(identity.as_deref())?;
+        }
+        let locations: Vec<&str> = target.copies.iter().map(|c| c.location.as_str()).collect();
+        let mut lines = vec![
+            format!(
+                "backup     {} ({}, {})",
+                target.manifest.id,
+                target.manifest.kind,
+                when(target.manifest.started_at)
+            ),
+            format!("copies     {}", locations.join(", ")),
+            "quick      each copy is there, its size and SHA-256 match the manifest".to_owned(),
+        ];
+        if deep {
+            lines.push(format!(
+                "deep       decrypt, decompress and restore it ({}) into a scratch folder, checking every file's size and SHA-256",
+                bytes(target.manifest.plain_size)
+            ));
+        }
+        lines.push("records    the result with each copy (verified.json) and in the catalog".to_owned());
+        let title = format!("{} {system}", if deep { "Deep-verify" } else { "Verify" });
+        Ok((
+            JobSpec::Verify {
+                system,
+                id: Some(target.manifest.id.clone()),
+                deep,
+                identity: identity.map(|p| p.display().to_string()),
+            },
+            Plan { title, lines },
+        ))
+    }
+
+    pub async fn plan_restore(
+        &self,
+        id_or_system: &str,
+        location: Option<&str>,
+        target: Option<PathBuf>,
+        force: bool,
+        identity: Option<PathBuf>,
+    ) -> Result<(JobSpec, Plan), String> {
+        // A system's name restores its newest verified backup.
+        let backup = if self.config.estate.index_of(id_or_system).is_some() {
+            let all = self.backups(Some(id_or_system)).await?;
+            all.into_iter().rev().find(|b| b.verified_at().is_some()).ok_or_else(|| {
+                format!("{id_or_system} has no verified backup to restore; `warroom backup list {id_or_system}` shows what there is")
+            })?
+        } else {
+            self.backup(id_or_system).await?
+        };
+        let system = backup.manifest.system.clone();
+        let all = self.backups(Some(&system)).await?;
+        let summaries: Vec<BackupSummary> = all.iter().map(BackupView::summary).collect();
+        let links = chain(&summaries, &backup.manifest.id).ok_or_else(|| {
+            format!("backup {} cannot be restored: a backup it builds on is missing", backup.manifest.id)
+        })?;
+        // The location: the one asked for, else the first that holds the whole chain and whose
+        // copies are not known bad.
+        let holds_all = |loc: &str| {
+            links.iter().all(|l| {
+                all.iter()
+                    .find(|b| b.manifest.id == l.id)
+                    .and_then(|b| b.copy(loc))
+                    .is_some_and(|c| c.error.is_none())
+            })
+        };
+        let location = match location {
+            Some(l) => {
+                if !holds_all(l) {
+                    return Err(format!(
+                        "location {l} does not hold a good copy of backup {} and everything it builds on",
+                        backup.manifest.id
+                    ));
+                }
+                l.to_owned()
+            }
+            None => {
+                backup.copies.iter().map(|c| c.location.clone()).find(|l| holds_all(l)).ok_or_else(|| {
+                    format!("no location holds a good copy of backup {} and its chain", backup.manifest.id)
+                })?
+            }
+        };
+        self.identities(identity.as_deref())?;
+        let target =
+            target.unwrap_or_else(|| default_restore_dir(self.state_dir(), &system, &backup.manifest.id));
+        let target = if target.is_absolute() {
+            target
+        } else {
+            std::env::current_dir().map(|d| d.join(&target)).unwrap_or(target)
+        };
+        let occupied =
+            target.exists() && std::fs::read_dir(&target).map(|mut d| d.next().is_some()).unwrap_or(true);
+        if occupied && !force {
+            return Err(format!(
+                "{} is not empty; restore into an empty folder, or give --force (what is there is moved aside, not deleted)",
+                target.display()
+            ));
+        }
+        let mut lines = vec![
+            format!(
+                "backup     {} ({}, taken {})",
+                backup.manifest.id,
+                backup.manifest.kind,
+                when(backup.manifest.started_at)
+            ),
+            format!("from       {location}"),
+        ];
+        if links.len() > 1 {
+            let ids: Vec<&str> = links.iter().map(|l| l.id.as_str()).collect();
+            lines.push(format!("chain      {} backups, applied in order: {}", links.len(), ids.join(" → ")));
+        }
+        lines.push(format!("into       {}", target.display()));
+        if occupied {
+            lines.push(format!(
+                "           what is there now is moved aside to {}.replaced-<time>",
+                target.display()
+            ));
+        }
+        let to_read: u64 = links
+            .iter()
+            .filter_map(|l| all.iter().find(|b| b.manifest.id == l.id))
+            .map(|b| b.manifest.stored_size)
+            .sum();
+        lines.push(format!("size       {} entries; {} to read", backup.manifest.files, bytes(to_read)));
+        lines.push(
+            "checks     every object's SHA-256 and every file's size and SHA-256 as it is read;".to_owned(),
+        );
+        lines.push(
+            "           restored into a staging folder and moved into place only when all checked out"
+                .to_owned(),
+        );
+        Ok((
+            JobSpec::Restore {
+                system: system.clone(),
+                id: backup.manifest.id.clone(),
+                location,
+                target: target.display().to_string(),
+                force,
+                identity: identity.map(|p| p.display().to_string()),
+            },
+            Plan { title: format!("Restore {system} from backup {}", backup.manifest.id), lines },
+        ))
+    }
+
+    pub async fn plan_prune(&self, system: &str) -> Result<(JobSpec, Plan), String> {
+        let policy = self.policy(system)?;
+        let Some(retention) = policy.retention else {
+            return Err(format!(
+                "\"{system}\" has no retention: add retention = {{ keep_last = 10, keep_daily = 7 }} to its [systems.backup]"
+            ));
+        };
+        let backups = self.backups(Some(system)).await?;
+        let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
+        let keep = retain(&summaries, &retention);
+        let delete: Vec<&BackupView> = backups.iter().filter(|b| !keep.contains(&b.manifest.id)).collect();
+        let mut lines = vec![format!(
+            "policy     keep_last {}, keep_daily {}, keep_weekly {}, keep_monthly {}",
+            retention.keep_last, retention.keep_daily, retention.keep_weekly, retention.keep_monthly
+        )];
+        lines.push(format!(
+            "keeps      {} backup(s), the newest verified one and every parent a kept one needs",
+            keep.len()
+        ));
+        if delete.is_empty() {
+            lines.push("deletes    nothing: every backup is kept".to_owned());
+        } else {
+            lines.push(format!("deletes    {} backup(s), at every location holding them:", delete.len()));
+            for b in &delete {
+                let locations: Vec<&str> = b.copies.iter().map(|c| c.location.as_str()).collect();
+                lines.push(format!(
+                    "  ✖ {}  {:<12} {}  {}",
+                    b.manifest.id,
+                    b.manifest.kind.name(),
+                    bytes(b.manifest.stored_size),
+                    locations.join(", ")
+                ));
+            }
+        }
+        Ok((
+            JobSpec::Prune {
+                system: system.to_owned(),
+                delete: delete.iter().map(|b| b.manifest.id.clone()).collect(),
+            },
+            Plan { title: format!("Prune {system}'s backups"), lines },
+        ))
+    }
+
+    // ---- the gate and the pool ----
+
+    /// Propose a job: the policy for its action and the system's tier applies.
+    pub async fn propose(&self, spec: &JobSpec, plan: Plan, operator: &str) -> Result<JobSnapshot, Refusal> {
+        let policy = self.policy_for(spec);
+        self.jobs.propose(spec, plan, policy, operator, self.config.console.read_only).await
+    }
+
+    pub fn policy_for(&self, spec: &JobSpec) -> crate::model::ApprovalPolicy {
+        let tier =
+            self.config.estate.system(spec.system()).map(|s| s.tier).unwrap_or(crate::model::Tier::Four);
+        self.config.approval.get(spec.action(), tier)
+    }
+
+    pub async fn approve(&self, id: &str, operator: &str, proof: &Proof) -> Result<JobSnapshot, Refusal> {
+        self.jobs.approve(id, operator, proof, self.config.console.read_only).await
+    }
+
+    pub async fn cancel_proposal(&self, id: &str, operator: &str) -> Result<(), Refusal> {
+        self.jobs.cancel_proposal(id, operator).await
+    }
+
+    /// Run the approved job `id` to its end.
+    pub async fn run_job(&self, id: &str) -> Result<JobSnapshot, Refusal> {
+        let Some(spec) = self.jobs.spec(id).await? else { return Err(Refusal::Missing) };
+        let job = self.jobs.get(id).await?.ok_or(Refusal::Missing)?;
+        let operator = job.approved_by.clone().unwrap_or(job.proposed_by.clone());
+        let timeout = match &spec {
+            JobSpec::Backup { system, .. } | JobSpec::Verify { system, .. } => self
+                .policy(system)
+                .map(|p| p.timeout)
+                .unwrap_or(crate::config::backup::DEFAULT_BACKUP_TIMEOUT),
+            _ => crate::config::backup::DEFAULT_BACKUP_TIMEOUT,
+        };
+        let engine = self.clone();
+        self.jobs.run(id, &operator, timeout, move |ctx| async move { engine.execute(spec, ctx).await }).await
+    }
+
+    /// Start running the approved job `id` in the background.
+    pub fn spawn_job(&self, id: &str) -> tokio::task::JoinHandle<Result<JobSnapshot, Refusal>> {
+        let engine = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move { engine.run_job(&id).await })
+    }
+
+    async fn execute(&self, spec: JobSpec, ctx: JobContext) -> Result<String, String> {
+        match spec {
+            JobSpec::Backup { system, kind, parent } => self.take_backup(&system, kind, parent, &ctx).await,
+            JobSpec::Verify { system, id, deep, identity } => {
+                self.verify(&system, id.as_deref(), deep, identity.map(PathBuf::from), &ctx).await
+            }
+            JobSpec::Restore { system, id, location, target, force, identity } => {
+                self.restore(
+                    &system,
+                    &id,
+                    &location,
+                    Path::new(&target),
+                    force,
+                    identity.map(PathBuf::from),
+                    &ctx,
+                )
+                .await
+            }
+            JobSpec::Prune { system, delete } => self.prune(&system, &delete, &ctx).await,
+        }
+    }
+
+    // ---- the work ----
+
+    async fn take_backup(
+        &self,
+        system: &str,
+        kind: BackupKind,
+        parent: Option<String>,
+        ctx: &JobContext,
+    ) -> Result<String, String> {
+        let policy = self.policy(system)?.clone();
+        ctx.stage("preparing", Unit::Bytes);
+        let mut repos = Vec::new();
+        let mut unusable = Vec::new();
+        for name in &policy.locations {
+            match self.repository(name) {
+                Ok(r) => repos.push(r),
+                Err(e) => unusable.push(e),
+            }
+        }
+        for e in &unusable {
+            ctx.log(format!("skipped: {e}"));
+        }
+        // What an earlier run left half-written (it has no manifest, so it never existed).
+        let running_here = ctx.id.clone();
+        for repo in &repos {
+            match repo.backups(Some(system)).await {
+                Ok(list) => {
+                    for (_, id, files) in list
+                        .into_iter()
+                        .filter(|(_, id, f)| !f.iter().any(|x| x == MANIFEST) && *id != running_here)
+                    {
+                        match repo.delete(system, &id).await {
+                            Ok(()) => ctx.log(format!(
+                                "{}: cleaned up incomplete backup {id} ({} objects)",
+                                repo.location,
+                                files.len()
+                            )),
+                            Err(e) => ctx.log(format!("{}: could not clean up {id}: {e}", repo.location)),
+                        }
+                    }
+                }
+                Err(e) => ctx.log(format!("{}: cannot list: {e}", repo.location)),
+            }
+        }
+        let parent = match &parent {
+            Some(p) => {
+                let view = self.backup(p).await.map_err(|e| format!("the parent backup is gone: {e}"))?;
+                let index = self.parent_index(&view).await?;
+                Some((view.manifest, index))
+            }
+            None => None,
+        };
+        let started_at = self.now();
+        let id = new_id(started_at);
+        ctx.log(format!(
+            "backup {id}: {kind} of {} to {}",
+            policy.source.describe(),
+            policy.locations.join(", ")
+        ));
+        ctx.stage("backing up", Unit::Bytes);
+        let request = BackupRequest {
+            id: id.clone(),
+            system: system.to_owned(),
+            source: policy.source.clone(),
+            kind,
+            parent,
+            recipients: self.config.encryption.recipients.clone(),
+            locations: repos.clone(),
+            started_at,
+        };
+        let clock = self.clock.clone();
+        let written = write::write(request, ctx.control.clone(), move || clock.now()).await?;
+        for note in &written.notes {
+            ctx.log(note.clone());
+        }
+        let mut manifest = written.manifest;
+        manifest.degraded.extend(
+            unusable
+                .iter()
+                .map(|e| super::manifest::LocationFailure { location: "?".into(), reason: e.clone() }),
+        );
+        if matches!(policy.source, Source::Path(_))
+            && let Err(e) = self.save_index(system, &id, &written.index)
+        {
+            ctx.log(format!(
+                "the file listing was not cached ({e}): the next incremental will read it from a repository"
+            ));
+        }
+
+        // Read every copy back: a healthy backup is verified within its own job.
+        ctx.stage("verifying", Unit::Bytes);
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        for location in &written.written {
+            let Some(repo) = repos.iter().find(|r| &r.location == location) else { continue };
+            let now = self.now();
+            let (record, result) = match read::quick(repo, &manifest).await {
+                Ok(()) => (VerifyRecord { quick_at: Some(now), deep_at: None, error: None }, None),
+                Err(e) => (VerifyRecord { quick_at: None, deep_at: None, error: Some(e.clone()) }, Some(e)),
+            };
+            if let Err(e) = repo.write_verify(system, &id, &record).await {
+                ctx.log(format!("{location}: cannot record the verification: {e}"));
+            }
+            let entry = CatalogEntry {
+                location: location.clone(),
+                id: id.clone(),
+                system: system.to_owned(),
+                taken_at: manifest.started_at,
+                manifest: serde_json::to_string(&manifest).unwrap_or_default(),
+                verified_at: record.quick_at,
+                deep_verified_at: None,
+                verify_error: record.error.clone(),
+            };
+            self.store.upsert_backup(&entry).await.map_err(|e| e.to_string())?;
+            match result {
+                None => good.push(location.clone()),
+                Some(e) => {
+                    ctx.log(format!("verify failed: {e}"));
+                    bad.push(e);
+                }
+            }
+        }
+        let mut message = format!(
+            "backup {id}: {kind}, {} files, {} read, {} stored at {}",
+            manifest.files,
+            bytes(manifest.plain_size),
+            bytes(manifest.stored_size),
+            written.written.join(", ")
+        );
+        if !manifest.degraded.is_empty() {
+            message.push_str(&format!("; DEGRADED: {}", describe_failures(&manifest.degraded)));
+        }
+        if good.is_empty() {
+            return Err(format!("{message}; no copy verified: {}", bad.join("; ")));
+        }
+        message.push_str(&format!("; verified at {}", good.join(", ")));
+        ctx.log(message.clone());
+        Ok(message)
+    }
+
+    async fn verify(
+        &self,
+        system: &str,
+        id: Option<&str>,
+        deep: bool,
+        identity: Option<PathBuf>,
+        ctx: &JobContext,
+    ) -> Result<String, String> {
+        self.refresh_catalog(Some(system)).await;
+        let backups = self.backups(Some(system)).await?;
+        let target = match id {
+            Some(id) => backups.iter().find(|b| b.manifest.id == id),
+            None => backups.last(),
+        };
+        let Some(target) = target.cloned() else {
+            return Err(format!("{system} has no backup {}", id.unwrap_or("yet")));
+        };
+        let identities = if deep { Some(self.identities(identity.as_deref())?) } else { None };
+        let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
+        let links: Vec<Manifest> = chain(&summaries, &target.manifest.id)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| backups.iter().find(|b| b.manifest.id == s.id).map(|b| b.manifest.clone()))
+            .collect();
+        let mut failures = Vec::new();
+        let mut passed = Vec::new();
+        for copy in &target.copies {
+            let location = copy.location.clone();
+            let repo = match self.repository(&location) {
+                Ok(r) => r,
+                Err(e) => {
+                    failures.push(e);
+                    continue;
+                }
+            };
+            ctx.stage(&format!("quick verify at {location}"), Unit::Bytes);
+            let mut result = read::quick(&repo, &target.manifest).await;
+            let mut deep_at = None;
+            if result.is_ok()
+                && let Some(ids) = &identities
+            {
+                ctx.stage(&format!("deep verify at {location}"), Unit::Bytes);
+                let scratch = self.state_dir().join("scratch").join(&ctx.id);
+                let _ = std::fs::remove_dir_all(&scratch);
+                result = match std::fs::create_dir_all(&scratch) {
+                    Ok(()) => {
+                        let total: u64 = links.iter().map(|m| m.plain_size).sum();
+                        ctx.control.bytes_total.store(total, std::sync::atomic::Ordering::Relaxed);
+                        ctx.control.bytes_done.store(0, std::sync::atomic::Ordering::Relaxed);
+                        let r = read::restore_into(&repo, &links, ids, &scratch, &ctx.control).await;
+                        let _ = std::fs::remove_dir_all(&scratch);
+                        r
+                    }
+                    Err(e) => Err(format!("cannot make a scratch folder {}: {e}", scratch.display())),
+                };
+                if result.is_ok() {
+                    deep_at = Some(self.now());
+                }
+            }
+            let now = self.now();
+            let record = match &result {
+                Ok(()) => VerifyRecord {
+                    quick_at: Some(now),
+                    deep_at: deep_at.or(copy.deep_verified_at),
+                    error: None,
+                },
+                Err(e) => VerifyRecord { quick_at: None, deep_at: None, error: Some(e.clone()) },
+            };
+            if let Err(e) = repo.write_verify(system, &target.manifest.id, &record).await {
+                ctx.log(format!("{location}: cannot record the verification: {e}"));
+            }
+            self.store
+                .record_verification(
+                    &location,
+                    &target.manifest.id,
+                    deep_at.is_some(),
+                    now,
+                    record.error.as_deref(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            match result {
+                Ok(()) => {
+                    ctx.log(format!(
+                        "{location}: backup {} {}verified",
+                        target.manifest.id,
+                        if deep { "deep-" } else { "" }
+                    ));
+                    passed.push(location);
+                }
+                Err(e) => {
+                    ctx.log(format!("FAILED {e}"));
+                    failures.push(e);
+                }
+            }
+        }
+        let what = if deep { "deep-verified" } else { "verified" };
+        if failures.is_empty() {
+            Ok(format!("backup {} {what} at {}", target.manifest.id, passed.join(", ")))
+        } else {
+            Err(format!(
+                "backup {}: {}{}",
+                target.manifest.id,
+                failures.join("; "),
+                if passed.is_empty() { String::new() } else { format!(" ({what} at {})", passed.join(", ")) }
+            ))
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn restore(
+        &self,
+        system: &str,
+        id: &str,
+        location: &str,
+        target: &Path,
+        force: bool,
+        identity: Option<PathBuf>,
+        ctx: &JobContext,
+    ) -> Result<String, String> {
+        let identities = self.identities(identity.as_deref())?;
+        let repo = self.repository(location)?;
+        // The repository is the truth: read the chain's manifests from it, not the catalog.
+        let manifests = repo.manifests(Some(system)).await?;
+        let summaries: Vec<BackupSummary> = manifests.iter().map(|m| m.summary(Some(m.started_at))).collect();
+        let links = chain(&summaries, id).ok_or_else(|| {
+            format!("location {location} does not hold backup {id} and everything it builds on")
+        })?;
+        let ordered: Vec<Manifest> =
+            links.iter().filter_map(|l| manifests.iter().find(|m| m.id == l.id).cloned()).collect();
+        ctx.stage("restoring", Unit::Bytes);
+        ctx.log(format!("restoring {id} from {location} into {}", target.display()));
+        let moved = read::restore(&repo, &ordered, &identities, target, force, &ctx.control).await?;
+        let mut message =
+            format!("restored backup {id} of {system} from {location} into {}", target.display());
+        if let Some(aside) = moved {
+            message.push_str(&format!("; what was there is now {}", aside.display()));
+        }
+        ctx.log(message.clone());
+        Ok(message)
+    }
+
+    async fn prune(&self, system: &str, delete: &[String], ctx: &JobContext) -> Result<String, String> {
+        // Never delete what became the newest verified backup, or a parent of a kept one, since
+        // the plan was made: check again against the catalog now.
+        let backups = self.backups(Some(system)).await?;
+        let policy = self.policy(system)?;
+        let keep = policy
+            .retention
+            .map(|r| retain(&backups.iter().map(BackupView::summary).collect::<Vec<_>>(), &r))
+            .unwrap_or_default();
+        ctx.stage("deleting", Unit::Steps);
+        ctx.control.bytes_total.store(delete.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let mut deleted = 0;
+        let mut problems = Vec::new();
+        for id in delete {
+            if ctx.cancelled() {
+                return Err("cancelled".into());
+            }
+            if keep.contains(id) {
+                ctx.log(format!("kept {id}: the policy keeps it now"));
+                continue;
+            }
+            let Some(view) = backups.iter().find(|b| &b.manifest.id == id) else { continue };
+            let mut ok = true;
+            for copy in &view.copies {
+                let result = match self.repository(&copy.location) {
+                    Ok(repo) => repo.delete(system, id).await,
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(()) => {
+                        let _ = self.store.remove_backup(&copy.location, id).await;
+                        ctx.log(format!("deleted {id} at {}", copy.location));
+                    }
+                    Err(e) => {
+                        ok = false;
+                        problems.push(e);
+                    }
+                }
+            }
+            if ok {
+                deleted += 1;
+                let _ = std::fs::remove_file(self.index_cache(system, id));
+            }
+            ctx.control.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if problems.is_empty() {
+            Ok(format!("pruned {deleted} backup(s) of {system}"))
+        } else {
+            Err(format!("pruned {deleted} backup(s) of {system}; {}", problems.join("; ")))
+        }
+    }
+
+    // ---- the schedule ----
+
+    /// One pass of the scheduler: start each system's backup that is due, and each deep
+    /// verification its cadence asks for. Returns the jobs started.
+    pub async fn run_schedule_once(&self) -> Vec<String> {
+        if self.config.console.read_only {
+            return Vec::new();
+        }
+        let now = self.now();
+        let starts = self.last_backup_starts().await;
+        let active: Vec<JobSnapshot> = self
+            .jobs
+            .list(500)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|j| !j.state.finished())
+            .collect();
+        let busy = |kind: &str, system: &str| active.iter().any(|j| j.kind == kind && j.target == system);
+        let mut started = Vec::new();
+        for (system, settings) in self.config.estate.systems().iter().zip(&self.config.systems) {
+            let Some(policy) = &settings.backup else { continue };
+            let due = !matches!(
+                Schedule::assess(starts.get(&system.name).copied(), policy.every, now),
+                Schedule::NotYet { .. }
+            );
+            if due && !busy("backup", &system.name) {
+                match self.plan_backup(&system.name).await {
+                    Ok((spec, plan)) => {
+                        if let Some(id) = self.start_scheduled(&spec, plan).await {
+                            started.push(id);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(system = %system.name, error = %e, "a scheduled backup cannot start")
+                    }
+                }
+            }
+            let Some(every) = policy.deep_verify_every else { continue };
+            if busy("deep-verify", &system.name) || busy("backup", &system.name) {
+                continue;
+            }
+            let backups = self.backups(Some(&system.name)).await.unwrap_or_default();
+            let Some(newest) = backups.iter().rev().find(|b| b.verified_at().is_some()) else { continue };
+            let last_deep = backups.iter().filter_map(BackupView::deep_verified_at).max();
+            let limit = TimeDelta::from_std(every).unwrap_or(TimeDelta::MAX);
+            if last_deep.is_none_or(|t| now - t >= limit) && self.config.encryption.identity_file.is_some() {
+                match self.plan_verify(&newest.manifest.id, true, None).await {
+                    Ok((spec, plan)) => {
+                        if let Some(id) = self.start_scheduled(&spec, plan).await {
+                            started.push(id);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(system = %system.name, error = %e, "a scheduled deep verify cannot start")
+                    }
+                }
+            }
+        }
+        started
+    }
+
+    async fn start_scheduled(&self, spec: &JobSpec, plan: Plan) -> Option<String> {
+        let job = match self.propose(spec, plan, "scheduler").await {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(error = %e, "the scheduler could not propose a job");
+                return None;
+            }
+        };
+        match self.approve(&job.id, "scheduler", &Proof::Scheduled).await {
+            Ok(_) => {
+                self.spawn_job(&job.id);
+                Some(job.id)
+            }
+            Err(e) => {
+                tracing::warn!(job = %job.id, error = %e, "a scheduled job was refused");
+                None
+            }
+        }
+    }
+
+    /// Run the schedule until the returned handle is dropped or aborted: a pass at once, then
+    /// every `every`.
+    pub fn start_scheduler(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                engine.refresh_catalog(None).await;
+                engine.run_schedule_once().await;
+            }
+        })
+    }
+
+    /// Jobs still running in this process.
+    pub async fn active_jobs(&self) -> Vec<JobSnapshot> {
+        self.jobs
+            .list(500)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|j| j.state == JobState::Running)
+            .collect()
+    }
+}
+
+/// `2026-11-26 22:41 UTC`
+pub fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// `1.2 GiB`, `340 KiB`, `12 B`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else if v < 10.0 {
+        format!("{v:.1} {}", UNITS[unit])
+    } else {
+        format!("{v:.0} {}", UNITS[unit])
+    }
+}
+
+/// How a schedule reads: `every 10m, next in 3m` or `every 10m, MISSED since 22:41`.
+pub fn schedule_text(s: &ScheduleView, now: DateTime<Utc>) -> String {
+    let every = human(Duration::from_secs(s.every_secs));
+    if s.missed {
+        format!("every {every}, MISSED: due since {}", s.due_at.format("%H:%M"))
+    } else if s.due_at <= now {
+        format!("every {every}, due now")
+    } else {
+        format!("every {every}, next in {}", human((s.due_at - now).to_std().unwrap_or_default()))
+    }
+}
+
+/// Group copies by location, for listings.
+pub fn by_location(views: &[BackupView]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for v in views {
+        for c in &v.copies {
+            *out.entry(c.location.clone()).or_insert(0) += 1;
+        }
+    }
+    out
+}

@@ -1,0 +1,478 @@
+//! The backup engine end to end, in process: real folders, a real S3 server (s3s-fs) on
+//! loopback, real age keys. Each test builds its own estate in a temporary folder.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use warroom::config::{self, ProcessEnv};
+use warroom::engine::Engine;
+use warroom::engine::backup::read;
+use warroom::engine::backup::repo::Repository;
+use warroom::engine::jobs::{JobSnapshot, JobSpec, JobState, Proof};
+
+use common::s3::S3Server;
+
+struct Estate {
+    dir: tempfile::TempDir,
+    public: String,
+}
+
+impl Estate {
+    fn new() -> Estate {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = age::x25519::Identity::generate();
+        let public = identity.to_public().to_string();
+        use age::secrecy::ExposeSecret;
+        std::fs::write(dir.path().join("key.txt"), format!("{}\n", identity.to_string().expose_secret()))
+            .unwrap();
+        std::fs::set_permissions(dir.path().join("key.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        Estate { dir, public }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A configuration with an fs location `nas` (plus `extra` TOML) and one system `files`
+    /// backing up `source` (a TOML inline table).
+    fn config(&self, source: &str, kind: &str, extra: &str) -> PathBuf {
+        let d = self.dir.path().display();
+        let text = format!(
+            r#"
+[console]
+operator = "tester"
+state_dir = "{d}/state"
+
+[encryption]
+recipients = ["{public}"]
+identity_file = "{d}/key.txt"
+
+[[locations]]
+name = "nas"
+kind = "fs"
+path = "{d}/repo"
+media = "disk"
+{extra}
+
+[[systems]]
+name = "files"
+tier = 3
+[systems.backup]
+source = {source}
+kind = "{kind}"
+every = "1h"
+locations = LOCATIONS
+retention = {{ keep_last = 2 }}
+"#,
+            public = self.public
+        );
+        let locations = if extra.contains("[[locations]]") { r#"["nas", "cloud"]"# } else { r#"["nas"]"# };
+        let path = self.path("warroom.toml");
+        std::fs::write(&path, text.replace("LOCATIONS", locations)).unwrap();
+        path
+    }
+
+    async fn engine(&self, config: &Path) -> Engine {
+        let loaded = config::load(config, &ProcessEnv).unwrap_or_else(|e| panic!("{e}"));
+        Engine::open(loaded.config).await.unwrap()
+    }
+
+    fn data(&self) -> PathBuf {
+        self.path("data")
+    }
+}
+
+/// Propose, approve and run a job to its end.
+async fn run(engine: &Engine, spec: JobSpec, plan: warroom::engine::jobs::Plan) -> JobSnapshot {
+    let job = engine.propose(&spec, plan, "tester").await.unwrap();
+    engine.approve(&job.id, "tester", &Proof::YesFlag).await.unwrap();
+    engine.run_job(&job.id).await.unwrap()
+}
+
+async fn backup(engine: &Engine) -> JobSnapshot {
+    let (spec, plan) = engine.plan_backup("files").await.unwrap();
+    let job = run(engine, spec, plan).await;
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
+    job
+}
+
+async fn restore(engine: &Engine, id: &str, to: &Path) -> JobSnapshot {
+    let (spec, plan) = engine.plan_restore(id, None, Some(to.to_owned()), false, None).await.unwrap();
+    run(engine, spec, plan).await
+}
+
+fn write(path: &Path, text: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Every entry under `a` and `b` alike: kinds, contents, symlink targets, permission bits.
+fn assert_same_tree(a: &Path, b: &Path) {
+    fn listing(root: &Path) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_owned()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let entry = entry.unwrap();
+                let path = entry.path();
+                let rel = path.strip_prefix(root).unwrap().display().to_string();
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                let mode = meta.permissions().mode() & 0o7777;
+                let what = if meta.file_type().is_symlink() {
+                    format!("link -> {}", std::fs::read_link(&path).unwrap().display())
+                } else if meta.is_dir() {
+                    stack.push(path.clone());
+                    format!("dir {mode:o}")
+                } else {
+                    let content = std::fs::read(&path).unwrap();
+                    format!(
+                        "file {mode:o} {} bytes, sum {}",
+                        content.len(),
+                        content.iter().map(|b| *b as u64).sum::<u64>()
+                    )
+                };
+                out.push((rel, what));
+            }
+        }
+        out.sort();
+        out
+    }
+    assert_eq!(listing(a), listing(b));
+}
+
+fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_round_trips_with_symlinks_empty_files_and_permissions() {
+    let e = Estate::new();
+    let data = e.data();
+    write(&data.join("a/b/c/deep.txt"), b"nested three folders down\n");
+    write(&data.join("empty"), b"");
+    write(&data.join("run.sh"), b"#!/bin/sh\necho hi\n");
+    std::fs::set_permissions(data.join("run.sh"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    write(&data.join("secret.conf"), b"password=never\n");
+    std::fs::set_permissions(data.join("secret.conf"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    write(&data.join("blob.bin"), &random_bytes(3 << 20, 7));
+    std::fs::create_dir_all(data.join("empty-dir")).unwrap();
+    symlink("a/b/c/deep.txt", data.join("shortcut")).unwrap();
+    symlink("/nonexistent/target", data.join("dangling")).unwrap();
+    let config = e.config(&format!("{{ path = \"{}\" }}", data.display()), "full", "");
+    let engine = e.engine(&config).await;
+    let job = backup(&engine).await;
+    assert!(job.outcome.as_deref().unwrap().contains("verified at nas"), "{:?}", job.outcome);
+
+    let backups = engine.backups(Some("files")).await.unwrap();
+    assert_eq!(backups.len(), 1);
+    assert!(backups[0].verified_at().is_some(), "a healthy backup is verified within its own job");
+    let to = e.path("restored");
+    let job = restore(&engine, &backups[0].manifest.id, &to).await;
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
+    assert_same_tree(&data, &to);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_source_round_trips() {
+    let e = Estate::new();
+    let config = e.config(
+        r#"{ command = ["sh", "-c", "echo 'CREATE TABLE orders (id int);'; seq 1 50000"] }"#,
+        "full",
+        "",
+    );
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    let id = engine.backups(Some("files")).await.unwrap()[0].manifest.id.clone();
+    let to = e.path("restored");
+    let job = restore(&engine, &id, &to).await;
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
+    let dump = std::fs::read_to_string(to.join("files.out")).unwrap();
+    assert!(dump.starts_with("CREATE TABLE orders (id int);\n1\n2\n"));
+    assert!(dump.ends_with("49999\n50000\n"));
+
+    // A failing command fails the backup, and nothing is listed.
+    let config = e.config(
+        r#"{ command = ["sh", "-c", "echo partial; echo 'pg_dump: connection refused' >&2; exit 1"] }"#,
+        "full",
+        "",
+    );
+    let engine = e.engine(&config).await;
+    let (spec, plan) = engine.plan_backup("files").await.unwrap();
+    let job = run(&engine, spec, plan).await;
+    assert_eq!(job.state, JobState::Failed);
+    assert!(job.outcome.as_deref().unwrap().contains("connection refused"), "{:?}", job.outcome);
+    engine.refresh_catalog(None).await;
+    assert_eq!(engine.backups(Some("files")).await.unwrap().len(), 1, "the failed run left no backup");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_and_incremental_chain_restores_exactly() {
+    let e = Estate::new();
+    let data = e.data();
+    for i in 0..40 {
+        write(&data.join(format!("logs/app-{i}.log")), format!("line {i}\n").repeat(200).as_bytes());
+    }
+    write(&data.join("keep.txt"), b"unchanged\n");
+    write(&data.join("change.txt"), b"before\n");
+    write(&data.join("gone.txt"), b"deleted later\n");
+    let config = e.config(&format!("{{ path = \"{}\" }}", data.display()), "incremental", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+
+    // Modify, delete, add; the same size with a new content is still seen.
+    write(&data.join("change.txt"), b"after!\n");
+    std::fs::remove_file(data.join("gone.txt")).unwrap();
+    std::fs::remove_file(data.join("logs/app-3.log")).unwrap();
+    write(&data.join("new/added.txt"), b"new file\n");
+    let (spec, plan) = engine.plan_backup("files").await.unwrap();
+    assert!(
+        matches!(
+            &spec,
+            JobSpec::Backup { kind: warroom::model::BackupKind::Incremental, parent: Some(_), .. }
+        ),
+        "{spec:?}"
+    );
+    run(&engine, spec, plan).await;
+    let backups = engine.backups(Some("files")).await.unwrap();
+    assert_eq!(backups.len(), 2);
+    let inc = &backups[1].manifest;
+    assert_eq!(inc.parent.as_deref(), Some(backups[0].manifest.id.as_str()));
+    assert_eq!(inc.stored_files, 2, "only what changed is stored: {inc:?}");
+    assert_eq!(inc.deleted_files, 2);
+
+    let to = e.path("restored");
+    let job = restore(&engine, &inc.id, &to).await;
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
+    assert_same_tree(&data, &to);
+
+    // The older backup restores as it was.
+    let to_old = e.path("restored-old");
+    restore(&engine, &backups[0].manifest.id, &to_old).await;
+    assert_eq!(std::fs::read(to_old.join("gone.txt")).unwrap(), b"deleted later\n");
+    assert_eq!(std::fs::read(to_old.join("change.txt")).unwrap(), b"before\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_location_that_dies_mid_run_leaves_the_fs_copy_whole_and_the_backup_degraded() {
+    let e = Estate::new();
+    let s3 = S3Server::start(&e.path("s3-root")).await;
+    let data = e.data();
+    write(&data.join("small.txt"), b"first\n");
+    let config = e.config(
+        &format!("{{ path = \"{}\" }}", data.display()),
+        "full",
+        &s3.location_toml("cloud", e.dir.path()),
+    );
+    let engine = e.engine(&config).await;
+    let job = backup(&engine).await;
+    assert!(job.outcome.as_deref().unwrap().contains("verified at nas, cloud"), "{:?}", job.outcome);
+    let first = engine.backups(Some("files")).await.unwrap();
+    assert_eq!(first[0].copies.len(), 2, "a copy in each location");
+    let in_s3 = walk(&e.path("s3-root").join(common::s3::BUCKET));
+    assert!(in_s3.iter().any(|p| p.ends_with("manifest.json")), "the S3 server holds it: {in_s3:?}");
+
+    // A big backup; the S3 server stops while it is written.
+    write(&data.join("big.bin"), &random_bytes(48 << 20, 3));
+    let (spec, plan) = engine.plan_backup("files").await.unwrap();
+    let job = engine.propose(&spec, plan, "tester").await.unwrap();
+    engine.approve(&job.id, "tester", &Proof::YesFlag).await.unwrap();
+    let mut events = engine.jobs().subscribe();
+    let running = engine.spawn_job(&job.id);
+    // Live progress (four times a second): stop the server once a sixth of it is through.
+    let got_going = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(warroom::engine::jobs::JobEvent::Changed(j)) = events.recv().await {
+            if j.id == job.id && (j.progress.done > (8 << 20) || j.state.finished()) {
+                return j.state;
+            }
+        }
+        JobState::Failed
+    })
+    .await
+    .unwrap();
+    assert_eq!(got_going, JobState::Running, "stopped the server while the backup ran");
+    s3.stop();
+    let job = running.await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
+    let outcome = job.outcome.unwrap();
+    assert!(outcome.contains("DEGRADED: cloud"), "{outcome}");
+    assert!(outcome.contains("verified at nas"), "{outcome}");
+
+    let backups = engine.backups(Some("files")).await.unwrap();
+    let second = backups.last().unwrap();
+    assert!(second.degraded());
+    assert_eq!(second.copies.iter().map(|c| c.location.as_str()).collect::<Vec<_>>(), ["nas"]);
+    // The fs copy is whole: it restores.
+    let to = e.path("restored");
+    let job = restore(&engine, &second.manifest.id, &to).await;
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
+    assert_same_tree(&data, &to);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push(entry.path());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_byte_fails_verify_naming_the_location_and_backup_and_restore_refuses() {
+    let e = Estate::new();
+    write(&e.data().join("ledger.csv"), "date,amount\n2026-11-26,100\n".repeat(5000).as_bytes());
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    let id = engine.backups(Some("files")).await.unwrap()[0].manifest.id.clone();
+    let data_file = e.path(&format!("repo/warroom/files/{id}/data.age"));
+    let mut bytes = std::fs::read(&data_file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&data_file, bytes).unwrap();
+
+    let (spec, plan) = engine.plan_verify("files", false, None).await.unwrap();
+    let job = run(&engine, spec, plan).await;
+    assert_eq!(job.state, JobState::Failed);
+    let outcome = job.outcome.unwrap();
+    assert!(outcome.contains("location nas") && outcome.contains(&id), "{outcome}");
+    assert!(outcome.contains("altered or damaged"), "{outcome}");
+
+    // The failed copy is no longer verified: restore refuses it (no good copy to read).
+    let err = engine.plan_restore(&id, None, Some(e.path("restored")), false, None).await.unwrap_err();
+    assert!(err.contains("no location holds a good copy"), "{err}");
+    // Even when the catalog does not know yet, reading it refuses: the data is checked as read.
+    let repo = Repository::open(engine.config().location("nas").unwrap()).unwrap();
+    let manifest = repo.manifests(Some("files")).await.unwrap().remove(0);
+    let ids = read::load_identities(&e.path("key.txt")).unwrap();
+    let err = read::restore(&repo, &[manifest], &ids, &e.path("restored"), false, &Default::default())
+        .await
+        .unwrap_err();
+    assert!(err.contains(&id), "{err}");
+    assert!(!e.path("restored").exists(), "nothing half-restored is left looking complete");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_identity_is_a_clear_error() {
+    let e = Estate::new();
+    write(&e.data().join("a.txt"), b"a\n");
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    let other = age::x25519::Identity::generate();
+    use age::secrecy::ExposeSecret;
+    let wrong = e.path("wrong-key.txt");
+    std::fs::write(&wrong, format!("{}\n", other.to_string().expose_secret())).unwrap();
+    let id = engine.backups(Some("files")).await.unwrap()[0].manifest.id.clone();
+    let (spec, plan) =
+        engine.plan_restore(&id, None, Some(e.path("restored")), false, Some(wrong.clone())).await.unwrap();
+    let job = run(&engine, spec, plan).await;
+    assert_eq!(job.state, JobState::Failed);
+    let outcome = job.outcome.unwrap();
+    assert!(outcome.contains("the identity given cannot open it"), "{outcome}");
+    assert!(!e.path("restored").exists());
+
+    let missing = engine.plan_restore(&id, None, Some(e.path("r2")), false, Some(e.path("nope.txt"))).await;
+    assert!(missing.unwrap_err().contains("cannot read the identity file"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_state_directory_lists_verifies_and_restores_from_the_repositories_alone() {
+    let e = Estate::new();
+    write(&e.data().join("a.txt"), b"from the repository\n");
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    engine.close().await;
+    std::fs::remove_dir_all(e.path("state")).unwrap();
+
+    let engine = e.engine(&config).await;
+    assert!(engine.backups(None).await.unwrap().is_empty(), "a fresh catalog");
+    assert!(engine.refresh_catalog(None).await.is_empty());
+    let backups = engine.backups(Some("files")).await.unwrap();
+    assert_eq!(backups.len(), 1);
+    assert!(backups[0].verified_at().is_some(), "the verification is recorded with the copy");
+    assert!(engine.newest_verified().await.contains_key("files"), "RPO counts it");
+    let (spec, plan) = engine.plan_verify("files", true, None).await.unwrap();
+    assert_eq!(run(&engine, spec, plan).await.state, JobState::Succeeded);
+    let to = e.path("restored");
+    assert_eq!(restore(&engine, "files", &to).await.state, JobState::Succeeded);
+    assert_eq!(std::fs::read(to.join("a.txt")).unwrap(), b"from the repository\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_keeps_what_the_policy_keeps_and_deletes_the_rest_everywhere() {
+    let e = Estate::new();
+    write(&e.data().join("a.txt"), b"v1\n");
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
+    let engine = e.engine(&config).await;
+    for v in 1..=4 {
+        write(&e.data().join("a.txt"), format!("v{v}\n").as_bytes());
+        backup(&engine).await;
+    }
+    let before = engine.backups(Some("files")).await.unwrap();
+    let (spec, plan) = engine.plan_prune("files").await.unwrap();
+    let JobSpec::Prune { delete, .. } = &spec else { panic!() };
+    assert_eq!(delete, &[before[0].manifest.id.clone(), before[1].manifest.id.clone()], "keep_last = 2");
+    assert!(plan.lines.iter().any(|l| l.contains(&before[0].manifest.id)), "the plan lists what goes");
+    assert_eq!(run(&engine, spec, plan).await.state, JobState::Succeeded);
+    let after = engine.backups(Some("files")).await.unwrap();
+    assert_eq!(after.len(), 2);
+    engine.refresh_catalog(None).await;
+    let dirs = std::fs::read_dir(e.path("repo/warroom/files")).unwrap().count();
+    assert_eq!(dirs, 2, "deleted from the repository, not only the catalog");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_tools_restore_a_full_backup() {
+    if !tool("age") || !tool("zstd") {
+        assert!(std::env::var_os("CI").is_none(), "CI must install the age and zstd command-line tools");
+        eprintln!("skipped: the age and zstd command-line tools are not installed");
+        return;
+    }
+    let e = Estate::new();
+    write(&e.data().join("docs/readme.md"), b"# restore me without warroom\n");
+    write(&e.data().join("bin.dat"), &random_bytes(200_000, 11));
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    let id = engine.backups(Some("files")).await.unwrap()[0].manifest.id.clone();
+    let out = e.path("by-hand");
+    std::fs::create_dir_all(&out).unwrap();
+    // The README's recipe, word for word.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "age -d -i {key} {data} | zstd -d | tar x -C {out}",
+            key = e.path("key.txt").display(),
+            data = e.path(&format!("repo/warroom/files/{id}/data.age")).display(),
+            out = out.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_same_tree(&e.data(), &out);
+}
+
+fn tool(name: &str) -> bool {
+    std::process::Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success())
+}
