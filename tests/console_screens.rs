@@ -440,3 +440,182 @@ fn detail_with_the_decision_panel() {
     act(&mut s, Action::OpenSystem("api".into()));
     snapshot("detail_impacted_colorblind_120x40", &s);
 }
+
+fn manifest(
+    system: &str,
+    id: &str,
+    minutes_ago: i64,
+    kind: warroom::model::BackupKind,
+) -> warroom::engine::backup::manifest::Manifest {
+    use warroom::engine::backup::manifest::{FORMAT, Manifest, SourceInfo};
+    let at = now() - chrono::TimeDelta::minutes(minutes_ago);
+    Manifest {
+        format: FORMAT,
+        id: id.to_owned(),
+        system: system.to_owned(),
+        kind,
+        parent: None,
+        started_at: at,
+        finished_at: at + chrono::TimeDelta::seconds(20),
+        source: SourceInfo::Command { command: "pg_dump app".into(), file: format!("{system}.out") },
+        files: 1,
+        stored_files: 1,
+        deleted_files: 0,
+        plain_size: 734_003_200,
+        stored_size: 187_170_816,
+        sha256: "ab".repeat(32),
+        index_size: 200,
+        index_sha256: "cd".repeat(32),
+        recipients: vec!["0123456789abcdef".into()],
+        compression: "zstd level 1".into(),
+        encryption: "age x25519".into(),
+        tool: "warroom test".into(),
+        degraded: Vec::new(),
+    }
+}
+
+fn with_backups(s: &mut State) {
+    use warroom::engine::backup::manifest::LocationFailure;
+    use warroom::engine::backup::service::{BackupStanding, BackupView, Copy, ScheduleView};
+    use warroom::model::BackupKind;
+    let copy = |location: &str, verified: Option<i64>, error: Option<&str>| Copy {
+        location: location.to_owned(),
+        verified_at: verified.map(|m| now() - chrono::TimeDelta::minutes(m)),
+        deep_verified_at: None,
+        error: error.map(str::to_owned),
+    };
+    let mut degraded = manifest("database", "20261126T223707Z-5e1c0a11", 4, BackupKind::Full);
+    degraded.degraded = vec![LocationFailure { location: "vault".into(), reason: "connection reset".into() }];
+    let backups = vec![
+        BackupView {
+            manifest: manifest("database", "20261126T222707Z-0a9f3e2d", 14, BackupKind::Full),
+            copies: vec![
+                copy("nas", Some(13), None),
+                copy("vault", None, Some("location vault: backup 2026…: the data's SHA-256 does not match")),
+            ],
+        },
+        BackupView {
+            manifest: manifest("database", "20261126T223207Z-77ab01c4", 9, BackupKind::Full),
+            copies: vec![copy("nas", Some(8), None), copy("vault", Some(8), None)],
+        },
+        BackupView { manifest: degraded, copies: vec![copy("nas", Some(3), None)] },
+    ];
+    let standings = vec![BackupStanding {
+        system: "database".into(),
+        newest_verified: Some(now() - chrono::TimeDelta::minutes(4)),
+        newest_deep_verified: Some(now() - chrono::TimeDelta::hours(3)),
+        backups: 3,
+        schedule: Some(ScheduleView {
+            every_secs: 240,
+            due_at: now() + chrono::TimeDelta::seconds(0),
+            missed: false,
+        }),
+        three_two_one: Some(warroom::model::ThreeTwoOne { copies: 3, media: 2, offsite: 1 }),
+    }];
+    act(s, Action::BackupsLoaded { backups, standings });
+}
+
+#[test]
+fn detail_lists_backups_and_the_three_two_one_state() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        with_backups(&mut s);
+        act(&mut s, Action::OpenSystem("database".into()));
+        let t = snapshot(&format!("detail_backups_default_{w}x{h}"), &s);
+        let buffer = t.backend().buffer();
+        let (x, y) = find(buffer, "✔ 3-2-1 met").unwrap();
+        assert_eq!(buffer[(x, y)].fg, s.theme.palette.ok);
+        let (x, y) = find(buffer, "23:37 full").unwrap();
+        assert_eq!(buffer[(x, y)].fg, s.theme.palette.warning, "a degraded backup is marked");
+        assert!(text(&t).lines().any(|l| l.contains("23:37 full") && l.contains('▲')));
+        // The RPO timer counts from the newest verified backup.
+        assert!(text(&t).contains("RPO 01:00 left"), "{}", text(&t));
+    }
+}
+
+fn gate_job(policy: warroom::model::ApprovalPolicy) -> warroom::engine::jobs::JobSnapshot {
+    warroom::engine::jobs::JobSnapshot {
+        id: "J-261126-224107-3fa9".into(),
+        kind: "restore".into(),
+        target: "database".into(),
+        state: warroom::engine::jobs::JobState::Proposed,
+        plan: warroom::engine::jobs::Plan {
+            title: "Restore database from backup 20261126T223707Z-5e1c0a11".into(),
+            lines: vec![
+                "backup     20261126T223707Z-5e1c0a11 (full, taken 2026-11-26 22:37 UTC)".into(),
+                "from       nas".into(),
+                "into       /var/lib/warroom/restores/database-20261126T223707Z-5e1c0a11".into(),
+                "size       1 entry; 178 MiB to read".into(),
+                "checks     every object's SHA-256 and every file's size and SHA-256 as it is read;".into(),
+                "           restored into a staging folder and moved into place only when all checked out"
+                    .into(),
+            ],
+        },
+        policy,
+        proposed_by: "alice".into(),
+        proposed_at: Some(now()),
+        approved_by: None,
+        started_at: None,
+        finished_at: None,
+        outcome: None,
+        progress: Default::default(),
+        log: Vec::new(),
+    }
+}
+
+#[test]
+fn the_approval_gate_shows_the_plan_with_cancel_focused() {
+    use warroom::tui::action::GateKey;
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        act(&mut s, Action::Proposed(Box::new(gate_job(warroom::model::ApprovalPolicy::Typed))));
+        for c in "datab".chars() {
+            act(&mut s, Action::Gate(GateKey::Insert(c.to_string())));
+        }
+        let t = snapshot(&format!("gate_typed_default_{w}x{h}"), &s);
+        let buffer = t.backend().buffer();
+        let (x, y) = find(buffer, "[ Cancel ]").unwrap();
+        assert!(buffer[(x, y)].modifier.contains(Modifier::BOLD), "Cancel has the focus");
+        assert!(text(&t).contains("Type database to approve: datab"));
+    }
+}
+
+#[test]
+fn the_jobs_screen_shows_progress_state_and_log() {
+    use warroom::engine::jobs::{JobState, Progress, Unit};
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        let mut running = gate_job(warroom::model::ApprovalPolicy::None);
+        running.id = "J-261126-224020-1b2c".into();
+        running.kind = "backup".into();
+        running.state = JobState::Running;
+        running.plan.title = "Back up database".into();
+        running.approved_by = Some("alice".into());
+        running.progress = Progress {
+            stage: "backing up".into(),
+            done: 412 << 20,
+            total: Some(674 << 20),
+            unit: Unit::Bytes,
+            rate: Some((88 << 20) as f64),
+            eta_secs: Some(3),
+        };
+        running.log = vec![
+            "22:40:20 backup 20261126T224020Z-9d: full of pg_dump app to nas, vault".into(),
+            "22:40:21 nas: cleaned up incomplete backup 20261126T223001Z-11 (2 objects)".into(),
+        ];
+        let mut done = gate_job(warroom::model::ApprovalPolicy::Typed);
+        done.state = JobState::Cancelled;
+        done.outcome = Some("cancelled at the approval gate by alice".into());
+        let mut failed = gate_job(warroom::model::ApprovalPolicy::None);
+        failed.id = "J-261126-223001-77aa".into();
+        failed.kind = "verify".into();
+        failed.target = "payments".into();
+        failed.state = JobState::Failed;
+        failed.outcome =
+            Some("backup 2026…: location vault: the data's SHA-256 does not match the manifest".into());
+        act(&mut s, Action::JobsLoaded(vec![running, done, failed]));
+        act(&mut s, Action::ShowJobs);
+        let t = snapshot(&format!("jobs_default_{w}x{h}"), &s);
+        assert!(text(&t).contains("61%"), "{}", text(&t));
+    }
+}

@@ -142,3 +142,97 @@ fn the_demo_shows_an_outage_injected_from_another_terminal() {
     t.wait_text("EXITED-0");
     assert!(!state.path().join("warroom/demo/sim.json").exists(), "the demo cleans up after itself");
 }
+
+/// The database's "RPO mm:ss left" on the dashboard, in seconds.
+fn rpo_left(screen: &str, system: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.contains(&format!(" {system} ")))?;
+    // The RPO cell reads "RPO 04:52 left" (the objectives column "RPO 5m" has no colon).
+    line.match_indices("RPO ").find_map(|(at, _)| {
+        let rest = &line[at + 4..];
+        let clock: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == ':').collect();
+        if !clock.contains(':') || !rest[clock.len()..].starts_with(" left") {
+            return None;
+        }
+        let parts: Vec<u64> = clock.split(':').filter_map(|p| p.parse().ok()).collect();
+        Some(parts.iter().fold(0, |acc, p| acc * 60 + p))
+    })
+}
+
+#[test]
+fn a_backup_from_the_console_goes_through_the_gate_and_resets_the_rpo_timer() {
+    let Some(t) = Tmux::start("backup", 140, 40) else { return };
+    let state = tempfile::tempdir().unwrap();
+    let env = format!(
+        "env -u COLORTERM XDG_STATE_HOME={} HOME={} WARROOM_OPERATOR=tester",
+        state.path().display(),
+        state.path().display()
+    );
+    t.type_text(&format!("{env} {} demo; echo EXITED-$?", env!("CARGO_BIN_EXE_warroom")));
+    t.keys(&["Enter"]);
+    // The demo backs everything up at the start: live RPO timers from the first minute.
+    t.wait_for("the database backed up", |s| rpo_left(s, "database").is_some_and(|l| l > 0));
+    // Let the timer run down a little.
+    let before = t.wait_for("the RPO timer to run", |s| rpo_left(s, "database").is_some_and(|l| l <= 294));
+    let before = rpo_left(&before, "database").unwrap();
+
+    // Select the database, ask for a backup: the gate opens; Esc runs nothing.
+    t.type_text(":");
+    t.wait_text("tab complete");
+    t.type_text("backup database");
+    t.keys(&["Enter"]);
+    t.wait_text("APPROVAL · Back up database");
+    t.keys(&["Escape"]);
+    t.wait_text("cancelled at the gate: nothing ran");
+    let count = |audit: &[(String, String)], action: &str| {
+        audit.iter().filter(|(a, target)| a == action && target == "database").count()
+    };
+    // The refusal reaches the audit log a moment after the gate closes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let audit = loop {
+        let audit = demo_audit(&state.path().join("warroom/demo"));
+        if count(&audit, "backup.cancelled") == 1 || std::time::Instant::now() > deadline {
+            break audit;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(count(&audit, "backup.cancelled"), 1, "the decision is audited: {audit:?}");
+    let started_before = count(&audit, "backup.started");
+    // The cancelled proposal never started.
+    assert_eq!(started_before, count(&audit, "backup.finished"), "{audit:?}");
+
+    // Again, and approve: the job runs and the timer starts again from the full RPO.
+    t.type_text(":");
+    t.wait_text("tab complete");
+    t.type_text("backup database");
+    t.keys(&["Enter"]);
+    let gate = t.wait_text("APPROVAL · Back up database");
+    // The timer only ever counts down, unless a newer verified backup resets it.
+    let ticking = rpo_left(&gate, "database").unwrap_or(before);
+    t.keys(&["Tab", "Enter"]);
+    let after = t.wait_for("the RPO timer reset", |s| rpo_left(s, "database").is_some_and(|l| l > ticking));
+    assert!(rpo_left(&after, "database").unwrap() >= 270, "{after}");
+
+    t.type_text("J");
+    let jobs = t.wait_text("JOBS ·");
+    assert!(
+        jobs.lines().any(|l| l.contains("succeeded") && l.contains("backup") && l.contains("database")),
+        "{jobs}"
+    );
+    assert!(jobs.lines().any(|l| l.contains("cancelled") && l.contains("database")), "{jobs}");
+
+    let audit = demo_audit(&state.path().join("warroom/demo"));
+    assert_eq!(count(&audit, "backup.started"), started_before + 1, "{audit:?}");
+
+    t.type_text("q");
+    t.wait_text("EXITED-0");
+}
+
+/// The demo's audit log, oldest first: (action, target).
+fn demo_audit(dir: &std::path::Path) -> Vec<(String, String)> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = warroom::store::Store::open(dir).await.unwrap();
+        let records = store.audit_records(None).await.unwrap();
+        records.into_iter().rev().map(|r| (r.action, r.target)).collect()
+    })
+}

@@ -27,6 +27,8 @@ async fn start_estate(config: &mut Config) -> Result<(SimEstate, tokio::task::Jo
         .await
         .map_err(|e| CliError::message(format!("cannot serve the control API: {e}"), 1))?;
     demo::point_checks(config, &sim.endpoints());
+    demo::point_backups(config)
+        .map_err(|e| CliError::message(format!("cannot set up the demo's backups: {e}"), 1))?;
     crate::store::create_private_dir(&config.console.state_dir).map_err(|e| CliError::message(e, 1))?;
     let info = ControlInfo { control: format!("http://{addr}"), token, pid: std::process::id() };
     control::write_info(&config.console.state_dir, &info)
@@ -42,7 +44,22 @@ pub async fn demo(config: Option<PathBuf>, started: std::time::Instant) -> Resul
     let _log = logging::init(&state_dir);
     let endpoints = sim.endpoints();
     // A reload reads the file again: its systems stay pointed at the simulated endpoints.
-    let adapt: crate::engine::Adapt = Arc::new(move |c: &mut Config| demo::point_checks(c, &endpoints));
+    let adapt: crate::engine::Adapt = Arc::new(move |c: &mut Config| {
+        demo::point_checks(c, &endpoints);
+        if let Err(e) = demo::point_backups(c) {
+            tracing::warn!(error = %e, "the demo's backups could not be set up again");
+        }
+    });
+    // Something changes in the sample data every minute, so incremental backups have work.
+    let touched = config.clone();
+    let _activity = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            demo::touch_samples(&touched, chrono::Utc::now());
+        }
+    });
     let engine = Engine::open(config).await.map_err(|e| CliError::store(e, 1))?.with_adapt(adapt);
     let options =
         crate::tui::Options { mode: crate::tui::state::Mode::Demo, started, sim: Some(sim.handle()) };

@@ -72,6 +72,8 @@ pub struct ConsoleSection {
     pub theme: Option<String>,
     #[serde(default)]
     pub read_only: bool,
+    #[serde(default)]
+    pub run_schedule: bool,
 }
 
 /// The section resolved against the environment.
@@ -83,6 +85,8 @@ pub struct ConsoleConfig {
     pub theme: String,
     /// Refuse every side effect.
     pub read_only: bool,
+    /// The console also runs the backup schedule (else `warroom backup schedule` does).
+    pub run_schedule: bool,
 }
 
 /// Read access to the process environment, so resolution can be tested without touching it.
@@ -138,6 +142,7 @@ impl ConsoleSection {
             state_dir,
             theme: self.theme.clone().unwrap_or_else(|| "default".to_owned()),
             read_only: self.read_only,
+            run_schedule: self.run_schedule,
         }
     }
 }

@@ -41,6 +41,20 @@ pub enum KeyCommand {
     Quit,
     /// Demo: cycle the selected system's simulated fault.
     Fault,
+    /// Back the selected system up (through the approval gate).
+    Backup,
+    /// Quick-verify the selected system's newest backup.
+    Verify,
+    /// Deep-verify it: a full restore test into a scratch folder.
+    DeepVerify,
+    /// Restore the selected system's newest verified backup.
+    Restore,
+    /// Delete what the selected system's retention does not keep.
+    Prune,
+    /// The jobs screen.
+    Jobs,
+    /// Cancel the selected job (through the gate).
+    CancelJob,
 }
 
 impl KeyCommand {
@@ -65,6 +79,13 @@ impl KeyCommand {
         KeyCommand::Reload,
         KeyCommand::Quit,
         KeyCommand::Fault,
+        KeyCommand::Backup,
+        KeyCommand::Verify,
+        KeyCommand::DeepVerify,
+        KeyCommand::Restore,
+        KeyCommand::Prune,
+        KeyCommand::Jobs,
+        KeyCommand::CancelJob,
     ];
 
     /// The name used in `[keys]`.
@@ -90,6 +111,13 @@ impl KeyCommand {
             KeyCommand::Reload => "reload",
             KeyCommand::Quit => "quit",
             KeyCommand::Fault => "fault",
+            KeyCommand::Backup => "backup",
+            KeyCommand::Verify => "verify",
+            KeyCommand::DeepVerify => "deep_verify",
+            KeyCommand::Restore => "restore",
+            KeyCommand::Prune => "prune",
+            KeyCommand::Jobs => "jobs",
+            KeyCommand::CancelJob => "cancel_job",
         }
     }
 
@@ -116,6 +144,13 @@ impl KeyCommand {
             KeyCommand::Reload => "re-read the configuration",
             KeyCommand::Quit => "quit",
             KeyCommand::Fault => "demo: cycle the selected system's simulated fault",
+            KeyCommand::Backup => "back the selected system up (asks first)",
+            KeyCommand::Verify => "verify its newest backup: every copy's size and SHA-256",
+            KeyCommand::DeepVerify => "deep-verify it: restore into a scratch folder and check every file",
+            KeyCommand::Restore => "restore its newest verified backup (asks first)",
+            KeyCommand::Prune => "delete the backups its retention does not keep (asks first)",
+            KeyCommand::Jobs => "the jobs: backups, verifications, restores, with progress",
+            KeyCommand::CancelJob => "cancel the selected job (asks first)",
         }
     }
 
@@ -131,6 +166,8 @@ impl KeyCommand {
             KeyCommand::Quit => "quit",
             KeyCommand::Audit => "audit",
             KeyCommand::NextPane | KeyCommand::PrevPane => "pane",
+            KeyCommand::CancelJob => "cancel",
+            KeyCommand::DeepVerify => "deep verify",
             other => other.name(),
         }
     }
@@ -161,6 +198,13 @@ impl KeyCommand {
             KeyCommand::Reload => &["ctrl-r"],
             KeyCommand::Quit => &["q"],
             KeyCommand::Fault => &["F"],
+            KeyCommand::Backup => &["b"],
+            KeyCommand::Verify => &["v"],
+            KeyCommand::DeepVerify => &["V"],
+            KeyCommand::Restore => &["R"],
+            KeyCommand::Prune => &["P"],
+            KeyCommand::Jobs => &["J"],
+            KeyCommand::CancelJob => &["c"],
         }
     }
 }

@@ -54,3 +54,179 @@ pub fn point_checks(config: &mut Config, endpoints: &BTreeMap<String, String>) {
         settings.thresholds.hold = HOLD;
     }
 }
+
+/// Give the demo's backups a home: each location becomes a folder in the demo's state
+/// directory (same name, media and offsite, so 3-2-1 reads as configured), each system's
+/// source becomes sample data generated there (a command source becomes a program printing a
+/// sample dump), and a key made for the demo encrypts them. Call after [`point_checks`] (which
+/// moves the state directory into `demo/`). Creates what is missing; never overwrites.
+pub fn point_backups(config: &mut Config) -> Result<(), String> {
+    use crate::config::backup::{Source, Store};
+    let dir = config.console.state_dir.clone();
+    crate::store::create_private_dir(&dir)?;
+    let (public, key) = demo_key(&dir)?;
+    // The demo keeps its own timers running: backups and deep verifications on schedule.
+    config.console.run_schedule = true;
+    config.encryption.recipients = vec![public];
+    config.encryption.identity_file = Some(key);
+    for location in &mut config.locations {
+        location.store = Store::Fs { path: dir.join("repo").join(&location.name) };
+    }
+    for (system, settings) in config.estate.systems().iter().zip(config.systems.iter_mut()) {
+        let Some(policy) = settings.backup.as_mut() else { continue };
+        let data = dir.join("data").join(&system.name);
+        match &policy.source {
+            Source::Path(_) => {
+                sample_tree(&data, &system.name)?;
+                policy.source = Source::Path(data);
+            }
+            Source::Command { .. } => {
+                sample_dump(&data, &system.name)?;
+                policy.source = Source::Command {
+                    program: "sh".into(),
+                    args: vec!["-c".into(), format!("cat '{}'", data.join("dump.sql").display())],
+                };
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The demo's age key pair: made once, private key 0600.
+fn demo_key(dir: &Path) -> Result<(String, PathBuf), String> {
+    use age::secrecy::ExposeSecret;
+    use std::str::FromStr;
+    let path = dir.join("backup-key.txt");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Some(line) = text.lines().find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        && let Ok(identity) = age::x25519::Identity::from_str(line.trim())
+    {
+        return Ok((identity.to_public().to_string(), path));
+    }
+    let identity = age::x25519::Identity::generate();
+    let public = identity.to_public().to_string();
+    let text = format!(
+        "# the demo's backup key\n# public key: {public}\n{}\n",
+        identity.to_string().expose_secret()
+    );
+    write_private(&path, text.as_bytes())?;
+    Ok((public, path))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    f.write_all(bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A small deterministic generator: the same sample data for the same system.
+struct Sample(u64);
+
+impl Sample {
+    fn new(name: &str) -> Sample {
+        Sample(
+            name.bytes().fold(0x9e3779b97f4a7c15u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+                | 1,
+        )
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// About 3 MiB: logs (compressible), configuration, records as CSV, and a binary blob.
+fn sample_tree(dir: &Path, system: &str) -> Result<(), String> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut r = Sample::new(system);
+    let write = |rel: &str, bytes: &[u8]| -> Result<(), String> {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write(
+        "config/service.yaml",
+        format!("service: {system}\nreplicas: 3\nlisten: 0.0.0.0:8080\n").as_bytes(),
+    )?;
+    for day in 1..=6 {
+        let mut log = String::new();
+        for i in 0..4000 {
+            let n = r.next();
+            log.push_str(&format!(
+                "2026-11-{day:02}T{:02}:{:02}:{:02}Z {system} {} request id={:016x} took {}ms\n",
+                (i / 180) % 24,
+                (i / 3) % 60,
+                i % 60,
+                ["GET /orders", "POST /orders", "GET /health", "PUT /cart"][(n % 4) as usize],
+                n,
+                n % 900
+            ));
+        }
+        write(&format!("logs/{system}-2026-11-{day:02}.log"), log.as_bytes())?;
+    }
+    let mut csv = String::from("id,customer,amount,currency\n");
+    for i in 0..12_000 {
+        let n = r.next();
+        csv.push_str(&format!("{i},{:08x},{}.{:02},EUR\n", n >> 32, n % 5000, n % 100));
+    }
+    write("data/records.csv", csv.as_bytes())?;
+    let blob: Vec<u8> = (0..(512 * 1024 / 8)).flat_map(|_| r.next().to_le_bytes()).collect();
+    write("data/blob.bin", &blob)?;
+    write("activity.log", format!("{system}: sample data created\n").as_bytes())?;
+    Ok(())
+}
+
+/// A ~2 MiB SQL dump for a command source.
+fn sample_dump(dir: &Path, system: &str) -> Result<(), String> {
+    let path = dir.join("dump.sql");
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut r = Sample::new(system);
+    let mut sql = format!(
+        "-- {system}: sample dump\nCREATE TABLE orders (id bigint, customer text, amount numeric);\n"
+    );
+    for i in 0..40_000 {
+        let n = r.next();
+        sql.push_str(&format!(
+            "INSERT INTO orders VALUES ({i}, 'c{:06x}', {}.{:02});\n",
+            n >> 40,
+            n % 9000,
+            n % 100
+        ));
+    }
+    std::fs::write(&path, sql).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Something changes in each system's sample data, so incremental backups have work: a line
+/// appended to its activity log (or dump).
+pub fn touch_samples(config: &Config, now: chrono::DateTime<chrono::Utc>) {
+    use std::io::Write;
+    for system in config.estate.systems() {
+        let dir = config.console.state_dir.join("data").join(&system.name);
+        let file =
+            if dir.join("dump.sql").exists() { dir.join("dump.sql") } else { dir.join("activity.log") };
+        if !dir.exists() {
+            continue;
+        }
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&file) {
+            let _ = writeln!(f, "-- {} activity at {}", system.name, now.to_rfc3339());
+        }
+    }
+}

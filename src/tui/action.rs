@@ -9,6 +9,8 @@ use chrono::FixedOffset;
 use crossterm::event::KeyEvent;
 
 use crate::config::keys::KeyCommand;
+use crate::engine::backup::service::{BackupStanding, BackupView};
+use crate::engine::jobs::{JobSnapshot, Proof};
 use crate::engine::monitor::SystemHealth;
 use crate::model::Tier;
 use crate::sim::{Fault, FaultState};
@@ -49,6 +51,67 @@ pub enum EngineEvent {
         state: FaultState,
     },
     FaultFailed(String),
+    /// A job was proposed: the gate opens on it.
+    Proposed(Box<JobSnapshot>),
+    /// Planning or proposing failed (nothing was proposed), or the gate refused.
+    ActionFailed(String),
+    /// A job changed (state, progress, log).
+    Job(Box<JobSnapshot>),
+    Jobs(Vec<JobSnapshot>),
+    Backups {
+        backups: Vec<BackupView>,
+        standings: Vec<BackupStanding>,
+    },
+}
+
+/// What the operator asked to be done, before it is planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Backup {
+        system: String,
+    },
+    Verify {
+        system: String,
+        deep: bool,
+    },
+    /// `id`: a backup (else the newest verified); `to`: a folder (else one in the state dir).
+    Restore {
+        system: String,
+        id: Option<String>,
+        to: Option<std::path::PathBuf>,
+    },
+    Prune {
+        system: String,
+    },
+}
+
+impl Request {
+    pub fn system(&self) -> &str {
+        match self {
+            Request::Backup { system }
+            | Request::Verify { system, .. }
+            | Request::Restore { system, .. }
+            | Request::Prune { system } => system,
+        }
+    }
+}
+
+/// A key in the approval gate (which takes every key while open).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateKey {
+    /// Tab, left, right: between Cancel and Approve.
+    Toggle,
+    /// Enter: press the focused button.
+    Press,
+    /// Esc: cancel.
+    Cancel,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    /// Typing the system's name (the typed policy).
+    Insert(String),
+    Backspace,
 }
 
 /// Editing the text of the filter or the palette.
@@ -115,11 +178,46 @@ pub enum Action {
     /// The simulated faults as they are now (switched from anywhere: a key, `warroom sim
     /// fault`, a failover step through the control API).
     FaultsSeen(Vec<FaultState>),
+    /// Plan a job and open the gate on it.
+    Request(Request),
+    ShowJobs,
+    Gate(GateKey),
+    /// Leave even though jobs run (after the question).
+    QuitAnyway,
+    Proposed(Box<JobSnapshot>),
+    ActionFailed(String),
+    JobChanged(Box<JobSnapshot>),
+    JobsLoaded(Vec<JobSnapshot>),
+    BackupsLoaded {
+        backups: Vec<BackupView>,
+        standings: Vec<BackupStanding>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadAudit,
     ReloadConfig,
-    SetFault { system: String, fault: Fault, replace: bool },
+    SetFault {
+        system: String,
+        fault: Fault,
+        replace: bool,
+    },
+    /// Plan the request and propose the job.
+    Propose(Request),
+    /// The gate said yes: approve the job and start it.
+    Approve {
+        id: String,
+        proof: Proof,
+    },
+    /// The gate said no.
+    CancelProposal {
+        id: String,
+    },
+    /// Stop a running job.
+    CancelJob {
+        id: String,
+    },
+    /// Refresh the catalog from the repositories and report the backups.
+    LoadBackups,
 }

@@ -16,7 +16,7 @@ use crate::engine::Engine;
 use crate::engine::monitor::{Monitor, MonitorEvent};
 use crate::sim::SimHandle;
 
-use super::action::{Effect, EngineEvent, Event};
+use super::action::{Effect, EngineEvent, Event, Request};
 use super::event::to_action;
 use super::state::{Mode, ReloadedConfig, State};
 use super::theme::ThemeCatalog;
@@ -38,6 +38,11 @@ enum Reply {
     /// A reloaded configuration comes with the engine that carries it.
     Reloaded(Engine, Box<ReloadedConfig>),
 }
+
+/// How often the backup schedule is looked at.
+const SCHEDULE_EVERY: Duration = Duration::from_secs(10);
+/// How often (in ticks, seconds) the backups are read again from the repositories.
+const BACKUPS_EVERY_TICKS: u64 = 30;
 
 /// The newest audit records the console holds (the whole log stays in the store).
 const AUDIT_WINDOW: u32 = 1000;
@@ -71,6 +76,21 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let mut dirty = true;
     let mut first_frame = true;
     let (mut monitor, mut health) = start_monitor(&engine, &tx);
+    let mut jobs = engine.jobs().subscribe();
+    // What ran before, and what the repositories hold.
+    carry_out(Effect::LoadBackups, &engine, None, &tx);
+    {
+        let (engine, tx) = (engine.clone(), tx.clone());
+        tokio::spawn(async move {
+            let list = engine.jobs().list(JOBS_SHOWN).await.unwrap_or_default();
+            let _ = tx.send(Reply::Event(EngineEvent::Jobs(list)));
+        });
+    }
+    // The backup schedule runs while the console does (never when read-only).
+    let runs_schedule = |c: &crate::config::ConsoleConfig| c.run_schedule && !c.read_only;
+    let mut scheduler =
+        runs_schedule(&engine.config().console).then(|| engine.start_scheduler(SCHEDULE_EVERY));
+    let mut ticks: u64 = 0;
 
     loop {
         if dirty {
@@ -104,6 +124,11 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                 Reply::Event(e) => Event::Engine(e),
                 Reply::Reloaded(new_engine, config) => {
                     engine = new_engine;
+                    // The schedule follows the new configuration.
+                    if let Some(s) = scheduler.take() {
+                        s.abort();
+                    }
+                    scheduler = runs_schedule(&config.console).then(|| engine.start_scheduler(SCHEDULE_EVERY));
                     // Probe what the new configuration says to probe.
                     drop(monitor);
                     (monitor, health) = start_monitor(&engine, &tx);
@@ -122,6 +147,11 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                 }
                 Err(_) => continue,
             },
+            job = jobs.recv() => match job {
+                Ok(crate::engine::jobs::JobEvent::Changed(j)) => Event::Engine(EngineEvent::Job(j)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => continue,
+            },
             _ = sigterm.recv() => {
                 tracing::info!("SIGTERM: leaving the console");
                 break;
@@ -132,6 +162,13 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
             }
         };
         let now = engine.now();
+        if let Event::Tick { .. } = &event {
+            ticks += 1;
+            // Backups written by other processes (the schedule elsewhere, `warroom backup`).
+            if ticks.is_multiple_of(BACKUPS_EVERY_TICKS) {
+                carry_out(Effect::LoadBackups, &engine, None, &tx);
+            }
+        }
         if let (Event::Tick { .. }, Some(sim)) = (&event, &options.sim) {
             let faults: Vec<crate::sim::FaultState> =
                 state.estate.systems().iter().map(|s| sim.fault(&s.name).unwrap_or_default()).collect();
@@ -149,7 +186,33 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
             break;
         }
     }
+    if let Some(s) = scheduler {
+        s.abort();
+    }
+    stop_jobs(&engine).await;
     Ok(())
+}
+
+/// Cancel this process's running jobs and give them a moment to finish as Cancelled (what
+/// they wrote is cleaned up); anything left is marked Interrupted by the next start.
+async fn stop_jobs(engine: &Engine) {
+    let mut ours = Vec::new();
+    for job in engine.active_jobs().await {
+        if engine.jobs().cancel_running(&job.id, engine.operator()).await.is_ok() {
+            ours.push(job.id);
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !ours.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut still = Vec::new();
+        for id in ours {
+            if engine.jobs().get(&id).await.ok().flatten().is_some_and(|j| !j.state.finished()) {
+                still.push(id);
+            }
+        }
+        ours = still;
+    }
 }
 
 /// The theme catalog for the configuration's folder and the user's (file I/O: done in the loop
@@ -223,6 +286,7 @@ fn carry_out(effect: Effect, engine: &Engine, sim: Option<&SimHandle>, tx: &mpsc
             Effect::ReloadConfig | Effect::SetFault { .. } => {
                 |e: String| Reply::Event(EngineEvent::ConfigRejected(e))
             }
+            _ => |e: String| Reply::Event(EngineEvent::ActionFailed(e)),
         };
         let work = std::panic::AssertUnwindSafe(effect_reply(effect, engine)).catch_unwind();
         let reply =
@@ -263,5 +327,61 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
         Effect::SetFault { .. } => {
             Reply::Event(EngineEvent::FaultFailed("a fault is switched in place".to_owned()))
         }
+        Effect::Propose(request) => {
+            let planned = match request {
+                Request::Backup { system } => engine.plan_backup(&system).await,
+                Request::Verify { system, deep } => engine.plan_verify(&system, deep, None).await,
+                Request::Restore { system, id, to } => {
+                    engine.plan_restore(id.as_deref().unwrap_or(&system), None, to, false, None).await
+                }
+                Request::Prune { system } => engine.plan_prune(&system).await,
+            };
+            let (spec, plan) = match planned {
+                Ok(p) => p,
+                Err(e) => return Reply::Event(EngineEvent::ActionFailed(e)),
+            };
+            match engine.propose(&spec, plan, engine.operator()).await {
+                Ok(job) => Reply::Event(EngineEvent::Proposed(Box::new(job))),
+                Err(refusal) => {
+                    Reply::Event(EngineEvent::ActionFailed(format!("refused, nothing ran: {refusal}")))
+                }
+            }
+        }
+        Effect::Approve { id, proof } => match engine.approve(&id, engine.operator(), &proof).await {
+            Ok(_) => {
+                engine.spawn_job(&id);
+                Reply::Event(EngineEvent::Jobs(engine.jobs().list(JOBS_SHOWN).await.unwrap_or_default()))
+            }
+            Err(refusal) => {
+                let _ = engine.cancel_proposal(&id, engine.operator()).await;
+                Reply::Event(EngineEvent::ActionFailed(format!("not approved, nothing ran: {refusal}")))
+            }
+        },
+        Effect::CancelProposal { id } => match engine.cancel_proposal(&id, engine.operator()).await {
+            Ok(()) => {
+                Reply::Event(EngineEvent::Jobs(engine.jobs().list(JOBS_SHOWN).await.unwrap_or_default()))
+            }
+            Err(e) => Reply::Event(EngineEvent::ActionFailed(e.to_string())),
+        },
+        Effect::CancelJob { id } => match engine.jobs().cancel_running(&id, engine.operator()).await {
+            Ok(()) => {
+                Reply::Event(EngineEvent::Jobs(engine.jobs().list(JOBS_SHOWN).await.unwrap_or_default()))
+            }
+            Err(e) => Reply::Event(EngineEvent::ActionFailed(format!("cannot cancel {id}: {e}"))),
+        },
+        Effect::LoadBackups => backups_reply(&engine).await,
     }
+}
+
+/// Jobs the console loads.
+const JOBS_SHOWN: u32 = 300;
+
+async fn backups_reply(engine: &Engine) -> Reply {
+    let problems = engine.refresh_catalog(None).await;
+    for p in &problems {
+        tracing::warn!(problem = %p, "a backup location could not be read");
+    }
+    let backups = engine.backups(None).await.unwrap_or_default();
+    let standings = engine.standings().await;
+    Reply::Event(EngineEvent::Backups { backups, standings })
 }

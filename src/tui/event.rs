@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::action::{Action, Edit, EngineEvent, Event};
+use super::action::{Action, Edit, EngineEvent, Event, GateKey};
 use super::keymap::key_spec;
 use super::state::{Overlay, State};
 
@@ -12,6 +12,9 @@ pub fn to_action(state: &State, event: Event) -> Option<Action> {
         Event::Resize { width, height } => Some(Action::Resize { width, height }),
         Event::Tick { local_offset } => Some(Action::Tick { local_offset }),
         Event::Paste(text) => {
+            if let Some(Overlay::Gate(_)) = &state.overlay {
+                return Some(Action::Gate(GateKey::Insert(text.replace(['\n', '\r'], ""))));
+            }
             typing(state).then(|| Action::Edit(Edit::Insert(text.replace(['\n', '\r'], " "))))
         }
         Event::Engine(e) => Some(match e {
@@ -24,6 +27,11 @@ pub fn to_action(state: &State, event: Event) -> Option<Action> {
             EngineEvent::Health(systems) => Action::HealthChanged(systems),
             EngineEvent::FaultSet { system, state } => Action::FaultSet { system, state },
             EngineEvent::FaultFailed(e) => Action::ConfigRejected(e),
+            EngineEvent::Proposed(job) => Action::Proposed(job),
+            EngineEvent::ActionFailed(e) => Action::ActionFailed(e),
+            EngineEvent::Job(job) => Action::JobChanged(job),
+            EngineEvent::Jobs(jobs) => Action::JobsLoaded(jobs),
+            EngineEvent::Backups { backups, standings } => Action::BackupsLoaded { backups, standings },
         }),
         Event::Key(key) => key_action(state, &key),
     }
@@ -41,6 +49,29 @@ fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && matches!(key.code, KeyCode::Char('c')) {
         return Some(Action::Quit);
+    }
+    // The approval gate takes every key, and never through the keymap: its keys are fixed,
+    // so a rebinding cannot make Enter approve by surprise.
+    if let Some(Overlay::Gate(_)) = &state.overlay {
+        let gate = match key.code {
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => GateKey::Toggle,
+            KeyCode::Enter => GateKey::Press,
+            KeyCode::Esc => GateKey::Cancel,
+            KeyCode::Up => GateKey::Up,
+            KeyCode::Down => GateKey::Down,
+            KeyCode::PageUp => GateKey::PageUp,
+            KeyCode::PageDown => GateKey::PageDown,
+            KeyCode::Backspace => GateKey::Backspace,
+            KeyCode::Char(c) if !ctrl => GateKey::Insert(c.to_string()),
+            _ => return None,
+        };
+        return Some(Action::Gate(gate));
+    }
+    if let Some(Overlay::ConfirmQuit { .. }) = &state.overlay {
+        return Some(match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => Action::QuitAnyway,
+            _ => Action::Command(crate::config::keys::KeyCommand::Back),
+        });
     }
     if typing(state) {
         let edit = match key.code {

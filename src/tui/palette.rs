@@ -4,7 +4,7 @@
 use crate::config::diagnostic::did_you_mean;
 use crate::model::Tier;
 
-use super::action::Action;
+use super::action::{Action, Request};
 use super::state::State;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,8 @@ enum Arg {
     Words,
     /// A system, then a fault.
     Fault,
+    /// A system a job acts on (the command names the job).
+    Target,
 }
 
 struct Command {
@@ -46,6 +48,37 @@ const COMMANDS: &[Command] = &[
         usage: "fault SYSTEM MODE",
         description: "demo: switch a simulated fault (healthy, slow 6s, erroring 0.2, down, flapping 10s)",
     },
+    Command {
+        name: "backup",
+        arg: Arg::Target,
+        usage: "backup SYSTEM",
+        description: "back a system up (asks first)",
+    },
+    Command {
+        name: "verify",
+        arg: Arg::Target,
+        usage: "verify SYSTEM",
+        description: "check every copy of its newest backup (size, SHA-256)",
+    },
+    Command {
+        name: "deep-verify",
+        arg: Arg::Target,
+        usage: "deep-verify SYSTEM",
+        description: "restore its newest backup into a scratch folder and check every file",
+    },
+    Command {
+        name: "restore",
+        arg: Arg::Target,
+        usage: "restore SYSTEM [BACKUP-ID] [DIR]",
+        description: "restore its newest verified backup (or BACKUP-ID) into an empty folder",
+    },
+    Command {
+        name: "prune",
+        arg: Arg::Target,
+        usage: "prune SYSTEM",
+        description: "delete the backups its retention does not keep (asks first)",
+    },
+    Command { name: "jobs", arg: Arg::None, usage: "jobs", description: "jobs, with progress and logs" },
     Command { name: "dashboard", arg: Arg::None, usage: "dashboard", description: "the tier dashboard" },
     Command { name: "audit", arg: Arg::None, usage: "audit", description: "the audit log" },
     Command {
@@ -83,7 +116,7 @@ fn find(name: &str) -> Option<&'static Command> {
 
 fn argument_values(arg: Arg, state: &State) -> Vec<(String, String)> {
     match arg {
-        Arg::System => state
+        Arg::System | Arg::Target => state
             .estate
             .systems()
             .iter()
@@ -183,6 +216,7 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
         Arg::None if !arg.is_empty() => Err(format!(":{} takes nothing after it", command.name)),
         Arg::None => Ok(match command.name {
             "dashboard" => Action::ShowDashboard,
+            "jobs" => Action::ShowJobs,
             "audit" => Action::ShowAudit,
             "reload" => Action::Reload,
             "help" => Action::ShowHelp,
@@ -204,6 +238,41 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
                 })
             }
         },
+        Arg::Target if arg.is_empty() => need("a system name"),
+        Arg::Target => {
+            let mut words = arg.split_whitespace();
+            let word = words.next().unwrap_or_default();
+            let Some(s) = state.estate.systems().iter().find(|s| s.name.eq_ignore_ascii_case(word)) else {
+                let names = state.estate.systems().iter().map(|s| s.name.as_str());
+                return Err(match did_you_mean(word, names) {
+                    Some(s) => format!("there is no system \"{word}\"; did you mean \"{s}\"?"),
+                    None => format!("there is no system \"{word}\""),
+                });
+            };
+            let system = s.name.clone();
+            let rest: Vec<&str> = words.collect();
+            if command.name != "restore" && !rest.is_empty() {
+                return Err(format!(":{} takes only a system", command.usage));
+            }
+            Ok(Action::Request(match command.name {
+                "backup" => Request::Backup { system },
+                "verify" => Request::Verify { system, deep: false },
+                "deep-verify" => Request::Verify { system, deep: true },
+                "prune" => Request::Prune { system },
+                _ => {
+                    // restore SYSTEM [BACKUP-ID] [DIR]: a DIR is a path (it has a /).
+                    let (mut id, mut to) = (None, None);
+                    for word in rest {
+                        if word.contains('/') {
+                            to = Some(std::path::PathBuf::from(word));
+                        } else {
+                            id = Some(word.to_owned());
+                        }
+                    }
+                    Request::Restore { system, id, to }
+                }
+            }))
+        }
         Arg::Fault => {
             let mut words = arg.split_whitespace();
             let (Some(system), Some(mode)) = (words.next(), words.next()) else {

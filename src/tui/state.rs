@@ -6,7 +6,10 @@ use chrono::{DateTime, FixedOffset, Offset, Utc};
 
 use crate::config::keys::KeyBindings;
 use crate::config::{Config, ConsoleConfig};
+use crate::engine::backup::service::{BackupStanding, BackupView};
+use crate::engine::jobs::{JobSnapshot, JobState};
 use crate::engine::monitor::SystemHealth;
+use crate::model::ApprovalPolicy;
 use crate::model::{Estate, HealthState, RpoStatus, Tier};
 use crate::sim::FaultState;
 use crate::store::{AuditRecord, Verification};
@@ -28,6 +31,7 @@ pub struct ReloadedConfig {
     pub estate: Estate,
     pub keys: KeyBindings,
     pub console: ConsoleConfig,
+    pub approval: crate::model::ApprovalPolicies,
     pub warnings: usize,
     /// The theme files, read again (`None`: keep the ones loaded).
     pub themes: Option<ThemeCatalog>,
@@ -39,6 +43,7 @@ impl ReloadedConfig {
             estate: config.estate.clone(),
             keys: config.keys.clone(),
             console: config.console.clone(),
+            approval: config.approval.clone(),
             warnings,
             themes: None,
         }
@@ -50,6 +55,7 @@ pub enum Screen {
     Dashboard,
     Detail(Detail),
     Audit,
+    Jobs,
 }
 
 /// The system detail screen: which system, which pane has focus, where the cursor is in the
@@ -81,7 +87,7 @@ impl TextInput {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help {
         scroll: usize,
@@ -97,6 +103,41 @@ pub enum Overlay {
         text: String,
         scroll: usize,
     },
+    /// The approval gate: nothing runs until it says yes.
+    Gate(Box<Gate>),
+    /// Quitting while jobs run: asked first.
+    ConfirmQuit {
+        running: usize,
+    },
+}
+
+/// What the gate decides on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateSubject {
+    /// A proposed job: approve it (it starts) or cancel it (nothing runs).
+    Proposal,
+    /// A running job: stop it, or leave it running.
+    Cancellation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateFocus {
+    Cancel,
+    Approve,
+}
+
+/// The approval gate's modal: the plan (scrollable), Cancel focused first, and for the typed
+/// policy the system's name to type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    pub subject: GateSubject,
+    pub job: JobSnapshot,
+    pub policy: ApprovalPolicy,
+    pub focus: GateFocus,
+    pub typed: TextInput,
+    pub scroll: usize,
+    /// Why Approve did nothing (the name typed does not match).
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +179,8 @@ pub struct State {
     pub estate: Estate,
     pub config_path: PathBuf,
     pub console: ConsoleConfig,
+    /// The gate's policies, per action and tier.
+    pub approval: crate::model::ApprovalPolicies,
     pub mode: Mode,
     pub keymap: Keymap,
     pub themes: ThemeCatalog,
@@ -166,6 +209,14 @@ pub struct State {
     pub faults: Vec<FaultState>,
     /// Per system: when its newest verified backup was taken.
     pub newest_verified: Vec<Option<DateTime<Utc>>>,
+    /// Every backup the catalog knows, oldest first.
+    pub backups: Vec<BackupView>,
+    /// Per system (by name): schedule, 3-2-1, deep verification.
+    pub standings: Vec<BackupStanding>,
+    /// Jobs, newest first (the last few hundred).
+    pub jobs: Vec<JobSnapshot>,
+    /// The Jobs screen's selected job.
+    pub job_selected: usize,
     pub message: Option<Message>,
     pub quit: bool,
 }
@@ -184,6 +235,7 @@ impl State {
             estate: config.estate.clone(),
             config_path: config.path.clone(),
             console: config.console.clone(),
+            approval: config.approval.clone(),
             mode: if config.console.read_only { Mode::ReadOnly } else { mode },
             keymap: Keymap::new(&config.keys),
             theme: if no_color { theme.without_color() } else { theme },
@@ -203,6 +255,10 @@ impl State {
             health: vec![None; n],
             faults: vec![FaultState::default(); n],
             newest_verified: vec![None; n],
+            backups: Vec::new(),
+            standings: Vec::new(),
+            jobs: Vec::new(),
+            job_selected: 0,
             message: None,
             quit: false,
         };
@@ -231,6 +287,22 @@ impl State {
         let objective = self.estate.systems().get(system).map(|s| s.objective.rpo).unwrap_or_default();
         let newest = self.newest_verified.get(system).copied().flatten();
         RpoStatus::assess(newest, objective, self.estate.rpo_policy, now)
+    }
+
+    /// Jobs running now.
+    pub fn running_jobs(&self) -> usize {
+        self.jobs.iter().filter(|j| j.state == JobState::Running).count()
+    }
+
+    pub fn standing(&self, system: usize) -> Option<&BackupStanding> {
+        let name = &self.estate.systems().get(system)?.name;
+        self.standings.iter().find(|s| &s.system == name)
+    }
+
+    /// A system's backups, newest first.
+    pub fn backups_of(&self, system: usize) -> Vec<&BackupView> {
+        let Some(name) = self.estate.systems().get(system).map(|s| &s.name) else { return Vec::new() };
+        self.backups.iter().rev().filter(|b| &b.manifest.system == name).collect()
     }
 
     /// The footer message, while it is fresh.

@@ -37,6 +37,11 @@ pub fn no_match(back: &str) -> String {
 pub const PALETTE_KEYS: &[(&str, &str)] =
     &[("tab", "complete"), ("↑↓", "choose"), ("⏎", "run"), ("esc", "close"), ("ctrl-u", "clear")];
 pub const PALETTE_TITLE: &str = " COMMAND ";
+/// The approval gate's keys (fixed: not from the keymap).
+pub const GATE_KEYS: &[(&str, &str)] =
+    &[("tab", "Cancel/Approve"), ("⏎", "press"), ("esc", "cancel"), ("↑↓", "scroll the plan")];
+pub const CONFIRM_QUIT_KEYS: &[(&str, &str)] =
+    &[("y", "quit, cancelling the jobs"), ("any other key", "stay")];
 /// The filter's editing keys.
 pub const FILTER_KEYS: &str = "⏎ keep  esc clear";
 pub const NO_SYSTEMS: &str = "the estate has no systems: add [[systems]] tables to the configuration";

@@ -5,14 +5,16 @@ use chrono::{DateTime, Utc};
 
 use crate::config::keys::KeyCommand;
 
-use super::action::{Action, Edit, Effect};
+use super::action::{Action, Edit, Effect, GateKey, Request};
 use super::keymap::Keymap;
 use super::layout;
 use super::palette;
 use super::state::{
-    DashboardLine, Detail, DetailPane, Message, MessageLevel, Mode, Overlay, Screen, State, TextInput,
-    dashboard_lines, dependency_list,
+    DashboardLine, Detail, DetailPane, Gate, GateFocus, GateSubject, Message, MessageLevel, Mode, Overlay,
+    Screen, State, TextInput, dashboard_lines, dependency_list,
 };
+use crate::engine::jobs::{JobSnapshot, Proof};
+use crate::model::ApprovalPolicy;
 
 pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
     match action {
@@ -102,7 +104,79 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             vec![Effect::ReloadConfig]
         }
         Action::Quit => {
+            let running = state.running_jobs();
+            if running > 0 && !matches!(state.overlay, Some(Overlay::ConfirmQuit { .. })) {
+                state.overlay = Some(Overlay::ConfirmQuit { running });
+            } else {
+                state.quit = true;
+            }
+            Vec::new()
+        }
+        Action::QuitAnyway => {
             state.quit = true;
+            Vec::new()
+        }
+        Action::Request(request) => {
+            say(state, MessageLevel::Info, format!("planning: {}…", describe_request(&request)), now);
+            vec![Effect::Propose(request)]
+        }
+        Action::Proposed(job) => {
+            let policy = job.policy;
+            upsert_job(state, (*job).clone());
+            state.message = None;
+            state.overlay = Some(Overlay::Gate(Box::new(Gate {
+                subject: GateSubject::Proposal,
+                job: *job,
+                policy,
+                focus: GateFocus::Cancel,
+                typed: TextInput::default(),
+                scroll: 0,
+                error: None,
+            })));
+            Vec::new()
+        }
+        Action::ActionFailed(e) => {
+            say(state, MessageLevel::Error, e, now);
+            Vec::new()
+        }
+        Action::Gate(key) => gate_key(state, key, now),
+        Action::ShowJobs => {
+            if state.screen != Screen::Jobs {
+                go(state, Screen::Jobs);
+            }
+            Vec::new()
+        }
+        Action::JobChanged(job) => {
+            let was_finished = state.jobs.iter().find(|j| j.id == job.id).is_some_and(|j| j.state.finished());
+            let finished = job.state.finished() && !was_finished;
+            let (kind, target, job_state) = (job.kind.clone(), job.target.clone(), job.state);
+            let outcome = job.outcome.clone().unwrap_or_default();
+            upsert_job(state, *job);
+            if !finished {
+                return Vec::new();
+            }
+            let level = match job_state {
+                crate::engine::jobs::JobState::Succeeded => MessageLevel::Info,
+                crate::engine::jobs::JobState::Cancelled => MessageLevel::Warning,
+                _ => MessageLevel::Error,
+            };
+            say(state, level, format!("{kind} of {target} {job_state}: {outcome}"), now);
+            vec![Effect::LoadBackups]
+        }
+        Action::JobsLoaded(jobs) => {
+            state.jobs = jobs;
+            state.job_selected = state.job_selected.min(state.jobs.len().saturating_sub(1));
+            Vec::new()
+        }
+        Action::BackupsLoaded { backups, standings } => {
+            state.newest_verified = state
+                .estate
+                .systems()
+                .iter()
+                .map(|s| standings.iter().find(|x| x.system == s.name).and_then(|x| x.newest_verified))
+                .collect();
+            state.backups = backups;
+            state.standings = standings;
             Vec::new()
         }
         Action::AuditLoaded { records, verification } => {
@@ -176,6 +250,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
                 (false, m) => m,
             };
             state.console = reloaded.console;
+            state.approval = reloaded.approval;
             // The monitor starts again on the new configuration and reports afresh.
             state.health = vec![None; state.estate.systems().len()];
             state.faults = vec![crate::sim::FaultState::default(); state.estate.systems().len()];
@@ -229,6 +304,118 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             Vec::new()
         }
     }
+}
+
+/// Jobs kept in the console's list.
+const JOBS_KEPT: usize = 300;
+
+fn upsert_job(state: &mut State, job: JobSnapshot) {
+    match state.jobs.iter_mut().find(|j| j.id == job.id) {
+        Some(slot) => *slot = job,
+        None => {
+            state.jobs.insert(0, job);
+            state.jobs.truncate(JOBS_KEPT);
+        }
+    }
+}
+
+fn describe_request(r: &Request) -> String {
+    match r {
+        Request::Backup { system } => format!("back up {system}"),
+        Request::Verify { system, deep: false } => format!("verify {system}'s newest backup"),
+        Request::Verify { system, deep: true } => format!("deep-verify {system}'s newest backup"),
+        Request::Restore { system, .. } => format!("restore {system}"),
+        Request::Prune { system } => format!("prune {system}'s backups"),
+    }
+}
+
+/// The approval gate takes every key while it is open.
+fn gate_key(state: &mut State, key: GateKey, now: DateTime<Utc>) -> Vec<Effect> {
+    let Some(Overlay::Gate(gate)) = &mut state.overlay else { return Vec::new() };
+    let lines = gate.job.plan.lines.len();
+    match key {
+        GateKey::Toggle => {
+            gate.focus = match gate.focus {
+                GateFocus::Cancel => GateFocus::Approve,
+                GateFocus::Approve => GateFocus::Cancel,
+            };
+            Vec::new()
+        }
+        GateKey::Up => {
+            gate.scroll = gate.scroll.saturating_sub(1);
+            Vec::new()
+        }
+        GateKey::Down => {
+            gate.scroll = (gate.scroll + 1).min(lines.saturating_sub(1));
+            Vec::new()
+        }
+        GateKey::PageUp => {
+            gate.scroll = gate.scroll.saturating_sub(10);
+            Vec::new()
+        }
+        GateKey::PageDown => {
+            gate.scroll = (gate.scroll + 10).min(lines.saturating_sub(1));
+            Vec::new()
+        }
+        GateKey::Insert(text) => {
+            if gate.policy == ApprovalPolicy::Typed {
+                edit_text(&mut gate.typed, Edit::Insert(text));
+                gate.error = None;
+            }
+            Vec::new()
+        }
+        GateKey::Backspace => {
+            edit_text(&mut gate.typed, Edit::Backspace);
+            gate.error = None;
+            Vec::new()
+        }
+        GateKey::Press if gate.focus == GateFocus::Approve => {
+            let typed = gate.typed.text.trim().to_owned();
+            if gate.policy == ApprovalPolicy::Typed && typed != gate.job.target {
+                gate.error = Some(format!("type {} exactly to approve", gate.job.target));
+                return Vec::new();
+            }
+            let proof =
+                if gate.policy == ApprovalPolicy::Typed { Proof::Typed(typed) } else { Proof::Confirmed };
+            let (id, subject, what) =
+                (gate.job.id.clone(), gate.subject.clone(), gate.job.plan.title.clone());
+            state.overlay = None;
+            match subject {
+                GateSubject::Proposal => {
+                    say(state, MessageLevel::Info, format!("approved: {what}"), now);
+                    vec![Effect::Approve { id, proof }]
+                }
+                GateSubject::Cancellation => {
+                    say(state, MessageLevel::Warning, format!("cancelling: {what}"), now);
+                    vec![Effect::CancelJob { id }]
+                }
+            }
+        }
+        GateKey::Press | GateKey::Cancel => {
+            let (id, subject) = (gate.job.id.clone(), gate.subject.clone());
+            state.overlay = None;
+            match subject {
+                GateSubject::Proposal => {
+                    say(state, MessageLevel::Info, "cancelled at the gate: nothing ran".to_owned(), now);
+                    vec![Effect::CancelProposal { id }]
+                }
+                GateSubject::Cancellation => {
+                    say(state, MessageLevel::Info, "the job carries on".to_owned(), now);
+                    Vec::new()
+                }
+            }
+        }
+    }
+}
+
+/// The system a backup key acts on: the open detail's, else the dashboard's selection.
+fn target_system(state: &State) -> Option<String> {
+    let i = match state.screen {
+        Screen::Detail(d) => Some(d.system),
+        Screen::Dashboard => state.selected,
+        _ => None,
+    }?;
+    state.estate.systems().get(i).map(|s| s.name.clone())
 }
 
 fn say(state: &mut State, level: MessageLevel, text: String, now: DateTime<Utc>) {
@@ -286,6 +473,12 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
             }
             return Vec::new();
         }
+        Some(Overlay::ConfirmQuit { .. }) => {
+            state.overlay = None;
+            return Vec::new();
+        }
+        // The gate's keys arrive as `Action::Gate`.
+        Some(Overlay::Gate(_)) => return Vec::new(),
         Some(Overlay::Palette { .. }) | None => {}
     }
 
@@ -305,6 +498,27 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
         KeyCommand::Audit => return update(state, Action::ShowAudit, now),
         KeyCommand::Dashboard => return update(state, Action::ShowDashboard, now),
         KeyCommand::Reload => return update(state, Action::Reload, now),
+        KeyCommand::Backup
+        | KeyCommand::Verify
+        | KeyCommand::DeepVerify
+        | KeyCommand::Restore
+        | KeyCommand::Prune
+            if state.screen != Screen::Jobs =>
+        {
+            let Some(system) = target_system(state) else {
+                say(state, MessageLevel::Warning, "select a system first".to_owned(), now);
+                return Vec::new();
+            };
+            let request = match command {
+                KeyCommand::Backup => Request::Backup { system },
+                KeyCommand::Verify => Request::Verify { system, deep: false },
+                KeyCommand::DeepVerify => Request::Verify { system, deep: true },
+                KeyCommand::Restore => Request::Restore { system, id: None, to: None },
+                _ => Request::Prune { system },
+            };
+            return update(state, Action::Request(request), now);
+        }
+        KeyCommand::Jobs => return update(state, Action::ShowJobs, now),
         KeyCommand::Fault => {
             let target = match state.screen {
                 Screen::Detail(d) => Some(d.system),
@@ -322,6 +536,7 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
         Screen::Dashboard => dashboard_command(state, command, now),
         Screen::Detail(detail) => detail_command(state, detail, command),
         Screen::Audit => audit_command(state, command),
+        Screen::Jobs => return jobs_command(state, command, now),
     }
     Vec::new()
 }
@@ -457,6 +672,55 @@ fn detail_command(state: &mut State, mut detail: Detail, command: KeyCommand) {
         _ => {}
     }
     state.screen = Screen::Detail(detail);
+}
+
+fn jobs_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec<Effect> {
+    let n = state.jobs.len();
+    let page = layout::audit_rows(state.height).max(1);
+    let sel = &mut state.job_selected;
+    match command {
+        KeyCommand::Back => back(state),
+        KeyCommand::Down if n > 0 => *sel = (*sel + 1).min(n - 1),
+        KeyCommand::Up => *sel = sel.saturating_sub(1),
+        KeyCommand::Top => *sel = 0,
+        KeyCommand::Bottom if n > 0 => *sel = n - 1,
+        KeyCommand::PageDown if n > 0 => *sel = (*sel + page).min(n - 1),
+        KeyCommand::PageUp => *sel = sel.saturating_sub(page),
+        KeyCommand::CancelJob => {
+            let Some(job) = state.jobs.get(state.job_selected).cloned() else { return Vec::new() };
+            if job.state != crate::engine::jobs::JobState::Running {
+                say(
+                    state,
+                    MessageLevel::Warning,
+                    format!("job {} is {}: only a running job can be cancelled", job.id, job.state),
+                    now,
+                );
+                return Vec::new();
+            }
+            let tier = state.estate.system(&job.target).map(|s| s.tier).unwrap_or(crate::model::Tier::Four);
+            let policy = state.approval.get(crate::model::Action::Cancel, tier);
+            let mut lines = vec![
+                format!("job        {} ({} of {})", job.id, job.kind, job.target),
+                format!("running    {}", job.progress.stage),
+                "stops it   where it is; nothing half-done is kept (a backup without its".to_owned(),
+                "           manifest does not exist and is cleaned up by the next run)".to_owned(),
+            ];
+            lines.extend(job.plan.lines.iter().map(|l| format!("plan was   {l}")));
+            let mut cancel = job.clone();
+            cancel.plan = crate::engine::jobs::Plan { title: format!("Cancel: {}", job.plan.title), lines };
+            state.overlay = Some(Overlay::Gate(Box::new(Gate {
+                subject: GateSubject::Cancellation,
+                job: cancel,
+                policy,
+                focus: GateFocus::Cancel,
+                typed: TextInput::default(),
+                scroll: 0,
+                error: None,
+            })));
+        }
+        _ => {}
+    }
+    Vec::new()
 }
 
 fn audit_command(state: &mut State, command: KeyCommand) {

@@ -93,12 +93,17 @@ impl Repository {
                         None => Ok(std::env::var(var).ok()),
                     }
                 };
-                if let Some(k) = secret(access_key, "AWS_ACCESS_KEY_ID")? {
-                    b = b.with_access_key_id(k);
-                }
-                if let Some(k) = secret(secret_key, "AWS_SECRET_ACCESS_KEY")? {
-                    b = b.with_secret_access_key(k);
-                }
+                // Credentials are given, never discovered: no instance-metadata lookups from a
+                // DR console, and a missing key is a clear error, not a hang.
+                let (Some(key), Some(secret_key)) =
+                    (secret(access_key, "AWS_ACCESS_KEY_ID")?, secret(secret_key, "AWS_SECRET_ACCESS_KEY")?)
+                else {
+                    return Err(format!(
+                        "location {}: no credentials: set access_key_id_env and secret_access_key_env (or _file) in its [[locations]] entry, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                        location.name
+                    ));
+                };
+                b = b.with_access_key_id(key).with_secret_access_key(secret_key);
                 let store = b.build().map_err(|e| format!("location {}: {e}", location.name))?;
                 Backend::Object { store: Arc::new(store), prefix: prefix.clone() }
             }

@@ -691,6 +691,16 @@ impl Engine {
     ) -> Result<String, String> {
         let policy = self.policy(system)?.clone();
         ctx.stage("preparing", Unit::Bytes);
+        // Nothing is written anywhere for a source that is not there.
+        match &policy.source {
+            Source::Path(p) if std::fs::symlink_metadata(p).is_err() => {
+                return Err(format!("the source {} does not exist (or cannot be read)", p.display()));
+            }
+            Source::Command { program, .. } if !program_found(program) => {
+                return Err(format!("the source program \"{program}\" is not found on this machine"));
+            }
+            _ => {}
+        }
         let mut repos = Vec::new();
         let mut unusable = Vec::new();
         for name in &policy.locations {
@@ -751,7 +761,16 @@ impl Engine {
             started_at,
         };
         let clock = self.clock.clone();
-        let written = write::write(request, ctx.control.clone(), move || clock.now()).await?;
+        let written = match write::write(request, ctx.control.clone(), move || clock.now()).await {
+            Ok(w) => w,
+            Err(e) => {
+                // Without a manifest it never existed; take away what was written of it.
+                for repo in &repos {
+                    let _ = repo.delete(system, &id).await;
+                }
+                return Err(e);
+            }
+        };
         for note in &written.notes {
             ctx.log(note.clone());
         }
@@ -1121,6 +1140,15 @@ impl Engine {
             .filter(|j| j.state == JobState::Running)
             .collect()
     }
+}
+
+/// A program path that exists, or a name found on `PATH`.
+fn program_found(program: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).exists();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()))
 }
 
 /// `2026-11-26 22:41 UTC`

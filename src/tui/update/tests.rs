@@ -309,3 +309,171 @@ fn jumping_to_the_last_tier_keeps_the_screen_full() {
     assert_eq!(selected_name(&s), "wiki");
     assert_eq!(s.scroll, 0, "everything fits at 120x40, so nothing scrolls away");
 }
+
+fn job(id: &str, kind: &str, target: &str, state: crate::engine::jobs::JobState) -> JobSnapshot {
+    JobSnapshot {
+        id: id.to_owned(),
+        kind: kind.to_owned(),
+        target: target.to_owned(),
+        state,
+        plan: crate::engine::jobs::Plan {
+            title: format!("{kind} {target}"),
+            lines: vec!["from       nas".to_owned(), "into       /restore/here".to_owned()],
+        },
+        policy: ApprovalPolicy::Typed,
+        proposed_by: "alice".to_owned(),
+        proposed_at: Some(now()),
+        approved_by: None,
+        started_at: None,
+        finished_at: None,
+        outcome: None,
+        progress: Default::default(),
+        log: Vec::new(),
+    }
+}
+
+fn gate(s: &State) -> Option<&crate::tui::state::Gate> {
+    match &s.overlay {
+        Some(Overlay::Gate(g)) => Some(g),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_backup_key_plans_first_and_the_gate_opens_with_cancel_focused() {
+    use crate::engine::jobs::JobState;
+    let mut s = state();
+    let effects = run(&mut s, [cmd(KeyCommand::Backup)]);
+    let system = selected_name(&s).to_owned();
+    assert_eq!(effects, vec![Effect::Propose(Request::Backup { system: system.clone() })]);
+    assert!(s.overlay.is_none(), "nothing opens until the plan is back");
+
+    let mut proposed = job("J-1", "backup", &system, JobState::Proposed);
+    proposed.policy = ApprovalPolicy::Confirm;
+    run(&mut s, [Action::Proposed(Box::new(proposed))]);
+    let g = gate(&s).unwrap();
+    assert_eq!(g.focus, crate::tui::state::GateFocus::Cancel);
+    // Enter at once presses Cancel: nothing runs, and the engine records the refusal.
+    let effects = run(&mut s, [Action::Gate(GateKey::Press)]);
+    assert_eq!(effects, vec![Effect::CancelProposal { id: "J-1".into() }]);
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn esc_on_the_gate_cancels_and_approve_starts_the_job() {
+    use crate::engine::jobs::JobState;
+    let mut s = state();
+    let mut proposed = job("J-2", "backup", "database", JobState::Proposed);
+    proposed.policy = ApprovalPolicy::Confirm;
+    run(&mut s, [Action::Proposed(Box::new(proposed.clone()))]);
+    assert_eq!(
+        run(&mut s, [Action::Gate(GateKey::Cancel)]),
+        vec![Effect::CancelProposal { id: "J-2".into() }]
+    );
+
+    run(&mut s, [Action::Proposed(Box::new(proposed))]);
+    let effects = run(&mut s, [Action::Gate(GateKey::Toggle), Action::Gate(GateKey::Press)]);
+    assert_eq!(effects, vec![Effect::Approve { id: "J-2".into(), proof: Proof::Confirmed }]);
+}
+
+#[test]
+fn the_typed_policy_needs_the_system_name_exactly() {
+    use crate::engine::jobs::JobState;
+    let mut s = state();
+    run(&mut s, [Action::Proposed(Box::new(job("J-3", "restore", "database", JobState::Proposed)))]);
+    let keys: Vec<Action> = "datab".chars().map(|c| Action::Gate(GateKey::Insert(c.to_string()))).collect();
+    run(&mut s, keys);
+    let effects = run(&mut s, [Action::Gate(GateKey::Toggle), Action::Gate(GateKey::Press)]);
+    assert!(effects.is_empty(), "a partial name approves nothing");
+    assert!(gate(&s).unwrap().error.as_deref().unwrap().contains("type database"));
+    let keys: Vec<Action> = "ase".chars().map(|c| Action::Gate(GateKey::Insert(c.to_string()))).collect();
+    run(&mut s, keys);
+    let effects = run(&mut s, [Action::Gate(GateKey::Press)]);
+    assert_eq!(effects, vec![Effect::Approve { id: "J-3".into(), proof: Proof::Typed("database".into()) }]);
+}
+
+#[test]
+fn the_gate_takes_every_key_even_bound_ones() {
+    use crate::engine::jobs::JobState;
+    let mut s = state();
+    run(&mut s, [Action::Proposed(Box::new(job("J-4", "restore", "database", JobState::Proposed)))]);
+    // q would quit, b would back up: in the gate they are letters of the name.
+    for c in ['q', 'b'] {
+        let action = to_action(&s, Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))).unwrap();
+        assert_eq!(action, Action::Gate(GateKey::Insert(c.to_string())));
+    }
+    let enter = to_action(&s, Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))).unwrap();
+    assert_eq!(enter, Action::Gate(GateKey::Press));
+}
+
+#[test]
+fn job_events_update_the_list_and_a_finished_job_reloads_the_backups() {
+    use crate::engine::jobs::JobState;
+    let mut s = state();
+    let mut j = job("J-5", "backup", "database", JobState::Running);
+    j.progress.done = 10;
+    j.progress.total = Some(100);
+    assert!(run(&mut s, [Action::JobChanged(Box::new(j.clone()))]).is_empty());
+    assert_eq!(s.running_jobs(), 1);
+    j.progress.done = 60;
+    run(&mut s, [Action::JobChanged(Box::new(j.clone()))]);
+    assert_eq!(s.jobs.len(), 1, "the same job, updated in place");
+    assert_eq!(s.jobs[0].progress.done, 60);
+    j.state = JobState::Succeeded;
+    j.outcome = Some("backup B-1: full".into());
+    let effects = run(&mut s, [Action::JobChanged(Box::new(j.clone()))]);
+    assert_eq!(effects, vec![Effect::LoadBackups]);
+    assert!(s.message.as_ref().unwrap().text.contains("succeeded"));
+    // The same event again (a late progress report) reloads nothing.
+    assert!(run(&mut s, [Action::JobChanged(Box::new(j))]).is_empty());
+}
+
+#[test]
+fn quitting_while_a_job_runs_asks_first() {
+    use crate::engine::jobs::JobState;
+    let mut s = state();
+    run(&mut s, [Action::JobChanged(Box::new(job("J-6", "backup", "database", JobState::Running)))]);
+    run(&mut s, [cmd(KeyCommand::Quit)]);
+    assert!(!s.quit);
+    assert!(matches!(s.overlay, Some(Overlay::ConfirmQuit { running: 1 })));
+    // Any other key stays.
+    let n = to_action(&s, Event::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE))).unwrap();
+    run(&mut s, [n]);
+    assert!(!s.quit && s.overlay.is_none());
+    run(&mut s, [cmd(KeyCommand::Quit)]);
+    let y = to_action(&s, Event::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE))).unwrap();
+    run(&mut s, [y]);
+    assert!(s.quit);
+}
+
+#[test]
+fn cancelling_a_running_job_goes_through_the_gate() {
+    use crate::engine::jobs::JobState;
+    let mut s = state();
+    run(&mut s, [Action::JobChanged(Box::new(job("J-7", "backup", "database", JobState::Running)))]);
+    run(&mut s, [Action::ShowJobs, cmd(KeyCommand::CancelJob)]);
+    let g = gate(&s).unwrap();
+    assert_eq!(g.subject, crate::tui::state::GateSubject::Cancellation);
+    assert_eq!(g.policy, ApprovalPolicy::Confirm, "cancel's default policy");
+    assert!(run(&mut s, [Action::Gate(GateKey::Press)]).is_empty(), "Keep running is focused");
+    run(&mut s, [cmd(KeyCommand::CancelJob)]);
+    let effects = run(&mut s, [Action::Gate(GateKey::Toggle), Action::Gate(GateKey::Press)]);
+    assert_eq!(effects, vec![Effect::CancelJob { id: "J-7".into() }]);
+}
+
+#[test]
+fn the_palette_plans_backups_and_restores() {
+    let mut s = state();
+    let mut actions = vec![cmd(KeyCommand::Palette)];
+    actions.extend(typed("restore database /srv/restore-here"));
+    actions.push(Action::Edit(Edit::Submit));
+    let effects = run(&mut s, actions);
+    assert_eq!(
+        effects,
+        vec![Effect::Propose(Request::Restore {
+            system: "database".into(),
+            id: None,
+            to: Some("/srv/restore-here".into())
+        })]
+    );
+}

@@ -132,6 +132,7 @@ fn overview(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme:
         ),
     ]));
     lines.push(Line::from(vec![label("standby", theme), Span::styled(system.tier.standby(), theme.muted())]));
+    lines.extend(backup_lines(state, detail.system, theme, now, inner));
     if let Some(h) = state.health_info(detail.system) {
         lines.push(Line::default());
         lines.extend(history_lines(h, theme, inner));
@@ -142,6 +143,105 @@ fn overview(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme:
     }
     let block = pane("OVERVIEW", detail.pane == DetailPane::Overview, theme);
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}
+
+/// Backups shown in the detail: the newest few.
+const BACKUPS_SHOWN: usize = 4;
+
+/// The schedule, 3-2-1, deep verification and the newest backups.
+fn backup_lines<'a>(
+    state: &State,
+    system: usize,
+    theme: &Theme,
+    now: DateTime<Utc>,
+    width: usize,
+) -> Vec<Line<'a>> {
+    let Some(standing) = state.standing(system) else { return Vec::new() };
+    let Some(schedule) = standing.schedule else {
+        return vec![Line::from(vec![
+            label("backups", theme),
+            Span::styled("no backup policy", theme.muted()),
+        ])];
+    };
+    let mut lines = Vec::new();
+    let style = if schedule.missed { theme.danger() } else { theme.text() };
+    lines.push(Line::from(vec![
+        label("schedule", theme),
+        Span::styled(
+            fit(&crate::engine::backup::service::schedule_text(&schedule, now), width.saturating_sub(10)),
+            style,
+        ),
+    ]));
+    if let Some(t) = standing.three_two_one {
+        let (text, style) = if t.met() {
+            (
+                format!("✔ 3-2-1 met: {} copies, {} media, {} offsite", t.copies, t.media, t.offsite),
+                theme.ok(),
+            )
+        } else {
+            (format!("✖ 3-2-1: {}", t.shortfalls().join(", ")), theme.warning())
+        };
+        lines.push(Line::from(vec![
+            label("copies", theme),
+            Span::styled(fit(&text, width.saturating_sub(10)), style),
+        ]));
+    }
+    let deep = match standing.newest_deep_verified {
+        Some(t) => {
+            (format!("deep-verified {} ago", human((now - t).to_std().unwrap_or_default())), theme.ok())
+        }
+        None => ("never deep-verified (V runs a restore test)".to_owned(), theme.muted()),
+    };
+    lines.push(Line::from(vec![
+        label("restore", theme),
+        Span::styled(fit(&deep.0, width.saturating_sub(10)), deep.1),
+    ]));
+    let backups = state.backups_of(system);
+    if backups.is_empty() {
+        lines.push(Line::from(vec![
+            label("backups", theme),
+            Span::styled("none yet (b backs it up)", theme.muted()),
+        ]));
+    }
+    for (n, b) in backups.iter().take(BACKUPS_SHOWN).enumerate() {
+        let m = &b.manifest;
+        let (symbol, style) = match (b.verified_at(), b.copies.iter().any(|c| c.error.is_some())) {
+            (_, true) => ("✖", theme.danger()),
+            (Some(_), false) => ("✔", theme.ok()),
+            (None, false) => ("–", theme.muted()),
+        };
+        let locations: Vec<&str> = b.copies.iter().map(|c| c.location.as_str()).collect();
+        let local = m.started_at.with_timezone(&state.local_offset);
+        let when = if (now - m.started_at).num_hours() < 20 {
+            local.format("%H:%M").to_string()
+        } else {
+            local.format("%m-%d %H:%M").to_string()
+        };
+        let mut text = format!(
+            "{symbol} {when} {:<4} {:>8} {}",
+            &m.kind.name()[..4.min(m.kind.name().len())],
+            crate::engine::backup::service::bytes(m.stored_size),
+            locations.join(",")
+        );
+        if b.degraded() {
+            let room = width.saturating_sub(10);
+            text.push_str(if text.chars().count() + 11 <= room { " ▲ degraded" } else { " ▲" });
+        }
+        lines.push(Line::from(vec![
+            label(if n == 0 { "backups" } else { "" }, theme),
+            Span::styled(
+                fit(&text, width.saturating_sub(10)),
+                if b.degraded() { theme.warning() } else { style },
+            ),
+        ]));
+    }
+    if backups.len() > BACKUPS_SHOWN {
+        lines.push(Line::from(vec![
+            label("", theme),
+            Span::styled(format!("and {} older", backups.len() - BACKUPS_SHOWN), theme.muted()),
+        ]));
+    }
+    lines
 }
 
 /// The health lines: state and since when, the RTO clock while down, the last probe.

@@ -30,6 +30,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
+    match &state.overlay {
+        Some(Overlay::Gate(_)) => return hints(frame, area, text::GATE_KEYS, theme),
+        Some(Overlay::ConfirmQuit { .. }) => return hints(frame, area, text::CONFIRM_QUIT_KEYS, theme),
+        _ => {}
+    }
     if let Some(message) = state.live_message(now) {
         let style = match message.level {
             MessageLevel::Info => theme.info(),
@@ -53,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             return hints(frame, area, &pairs, theme);
         }
         Some(Overlay::Palette { .. }) => return hints(frame, area, text::PALETTE_KEYS, theme),
-        None => {}
+        _ => {}
     }
     let commands: &[KeyCommand] = match state.screen {
         Screen::Dashboard => &[
@@ -62,6 +67,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             KeyCommand::Open,
             KeyCommand::Filter,
             KeyCommand::Palette,
+            KeyCommand::Backup,
+            KeyCommand::Jobs,
             KeyCommand::Audit,
             KeyCommand::Help,
             KeyCommand::Quit,
@@ -73,15 +80,27 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             KeyCommand::Down,
             KeyCommand::Open,
             KeyCommand::Palette,
+            KeyCommand::Backup,
+            KeyCommand::Restore,
             KeyCommand::Help,
             KeyCommand::Quit,
         ],
         Screen::Audit => {
             &[KeyCommand::Back, KeyCommand::Up, KeyCommand::Down, KeyCommand::Help, KeyCommand::Quit]
         }
+        Screen::Jobs => &[
+            KeyCommand::Back,
+            KeyCommand::Up,
+            KeyCommand::Down,
+            KeyCommand::CancelJob,
+            KeyCommand::Help,
+            KeyCommand::Quit,
+        ],
     };
     let mut commands = commands.to_vec();
-    if state.mode == crate::tui::state::Mode::Demo && !matches!(state.screen, Screen::Audit) {
+    if state.mode == crate::tui::state::Mode::Demo
+        && matches!(state.screen, Screen::Dashboard | Screen::Detail(_))
+    {
         // In a demo, breaking things is the point: say how, before help.
         let at = commands.iter().position(|c| *c == KeyCommand::Help).unwrap_or(commands.len());
         commands.insert(at, KeyCommand::Fault);

@@ -11,8 +11,10 @@ pub mod audit;
 pub mod dashboard;
 pub mod detail;
 pub mod footer;
+pub mod gate;
 pub mod header;
 pub mod help;
+pub mod jobs;
 pub mod palette;
 pub mod problems;
 
@@ -40,6 +42,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc
         Screen::Dashboard => dashboard::render(frame, body, state, theme, now),
         Screen::Detail(d) => detail::render(frame, body, state, d, theme, now),
         Screen::Audit => audit::render(frame, body, state, theme),
+        Screen::Jobs => jobs::render(frame, body, state, theme),
     }
     footer::render(frame, layout::footer(area), state, theme, now);
     match &state.overlay {
@@ -51,6 +54,8 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc
             let close = state.keymap.first_key(KeyCommand::Back).unwrap_or_else(|| "esc".into());
             problems::render(frame, area, title, text, *scroll, &close, theme)
         }
+        Some(Overlay::Gate(gate)) => gate::render(frame, area, gate, theme),
+        Some(Overlay::ConfirmQuit { running }) => gate::confirm_quit(frame, area, *running, theme),
         None => {}
     }
 }

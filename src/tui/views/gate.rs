@@ -1,0 +1,151 @@
+//! The approval gate: what will happen, exactly, and nothing runs until it is approved.
+//!
+//! ```text
+//! ┌ APPROVAL · Restore database from backup 20261126T… ─────── policy: typed ┐
+//! │ backup     20261126T224107Z-3fa9c1 (full, taken 2026-11-26 22:41 UTC)    │
+//! │ from       nas                                                           │
+//! │ into       /var/lib/warroom/restores/database-20261126T224107Z-3fa9c1     │
+//! │                                                                          │
+//! │ Type database to approve: datab▏                                         │
+//! │                          [ Cancel ]   [ Approve ]                         │
+//! └──────────────────────────────────────── tab switch · ⏎ press · esc cancel ┘
+//! ```
+//! Cancel has the focus when it opens: Enter alone never approves.
+//! Keys (fixed, handled in `update` as `GateKey`): tab/←/→ switch, enter press, esc cancel,
+//! ↑↓ page up/down scroll the plan, typing fills the name for the typed policy.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph};
+
+use super::fit;
+use crate::model::ApprovalPolicy;
+use crate::tui::layout;
+use crate::tui::state::{Gate, GateFocus, GateSubject};
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, gate: &Gate, theme: &Theme) {
+    let width = area.width.saturating_sub(4).min(100);
+    let inner = usize::from(width.saturating_sub(4));
+    // Title, the plan, a gap, the prompt, the buttons, an error line.
+    let footer_lines = 4 + usize::from(gate.policy == ApprovalPolicy::Typed);
+    let room = usize::from(area.height.saturating_sub(4)).saturating_sub(footer_lines + 2).max(1);
+    let plan_rows = gate.job.plan.lines.len().clamp(1, room);
+    let height = (plan_rows + footer_lines + 2) as u16;
+    let rect = layout::centered(area, width, height.min(area.height));
+    let max = gate.job.plan.lines.len().saturating_sub(plan_rows);
+    let scroll = gate.scroll.min(max);
+
+    let mut lines: Vec<Line> = gate
+        .job
+        .plan
+        .lines
+        .iter()
+        .skip(scroll)
+        .take(plan_rows)
+        .map(|l| Line::from(Span::styled(fit(l, inner), theme.text())))
+        .collect();
+    while lines.len() < plan_rows {
+        lines.push(Line::default());
+    }
+    lines.push(Line::from(Span::styled(
+        if max > 0 {
+            format!(
+                "↑↓ scroll the plan: lines {}-{} of {}",
+                scroll + 1,
+                scroll + plan_rows,
+                gate.job.plan.lines.len()
+            )
+        } else {
+            String::new()
+        },
+        theme.muted(),
+    )));
+    let verb = match gate.subject {
+        GateSubject::Proposal => "Approve",
+        GateSubject::Cancellation => "Stop it",
+    };
+    let keep = match gate.subject {
+        GateSubject::Proposal => "Cancel",
+        GateSubject::Cancellation => "Keep running",
+    };
+    match gate.policy {
+        ApprovalPolicy::Typed => {
+            let mut spans =
+                vec![Span::styled(format!("Type {} to approve: ", gate.job.target), theme.warning())];
+            spans.push(Span::styled(gate.typed.text.clone(), theme.text().add_modifier(Modifier::BOLD)));
+            spans.push(Span::styled("▏", theme.accent()));
+            lines.push(Line::from(spans));
+        }
+        ApprovalPolicy::TwoPerson => lines.push(Line::from(Span::styled(
+            "policy two-person: a second operator must approve; this version refuses it",
+            theme.warning(),
+        ))),
+        _ => {}
+    }
+    let button = |label: &str, focused: bool, danger: bool| {
+        let text = format!("[ {label} ]");
+        let style = match (focused, danger) {
+            (true, true) => theme.danger().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            (true, false) => theme.selection().add_modifier(Modifier::BOLD),
+            (false, _) => theme.muted(),
+        };
+        Span::styled(text, style)
+    };
+    let buttons = Line::from(vec![
+        button(keep, gate.focus == GateFocus::Cancel, false),
+        Span::raw("   "),
+        button(verb, gate.focus == GateFocus::Approve, true),
+    ])
+    .centered();
+    lines.push(Line::default());
+    lines.push(buttons);
+    lines.push(Line::from(Span::styled(gate.error.clone().unwrap_or_default(), theme.danger())));
+
+    let title = match gate.subject {
+        GateSubject::Proposal => format!(" APPROVAL · {} ", gate.job.plan.title),
+        GateSubject::Cancellation => format!(" {} ", gate.job.plan.title),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .padding(Padding::horizontal(1))
+        .border_style(theme.warning())
+        .title(Span::styled(
+            fit(&title, inner.saturating_sub(20)),
+            theme.warning().add_modifier(Modifier::BOLD),
+        ))
+        .title(
+            Line::from(Span::styled(format!(" policy: {} ", gate.policy.name()), theme.muted()))
+                .right_aligned(),
+        )
+        .title_bottom(
+            Line::from(Span::styled(" tab switch · ⏎ press · esc cancel ", theme.muted())).right_aligned(),
+        );
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+/// Quitting while jobs run.
+pub fn confirm_quit(frame: &mut Frame, area: Rect, running: usize, theme: &Theme) {
+    let rect = layout::centered(area, area.width.saturating_sub(4).min(64), 6);
+    let lines = vec![
+        Line::from(Span::styled(
+            format!("{running} job{} still running.", if running == 1 { " is" } else { "s are" }),
+            theme.warning(),
+        )),
+        Line::from(Span::styled(
+            "Quitting cancels them; what they did not finish is not kept.",
+            theme.text(),
+        )),
+        Line::from(Span::styled("y quits · any other key stays", theme.muted())),
+    ];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .padding(Padding::horizontal(1))
+        .border_style(theme.warning())
+        .title(Span::styled(" QUIT? ", theme.warning()));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
