@@ -318,19 +318,22 @@ impl Engine {
             crate::store::create_private_dir(dir.parent().unwrap_or(dir))?;
             crate::store::create_private_dir(dir)?;
         }
-        let plain = serde_json::to_vec(index).map_err(|e| e.to_string())?;
-        let packed = zstd::encode_all(&plain[..], 3).map_err(|e| e.to_string())?;
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, packed).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        let file = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        let mut packed =
+            zstd::stream::write::Encoder::new(std::io::BufWriter::new(file), 3).map_err(|e| e.to_string())?;
+        serde_json::to_writer(&mut packed, index).map_err(|e| e.to_string())?;
+        let file = packed.finish().map_err(|e| e.to_string())?;
+        file.into_inner().map_err(|e| e.to_string())?;
         std::fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 
     /// A parent's file listing: from the local cache, else decrypted from a repository.
     async fn parent_index(&self, parent: &BackupView) -> Result<Index, String> {
         let cached = self.index_cache(&parent.manifest.system, &parent.manifest.id);
-        if let Ok(packed) = std::fs::read(&cached)
-            && let Ok(plain) = zstd::decode_all(&packed[..])
-            && let Ok(index) = serde_json::from_slice::<Index>(&plain)
+        if let Ok(file) = std::fs::File::open(&cached)
+            && let Ok(plain) = zstd::stream::read::Decoder::new(file)
+            && let Ok(index) = serde_json::from_reader::<_, Index>(std::io::BufReader::new(plain))
         {
             return Ok(index);
         }

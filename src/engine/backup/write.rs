@@ -122,8 +122,8 @@ pub async fn write(
         return Err(format!("no location can be written: {}", describe_failures(&failures)));
     }
 
-    let (compressed_tx, compressed_rx) = sync_channel::<Vec<u8>>(8);
-    let (stored_tx, mut stored_rx) = mpsc::channel::<Bytes>(8);
+    let (compressed_tx, compressed_rx) = sync_channel::<Vec<u8>>(4);
+    let (stored_tx, mut stored_rx) = mpsc::channel::<Bytes>(4);
     let parent_index = req.parent.as_ref().map(|(_, index)| index.clone());
     let source = req.source.clone();
     let archive_control = control.clone();
@@ -196,7 +196,7 @@ pub async fn write(
     }
 
     // The listing, encrypted like the data.
-    let index_bytes = encrypt_small(&serde_json::to_vec(&index).map_err(|e| e.to_string())?, &recipients)?;
+    let index_bytes = encrypt_index(&index, &recipients)?;
     let index_sha256 = format!("{:x}", Sha256::digest(&index_bytes));
     let mut with_index = Vec::new();
     for location in live {
@@ -265,15 +265,20 @@ pub fn describe_failures(failures: &[LocationFailure]) -> String {
     failures.iter().map(|f| format!("{}: {}", f.location, f.reason)).collect::<Vec<_>>().join("; ")
 }
 
-/// age-encrypt a small buffer whole (the index).
-pub fn encrypt_small(plain: &[u8], recipients: &[age::x25519::Recipient]) -> Result<Vec<u8>, String> {
-    let compressed = zstd::bulk::compress(plain, 3).map_err(|e| format!("cannot compress the index: {e}"))?;
+/// The file listing as stored: JSON, zstd, age, streamed into the (compressed, encrypted)
+/// result, so a listing of a million files never sits in memory as text.
+pub fn encrypt_index(index: &Index, recipients: &[age::x25519::Recipient]) -> Result<Vec<u8>, String> {
     let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
         .map_err(|e| format!("cannot encrypt: {e}"))?;
     let mut out = Vec::new();
-    let mut w = encryptor.wrap_output(&mut out).map_err(|e| e.to_string())?;
-    w.write_all(&compressed).map_err(|e| e.to_string())?;
-    w.finish().map_err(|e| e.to_string())?;
+    let encrypted = encryptor.wrap_output(&mut out).map_err(|e| e.to_string())?;
+    let mut compressed =
+        zstd::stream::write::Encoder::new(io::BufWriter::with_capacity(64 * 1024, encrypted), 3)
+            .map_err(|e| format!("cannot compress the index: {e}"))?;
+    serde_json::to_writer(&mut compressed, index).map_err(|e| format!("cannot write the index: {e}"))?;
+    let buffered = compressed.finish().map_err(|e| format!("cannot compress the index: {e}"))?;
+    let encrypted = buffered.into_inner().map_err(|e| format!("cannot encrypt the index: {e}"))?;
+    encrypted.finish().map_err(|e| e.to_string())?;
     Ok(out)
 }
 
@@ -372,6 +377,10 @@ fn archive(
     let workers = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
     if workers > 1 {
         encoder.multithread(workers).map_err(|e| format!("cannot compress on {workers} threads: {e}"))?;
+        // Small jobs keep zstd's buffers (a few per worker) small.
+        encoder
+            .set_parameter(zstd::stream::raw::CParameter::JobSize(1 << 20))
+            .map_err(|e| format!("cannot set the compression job size: {e}"))?;
     }
     let result = match source {
         Source::Path(root) => archive_path(root, parent, &mut encoder, control),
@@ -467,10 +476,61 @@ fn archive_command(
     Ok((Index { entries: vec![entry], deleted: vec![] }, size, vec![]))
 }
 
+/// An entry found under the source: its relative path and the metadata the archive needs (not
+/// the whole `std::fs::Metadata`: a million of these stay small).
 struct Found {
     rel: String,
-    full: PathBuf,
-    meta: std::fs::Metadata,
+    meta: Meta,
+}
+
+#[derive(Clone, Copy)]
+struct Meta {
+    kind: FoundKind,
+    len: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FoundKind {
+    File,
+    Dir,
+    Symlink,
+}
+
+impl Meta {
+    fn of(m: &std::fs::Metadata) -> Option<Meta> {
+        let ft = m.file_type();
+        let kind = if ft.is_dir() {
+            FoundKind::Dir
+        } else if ft.is_symlink() {
+            FoundKind::Symlink
+        } else if ft.is_file() {
+            FoundKind::File
+        } else {
+            return None;
+        };
+        Some(Meta {
+            kind,
+            len: m.len(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+            mode: m.permissions().mode(),
+            uid: m.uid(),
+            gid: m.gid(),
+        })
+    }
+
+    fn is_file(&self) -> bool {
+        self.kind == FoundKind::File
+    }
+
+    fn mtime_ns(&self) -> i128 {
+        i128::from(self.mtime) * 1_000_000_000 + i128::from(self.mtime_nsec)
+    }
 }
 
 /// Every file, folder and symlink under `root` (not following links), sorted, paths relative.
@@ -480,7 +540,9 @@ fn scan(root: &Path, notes: &mut Vec<String>) -> Result<Vec<Found>, String> {
     if !meta.is_dir() {
         let name =
             root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
-        return Ok(vec![Found { rel: name, full: root.to_owned(), meta }]);
+        let meta = Meta::of(&meta)
+            .ok_or_else(|| format!("the source {} is not a file or folder", root.display()))?;
+        return Ok(vec![Found { rel: name, meta }]);
     }
     let mut out = Vec::new();
     let mut stack: Vec<(PathBuf, String)> = vec![(root.to_owned(), String::new())];
@@ -502,14 +564,13 @@ fn scan(root: &Path, notes: &mut Vec<String>) -> Result<Vec<Found>, String> {
                     continue;
                 }
             };
-            let ft = meta.file_type();
-            if ft.is_dir() {
-                subdirs.push((full.clone(), rel.clone()));
-                out.push(Found { rel, full, meta });
-            } else if ft.is_file() || ft.is_symlink() {
-                out.push(Found { rel, full, meta });
-            } else {
-                notes.push(format!("skipped {rel}: not a file, folder or symlink"));
+            match Meta::of(&meta) {
+                Some(m) if m.kind == FoundKind::Dir => {
+                    subdirs.push((full, rel.clone()));
+                    out.push(Found { rel, meta: m });
+                }
+                Some(m) => out.push(Found { rel, meta: m }),
+                None => notes.push(format!("skipped {rel}: not a file, folder or symlink")),
             }
         }
         for d in subdirs.into_iter().rev() {
@@ -518,10 +579,6 @@ fn scan(root: &Path, notes: &mut Vec<String>) -> Result<Vec<Found>, String> {
     }
     out.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(out)
-}
-
-fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
-    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec())
 }
 
 /// Archive a file or folder; with a parent listing, only what changed is stored.
@@ -533,6 +590,9 @@ fn archive_path(
 ) -> Result<Archived, String> {
     let mut notes = Vec::new();
     let found = scan(root, &mut notes)?;
+    // A single file is its own source; else entries are under the folder.
+    let single = !root.is_dir();
+    let full = |f: &Found| if single { root.to_owned() } else { root.join(&f.rel) };
     let before: HashMap<&str, &IndexEntry> =
         parent.map(|p| p.entries.iter().map(|e| (e.path.as_str(), e)).collect()).unwrap_or_default();
     // Unchanged: same kind, size and modification time as in the parent (metadata only).
@@ -540,12 +600,12 @@ fn archive_path(
         let old = before.get(f.rel.as_str())?;
         let same = f.meta.is_file()
             && old.kind == EntryKind::File
-            && old.size == f.meta.len()
-            && old.mtime == mtime_ns(&f.meta);
+            && old.size == f.meta.len
+            && old.mtime == f.meta.mtime_ns();
         same.then_some(*old)
     };
     let total: u64 =
-        found.iter().filter(|f| f.meta.is_file() && unchanged(f).is_none()).map(|f| f.meta.len()).sum();
+        found.iter().filter(|f| f.meta.is_file() && unchanged(f).is_none()).map(|f| f.meta.len).sum();
     control.bytes_total.store(total, Ordering::Relaxed);
 
     let mut tar = tar::Builder::new(out);
@@ -557,15 +617,14 @@ fn archive_path(
         if control.cancelled() {
             return Err(cancelled());
         }
-        let ft = f.meta.file_type();
-        let mode = f.meta.permissions().mode();
-        let mtime = mtime_ns(&f.meta);
+        let mode = f.meta.mode;
+        let mtime = f.meta.mtime_ns();
         let mut header = tar::Header::new_gnu();
         header.set_mode(mode & 0o7777);
-        header.set_mtime(u64::try_from(f.meta.mtime()).unwrap_or(0));
-        header.set_uid(u64::from(f.meta.uid()));
-        header.set_gid(u64::from(f.meta.gid()));
-        if ft.is_dir() {
+        header.set_mtime(u64::try_from(f.meta.mtime).unwrap_or(0));
+        header.set_uid(u64::from(f.meta.uid));
+        header.set_gid(u64::from(f.meta.gid));
+        if f.meta.kind == FoundKind::Dir {
             header.set_entry_type(tar::EntryType::Directory);
             header.set_size(0);
             tar.append_data(&mut header, &f.rel, io::empty())
@@ -580,9 +639,9 @@ fn archive_path(
                 target: None,
                 stored: true,
             });
-        } else if ft.is_symlink() {
+        } else if f.meta.kind == FoundKind::Symlink {
             let target =
-                std::fs::read_link(&f.full).map_err(|e| format!("cannot read the link {}: {e}", f.rel))?;
+                std::fs::read_link(full(f)).map_err(|e| format!("cannot read the link {}: {e}", f.rel))?;
             header.set_entry_type(tar::EntryType::Symlink);
             header.set_size(0);
             tar.append_link(&mut header, &f.rel, &target)
@@ -600,9 +659,10 @@ fn archive_path(
         } else if let Some(old) = unchanged(f) {
             entries.push(IndexEntry { stored: false, mode, ..old.clone() });
         } else {
-            let size = f.meta.len();
+            let size = f.meta.len;
+            let path = full(f);
             let file =
-                std::fs::File::open(&f.full).map_err(|e| format!("cannot read {}: {e}", f.full.display()))?;
+                std::fs::File::open(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let mut reader = ExactReader {
                 inner: file,
                 left: size,
@@ -615,7 +675,7 @@ fn archive_path(
             header.set_size(size);
             tar.append_data(&mut header, &f.rel, &mut reader)
                 .map_err(|e| format!("cannot archive {}: {e}", f.rel))?;
-            if reader.short || std::fs::metadata(&f.full).is_ok_and(|m| m.len() != size) {
+            if reader.short || std::fs::metadata(&path).is_ok_and(|m| m.len() != size) {
                 notes.push(format!("{} changed while it was read; stored as {} bytes", f.rel, size));
             }
             let sha256 = format!("{:x}", reader.hasher.finalize());
