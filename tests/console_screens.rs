@@ -560,6 +560,8 @@ fn gate_job(policy: warroom::model::ApprovalPolicy) -> warroom::engine::jobs::Jo
         outcome: None,
         progress: Default::default(),
         log: Vec::new(),
+        approvals: Vec::new(),
+        detail: None,
     }
 }
 

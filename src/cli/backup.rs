@@ -70,38 +70,70 @@ pub async fn gate_and_run(
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     eprintln!("{}", render_plan(&plan));
     let job = engine.propose(&spec, plan, &operator).await.map_err(|e| refused(&e))?;
-    let proof = match job.policy {
+    let Some(proof) = ask_proof(&job, yes)? else {
+        return declined(engine, &job, &operator).await;
+    };
+    match engine.approve(&job.id, &operator, &proof).await {
+        Ok(_) => {}
+        Err(Refusal::AwaitingSecond { .. }) => {
+            // Two persons: wait here for the second approval, from someone else.
+            eprintln!(
+                "approved by {operator}; the two-person policy needs a second operator: another person runs\n  warroom approve {}\n(waiting; ctrl-c withdraws the proposal)",
+                job.id
+            );
+            let approved = tokio::select! {
+                a = engine.jobs().wait_approved(&job.id) => a,
+                _ = tokio::signal::ctrl_c() => {
+                    let _ = engine.cancel_proposal(&job.id, &operator).await;
+                    return Err(CliError::message("stopped waiting: the proposal was withdrawn, nothing ran", REFUSED));
+                }
+            };
+            if !approved {
+                return Err(CliError::message(
+                    "the proposal was rejected or withdrawn: nothing ran",
+                    REFUSED,
+                ));
+            }
+        }
+        Err(refusal) => {
+            let _ = engine.cancel_proposal(&job.id, &operator).await;
+            let hint = match (&refusal, interactive) {
+                (Refusal::NeedsConfirm | Refusal::NeedsTyped { .. }, false) => {
+                    "; without a terminal, give --yes to approve (it is audited)"
+                }
+                _ => "",
+            };
+            return Err(CliError::message(format!("not approved, nothing ran: {refusal}{hint}"), REFUSED));
+        }
+    }
+    run_with_progress(engine, &job.id, &operator).await
+}
+
+/// On a terminal, ask for the proof `job`'s policy needs (default No: `None`); without one,
+/// `--yes`, or nothing (the gate then refuses, and audits it).
+pub fn ask_proof(job: &JobSnapshot, yes: bool) -> Result<Option<Proof>, CliError> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    Ok(Some(match job.policy {
         ApprovalPolicy::None => Proof::Unattended,
         _ if yes => Proof::YesFlag,
-        ApprovalPolicy::Confirm if interactive => {
+        ApprovalPolicy::Confirm | ApprovalPolicy::TwoPerson if interactive => {
             if ask("Proceed? [y/N] ")?.eq_ignore_ascii_case("y") {
                 Proof::Confirmed
             } else {
-                return declined(engine, &job, &operator).await;
+                return Ok(None);
             }
         }
         ApprovalPolicy::Typed if interactive => {
             let answer =
                 ask(&format!("Type the system's name ({}) to proceed, anything else to stop: ", job.target))?;
             if answer.is_empty() {
-                return declined(engine, &job, &operator).await;
+                return Ok(None);
             }
             Proof::Typed(answer)
         }
         // No one to ask: the gate refuses (and audits it) unless --yes was given.
         _ => Proof::Unattended,
-    };
-    if let Err(refusal) = engine.approve(&job.id, &operator, &proof).await {
-        let _ = engine.cancel_proposal(&job.id, &operator).await;
-        let hint = match (&refusal, interactive) {
-            (Refusal::NeedsConfirm | Refusal::NeedsTyped { .. }, false) => {
-                "; without a terminal, give --yes to approve (it is audited)"
-            }
-            _ => "",
-        };
-        return Err(CliError::message(format!("not approved, nothing ran: {refusal}{hint}"), REFUSED));
-    }
-    run_with_progress(engine, &job.id, &operator).await
+    }))
 }
 
 fn refused(e: &Refusal) -> CliError {
@@ -133,8 +165,9 @@ pub fn render_plan(plan: &Plan) -> String {
     out.trim_end().to_owned()
 }
 
-/// Run an approved job, drawing its progress on a terminal; ctrl-c cancels it.
-async fn run_with_progress(engine: &Engine, id: &str, operator: &str) -> Result<ExitCode, CliError> {
+/// Run an approved job, drawing its progress on a terminal; ctrl-c cancels it. A manual step
+/// asks on the terminal (or says how to answer from elsewhere).
+pub async fn run_with_progress(engine: &Engine, id: &str, operator: &str) -> Result<ExitCode, CliError> {
     let mut events = engine.jobs().subscribe();
     let mut handle = engine.spawn_job(id);
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -150,14 +183,34 @@ async fn run_with_progress(engine: &Engine, id: &str, operator: &str) -> Result<
         bar
     });
     let mut cancelled = false;
+    let mut asked: Option<String> = None;
+    let mut logged = 0usize;
     let finished = loop {
         tokio::select! {
             done = &mut handle => break done,
             event = events.recv() => {
-                let (Ok(JobEvent::Changed(job)), Some(bar)) = (event, &bar) else { continue };
+                let Ok(JobEvent::Changed(job)) = event else { continue };
                 if job.id != id {
                     continue;
                 }
+                // Procedures tell their steps as they go.
+                if job.kind != "backup" && job.kind != "restore" && job.kind.as_str() != "verify" && job.kind != "deep-verify" {
+                    let new: Vec<&String> = job.log.iter().skip(logged.min(job.log.len())).collect();
+                    logged = job.log.len();
+                    for line in new {
+                        match &bar {
+                            Some(b) => b.println(line),
+                            None => eprintln!("{line}"),
+                        }
+                    }
+                }
+                if let Some(instruction) = job.progress.stage.strip_prefix("manual: ")
+                    && asked.as_deref() != Some(instruction)
+                {
+                    asked = Some(instruction.to_owned());
+                    manual(engine, &job, instruction, operator, bar.as_ref()).await;
+                }
+                let Some(bar) = &bar else { continue };
                 let p = &job.progress;
                 bar.set_message(p.stage.clone());
                 if p.unit == Unit::Bytes {
@@ -185,6 +238,49 @@ async fn run_with_progress(engine: &Engine, id: &str, operator: &str) -> Result<
             Ok(ExitCode::SUCCESS)
         }
         state => Err(CliError::message(format!("{} {}: {outcome}", job.kind, state), FAILED)),
+    }
+}
+
+/// A manual step: ask on a terminal; otherwise say how to answer.
+async fn manual(
+    engine: &Engine,
+    job: &JobSnapshot,
+    instruction: &str,
+    operator: &str,
+    bar: Option<&indicatif::ProgressBar>,
+) {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let say = |text: String| match bar {
+        Some(b) => b.println(text),
+        None => eprintln!("{text}"),
+    };
+    say(format!("MANUAL STEP of {}: {instruction}", job.id));
+    if !interactive {
+        say(format!(
+            "  waiting: `warroom confirm {}` when it is done, `warroom abort {}` to stop",
+            job.id, job.id
+        ));
+        return;
+    }
+    let answer = tokio::task::spawn_blocking(|| {
+        ask("Done? [y = done / a = abort / anything else = answer elsewhere] ")
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    let signal = match answer.to_ascii_lowercase().as_str() {
+        "y" | "yes" | "done" => Some("confirm"),
+        "a" | "abort" => Some("abort"),
+        _ => None,
+    };
+    match signal {
+        Some(s) => {
+            if let Err(e) = engine.signal_job(&job.id, s, None, operator).await {
+                say(format!("could not answer: {e}"));
+            }
+        }
+        None => say(format!("  waiting: `warroom confirm {}` (or abort) from any terminal", job.id)),
     }
 }
 

@@ -244,6 +244,9 @@ pub async fn watch(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliE
             }
             Err(_) => break,
         };
+        if !matches!(event, MonitorEvent::Health { .. }) {
+            engine.record_monitor_event(&event).await;
+        }
         let line = match (&event, json) {
             (MonitorEvent::Health { .. }, _) => continue,
             (_, true) => serde_json::to_string(&event).unwrap_or_default(),

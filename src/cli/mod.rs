@@ -7,6 +7,7 @@ pub mod check;
 pub mod error;
 pub mod health;
 pub mod logging;
+pub mod ops;
 pub mod sim;
 pub mod status;
 
@@ -86,6 +87,69 @@ pub enum Command {
     Rpo {
         #[arg(long)]
         json: bool,
+    },
+    /// Fail a system over to its standby: its [systems.failover] procedure, through the gate
+    /// (exit 0 done, 1 failed or rolled back, 2 refused, 3 bad input)
+    Failover {
+        system: String,
+        /// Show every step, request and check, the rollback and the RTO forecast; run nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Go back to the primary: the [systems.failback] procedure, through the gate
+    Failback {
+        system: String,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Commit a failover in its commit window: the standby is the system now
+    Commit { system: String },
+    /// The recovery plan for systems (waves, forecast against the RTO left); nothing runs
+    Plan {
+        /// Systems, separated by spaces or commas
+        #[arg(required = true)]
+        systems: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the recovery plan for systems: dependencies first, independent ones in parallel
+    Recover {
+        #[arg(required = true)]
+        systems: Vec<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Approve a proposed job (the second approval, for two-person), as this operator
+    Approve {
+        job: String,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Turn a proposed job down: it will not run
+    Reject { job: String },
+    /// Tell a job its manual step is done
+    Confirm { job: String },
+    /// Stop a job at its manual step (it rolls back), or a recovery plan that waits
+    Abort { job: String },
+    /// In a running recovery plan: skip a system (what needs it goes on)
+    Skip { job: String, system: String },
+    /// In a running recovery plan: try a failed system again
+    Retry { job: String, system: String },
+    /// Every job: backups, restores, failovers, plans (newest first)
+    Jobs {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
+        limit: u32,
+    },
+    /// Incidents: declare, list, show, note, close, report
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
     },
     /// The tamper-evident audit log
     Audit {
@@ -170,6 +234,50 @@ pub enum BackupCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Declare an incident; proposes the recovery plan for the affected systems
+    Declare {
+        /// natural, cyber, infrastructure, pandemic or regional
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: String,
+        /// sev1 (the worst) to sev4
+        #[arg(long)]
+        severity: String,
+        /// The affected systems, separated by commas
+        #[arg(long, required = true, value_delimiter = ',')]
+        systems: Vec<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// An incident (the open one by default) and its timeline
+    Show { id: Option<String> },
+    /// Add a note to the timeline
+    Note {
+        #[arg(value_parser = non_empty)]
+        text: String,
+        /// The incident (the open one by default)
+        #[arg(long)]
+        id: Option<String>,
+    },
+    Close {
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        summary: Option<String>,
+    },
+    /// The post-incident report: RTO and RPO achieved, actions, approvals, failures, timeline
+    Report {
+        id: Option<String>,
+        #[arg(long, default_value = "md", value_name = "md|json")]
+        format: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// List records, newest first
     List {
@@ -218,6 +326,32 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         Some(Command::Sim { command: SimCommand::List }) => sim::list(cli.config).await,
         Some(Command::Audit { command }) => audit::run(cli.config, command).await,
         Some(Command::Keygen { out }) => backup::keygen(out),
+        Some(Command::Failover { system, dry_run, yes }) => {
+            ops::failover(cli.config, system, false, dry_run, yes).await
+        }
+        Some(Command::Failback { system, dry_run, yes }) => {
+            ops::failover(cli.config, system, true, dry_run, yes).await
+        }
+        Some(Command::Commit { system }) => ops::commit(cli.config, system).await,
+        Some(Command::Plan { systems, json }) => ops::plan(cli.config, systems, json).await,
+        Some(Command::Recover { systems, yes }) => ops::recover(cli.config, systems, yes).await,
+        Some(Command::Approve { job, yes }) => ops::approve(cli.config, job, yes).await,
+        Some(Command::Reject { job }) => ops::reject(cli.config, job).await,
+        Some(Command::Confirm { job }) => ops::signal(cli.config, job, "confirm", None).await,
+        Some(Command::Abort { job }) => ops::signal(cli.config, job, "abort", None).await,
+        Some(Command::Skip { job, system }) => ops::signal(cli.config, job, "skip", Some(system)).await,
+        Some(Command::Retry { job, system }) => ops::signal(cli.config, job, "retry", Some(system)).await,
+        Some(Command::Jobs { json, limit }) => ops::jobs(cli.config, json, limit).await,
+        Some(Command::Incident { command }) => match command {
+            IncidentCommand::Declare { kind, severity, systems, yes } => {
+                ops::incident_declare(cli.config, kind, severity, systems, yes).await
+            }
+            IncidentCommand::List { json } => ops::incident_list(cli.config, json).await,
+            IncidentCommand::Show { id } => ops::incident_show(cli.config, id).await,
+            IncidentCommand::Note { text, id } => ops::incident_note(cli.config, id, text).await,
+            IncidentCommand::Close { id, summary } => ops::incident_close(cli.config, id, summary).await,
+            IncidentCommand::Report { id, format } => ops::incident_report(cli.config, id, format).await,
+        },
         Some(Command::Rpo { json }) => backup::rpo(cli.config, json).await,
         Some(Command::Backup { command }) => match command {
             BackupCommand::Run { system, yes } => backup::run(cli.config, system, yes).await,

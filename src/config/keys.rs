@@ -55,6 +55,12 @@ pub enum KeyCommand {
     Jobs,
     /// Cancel the selected job (through the gate).
     CancelJob,
+    /// Fail the selected system over (or restore it, without a procedure), through the gate.
+    Failover,
+    /// The incident screen.
+    Incident,
+    /// Answer a job waiting at a manual step.
+    Manual,
 }
 
 impl KeyCommand {
@@ -86,6 +92,9 @@ impl KeyCommand {
         KeyCommand::Prune,
         KeyCommand::Jobs,
         KeyCommand::CancelJob,
+        KeyCommand::Failover,
+        KeyCommand::Incident,
+        KeyCommand::Manual,
     ];
 
     /// The name used in `[keys]`.
@@ -118,6 +127,9 @@ impl KeyCommand {
             KeyCommand::Prune => "prune",
             KeyCommand::Jobs => "jobs",
             KeyCommand::CancelJob => "cancel_job",
+            KeyCommand::Failover => "failover",
+            KeyCommand::Incident => "incident",
+            KeyCommand::Manual => "manual",
         }
     }
 
@@ -151,6 +163,11 @@ impl KeyCommand {
             KeyCommand::Prune => "delete the backups its retention does not keep (asks first)",
             KeyCommand::Jobs => "the jobs: backups, verifications, restores, with progress",
             KeyCommand::CancelJob => "cancel the selected job (asks first)",
+            KeyCommand::Failover => {
+                "fail the selected system over, or restore it if it has no procedure (asks first)"
+            }
+            KeyCommand::Incident => "the incident: recovery plan, timeline, notes",
+            KeyCommand::Manual => "answer a job waiting at a manual step",
         }
     }
 
@@ -205,6 +222,9 @@ impl KeyCommand {
             KeyCommand::Prune => &["P"],
             KeyCommand::Jobs => &["J"],
             KeyCommand::CancelJob => &["c"],
+            KeyCommand::Failover => &["f"],
+            KeyCommand::Incident => &["I"],
+            KeyCommand::Manual => &["m"],
         }
     }
 }

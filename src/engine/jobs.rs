@@ -120,6 +120,17 @@ pub enum JobSpec {
         system: String,
         delete: Vec<String>,
     },
+    /// The system's failover procedure (or, with `failback`, its failback).
+    Failover {
+        system: String,
+        failback: bool,
+    },
+    /// A recovery plan over `systems`; `target` names it (the incident, or the system).
+    Recover {
+        target: String,
+        systems: Vec<String>,
+        incident: Option<String>,
+    },
 }
 
 impl JobSpec {
@@ -130,6 +141,9 @@ impl JobSpec {
             JobSpec::Verify { deep: true, .. } => "deep-verify",
             JobSpec::Restore { .. } => "restore",
             JobSpec::Prune { .. } => "prune",
+            JobSpec::Failover { failback: false, .. } => "failover",
+            JobSpec::Failover { failback: true, .. } => "failback",
+            JobSpec::Recover { .. } => "recover",
         }
     }
 
@@ -138,7 +152,9 @@ impl JobSpec {
             JobSpec::Backup { system, .. }
             | JobSpec::Verify { system, .. }
             | JobSpec::Restore { system, .. }
-            | JobSpec::Prune { system, .. } => system,
+            | JobSpec::Prune { system, .. }
+            | JobSpec::Failover { system, .. } => system,
+            JobSpec::Recover { target, .. } => target,
         }
     }
 
@@ -148,6 +164,9 @@ impl JobSpec {
             JobSpec::Verify { .. } => Action::Verify,
             JobSpec::Restore { .. } => Action::Restore,
             JobSpec::Prune { .. } => Action::Prune,
+            JobSpec::Failover { failback: false, .. } => Action::Failover,
+            JobSpec::Failover { failback: true, .. } => Action::Failback,
+            JobSpec::Recover { .. } => Action::Recover,
         }
     }
 
@@ -158,12 +177,19 @@ impl JobSpec {
             JobSpec::Backup { .. } | JobSpec::Prune { .. } => Some("repository"),
             JobSpec::Restore { .. } => Some("restore"),
             JobSpec::Verify { .. } => None,
+            // A failover and a failback of one system never run at once.
+            JobSpec::Failover { .. } => Some("failover"),
+            JobSpec::Recover { .. } => Some("recover"),
         }
     }
 
     fn concurrency(kind: &str) -> usize {
         match kind {
             "backup" | "verify" | "deep-verify" => 2,
+            // A plan runs every system of a wave at once.
+            "failover" | "failback" => 256,
+            "restore" => 8,
+            "recover" => 4,
             _ => 1,
         }
     }
@@ -213,6 +239,10 @@ pub struct JobSnapshot {
     pub outcome: Option<String>,
     pub progress: Progress,
     pub log: Vec<String>,
+    /// Who approved it, in order (two-person needs two).
+    pub approvals: Vec<String>,
+    /// What it reports beyond progress (a recovery plan's systems).
+    pub detail: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -234,6 +264,10 @@ pub enum Proof {
     /// The configuration's schedule (`every`, `deep_verify_every`): backups and verifications
     /// the operator set up in advance.
     Scheduled,
+    /// One system's recovery inside an approved recovery plan (the plan's job id).
+    Plan(String),
+    /// A commit window ended and its configured default (fail back) applies.
+    CommitDefault,
 }
 
 impl Proof {
@@ -244,6 +278,8 @@ impl Proof {
             Proof::YesFlag => "--yes",
             Proof::Unattended => "unattended: nobody was asked",
             Proof::Scheduled => "on the configured schedule",
+            Proof::Plan(_) => "part of an approved recovery plan",
+            Proof::CommitDefault => "the commit window ended: the configured default",
         }
     }
 }
@@ -253,9 +289,22 @@ impl Proof {
 pub enum Refusal {
     ReadOnly,
     NeedsConfirm,
-    NeedsTyped { system: String },
+    NeedsTyped {
+        system: String,
+    },
     TwoPerson,
-    NotWaiting { state: JobState },
+    NotWaiting {
+        state: JobState,
+    },
+    /// The two-person policy: this was the first approval; another operator must give the second.
+    AwaitingSecond {
+        job: String,
+        first: String,
+    },
+    /// The two-person policy: the second approval must come from someone else.
+    SameOperator {
+        operator: String,
+    },
     Missing,
     Store(String),
 }
@@ -271,6 +320,14 @@ impl fmt::Display for Refusal {
                  set its [approval] policy to \"typed\" or \"confirm\" meanwhile",
             ),
             Refusal::NotWaiting { state } => write!(f, "the job is {state}, not waiting for approval"),
+            Refusal::AwaitingSecond { job, first } => write!(
+                f,
+                "approved by {first}; the two-person policy needs a second operator: another person runs `warroom approve {job}` (on this state)"
+            ),
+            Refusal::SameOperator { operator } => write!(
+                f,
+                "{operator} already approved or proposed this job: the two-person policy needs a second, different operator"
+            ),
             Refusal::Missing => f.write_str("there is no such job"),
             Refusal::Store(e) => f.write_str(e),
         }
@@ -286,9 +343,14 @@ impl From<StoreError> for Refusal {
 /// The gate's rule: does `proof` satisfy `policy` for `system`?
 pub fn satisfies(policy: ApprovalPolicy, proof: &Proof, system: &str) -> Result<(), Refusal> {
     match (policy, proof) {
-        (ApprovalPolicy::TwoPerson, _) => Err(Refusal::TwoPerson),
+        // Decided already: by the approved plan, or by the configuration's default.
+        (_, Proof::Plan(_) | Proof::CommitDefault) => Ok(()),
         (ApprovalPolicy::None, _) => Ok(()),
+        (ApprovalPolicy::TwoPerson, Proof::Scheduled) => Err(Refusal::TwoPerson),
         (_, Proof::YesFlag | Proof::Scheduled) => Ok(()),
+        // Each of the two approvals is a confirmation; `approve` counts them.
+        (ApprovalPolicy::TwoPerson, Proof::Confirmed | Proof::Typed(_)) => Ok(()),
+        (ApprovalPolicy::TwoPerson, Proof::Unattended) => Err(Refusal::NeedsConfirm),
         (ApprovalPolicy::Confirm, Proof::Confirmed | Proof::Typed(_)) => Ok(()),
         (ApprovalPolicy::Confirm, Proof::Unattended) => Err(Refusal::NeedsConfirm),
         (ApprovalPolicy::Typed, Proof::Typed(t)) if t.trim() == system => Ok(()),
@@ -306,6 +368,7 @@ pub struct JobContext {
     pub control: Control,
     stage: Arc<Mutex<(String, Unit)>>,
     log: Arc<Mutex<VecDeque<String>>>,
+    detail: Arc<Mutex<Option<serde_json::Value>>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -329,6 +392,17 @@ impl JobContext {
 
     pub fn cancelled(&self) -> bool {
         self.control.cancel.load(Ordering::Relaxed)
+    }
+
+    /// What the job reports beyond its progress (saved with it, sent with its events).
+    pub fn set_detail(&self, detail: serde_json::Value) {
+        if let Ok(mut d) = self.detail.lock() {
+            *d = Some(detail);
+        }
+    }
+
+    fn detail_json(&self) -> Option<String> {
+        self.detail.lock().ok().and_then(|d| d.as_ref().map(|v| v.to_string()))
     }
 }
 
@@ -407,6 +481,12 @@ impl JobPool {
             outcome: row.outcome.clone(),
             progress: row.progress.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default(),
             log: serde_json::from_str(&row.log).unwrap_or_default(),
+            approvals: row
+                .approvals
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok())
+                .unwrap_or_default(),
+            detail: row.detail.as_deref().and_then(|d| serde_json::from_str(d).ok()),
         }
     }
 
@@ -487,6 +567,8 @@ impl JobPool {
             owner_pid: Some(i64::from(std::process::id())),
             owner_host: Some(self.host.clone()),
             heartbeat_at: None,
+            approvals: None,
+            detail: None,
         };
         self.store.insert_job(&row).await?;
         let mut d = details;
@@ -527,6 +609,29 @@ impl JobPool {
             d["reason"] = serde_json::json!(refusal.to_string());
             self.audit(operator, &action, &job.target, Outcome::Refused, d).await?;
             return Err(refusal);
+        }
+        // Two persons: a first approval (the proposer's, or anyone's), then a second from an
+        // operator who neither proposed it nor approved it first. The job waits in between.
+        if job.policy == ApprovalPolicy::TwoPerson && !matches!(proof, Proof::Plan(_) | Proof::CommitDefault)
+        {
+            if job.approvals.is_empty() {
+                self.store.add_approval(id, operator).await?;
+                let mut d = details;
+                d["approval"] = serde_json::json!("first of two");
+                self.audit(operator, &action, &job.target, Outcome::Recorded, d).await?;
+                self.announce(id).await;
+                return Err(Refusal::AwaitingSecond { job: id.to_owned(), first: operator.to_owned() });
+            }
+            if job.approvals.iter().any(|a| a == operator) || operator == job.proposed_by {
+                let refusal = Refusal::SameOperator { operator: operator.to_owned() };
+                let mut d = details;
+                d["reason"] = serde_json::json!(refusal.to_string());
+                self.audit(operator, &action, &job.target, Outcome::Refused, d).await?;
+                return Err(refusal);
+            }
+            self.store.add_approval(id, operator).await?;
+        } else {
+            self.store.add_approval(id, operator).await?;
         }
         let moved = self
             .store
@@ -594,6 +699,11 @@ impl JobPool {
             }
             None => Err(Refusal::NotWaiting { state: job.state }),
         }
+    }
+
+    /// Jobs running in this process.
+    pub fn running_here(&self) -> usize {
+        self.running.lock().map(|r| r.len()).unwrap_or(0)
     }
 
     fn semaphore(&self, kind: &str) -> Arc<Semaphore> {
@@ -681,6 +791,7 @@ impl JobPool {
             control: Control::default(),
             stage: Arc::new(Mutex::new(("starting".into(), Unit::Bytes))),
             log: Arc::new(Mutex::new(VecDeque::new())),
+            detail: Arc::new(Mutex::new(None)),
             clock: self.clock.clone(),
         };
         if let Ok(mut r) = self.running.lock() {
@@ -760,9 +871,34 @@ impl JobPool {
                 &ctx.id,
                 &serde_json::to_string(&progress).unwrap_or_default(),
                 &serde_json::to_string(&log).unwrap_or_default(),
+                ctx.detail_json().as_deref(),
                 &ts(self.clock.now()),
             )
             .await;
+    }
+
+    /// Whether the process that owns job `id` (proposed or runs it) is still there.
+    pub async fn owner_alive(&self, id: &str) -> bool {
+        match self.store.job(id).await {
+            Ok(Some(row)) => match (row.owner_host.as_deref(), row.owner_pid) {
+                (Some(h), Some(pid)) if h == self.host => pid != i64::from(std::process::id()) && alive(pid),
+                (Some(_), Some(_)) => parse_ts(&row.heartbeat_at).is_none_or(|_| true),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Wait until job `id` is approved (true) or finished without running (false).
+    pub async fn wait_approved(&self, id: &str) -> bool {
+        loop {
+            match self.get(id).await {
+                Ok(Some(j)) if j.state == JobState::Approved => return true,
+                Ok(Some(j)) if j.state == JobState::Proposed => {}
+                _ => return false,
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     /// Four times a second: progress to listeners; once a second: to the store (the heartbeat).
@@ -795,6 +931,9 @@ impl JobPool {
                     let mut snap = JobPool::snapshot_of(&row);
                     snap.progress = progress.clone();
                     snap.log = ctx.log.lock().map(|l| l.iter().cloned().collect()).unwrap_or_default();
+                    if let Ok(d) = ctx.detail.lock() {
+                        snap.detail = d.clone().or(snap.detail);
+                    }
                     let _ = events.send(JobEvent::Changed(Box::new(snap)));
                 }
                 if n.is_multiple_of(4) {
@@ -805,6 +944,7 @@ impl JobPool {
                             &ctx.id,
                             &serde_json::to_string(&progress).unwrap_or_default(),
                             &serde_json::to_string(&log).unwrap_or_default(),
+                            ctx.detail_json().as_deref(),
                             &ts(clock.now()),
                         )
                         .await;
@@ -901,6 +1041,12 @@ mod tests {
         assert!(satisfies(ApprovalPolicy::Typed, &Proof::Typed("datab".into()), s).is_err());
         assert!(satisfies(ApprovalPolicy::Typed, &Proof::Confirmed, s).is_err());
         assert!(satisfies(ApprovalPolicy::Typed, &Proof::YesFlag, s).is_ok());
-        assert_eq!(satisfies(ApprovalPolicy::TwoPerson, &Proof::YesFlag, s), Err(Refusal::TwoPerson));
+        assert!(satisfies(ApprovalPolicy::TwoPerson, &Proof::YesFlag, s).is_ok(), "one of the two");
+        assert_eq!(satisfies(ApprovalPolicy::TwoPerson, &Proof::Unattended, s), Err(Refusal::NeedsConfirm));
+        assert_eq!(satisfies(ApprovalPolicy::TwoPerson, &Proof::Scheduled, s), Err(Refusal::TwoPerson));
+        assert!(
+            satisfies(ApprovalPolicy::Typed, &Proof::Plan("J-1".into()), s).is_ok(),
+            "covered by the plan"
+        );
     }
 }

@@ -5,10 +5,13 @@
 //! effects, and each task sends an owned result back.
 
 pub mod backup;
+pub mod failover;
+pub mod incident;
 pub mod jobs;
 pub mod monitor;
 pub mod probe;
 pub mod process;
+pub mod recovery;
 
 use std::path::Path;
 use std::sync::Arc;

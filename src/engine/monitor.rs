@@ -93,6 +93,10 @@ struct Tracked {
     hold: VerdictHold,
     thresholds: Thresholds,
     has_failover: bool,
+    /// Between two of its probes.
+    interval: Duration,
+    /// A direct dependency's latest probe failed.
+    dependency_failing: bool,
     impacted_by: Option<usize>,
     last_detail: Option<String>,
     last_at: Option<DateTime<Utc>>,
@@ -107,7 +111,10 @@ impl Tracked {
     fn evaluate(&mut self, now: DateTime<Utc>, commit: bool) -> Decision {
         let fresh = decide(&self.window.own_stats(now), &self.thresholds, self.has_failover);
         let fresh = confirmed_by(fresh, self.tracker.state);
-        let fresh = if self.impacted_by.is_some() { defer_to_root(fresh) } else { fresh };
+        // A dependency down, or failing right now (its outage not confirmed yet): recover it
+        // first.
+        let fresh =
+            if self.impacted_by.is_some() || self.dependency_failing { defer_to_root(fresh) } else { fresh };
         // Failing because of a dependency: its own numbers may be clean, but it is watched.
         let fresh = if self.impacted_by.is_some() && fresh.verdict.level() < Verdict::Watch.level() {
             Decision { verdict: Verdict::Watch, ..fresh }
@@ -238,6 +245,8 @@ impl Actor {
                 hold: VerdictHold::new(now),
                 thresholds: settings.thresholds,
                 has_failover: settings.failover.is_some(),
+                interval: settings.health.as_ref().map(|h| h.interval).unwrap_or_default(),
+                dependency_failing: false,
                 impacted_by: None,
                 last_detail: None,
                 last_at: None,
@@ -294,7 +303,13 @@ impl Actor {
 
     /// Take a sample into the model; true if the health state changed.
     fn apply(&mut self, sample: &HealthSample) -> bool {
+        let dependency_failing = self
+            .graph
+            .depends_on(sample.system)
+            .iter()
+            .any(|&d| self.tracked.get(d).is_some_and(|t| t.tracker.failing()));
         let Some(t) = self.tracked.get_mut(sample.system) else { return false };
+        t.dependency_failing = dependency_failing;
         let s = Sample {
             at: sample.at,
             outcome: sample.outcome,
@@ -332,7 +347,10 @@ impl Actor {
             if let Some(root) = cause {
                 let root_start = self.tracked[root].tracker.outage_start.unwrap_or(now);
                 let t = &mut self.tracked[i];
-                t.window.excuse_since(root_start);
+                // Probes are spread over the interval: this system may have seen the root's
+                // outage up to one of its intervals before the root's own probe did.
+                let seen = root_start - chrono::TimeDelta::from_std(t.interval).unwrap_or_default();
+                t.window.excuse_since(seen);
                 t.hold = VerdictHold::new(now);
             }
             self.tracked[i].impacted_by = cause;
@@ -421,6 +439,53 @@ steps = [{ name = "switch", manual = "switch the api over" }]
             };
             actor.take(&sample, &mut changed);
         }
+    }
+
+    #[test]
+    fn a_dependent_failing_first_is_still_excused_and_never_recommended() {
+        let env = crate::config::console::MapEnv::new([]);
+        let config = crate::config::load_str(std::path::Path::new("t.toml"), CONFIG, &env).unwrap().config;
+        let start = Utc.timestamp_opt(1_800_000_000, 0).single().unwrap();
+        let clock = Arc::new(ManualClock::new(start));
+        let mut actor = Actor::new(&config, clock, broadcast::channel(64).0, broadcast::channel(64).0);
+        let (db, api) = (0, 1);
+        use Outcome::*;
+        let mut run = Vec::new();
+        for i in 0..3 {
+            run.push((i, api, Healthy));
+            run.push((i, db, Healthy));
+        }
+        // The api sees the database gone a probe before the database's own probe does.
+        for i in 3..15 {
+            run.push((i, api, Error));
+            if i > 3 {
+                run.push((i, db, Unreachable));
+            } else {
+                run.push((i, db, Healthy));
+            }
+        }
+        for i in 15..40 {
+            run.push((i, api, Healthy));
+            run.push((i, db, Healthy));
+        }
+        let mut verdicts = Vec::new();
+        let mut changed = vec![false; actor.tracked.len()];
+        for &(secs, system, outcome) in &run {
+            let at = Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap();
+            let sample = HealthSample {
+                system,
+                at,
+                outcome,
+                latency: Duration::from_millis(5),
+                detail: String::new(),
+                lateness: Duration::ZERO,
+            };
+            actor.take(&sample, &mut changed);
+            if secs >= 6 {
+                verdicts.push((secs, actor.snapshot(api, at).decision.verdict));
+            }
+        }
+        assert!(!verdicts.iter().any(|(_, v)| v.is_action()), "{verdicts:?}");
     }
 
     #[test]

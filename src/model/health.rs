@@ -280,6 +280,11 @@ impl HealthTracker {
         }
     }
 
+    /// The latest sample failed (an outage may be starting, not confirmed yet).
+    pub fn failing(&self) -> bool {
+        self.recent.back().is_some_and(|c| *c != HealthState::Healthy)
+    }
+
     pub fn observe(&mut self, sample: &Sample, slow: Duration) -> Option<Transition> {
         let class = Self::classify(sample, slow);
         if self.recent.len() == self.consecutive as usize {

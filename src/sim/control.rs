@@ -108,9 +108,19 @@ async fn route(
                 Err(e) => Ok(json(StatusCode::BAD_REQUEST, &serde_json::json!({"error": e}))),
             }
         }
+        (&Method::POST, ["systems", name, action @ ("promote" | "demote")]) => {
+            let result = if *action == "promote" { handle.promote(name) } else { handle.demote(name) };
+            match result {
+                Ok(()) => Ok(json(
+                    StatusCode::OK,
+                    &serde_json::json!({"name": name, "active": if *action == "promote" { "standby" } else { "primary" }}),
+                )),
+                Err(e) => Ok(json(StatusCode::NOT_FOUND, &serde_json::json!({"error": e}))),
+            }
+        }
         _ => Ok(json(
             StatusCode::NOT_FOUND,
-            &serde_json::json!({"error": "the control API has GET /systems and POST /systems/{name}/fault"}),
+            &serde_json::json!({"error": "the control API has GET /systems, POST /systems/{name}/fault, /promote and /demote"}),
         )),
     }
 }

@@ -230,3 +230,61 @@ pub fn touch_samples(config: &Config, now: chrono::DateTime<chrono::Utc>) {
         }
     }
 }
+
+/// Turn each system's failover and failback into real requests against the simulated
+/// estate's control API (promote the standby, demote it) and waits on its health, so the demo
+/// can run a whole outage and recovery. Manual steps of the configured procedure are kept.
+pub fn point_procedures(config: &mut Config, control: &str, token: &str) {
+    use crate::config::failover::{HttpCall, Procedure, Step, StepAction};
+    use crate::config::health::HeaderValue;
+    for (system, settings) in config.estate.systems().iter().zip(config.systems.iter_mut()) {
+        let name = &system.name;
+        let call = |action: &str| {
+            StepAction::Http(HttpCall {
+                method: "POST".into(),
+                url: format!("{control}/systems/{name}/{action}"),
+                headers: vec![(
+                    super::control::TOKEN_HEADER.to_owned(),
+                    HeaderValue::Plain(token.to_owned()),
+                )],
+                body: None,
+                expect_status: StatusSpec::success(),
+            })
+        };
+        let step = |name: &str, action: StepAction, timeout: u64, estimate: u64| Step {
+            name: name.to_owned(),
+            action,
+            timeout: Duration::from_secs(timeout),
+            estimate: Some(Duration::from_secs(estimate)),
+        };
+        if let Some(failover) = settings.failover.as_mut() {
+            let manual: Vec<Step> = failover
+                .steps
+                .iter()
+                .filter(|s| matches!(s.action, StepAction::Manual { .. }))
+                .cloned()
+                .collect();
+            let mut steps = vec![
+                step("Promote the standby", call("promote"), 30, 2),
+                step("Wait for health", StepAction::WaitHealthy { system: None }, 60, 3),
+            ];
+            steps.extend(manual);
+            *failover = Procedure {
+                approval: failover.approval,
+                commit_window: failover.commit_window,
+                on_commit_timeout: failover.on_commit_timeout,
+                steps,
+                validate: vec![step("Answers healthy", StepAction::WaitHealthy { system: None }, 30, 1)],
+                rollback: vec![step("Demote the standby", call("demote"), 30, 2)],
+            };
+        }
+        if let Some(failback) = settings.failback.as_mut() {
+            failback.steps = vec![
+                step("Demote the standby", call("demote"), 30, 2),
+                step("Wait for health", StepAction::WaitHealthy { system: None }, 60, 3),
+            ];
+            failback.validate = Vec::new();
+            failback.rollback = vec![step("Promote the standby again", call("promote"), 30, 2)];
+        }
+    }
+}

@@ -173,7 +173,13 @@ impl fmt::Display for FaultState {
 struct SimSystem {
     name: String,
     addr: SocketAddr,
+    /// What the endpoint does now: the primary's fault, or (after a promotion) the standby's
+    /// healthy answers.
     fault: watch::Sender<FaultState>,
+    /// The primary instance's fault (what faults are switched on).
+    primary: std::sync::Mutex<FaultState>,
+    /// The standby answers instead of the primary (after `promote`, until `demote`).
+    standby_active: AtomicBool,
     answers: AtomicU64,
     /// Not listening right now (down, or in a down half of flapping).
     down_now: AtomicBool,
@@ -195,6 +201,8 @@ pub struct SimEntry {
     pub fault: FaultState,
     /// `slow 6000ms + erroring 0.2`
     pub description: String,
+    /// `primary`, or `standby` after a failover promoted it.
+    pub active: &'static str,
 }
 
 impl SimHandle {
@@ -208,26 +216,55 @@ impl SimHandle {
         })
     }
 
-    /// Switch `fault` on (it adds to what is already on; `healthy` clears). The new state.
+    /// Switch `fault` on the primary (it adds to what is already on; `healthy` clears). The
+    /// primary's new state.
     pub fn set_fault(&self, name: &str, fault: Fault) -> Result<FaultState, String> {
         let system = self.find(name)?;
-        let state = system.fault.borrow().with(fault);
-        system.fault.send_replace(state);
+        let state = system.primary_fault().with(fault);
+        Self::apply(system, state);
         tracing::info!(system = name, fault = %state, "simulated fault switched");
         Ok(state)
     }
 
-    /// Switch everything off, then `fault` on.
+    /// Switch everything off on the primary, then `fault` on.
     pub fn replace_fault(&self, name: &str, fault: Fault) -> Result<FaultState, String> {
         let system = self.find(name)?;
         let state = FaultState::default().with(fault);
-        system.fault.send_replace(state);
+        Self::apply(system, state);
         tracing::info!(system = name, fault = %state, "simulated fault switched");
         Ok(state)
     }
 
+    fn apply(system: &SimSystem, primary: FaultState) {
+        if let Ok(mut p) = system.primary.lock() {
+            *p = primary;
+        }
+        if !system.standby_active.load(Ordering::Relaxed) {
+            system.fault.send_replace(primary);
+        }
+    }
+
+    /// The primary's fault.
     pub fn fault(&self, name: &str) -> Result<FaultState, String> {
-        self.find(name).map(|s| *s.fault.borrow())
+        self.find(name).map(|s| s.primary_fault())
+    }
+
+    /// Fail over: the standby answers (healthy) whatever the primary does.
+    pub fn promote(&self, name: &str) -> Result<(), String> {
+        let system = self.find(name)?;
+        system.standby_active.store(true, Ordering::Relaxed);
+        system.fault.send_replace(FaultState::default());
+        tracing::info!(system = name, "simulated standby promoted");
+        Ok(())
+    }
+
+    /// Fail back: the primary answers again, with its faults.
+    pub fn demote(&self, name: &str) -> Result<(), String> {
+        let system = self.find(name)?;
+        system.standby_active.store(false, Ordering::Relaxed);
+        system.fault.send_replace(system.primary_fault());
+        tracing::info!(system = name, "simulated standby demoted: the primary answers");
+        Ok(())
     }
 
     /// `http://127.0.0.1:PORT/health`
@@ -239,12 +276,13 @@ impl SimHandle {
         self.systems
             .iter()
             .map(|s| {
-                let fault = *s.fault.borrow();
+                let fault = s.primary_fault();
                 SimEntry {
                     name: s.name.clone(),
                     endpoint: format!("http://{}/health", s.addr),
                     fault,
                     description: fault.to_string(),
+                    active: if s.standby_active.load(Ordering::Relaxed) { "standby" } else { "primary" },
                 }
             })
             .collect()
@@ -276,6 +314,8 @@ impl SimEstate {
                 name,
                 addr,
                 fault,
+                primary: std::sync::Mutex::new(FaultState::default()),
+                standby_active: AtomicBool::new(false),
                 answers: AtomicU64::new(0),
                 down_now: AtomicBool::new(false),
                 needs: graph.transitive_dependencies(i),
@@ -302,6 +342,12 @@ impl SimEstate {
     /// Name to endpoint, for pointing health checks at the estate.
     pub fn endpoints(&self) -> BTreeMap<String, String> {
         self.handle.list().into_iter().map(|e| (e.name, e.endpoint)).collect()
+    }
+}
+
+impl SimSystem {
+    fn primary_fault(&self) -> FaultState {
+        self.primary.lock().map(|p| *p).unwrap_or_default()
     }
 }
 

@@ -31,10 +31,14 @@ pub struct JobRow {
     pub owner_pid: Option<i64>,
     pub owner_host: Option<String>,
     pub heartbeat_at: Option<String>,
+    /// JSON: the operators who approved it, in order (two-person needs two).
+    pub approvals: Option<String>,
+    /// JSON: what it reports beyond progress (a recovery plan's systems).
+    pub detail: Option<String>,
 }
 
 const COLUMNS: &str = "id, kind, target, state, plan, spec, policy, proposed_by, proposed_at, approved_by, approved_at, \
-                       started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at";
+                       started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at, approvals, detail";
 
 fn row_to_job(row: &sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
     Ok(JobRow {
@@ -57,6 +61,8 @@ fn row_to_job(row: &sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
         owner_pid: row.try_get(16)?,
         owner_host: row.try_get(17)?,
         heartbeat_at: row.try_get(18)?,
+        approvals: row.try_get(19)?,
+        detail: row.try_get(20)?,
     })
 }
 
@@ -71,8 +77,8 @@ impl Store {
         let err = self.error("recording a job");
         sqlx::query(
             "INSERT INTO jobs (id, kind, target, state, plan, spec, policy, proposed_by, proposed_at, approved_by, approved_at, \
-             started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at, approvals, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(&job.id)
         .bind(&job.kind)
@@ -93,6 +99,8 @@ impl Store {
         .bind(job.owner_pid)
         .bind(&job.owner_host)
         .bind(&job.heartbeat_at)
+        .bind(&job.approvals)
+        .bind(&job.detail)
         .execute(self.pool())
         .await
         .map_err(err)?;
@@ -159,19 +167,23 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The running job's latest progress, log and heartbeat.
+    /// The running job's latest progress, log, detail and heartbeat.
     pub async fn save_job_runtime(
         &self,
         id: &str,
         progress: &str,
         log: &str,
+        detail: Option<&str>,
         heartbeat: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET progress = $1, log = $2, heartbeat_at = $3 WHERE id = $4")
-            .bind(progress)
-            .bind(log)
-            .bind(heartbeat)
-            .bind(id)
+        sqlx::query(
+            "UPDATE jobs SET progress = $1, log = $2, detail = COALESCE($3, detail), heartbeat_at = $4 WHERE id = $5",
+        )
+        .bind(progress)
+        .bind(log)
+        .bind(detail)
+        .bind(heartbeat)
+        .bind(id)
             .execute(self.pool())
             .await
             .map_err(self.error("saving a job's progress"))?;
@@ -238,6 +250,34 @@ impl Store {
             .await
             .map_err(self.error("releasing a job lock"))?;
         Ok(())
+    }
+
+    /// Record `operator`'s approval of `id` (in order); returns every approval so far.
+    pub async fn add_approval(&self, id: &str, operator: &str) -> Result<Vec<String>, StoreError> {
+        retry_busy(|| async {
+            let err = self.error("recording an approval");
+            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(&err)?;
+            let current: Option<Option<String>> =
+                sqlx::query_scalar("SELECT approvals FROM jobs WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(&err)?;
+            let mut list: Vec<String> =
+                current.flatten().and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+            if !list.iter().any(|o| o == operator) {
+                list.push(operator.to_owned());
+            }
+            sqlx::query("UPDATE jobs SET approvals = $1 WHERE id = $2")
+                .bind(serde_json::to_string(&list).unwrap_or_default())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(&err)?;
+            tx.commit().await.map_err(&err)?;
+            Ok(list)
+        })
+        .await
     }
 
     /// Release every lock `job_id` holds.

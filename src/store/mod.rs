@@ -7,6 +7,8 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod failover;
+pub mod incidents;
 pub mod jobs;
 
 use std::fmt;

@@ -62,6 +62,18 @@ pub enum EngineEvent {
         backups: Vec<BackupView>,
         standings: Vec<BackupStanding>,
     },
+    /// Failover states, the open incident (with its timeline), the jobs: the shared state.
+    Ops(Box<Ops>),
+    Done(String),
+}
+
+/// What every process on this state shares, as the console last read it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Ops {
+    pub states: Vec<crate::store::failover::SystemStateRow>,
+    pub incident: Option<crate::store::incidents::IncidentRow>,
+    pub timeline: Vec<crate::engine::incident::TimelineEntry>,
+    pub jobs: Vec<JobSnapshot>,
 }
 
 /// What the operator asked to be done, before it is planned.
@@ -83,6 +95,16 @@ pub enum Request {
     Prune {
         system: String,
     },
+    /// Its failover procedure (with `failback`, its failback).
+    Failover {
+        system: String,
+        failback: bool,
+    },
+    /// A recovery plan over `systems` (for an incident).
+    Recover {
+        systems: Vec<String>,
+        incident: Option<String>,
+    },
 }
 
 impl Request {
@@ -91,7 +113,9 @@ impl Request {
             Request::Backup { system }
             | Request::Verify { system, .. }
             | Request::Restore { system, .. }
-            | Request::Prune { system } => system,
+            | Request::Prune { system }
+            | Request::Failover { system, .. } => system,
+            Request::Recover { systems, .. } => systems.first().map(String::as_str).unwrap_or("plan"),
         }
     }
 }
@@ -112,6 +136,14 @@ pub enum GateKey {
     /// Typing the system's name (the typed policy).
     Insert(String),
     Backspace,
+}
+
+/// A key in the manual-step prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManualKey {
+    Toggle,
+    Press,
+    Later,
 }
 
 /// Editing the text of the filter or the palette.
@@ -192,6 +224,24 @@ pub enum Action {
         backups: Vec<BackupView>,
         standings: Vec<BackupStanding>,
     },
+    OpsLoaded(Box<Ops>),
+    /// An engine action finished, with what to say.
+    Done(String),
+    ShowIncident,
+    Declare {
+        kind: crate::model::failover::IncidentKind,
+        severity: crate::model::failover::Severity,
+        systems: Vec<String>,
+    },
+    Commit(String),
+    Note(String),
+    CloseIncident(Option<String>),
+    /// Skip or retry a system of the running plan.
+    PlanSignal {
+        signal: &'static str,
+        system: String,
+    },
+    Manual(ManualKey),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -220,4 +270,28 @@ pub enum Effect {
     },
     /// Refresh the catalog from the repositories and report the backups.
     LoadBackups,
+    /// Read the failover states, the open incident and the jobs.
+    LoadOps,
+    Declare {
+        kind: crate::model::failover::IncidentKind,
+        severity: crate::model::failover::Severity,
+        systems: Vec<String>,
+    },
+    Commit {
+        system: String,
+    },
+    Note {
+        incident: String,
+        text: String,
+    },
+    CloseIncident {
+        incident: String,
+        summary: Option<String>,
+    },
+    /// An operator's signal to a job: confirm/abort a manual step, skip/retry in a plan.
+    Signal {
+        job: String,
+        signal: &'static str,
+        argument: Option<String>,
+    },
 }

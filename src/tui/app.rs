@@ -91,6 +91,7 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let mut scheduler =
         runs_schedule(&engine.config().console).then(|| engine.start_scheduler(SCHEDULE_EVERY));
     let mut ticks: u64 = 0;
+    let mut hung_up = false;
 
     loop {
         if dirty {
@@ -115,9 +116,13 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "the terminal went away");
+                    hung_up = true;
                     break;
                 }
-                None => break,
+                None => {
+                    hung_up = true;
+                    break;
+                }
             },
             _ = tick.tick() => Event::Tick { local_offset: Local::now().offset().fix() },
             Some(reply) = replies.recv() => match reply {
@@ -137,7 +142,12 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
             },
             update = health.recv(), if monitor.is_some() => match update {
                 Ok(MonitorEvent::Health { systems }) => Event::Engine(EngineEvent::Health(systems)),
-                Ok(_) => continue,
+                Ok(other) => {
+                    // Kept for incident timelines and outage starts.
+                    let engine = engine.clone();
+                    tokio::spawn(async move { engine.record_monitor_event(&other).await });
+                    continue;
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "the console fell behind the health monitor; catching up");
                     if let Some(m) = &monitor {
@@ -157,13 +167,27 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                 break;
             }
             _ = sighup.recv() => {
-                tracing::info!("SIGHUP: the terminal went away; leaving the console");
+                tracing::info!("SIGHUP: the terminal went away; the jobs carry on");
+                hung_up = true;
                 break;
             }
         };
         let now = engine.now();
         if let Event::Tick { .. } = &event {
             ticks += 1;
+            // What other processes on this state do (their jobs, incidents, commit windows),
+            // and commit windows that ended.
+            if ticks.is_multiple_of(2) {
+                carry_out(Effect::LoadOps, &engine, None, &tx);
+            }
+            if ticks.is_multiple_of(5) && !engine.config().console.read_only {
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    for done in engine.apply_commit_timeouts().await {
+                        tracing::info!("{done}");
+                    }
+                });
+            }
             // Backups written by other processes (the schedule elsewhere, `warroom backup`).
             if ticks.is_multiple_of(BACKUPS_EVERY_TICKS) {
                 carry_out(Effect::LoadBackups, &engine, None, &tx);
@@ -189,7 +213,21 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     if let Some(s) = scheduler {
         s.abort();
     }
-    stop_jobs(&engine).await;
+    drop(tty);
+    if hung_up {
+        // An SSH connection dropped mid-failover must not kill the failover: every job this
+        // process started runs to its end (steps, validation, rollback), then it exits.
+        let running = engine.jobs().running_here();
+        if running > 0 {
+            tracing::warn!(running, "no terminal: finishing the running jobs before exiting");
+        }
+        while engine.jobs().running_here() > 0 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        tracing::info!("the jobs are done; exiting");
+    } else {
+        stop_jobs(&engine).await;
+    }
     Ok(())
 }
 
@@ -335,6 +373,17 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
                     engine.plan_restore(id.as_deref().unwrap_or(&system), None, to, false, None).await
                 }
                 Request::Prune { system } => engine.plan_prune(&system).await,
+                Request::Failover { system, failback } => {
+                    // No procedure: the decision panel's key restores instead.
+                    if !failback && engine.procedure(&system, false).is_err() {
+                        engine.plan_restore(&system, None, None, false, None).await
+                    } else {
+                        engine.plan_procedure(&system, failback).await
+                    }
+                }
+                Request::Recover { systems, incident } => {
+                    engine.plan_recover(&systems, incident.as_deref()).await
+                }
             };
             let (spec, plan) = match planned {
                 Ok(p) => p,
@@ -370,7 +419,62 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
             Err(e) => Reply::Event(EngineEvent::ActionFailed(format!("cannot cancel {id}: {e}"))),
         },
         Effect::LoadBackups => backups_reply(&engine).await,
+        Effect::LoadOps => ops_reply(&engine).await,
+        Effect::Declare { kind, severity, systems } => {
+            let incident = match engine.declare_incident(kind, severity, &systems, engine.operator()).await {
+                Ok(i) => i,
+                Err(e) => return Reply::Event(EngineEvent::ActionFailed(e)),
+            };
+            // Declaring proposes the recovery plan: the gate opens on it.
+            match engine.plan_recover(&systems, Some(&incident.id)).await {
+                Ok((spec, plan)) => match engine.propose(&spec, plan, engine.operator()).await {
+                    Ok(job) => Reply::Event(EngineEvent::Proposed(Box::new(job))),
+                    Err(e) => Reply::Event(EngineEvent::ActionFailed(format!(
+                        "{} declared; the plan was refused: {e}",
+                        incident.id
+                    ))),
+                },
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(format!(
+                    "{} declared; no recovery plan: {e}",
+                    incident.id
+                ))),
+            }
+        }
+        Effect::Commit { system } => match engine.commit(&system, engine.operator()).await {
+            Ok(m) => Reply::Event(EngineEvent::Done(m)),
+            Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+        },
+        Effect::Note { incident, text } => {
+            match engine.incident_note(&incident, &text, engine.operator()).await {
+                Ok(()) => Reply::Event(EngineEvent::Done(format!("noted on {incident}"))),
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+            }
+        }
+        Effect::CloseIncident { incident, summary } => {
+            match engine.close_incident(&incident, summary.as_deref(), engine.operator()).await {
+                Ok(id) => Reply::Event(EngineEvent::Done(format!("{id} closed"))),
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+            }
+        }
+        Effect::Signal { job, signal, argument } => {
+            match engine.signal_job(&job, signal, argument.as_deref(), engine.operator()).await {
+                Ok(()) => Reply::Event(EngineEvent::Done(format!("{signal} sent to {job}"))),
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+            }
+        }
     }
+}
+
+/// The shared state: failover states, the open incident and its timeline, the jobs.
+async fn ops_reply(engine: &Engine) -> Reply {
+    let states = engine.failover_states().await;
+    let incident = engine.incident(None).await.ok();
+    let timeline = match &incident {
+        Some(i) => engine.timeline(i).await,
+        None => Vec::new(),
+    };
+    let jobs = engine.jobs().list(JOBS_SHOWN).await.unwrap_or_default();
+    Reply::Event(EngineEvent::Ops(Box::new(super::action::Ops { states, incident, timeline, jobs })))
 }
 
 /// Jobs the console loads.

@@ -32,6 +32,8 @@ pub fn to_action(state: &State, event: Event) -> Option<Action> {
             EngineEvent::Job(job) => Action::JobChanged(job),
             EngineEvent::Jobs(jobs) => Action::JobsLoaded(jobs),
             EngineEvent::Backups { backups, standings } => Action::BackupsLoaded { backups, standings },
+            EngineEvent::Ops(ops) => Action::OpsLoaded(ops),
+            EngineEvent::Done(text) => Action::Done(text),
         }),
         Event::Key(key) => key_action(state, &key),
     }
@@ -66,6 +68,15 @@ fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
             _ => return None,
         };
         return Some(Action::Gate(gate));
+    }
+    if let Some(Overlay::Manual { .. }) = &state.overlay {
+        use super::action::ManualKey;
+        return Some(Action::Manual(match key.code {
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => ManualKey::Toggle,
+            KeyCode::Enter => ManualKey::Press,
+            KeyCode::Esc => ManualKey::Later,
+            _ => return None,
+        }));
     }
     if let Some(Overlay::ConfirmQuit { .. }) = &state.overlay {
         return Some(match key.code {

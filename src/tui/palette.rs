@@ -79,6 +79,66 @@ const COMMANDS: &[Command] = &[
         description: "delete the backups its retention does not keep (asks first)",
     },
     Command { name: "jobs", arg: Arg::None, usage: "jobs", description: "jobs, with progress and logs" },
+    Command {
+        name: "failover",
+        arg: Arg::Target,
+        usage: "failover SYSTEM",
+        description: "run its failover procedure (asks first; restores it if it has none)",
+    },
+    Command {
+        name: "failback",
+        arg: Arg::Target,
+        usage: "failback SYSTEM",
+        description: "run its failback procedure (asks first)",
+    },
+    Command {
+        name: "commit",
+        arg: Arg::Target,
+        usage: "commit SYSTEM",
+        description: "commit a failover in its commit window",
+    },
+    Command {
+        name: "recover",
+        arg: Arg::Words,
+        usage: "recover SYSTEM...",
+        description: "the recovery plan for these systems: waves, forecast vs RTO (asks first)",
+    },
+    Command {
+        name: "declare",
+        arg: Arg::Words,
+        usage: "declare TYPE SEVERITY SYSTEM,...",
+        description: "declare an incident (natural, cyber, infrastructure, pandemic, regional; sev1-sev4) and plan its recovery",
+    },
+    Command {
+        name: "incident",
+        arg: Arg::None,
+        usage: "incident",
+        description: "the open incident: plan, timeline",
+    },
+    Command {
+        name: "note",
+        arg: Arg::Words,
+        usage: "note TEXT",
+        description: "add a note to the open incident's timeline",
+    },
+    Command {
+        name: "close-incident",
+        arg: Arg::Words,
+        usage: "close-incident [SUMMARY]",
+        description: "close the open incident",
+    },
+    Command {
+        name: "skip",
+        arg: Arg::Target,
+        usage: "skip SYSTEM",
+        description: "in the running plan: skip a system",
+    },
+    Command {
+        name: "retry",
+        arg: Arg::Target,
+        usage: "retry SYSTEM",
+        description: "in the running plan: try a failed system again",
+    },
     Command { name: "dashboard", arg: Arg::None, usage: "dashboard", description: "the tier dashboard" },
     Command { name: "audit", arg: Arg::None, usage: "audit", description: "the audit log" },
     Command {
@@ -194,6 +254,53 @@ pub fn suggestions(input: &str, state: &State) -> Vec<Suggestion> {
     }
 }
 
+/// The commands that take free words.
+fn words(name: &str, arg: &str, state: &State) -> Result<Action, String> {
+    let system = |word: &str| -> Result<String, String> {
+        state
+            .estate
+            .systems()
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(word))
+            .map(|s| s.name.clone())
+            .ok_or_else(|| {
+                let names = state.estate.systems().iter().map(|s| s.name.as_str());
+                match did_you_mean(word, names) {
+                    Some(s) => format!("there is no system \"{word}\"; did you mean \"{s}\"?"),
+                    None => format!("there is no system \"{word}\""),
+                }
+            })
+    };
+    let systems = |text: &str| -> Result<Vec<String>, String> {
+        let list: Vec<String> =
+            text.split([',', ' ']).filter(|w| !w.is_empty()).map(system).collect::<Result<_, _>>()?;
+        if list.is_empty() { Err("name the systems: database,api".into()) } else { Ok(list) }
+    };
+    match name {
+        "recover" => Ok(Action::Request(Request::Recover {
+            systems: systems(arg)?,
+            incident: state.ops.incident.as_ref().filter(|i| i.closed_at.is_none()).map(|i| i.id.clone()),
+        })),
+        "declare" => {
+            let mut words = arg.splitn(3, ' ');
+            let (Some(kind), Some(severity), Some(rest)) = (words.next(), words.next(), words.next()) else {
+                return Err(
+                    ":declare needs TYPE SEVERITY SYSTEMS, like :declare cyber sev1 database,api".into()
+                );
+            };
+            Ok(Action::Declare {
+                kind: crate::model::failover::IncidentKind::parse(kind)?,
+                severity: crate::model::failover::Severity::parse(severity)?,
+                systems: systems(rest)?,
+            })
+        }
+        "note" if arg.is_empty() => Err(":note needs the text to record".into()),
+        "note" => Ok(Action::Note(arg.to_owned())),
+        "close-incident" => Ok(Action::CloseIncident((!arg.is_empty()).then(|| arg.to_owned()))),
+        _ => Ok(Action::SetFilter(arg.to_owned())),
+    }
+}
+
 /// Turn a submitted line into what it asks for, or say what is wrong with it.
 pub fn parse(input: &str, state: &State) -> Result<Action, String> {
     let line = input.trim();
@@ -217,12 +324,13 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
         Arg::None => Ok(match command.name {
             "dashboard" => Action::ShowDashboard,
             "jobs" => Action::ShowJobs,
+            "incident" => Action::ShowIncident,
             "audit" => Action::ShowAudit,
             "reload" => Action::Reload,
             "help" => Action::ShowHelp,
             _ => Action::Quit,
         }),
-        Arg::Words => Ok(Action::SetFilter(arg.to_owned())),
+        Arg::Words => words(command.name, arg, state),
         Arg::System if arg.is_empty() => need("a system name"),
         Arg::System => match state
             .estate
@@ -254,7 +362,15 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
             if command.name != "restore" && !rest.is_empty() {
                 return Err(format!(":{} takes only a system", command.usage));
             }
+            match command.name {
+                "commit" => return Ok(Action::Commit(system)),
+                "skip" => return Ok(Action::PlanSignal { signal: "skip", system }),
+                "retry" => return Ok(Action::PlanSignal { signal: "retry", system }),
+                _ => {}
+            }
             Ok(Action::Request(match command.name {
+                "failover" => Request::Failover { system, failback: false },
+                "failback" => Request::Failover { system, failback: true },
                 "backup" => Request::Backup { system },
                 "verify" => Request::Verify { system, deep: false },
                 "deep-verify" => Request::Verify { system, deep: true },

@@ -56,6 +56,7 @@ pub enum Screen {
     Detail(Detail),
     Audit,
     Jobs,
+    Incident,
 }
 
 /// The system detail screen: which system, which pane has focus, where the cursor is in the
@@ -108,6 +109,14 @@ pub enum Overlay {
     /// Quitting while jobs run: asked first.
     ConfirmQuit {
         running: usize,
+    },
+    /// A job waits at a manual step: done, abort, or later.
+    Manual {
+        job: String,
+        title: String,
+        instruction: String,
+        /// 0 later, 1 done, 2 abort.
+        focus: u8,
     },
 }
 
@@ -217,6 +226,10 @@ pub struct State {
     pub jobs: Vec<JobSnapshot>,
     /// The Jobs screen's selected job.
     pub job_selected: usize,
+    /// What every process on this state shares: failover states, the open incident.
+    pub ops: super::action::Ops,
+    /// Manual steps answered "later" (job and instruction), not asked again.
+    pub manual_later: Vec<(String, String)>,
     pub message: Option<Message>,
     pub quit: bool,
 }
@@ -259,6 +272,8 @@ impl State {
             standings: Vec::new(),
             jobs: Vec::new(),
             job_selected: 0,
+            ops: Default::default(),
+            manual_later: Vec::new(),
             message: None,
             quit: false,
         };

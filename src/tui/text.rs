@@ -40,6 +40,7 @@ pub const PALETTE_TITLE: &str = " COMMAND ";
 /// The approval gate's keys (fixed: not from the keymap).
 pub const GATE_KEYS: &[(&str, &str)] =
     &[("tab", "Cancel/Approve"), ("⏎", "press"), ("esc", "cancel"), ("↑↓", "scroll the plan")];
+pub const MANUAL_KEYS: &[(&str, &str)] = &[("tab", "Later/Done/Abort"), ("⏎", "press"), ("esc", "later")];
 pub const CONFIRM_QUIT_KEYS: &[(&str, &str)] =
     &[("y", "quit, cancelling the jobs"), ("any other key", "stay")];
 /// The filter's editing keys.

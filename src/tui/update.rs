@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::keys::KeyCommand;
 
-use super::action::{Action, Edit, Effect, GateKey, Request};
+use super::action::{Action, Edit, Effect, GateKey, ManualKey, Request};
 use super::keymap::Keymap;
 use super::layout;
 use super::palette;
@@ -152,6 +152,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             let (kind, target, job_state) = (job.kind.clone(), job.target.clone(), job.state);
             let outcome = job.outcome.clone().unwrap_or_default();
             upsert_job(state, *job);
+            prompt_manual(state);
             if !finished {
                 return Vec::new();
             }
@@ -168,6 +169,62 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             state.job_selected = state.job_selected.min(state.jobs.len().saturating_sub(1));
             Vec::new()
         }
+        Action::OpsLoaded(ops) => {
+            // Jobs of other processes join the list; this process's own are already there.
+            for job in &ops.jobs {
+                upsert_job(state, job.clone());
+            }
+            state.jobs.sort_by(|a, b| b.proposed_at.cmp(&a.proposed_at).then(b.id.cmp(&a.id)));
+            state.ops = *ops;
+            prompt_manual(state);
+            Vec::new()
+        }
+        Action::Done(text) => {
+            say(state, MessageLevel::Info, text, now);
+            vec![Effect::LoadOps]
+        }
+        Action::ShowIncident => {
+            if state.screen != Screen::Incident {
+                go(state, Screen::Incident);
+            }
+            vec![Effect::LoadOps]
+        }
+        Action::Declare { kind, severity, systems } => {
+            say(state, MessageLevel::Info, format!("declaring a {} {severity} incident…", kind.name()), now);
+            vec![Effect::Declare { kind, severity, systems }]
+        }
+        Action::Commit(system) => vec![Effect::Commit { system }],
+        Action::Note(text) => match &state.ops.incident {
+            Some(i) => vec![Effect::Note { incident: i.id.clone(), text }],
+            None => {
+                say(state, MessageLevel::Warning, "there is no open incident to note on".to_owned(), now);
+                Vec::new()
+            }
+        },
+        Action::CloseIncident(summary) => match &state.ops.incident {
+            Some(i) => vec![Effect::CloseIncident { incident: i.id.clone(), summary }],
+            None => {
+                say(state, MessageLevel::Warning, "there is no open incident to close".to_owned(), now);
+                Vec::new()
+            }
+        },
+        Action::PlanSignal { signal, system } => {
+            let plan = state.ops.incident.as_ref().and_then(|i| i.plan_job.clone()).or_else(|| {
+                state
+                    .jobs
+                    .iter()
+                    .find(|j| j.kind == "recover" && j.state == crate::engine::jobs::JobState::Running)
+                    .map(|j| j.id.clone())
+            });
+            match plan {
+                Some(job) => vec![Effect::Signal { job, signal, argument: Some(system) }],
+                None => {
+                    say(state, MessageLevel::Warning, "no recovery plan is running".to_owned(), now);
+                    Vec::new()
+                }
+            }
+        }
+        Action::Manual(key) => manual_key(state, key, now),
         Action::BackupsLoaded { backups, standings } => {
             state.newest_verified = state
                 .estate
@@ -326,6 +383,9 @@ fn describe_request(r: &Request) -> String {
         Request::Verify { system, deep: true } => format!("deep-verify {system}'s newest backup"),
         Request::Restore { system, .. } => format!("restore {system}"),
         Request::Prune { system } => format!("prune {system}'s backups"),
+        Request::Failover { system, failback: false } => format!("fail {system} over"),
+        Request::Failover { system, failback: true } => format!("fail {system} back"),
+        Request::Recover { systems, .. } => format!("recover {}", systems.join(", ")),
     }
 }
 
@@ -477,6 +537,8 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
             state.overlay = None;
             return Vec::new();
         }
+        // Its keys arrive as `Action::Manual`.
+        Some(Overlay::Manual { .. }) => return Vec::new(),
         // The gate's keys arrive as `Action::Gate`.
         Some(Overlay::Gate(_)) => return Vec::new(),
         Some(Overlay::Palette { .. }) | None => {}
@@ -519,6 +581,22 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
             return update(state, Action::Request(request), now);
         }
         KeyCommand::Jobs => return update(state, Action::ShowJobs, now),
+        KeyCommand::Incident => return update(state, Action::ShowIncident, now),
+        KeyCommand::Manual => {
+            state.manual_later.clear();
+            prompt_manual(state);
+            if state.overlay.is_none() {
+                say(state, MessageLevel::Info, "no job waits at a manual step".to_owned(), now);
+            }
+            return Vec::new();
+        }
+        KeyCommand::Failover if state.screen != Screen::Jobs => {
+            let Some(system) = target_system(state) else {
+                say(state, MessageLevel::Warning, "select a system first".to_owned(), now);
+                return Vec::new();
+            };
+            return update(state, Action::Request(Request::Failover { system, failback: false }), now);
+        }
         KeyCommand::Fault => {
             let target = match state.screen {
                 Screen::Detail(d) => Some(d.system),
@@ -537,8 +615,74 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
         Screen::Detail(detail) => detail_command(state, detail, command),
         Screen::Audit => audit_command(state, command),
         Screen::Jobs => return jobs_command(state, command, now),
+        Screen::Incident => {
+            if command == KeyCommand::Back {
+                back(state);
+            }
+        }
     }
     Vec::new()
+}
+
+/// The running job waiting at a manual step that was not put off, if any.
+fn manual_waiting(state: &State) -> Option<(String, String, String)> {
+    let jobs = state.jobs.iter().chain(state.ops.jobs.iter());
+    jobs.filter(|j| j.state == crate::engine::jobs::JobState::Running).find_map(|j| {
+        let instruction = j.progress.stage.strip_prefix("manual: ")?;
+        let later = state.manual_later.iter().any(|(id, i)| *id == j.id && i == instruction);
+        (!later).then(|| (j.id.clone(), j.plan.title.clone(), instruction.to_owned()))
+    })
+}
+
+/// Ask about a manual step when one waits and nothing else is open.
+fn prompt_manual(state: &mut State) {
+    if state.overlay.is_some() {
+        return;
+    }
+    if let Some((job, title, instruction)) = manual_waiting(state) {
+        state.overlay = Some(Overlay::Manual { job, title, instruction, focus: 0 });
+    }
+}
+
+fn manual_key(state: &mut State, key: ManualKey, now: DateTime<Utc>) -> Vec<Effect> {
+    let Some(Overlay::Manual { job, instruction, focus, .. }) = &mut state.overlay else { return Vec::new() };
+    match key {
+        ManualKey::Toggle => {
+            *focus = (*focus + 1) % 3;
+            Vec::new()
+        }
+        ManualKey::Later => {
+            let later = (job.clone(), instruction.clone());
+            state.overlay = None;
+            state.manual_later.push(later);
+            say(state, MessageLevel::Info, "the job waits; m answers it".to_owned(), now);
+            Vec::new()
+        }
+        ManualKey::Press => {
+            let (job, instruction, focus) = (job.clone(), instruction.clone(), *focus);
+            state.overlay = None;
+            match focus {
+                1 => {
+                    say(state, MessageLevel::Info, format!("done: {instruction}"), now);
+                    vec![Effect::Signal { job, signal: "confirm", argument: None }]
+                }
+                2 => {
+                    say(
+                        state,
+                        MessageLevel::Warning,
+                        "aborting at the manual step: the procedure rolls back".to_owned(),
+                        now,
+                    );
+                    vec![Effect::Signal { job, signal: "abort", argument: None }]
+                }
+                _ => {
+                    state.manual_later.push((job, instruction));
+                    say(state, MessageLevel::Info, "the job waits; m answers it".to_owned(), now);
+                    Vec::new()
+                }
+            }
+        }
+    }
 }
 
 /// The fault after `current` when cycling with the fault key: healthy, slow, erroring, down,

@@ -319,6 +319,24 @@ impl Repository {
         }
     }
 
+    /// Remove the empty backup folders of `system` (on a folder location, a run killed between
+    /// making a backup's folder and writing into it leaves one). Returns how many.
+    pub async fn remove_empty(&self, system: &str) -> usize {
+        let Backend::Fs(root) = &self.backend else { return 0 };
+        let dir = root.join(format!("{ROOT}/{system}"));
+        let Ok(mut entries) = tokio::fs::read_dir(&dir).await else { return 0 };
+        let mut removed = 0;
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            // remove_dir fails on a folder that is not empty: exactly what is wanted.
+            if entry.file_type().await.is_ok_and(|t| t.is_dir())
+                && tokio::fs::remove_dir(entry.path()).await.is_ok()
+            {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
     pub async fn read_verify(&self, system: &str, id: &str) -> Option<VerifyRecord> {
         let bytes = self.read_all(&Self::backup_key(system, id, VERIFIED)).await.ok()?;
         serde_json::from_slice(&bytes).ok()
@@ -333,7 +351,8 @@ impl Repository {
     }
 }
 
-/// Files under `root/prefix`, as paths relative to `root` with `/`; skips temporary files.
+/// Files under `root/prefix`, as paths relative to `root` with `/` (temporary ones too, so a
+/// cleanup finds them).
 fn walk_files(root: &std::path::Path, prefix: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let start = root.join(prefix);

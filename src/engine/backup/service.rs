@@ -621,12 +621,27 @@ impl Engine {
     /// Propose a job: the policy for its action and the system's tier applies.
     pub async fn propose(&self, spec: &JobSpec, plan: Plan, operator: &str) -> Result<JobSnapshot, Refusal> {
         let policy = self.policy_for(spec);
-        self.jobs.propose(spec, plan, policy, operator, self.config.console.read_only).await
+        let job = self.jobs.propose(spec, plan, policy, operator, self.config.console.read_only).await?;
+        if let JobSpec::Recover { incident: Some(incident), .. } = spec {
+            self.link_incident_plan(incident, &job.id).await;
+        }
+        Ok(job)
     }
 
     pub fn policy_for(&self, spec: &JobSpec) -> crate::model::ApprovalPolicy {
-        let tier =
-            self.config.estate.system(spec.system()).map(|s| s.tier).unwrap_or(crate::model::Tier::Four);
+        let tier_of = |name: &str| self.config.estate.system(name).map(|s| s.tier);
+        let tier = match spec {
+            // A plan is as critical as its most critical system.
+            JobSpec::Recover { systems, .. } => systems.iter().filter_map(|s| tier_of(s)).min(),
+            _ => tier_of(spec.system()),
+        }
+        .unwrap_or(crate::model::Tier::Four);
+        // A procedure may set its own policy.
+        if let JobSpec::Failover { system, failback } = spec
+            && let Some(policy) = self.procedure(system, *failback).ok().and_then(|p| p.approval)
+        {
+            return policy;
+        }
         self.config.approval.get(spec.action(), tier)
     }
 
@@ -648,6 +663,8 @@ impl Engine {
                 .policy(system)
                 .map(|p| p.timeout)
                 .unwrap_or(crate::config::backup::DEFAULT_BACKUP_TIMEOUT),
+            // A procedure may wait for people (manual steps): a day, not its steps' sum.
+            JobSpec::Failover { .. } | JobSpec::Recover { .. } => std::time::Duration::from_secs(24 * 3600),
             _ => crate::config::backup::DEFAULT_BACKUP_TIMEOUT,
         };
         let engine = self.clone();
@@ -661,26 +678,37 @@ impl Engine {
         tokio::spawn(async move { engine.run_job(&id).await })
     }
 
-    async fn execute(&self, spec: JobSpec, ctx: JobContext) -> Result<String, String> {
-        match spec {
-            JobSpec::Backup { system, kind, parent } => self.take_backup(&system, kind, parent, &ctx).await,
-            JobSpec::Verify { system, id, deep, identity } => {
-                self.verify(&system, id.as_deref(), deep, identity.map(PathBuf::from), &ctx).await
+    /// Carry out a job's spec. Boxed: a recovery plan runs jobs that run this again.
+    fn execute(
+        &self,
+        spec: JobSpec,
+        ctx: JobContext,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>> {
+        Box::pin(async move {
+            match spec {
+                JobSpec::Backup { system, kind, parent } => {
+                    self.take_backup(&system, kind, parent, &ctx).await
+                }
+                JobSpec::Verify { system, id, deep, identity } => {
+                    self.verify(&system, id.as_deref(), deep, identity.map(PathBuf::from), &ctx).await
+                }
+                JobSpec::Restore { system, id, location, target, force, identity } => {
+                    self.restore(
+                        &system,
+                        &id,
+                        &location,
+                        Path::new(&target),
+                        force,
+                        identity.map(PathBuf::from),
+                        &ctx,
+                    )
+                    .await
+                }
+                JobSpec::Prune { system, delete } => self.prune(&system, &delete, &ctx).await,
+                JobSpec::Failover { system, failback } => self.run_procedure(&system, failback, &ctx).await,
+                JobSpec::Recover { systems, .. } => self.run_recovery(&systems, &ctx).await,
             }
-            JobSpec::Restore { system, id, location, target, force, identity } => {
-                self.restore(
-                    &system,
-                    &id,
-                    &location,
-                    Path::new(&target),
-                    force,
-                    identity.map(PathBuf::from),
-                    &ctx,
-                )
-                .await
-            }
-            JobSpec::Prune { system, delete } => self.prune(&system, &delete, &ctx).await,
-        }
+        })
     }
 
     // ---- the work ----
@@ -735,6 +763,10 @@ impl Engine {
                     }
                 }
                 Err(e) => ctx.log(format!("{}: cannot list: {e}", repo.location)),
+            }
+            let empty = repo.remove_empty(system).await;
+            if empty > 0 {
+                ctx.log(format!("{}: removed {empty} empty backup folder(s)", repo.location));
             }
         }
         let parent = match &parent {

@@ -329,6 +329,8 @@ fn job(id: &str, kind: &str, target: &str, state: crate::engine::jobs::JobState)
         outcome: None,
         progress: Default::default(),
         log: Vec::new(),
+        approvals: Vec::new(),
+        detail: None,
     }
 }
 

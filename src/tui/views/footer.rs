@@ -33,6 +33,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
     match &state.overlay {
         Some(Overlay::Gate(_)) => return hints(frame, area, text::GATE_KEYS, theme),
         Some(Overlay::ConfirmQuit { .. }) => return hints(frame, area, text::CONFIRM_QUIT_KEYS, theme),
+        Some(Overlay::Manual { .. }) => return hints(frame, area, text::MANUAL_KEYS, theme),
         _ => {}
     }
     if let Some(message) = state.live_message(now) {
@@ -87,6 +88,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         ],
         Screen::Audit => {
             &[KeyCommand::Back, KeyCommand::Up, KeyCommand::Down, KeyCommand::Help, KeyCommand::Quit]
+        }
+        Screen::Incident => {
+            &[KeyCommand::Back, KeyCommand::Palette, KeyCommand::Jobs, KeyCommand::Help, KeyCommand::Quit]
         }
         Screen::Jobs => &[
             KeyCommand::Back,

@@ -149,3 +149,51 @@ pub fn confirm_quit(frame: &mut Frame, area: Rect, running: usize, theme: &Theme
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
+
+/// A job waiting at a manual step: Later (focused first), Done, Abort.
+pub fn manual(frame: &mut Frame, area: Rect, title: &str, instruction: &str, focus: u8, theme: &Theme) {
+    let width = area.width.saturating_sub(4).min(90);
+    let inner = usize::from(width.saturating_sub(4));
+    let wrapped = layout::wrap_indented(instruction, inner);
+    let height = (wrapped.len() as u16 + 6).min(area.height);
+    let rect = layout::centered(area, width, height);
+    let mut lines: Vec<Line> =
+        vec![Line::from(Span::styled("An operator must do this, then say so:", theme.muted()))];
+    lines.extend(
+        wrapped
+            .into_iter()
+            .map(|l| Line::from(Span::styled(l, theme.warning().add_modifier(Modifier::BOLD)))),
+    );
+    lines.push(Line::default());
+    let button = |label: &str, on: bool, danger: bool| {
+        let style = match (on, danger) {
+            (true, true) => theme.danger().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            (true, false) => theme.selection().add_modifier(Modifier::BOLD),
+            (false, _) => theme.muted(),
+        };
+        Span::styled(format!("[ {label} ]"), style)
+    };
+    lines.push(
+        Line::from(vec![
+            button("Later", focus == 0, false),
+            Span::raw("   "),
+            button("Done", focus == 1, false),
+            Span::raw("   "),
+            button("Abort (roll back)", focus == 2, true),
+        ])
+        .centered(),
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .padding(Padding::horizontal(1))
+        .border_style(theme.warning())
+        .title(Span::styled(
+            fit(&format!(" MANUAL STEP · {title} "), inner),
+            theme.warning().add_modifier(Modifier::BOLD),
+        ))
+        .title_bottom(
+            Line::from(Span::styled(" tab switch · ⏎ press · esc later ", theme.muted())).right_aligned(),
+        );
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}

@@ -46,6 +46,23 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             theme.header_title(),
         ));
     }
+    // The open incident, and every commit window counting down.
+    if let Some(i) = state.ops.incident.as_ref().filter(|i| i.closed_at.is_none()) {
+        let open = (now - i.declared_at).to_std().unwrap_or_default();
+        first.push(Span::styled(
+            format!("   ⚠ {} {} {} {}", i.id, i.kind, i.severity, crate::model::duration::hms(open)),
+            theme.badge(Severity::Critical),
+        ));
+    }
+    for s in &state.ops.states {
+        let Some(deadline) = s.commit_deadline else { continue };
+        let left = (deadline - now).to_std().unwrap_or_default();
+        let then = if s.on_timeout.as_deref() == Some("failback") { "fail back" } else { "commit" };
+        first.push(Span::styled(
+            format!("   ⏱ {} commit {} (then {then})", s.system, crate::model::duration::clock(left)),
+            theme.badge(Severity::Warning),
+        ));
+    }
     let used: usize = first.iter().map(|s| s.content.chars().count()).sum();
     first.push(Span::styled(" ".repeat(usize::from(area.width).saturating_sub(used)), bar));
 

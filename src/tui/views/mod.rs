@@ -14,6 +14,7 @@ pub mod footer;
 pub mod gate;
 pub mod header;
 pub mod help;
+pub mod incident;
 pub mod jobs;
 pub mod palette;
 pub mod problems;
@@ -43,6 +44,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc
         Screen::Detail(d) => detail::render(frame, body, state, d, theme, now),
         Screen::Audit => audit::render(frame, body, state, theme),
         Screen::Jobs => jobs::render(frame, body, state, theme),
+        Screen::Incident => incident::render(frame, body, state, theme, now),
     }
     footer::render(frame, layout::footer(area), state, theme, now);
     match &state.overlay {
@@ -56,6 +58,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc
         }
         Some(Overlay::Gate(gate)) => gate::render(frame, area, gate, theme),
         Some(Overlay::ConfirmQuit { running }) => gate::confirm_quit(frame, area, *running, theme),
+        Some(Overlay::Manual { title, instruction, focus, .. }) => {
+            gate::manual(frame, area, title, instruction, *focus, theme)
+        }
         None => {}
     }
 }

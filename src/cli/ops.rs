@@ -1,0 +1,394 @@
+//! `warroom failover|failback|commit|plan|recover|approve|reject|confirm|abort|skip|retry|jobs`
+//! and `warroom incident ...`: the recovery commands. Side effects pass the approval gate as
+//! the backup commands do (`backup::gate_and_run`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::SecondsFormat;
+use serde::Serialize;
+
+use super::backup::{gate_and_run, render_plan};
+use super::{CliError, open_engine};
+use crate::engine::Engine;
+use crate::engine::incident::report_markdown;
+use crate::engine::jobs::{JobSnapshot, Proof};
+use crate::model::duration::human;
+use crate::model::failover::{IncidentKind, Severity};
+
+const FAILED: u8 = 1;
+const REFUSED: u8 = 2;
+const BAD_INPUT: u8 = 3;
+
+fn bad(e: impl Into<String>) -> CliError {
+    CliError::message(e, BAD_INPUT)
+}
+
+pub async fn failover(
+    config: Option<PathBuf>,
+    system: String,
+    failback: bool,
+    dry_run: bool,
+    yes: bool,
+) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let (spec, plan) = engine.plan_procedure(&system, failback).await.map_err(bad)?;
+    if dry_run {
+        println!("{}", render_plan(&plan));
+        println!("\ndry run: nothing was run");
+        let _ = engine
+            .audit(crate::store::NewAuditRecord::new(
+                engine.operator(),
+                if failback { "failback.dry_run" } else { "failover.dry_run" },
+                &system,
+                crate::store::Outcome::Recorded,
+            ))
+            .await;
+        engine.close().await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let code = gate_and_run(&engine, spec, plan, yes).await;
+    engine.close().await;
+    code
+}
+
+pub async fn commit(config: Option<PathBuf>, system: String) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let result = engine.commit(&system, engine.operator()).await;
+    engine.close().await;
+    println!("{}", result.map_err(|e| CliError::message(e, REFUSED))?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn plan(config: Option<PathBuf>, systems: Vec<String>, json: bool) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let systems = split(systems);
+    let (spec, plan) = engine.plan_recover(&systems, None).await.map_err(bad)?;
+    if json {
+        let (p, methods) = engine.recovery_plan(&systems).await.map_err(bad)?;
+        let graph = engine.config().estate.graph();
+        let entries: Vec<serde_json::Value> = p
+            .systems
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": graph.name(s.system),
+                    "wave": s.wave + 1,
+                    "method": methods[s.system],
+                    "waits_for": s.waits_for.iter().map(|d| graph.name(*d)).collect::<Vec<_>>(),
+                    "estimate_seconds": s.duration.as_secs(),
+                    "start_seconds": s.start.as_secs(),
+                    "finish_seconds": s.finish.as_secs(),
+                    "rto_left_seconds": s.rto_left.map(|d| d.as_secs()),
+                    "breach": s.breach,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "schema": "warroom.plan/1",
+            "generated_at": engine.now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            "total_seconds": p.total.as_secs(),
+            "waves": p.waves.len(),
+            "systems": entries,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        println!("{}", render_plan(&plan));
+        println!("\nnothing runs: `warroom recover {}` runs this plan", systems.join(" "));
+    }
+    let _ = spec;
+    engine.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn recover(config: Option<PathBuf>, systems: Vec<String>, yes: bool) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let systems = split(systems);
+    let (spec, plan) = engine.plan_recover(&systems, None).await.map_err(bad)?;
+    let code = gate_and_run(&engine, spec, plan, yes).await;
+    engine.close().await;
+    code
+}
+
+/// `a,b c` -> [a, b, c]
+fn split(systems: Vec<String>) -> Vec<String> {
+    systems
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `warroom approve JOB`: an approval from this operator (the second, for two-person). If the
+/// process that proposed it is gone, this one runs it.
+pub async fn approve(config: Option<PathBuf>, job: String, yes: bool) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let snapshot = find_job(&engine, &job).await?;
+    eprintln!("{}", render_plan(&snapshot.plan));
+    eprintln!("  proposed by {} · policy {}", snapshot.proposed_by, snapshot.policy.name());
+    let operator = engine.operator().to_owned();
+    let proof = super::backup::ask_proof(&snapshot, yes)?;
+    let Some(proof) = proof else {
+        eprintln!("not approved (nothing changed)");
+        return Ok(ExitCode::from(REFUSED));
+    };
+    match engine.approve(&snapshot.id, &operator, &proof).await {
+        Ok(j) => {
+            println!("{} approved by {operator}", j.id);
+            let code = if engine.jobs().owner_alive(&j.id).await {
+                eprintln!("the process that proposed it runs it now (`warroom jobs` shows it)");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                super::backup::run_with_progress(&engine, &j.id, &operator).await
+            };
+            engine.close().await;
+            code
+        }
+        Err(e) => Err(CliError::message(format!("not approved: {e}"), REFUSED)),
+    }
+}
+
+pub async fn reject(config: Option<PathBuf>, job: String) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let snapshot = find_job(&engine, &job).await?;
+    engine
+        .cancel_proposal(&snapshot.id, engine.operator())
+        .await
+        .map_err(|e| CliError::message(e.to_string(), REFUSED))?;
+    println!("{} rejected by {}: it will not run", snapshot.id, engine.operator());
+    engine.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Answer a running job: a manual step done (`confirm`) or not (`abort`); a plan's system
+/// `skip`ped or `retry`'d.
+pub async fn signal(
+    config: Option<PathBuf>,
+    job: String,
+    signal: &str,
+    system: Option<String>,
+) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let snapshot = find_job(&engine, &job).await?;
+    engine
+        .signal_job(&snapshot.id, signal, system.as_deref(), engine.operator())
+        .await
+        .map_err(|e| CliError::message(e, REFUSED))?;
+    println!("{signal} sent to {}", snapshot.id);
+    engine.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn find_job(engine: &Engine, id: &str) -> Result<JobSnapshot, CliError> {
+    let jobs = engine.jobs().list(1000).await.map_err(|e| CliError::message(e.to_string(), BAD_INPUT))?;
+    let found: Vec<&JobSnapshot> = jobs.iter().filter(|j| j.id == id || j.id.starts_with(id)).collect();
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(bad(format!("there is no job \"{id}\" (see `warroom jobs`)"))),
+        _ => Err(bad(format!("\"{id}\" matches several jobs; give more of the id"))),
+    }
+}
+
+#[derive(Serialize)]
+struct JobLine<'a> {
+    #[serde(flatten)]
+    job: &'a JobSnapshot,
+}
+
+pub async fn jobs(config: Option<PathBuf>, json: bool, limit: u32) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let jobs = engine.jobs().list(limit).await.map_err(|e| CliError::message(e.to_string(), BAD_INPUT))?;
+    if json {
+        let lines: Vec<JobLine> = jobs.iter().map(|job| JobLine { job }).collect();
+        let doc = serde_json::json!({
+            "schema": "warroom.jobs/1",
+            "generated_at": engine.now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            "jobs": lines,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else if jobs.is_empty() {
+        println!("no jobs yet");
+    } else {
+        for j in &jobs {
+            let when = j.proposed_at.map(|t| t.format("%m-%d %H:%M:%S").to_string()).unwrap_or_default();
+            let what = match j.state {
+                crate::engine::jobs::JobState::Running => {
+                    format!("{} {}/{}", j.progress.stage, j.progress.done, j.progress.total.unwrap_or(0))
+                }
+                _ => j.outcome.clone().unwrap_or_else(|| j.plan.title.clone()),
+            };
+            println!(
+                "{}  {when}  {} {:<11} {:<12} {:<14} {what}",
+                j.id,
+                j.state.symbol(),
+                j.state.name(),
+                j.kind,
+                j.target
+            );
+            if j.state == crate::engine::jobs::JobState::Proposed && !j.approvals.is_empty() {
+                println!(
+                    "    approved by {}: waiting for a second operator (`warroom approve {}`)",
+                    j.approvals.join(", "),
+                    j.id
+                );
+            }
+        }
+    }
+    engine.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn incident_declare(
+    config: Option<PathBuf>,
+    kind: String,
+    severity: String,
+    systems: Vec<String>,
+    yes: bool,
+) -> Result<ExitCode, CliError> {
+    let kind = IncidentKind::parse(&kind).map_err(bad)?;
+    let severity = Severity::parse(&severity).map_err(bad)?;
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let systems = split(systems);
+    let incident = engine
+        .declare_incident(kind, severity, &systems, engine.operator())
+        .await
+        .map_err(|e| CliError::message(e, REFUSED))?;
+    println!("{} declared: {} {} · {}", incident.id, incident.kind, incident.severity, systems.join(", "));
+    // Declaring proposes the recovery plan for the affected systems.
+    let (spec, plan) = match engine.plan_recover(&systems, Some(&incident.id)).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("no recovery plan: {e}");
+            engine.close().await;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let code = gate_and_run(&engine, spec, plan, yes).await;
+    engine.close().await;
+    code
+}
+
+pub async fn incident_list(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let all = engine.incidents().await;
+    if json {
+        let list: Vec<serde_json::Value> = all
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "id": i.id, "type": i.kind, "severity": i.severity, "systems": i.systems,
+                    "declared_by": i.declared_by, "declared_at": i.declared_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    "plan_job": i.plan_job, "closed_at": i.closed_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "schema": "warroom.incidents/1", "incidents": list })
+            )
+            .unwrap_or_default()
+        );
+    } else if all.is_empty() {
+        println!("no incidents");
+    } else {
+        for i in &all {
+            let state = match i.closed_at {
+                Some(t) => format!("closed {}", t.format("%Y-%m-%d %H:%M")),
+                None => {
+                    format!("OPEN {}", human((engine.now() - i.declared_at).to_std().unwrap_or_default()))
+                }
+            };
+            println!("{}  {:<14} {}  {:<16} {}", i.id, i.kind, i.severity, state, i.systems.join(", "));
+        }
+    }
+    engine.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn incident_show(config: Option<PathBuf>, id: Option<String>) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let incident = engine.incident(id.as_deref()).await.map_err(bad)?;
+    println!(
+        "{} · {} {} · declared {} by {}",
+        incident.id,
+        incident.kind,
+        incident.severity,
+        incident.declared_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        incident.declared_by
+    );
+    println!("systems: {}", incident.systems.join(", "));
+    if let Some(job) = &incident.plan_job {
+        println!("plan: {job}");
+    }
+    for e in engine.timeline(&incident).await {
+        println!(
+            "  {}  {:<10} {:<22} {}{}",
+            e.at.format("%H:%M:%S"),
+            e.system.as_deref().unwrap_or("-"),
+            e.kind,
+            e.who.as_deref().map(|w| format!("{w}: ")).unwrap_or_default(),
+            e.text
+        );
+    }
+    engine.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn incident_note(
+    config: Option<PathBuf>,
+    id: Option<String>,
+    text: String,
+) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let incident = engine.incident(id.as_deref()).await.map_err(bad)?;
+    engine.incident_note(&incident.id, &text, engine.operator()).await.map_err(bad)?;
+    println!("noted on {}", incident.id);
+    engine.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn incident_close(
+    config: Option<PathBuf>,
+    id: Option<String>,
+    summary: Option<String>,
+) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let incident = engine.incident(id.as_deref()).await.map_err(bad)?;
+    let closed = engine
+        .close_incident(&incident.id, summary.as_deref(), engine.operator())
+        .await
+        .map_err(|e| CliError::message(e, REFUSED))?;
+    println!("{closed} closed");
+    engine.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn incident_report(
+    config: Option<PathBuf>,
+    id: Option<String>,
+    format: String,
+) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let incident = engine.incident(id.as_deref()).await.map_err(bad)?;
+    let report = engine.report(&incident).await;
+    match format.as_str() {
+        "json" => {
+            let mut doc = serde_json::to_value(&report).unwrap_or_default();
+            doc["schema"] = serde_json::json!("warroom.incident-report/1");
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        "md" | "markdown" => print!("{}", report_markdown(&report)),
+        other => return Err(bad(format!("there is no report format \"{other}\": use md or json"))),
+    }
+    engine.close().await;
+    let _ = FAILED;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The proof for approving `job` here: asked on a terminal, `--yes` otherwise.
+pub fn proof_for(job: &JobSnapshot, yes: bool) -> Result<Option<Proof>, CliError> {
+    super::backup::ask_proof(job, yes)
+}

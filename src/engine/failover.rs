@@ -1,0 +1,693 @@
+//! Failover and failback procedures: steps in order, then validation; on a failure the
+//! rollback of what had completed, in reverse; after a failover, the commit window.
+//!
+//! ```text
+//!  FailoverInitiated ─ step 1 … step n ─► FailoverComplete ─► Validation ─► Recovered ─(commit)─► Normal
+//!        │ a step fails                          │ a check fails        (window ends: the default)
+//!        └──────────────► rollback, reverse ◄────┘──► Failed (rolled back | rollback failed: by hand)
+//! ```
+//! Every step and every state change is in the job's log and the audit log. A `manual` step
+//! waits for an operator's signal (from the console, or `warroom confirm JOB` in any process on
+//! this state); nothing else stops it but the job being cancelled.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use super::Engine;
+use super::jobs::{JobContext, JobSpec, Plan, Unit};
+use super::process::{Program, run};
+use crate::config::failover::{CommitDefault, HttpCall, Procedure, Step, StepAction};
+use crate::config::health::HeaderValue;
+use crate::model::duration::{hms, human};
+use crate::model::failover::FailoverState;
+use crate::store::failover::SystemStateRow;
+use crate::store::{NewAuditRecord, Outcome};
+
+/// A change of a system's failover state.
+pub struct StateChange<'a> {
+    pub to: FailoverState,
+    pub job: Option<&'a str>,
+    pub commit_deadline: Option<DateTime<Utc>>,
+    pub on_timeout: Option<CommitDefault>,
+    pub detail: Option<String>,
+}
+
+impl<'a> StateChange<'a> {
+    pub fn to(to: FailoverState) -> Self {
+        StateChange { to, job: None, commit_deadline: None, on_timeout: None, detail: None }
+    }
+
+    pub fn job(self, job: &'a str) -> Self {
+        StateChange { job: Some(job), ..self }
+    }
+
+    pub fn window(self, deadline: Option<DateTime<Utc>>, default: Option<CommitDefault>) -> Self {
+        StateChange { commit_deadline: deadline, on_timeout: default, ..self }
+    }
+
+    pub fn detail(self, detail: impl Into<String>) -> Self {
+        StateChange { detail: Some(detail.into()), ..self }
+    }
+}
+
+/// A line a step may print to say up to when the standby had the data (for RPO achieved).
+pub const REPLICATED_AT: &str = "WARROOM_REPLICATED_AT=";
+
+/// How often a waiting step looks again.
+const POLL: Duration = Duration::from_millis(300);
+
+impl Engine {
+    pub fn procedure(&self, system: &str, failback: bool) -> Result<&Procedure, String> {
+        let settings =
+            self.config.system(system).ok_or_else(|| format!("there is no system \"{system}\""))?;
+        let which = if failback { "failback" } else { "failover" };
+        let procedure = if failback { settings.failback.as_ref() } else { settings.failover.as_ref() };
+        procedure.ok_or_else(|| {
+            format!(
+                "\"{system}\" has no {which} procedure: add [systems.{which}] to it in {}",
+                self.config.path.display()
+            )
+        })
+    }
+
+    /// The system's failover state now (Normal when nothing was ever recorded).
+    pub async fn failover_state(&self, system: &str) -> (FailoverState, Option<SystemStateRow>) {
+        let row = self.store.system_state(system).await.ok().flatten();
+        (row.as_ref().map(|r| FailoverState::parse(&r.state)).unwrap_or_default(), row)
+    }
+
+    /// Every system's failover state that is not Normal.
+    pub async fn failover_states(&self) -> Vec<SystemStateRow> {
+        self.store
+            .system_states()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| FailoverState::parse(&r.state) != FailoverState::Normal)
+            .collect()
+    }
+
+    /// Record a failover state change (an audit record).
+    pub async fn set_failover_state(&self, system: &str, change: StateChange<'_>, operator: &str) {
+        let (from, _) = self.failover_state(system).await;
+        let StateChange { to, job, commit_deadline, on_timeout, detail } = change;
+        let row = SystemStateRow {
+            system: system.to_owned(),
+            state: to.name().to_owned(),
+            since: self.now(),
+            job_id: job.map(str::to_owned),
+            commit_deadline,
+            on_timeout: on_timeout.map(|d| match d {
+                CommitDefault::Commit => "commit".to_owned(),
+                CommitDefault::Failback => "failback".to_owned(),
+            }),
+            detail: detail.clone(),
+        };
+        if let Err(e) = self.store.set_system_state(&row).await {
+            tracing::warn!(%system, error = %e, "could not record a failover state");
+        }
+        if from == to && detail.is_none() {
+            return;
+        }
+        let _ = self
+            .audit(NewAuditRecord::new(operator, "failover.state", system, Outcome::Recorded).details(
+                serde_json::json!({
+                    "from": from.name(), "to": to.name(), "job": job,
+                    "commit_deadline": commit_deadline.map(|d| d.to_rfc3339()), "detail": detail,
+                }),
+            ))
+            .await;
+    }
+
+    /// What `warroom failover SYSTEM` (or failback) would do, step by step, with its RTO
+    /// forecast: shown at the gate, and alone for a dry run.
+    pub async fn plan_procedure(&self, system: &str, failback: bool) -> Result<(JobSpec, Plan), String> {
+        let procedure = self.procedure(system, failback)?.clone();
+        let which = if failback { "failback" } else { "failover" };
+        let mut lines = Vec::new();
+        let (state, _) = self.failover_state(system).await;
+        if state.in_progress() {
+            return Err(format!(
+                "{system} is already in \"{state}\": wait for it to finish (see `warroom jobs`)"
+            ));
+        }
+        let n = procedure.steps.len();
+        for (i, step) in procedure.steps.iter().enumerate() {
+            lines.push(step_line(&format!("{}/{n}", i + 1), step));
+        }
+        for step in &procedure.validate {
+            lines.push(step_line("check", step));
+        }
+        if procedure.rollback.is_empty() {
+            lines.push("rollback   none configured: a failure is left for the operator".to_owned());
+        } else {
+            let names: Vec<&str> = procedure.rollback.iter().map(|s| s.name.as_str()).collect();
+            let how = if procedure.rollback.len() == n {
+                "each completed step's, in reverse"
+            } else {
+                "in reverse order"
+            };
+            lines.push(format!("rollback   on a failure, {how}: {}", names.join(", ")));
+        }
+        if !failback {
+            match procedure.commit_window {
+                Some(w) => lines.push(format!(
+                    "then       a commit window of {}: commit or fail back; if nobody decides, {}",
+                    human(w),
+                    match procedure.on_commit_timeout {
+                        CommitDefault::Commit => "commit",
+                        CommitDefault::Failback => "fail back",
+                    }
+                )),
+                None => lines.push("then       committed at once (no commit window)".to_owned()),
+            }
+        }
+        lines.extend(self.rto_forecast(system, procedure.estimate()).await);
+        let title = format!("{} {system}", if failback { "Fail back" } else { "Fail over" });
+        let _ = which;
+        Ok((JobSpec::Failover { system: system.to_owned(), failback }, Plan { title, lines }))
+    }
+
+    /// `forecast  6m10s (from the steps' estimates) · RTO left 24m (down since 22:04) · on time`
+    pub async fn rto_forecast(&self, system: &str, estimate: Duration) -> Vec<String> {
+        let Some(s) = self.config.estate.system(system) else { return Vec::new() };
+        let start = self.store.outage_start(system).await.ok().flatten();
+        let mut lines = vec![format!("forecast   {} to recover, from the steps' estimates", human(estimate))];
+        match start {
+            Some(start) => {
+                let elapsed = (self.now() - start).to_std().unwrap_or_default();
+                let left = s.objective.rto.saturating_sub(elapsed);
+                let verdict = if estimate > left {
+                    format!("WILL BREACH the RTO by {}", human(estimate - left))
+                } else {
+                    "within the RTO".to_owned()
+                };
+                lines.push(format!(
+                    "RTO        {} left of {} (down since {}): {verdict}",
+                    hms(left),
+                    human(s.objective.rto),
+                    start.format("%H:%M:%S UTC")
+                ));
+            }
+            None => lines.push(format!("RTO        {} (the system is not down)", human(s.objective.rto))),
+        }
+        lines
+    }
+
+    /// Run the failover (or failback) procedure of `system` as job `ctx`.
+    pub async fn run_procedure(
+        &self,
+        system: &str,
+        failback: bool,
+        ctx: &JobContext,
+    ) -> Result<String, String> {
+        let procedure = self.procedure(system, failback)?.clone();
+        let operator = self.job_operator(&ctx.id).await;
+        let total = (procedure.steps.len() + procedure.validate.len()) as u64;
+        ctx.control.bytes_total.store(total, std::sync::atomic::Ordering::Relaxed);
+        let started = if failback { FailoverState::FailingBack } else { FailoverState::FailoverInitiated };
+        self.set_failover_state(system, StateChange::to(started).job(&ctx.id), &operator).await;
+        let n = procedure.steps.len();
+        let mut completed = 0;
+        for (i, step) in procedure.steps.iter().enumerate() {
+            let label = format!("step {}/{n}", i + 1);
+            ctx.stage(&format!("{label}: {}", step.name), Unit::Steps);
+            if let Err(e) = self.run_step(system, step, ctx, &label, &operator).await {
+                let why = format!("{label} \"{}\" failed: {e}", step.name);
+                return self.roll_back(system, &procedure, completed, why, ctx, &operator).await;
+            }
+            completed += 1;
+            ctx.control.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if !failback {
+            self.set_failover_state(
+                system,
+                StateChange::to(FailoverState::FailoverComplete).job(&ctx.id),
+                &operator,
+            )
+            .await;
+        }
+        if !procedure.validate.is_empty() {
+            if !failback {
+                self.set_failover_state(
+                    system,
+                    StateChange::to(FailoverState::Validation).job(&ctx.id),
+                    &operator,
+                )
+                .await;
+            }
+            for (i, check) in procedure.validate.iter().enumerate() {
+                let label = format!("check {}/{}", i + 1, procedure.validate.len());
+                ctx.stage(&format!("{label}: {}", check.name), Unit::Steps);
+                if let Err(e) = self.run_step(system, check, ctx, &label, &operator).await {
+                    let why = format!("validation \"{}\" failed: {e}", check.name);
+                    return self.roll_back(system, &procedure, completed, why, ctx, &operator).await;
+                }
+                ctx.control.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let now = self.now();
+        if failback {
+            self.set_failover_state(
+                system,
+                StateChange::to(FailoverState::Normal).job(&ctx.id).detail("failed back"),
+                &operator,
+            )
+            .await;
+            let message = format!("{system} failed back: {n} steps done");
+            ctx.log(message.clone());
+            return Ok(message);
+        }
+        let _ = self
+            .audit(
+                NewAuditRecord::new(&operator, "failover.validated", system, Outcome::Succeeded)
+                    .details(serde_json::json!({ "job": ctx.id })),
+            )
+            .await;
+        let message = match procedure.commit_window {
+            Some(window) => {
+                let deadline = now + chrono::TimeDelta::from_std(window).unwrap_or_default();
+                self.set_failover_state(
+                    system,
+                    StateChange::to(FailoverState::Recovered)
+                        .job(&ctx.id)
+                        .window(Some(deadline), Some(procedure.on_commit_timeout)),
+                    &operator,
+                )
+                .await;
+                format!(
+                    "{system} failed over and validated; commit window until {} (then {})",
+                    deadline.format("%H:%M:%S UTC"),
+                    match procedure.on_commit_timeout {
+                        CommitDefault::Commit => "commit",
+                        CommitDefault::Failback => "fail back",
+                    }
+                )
+            }
+            None => {
+                self.set_failover_state(
+                    system,
+                    StateChange::to(FailoverState::Recovered).job(&ctx.id),
+                    &operator,
+                )
+                .await;
+                self.set_failover_state(
+                    system,
+                    StateChange::to(FailoverState::Normal).job(&ctx.id).detail("committed: no commit window"),
+                    &operator,
+                )
+                .await;
+                format!("{system} failed over and validated (committed: no commit window)")
+            }
+        };
+        ctx.log(message.clone());
+        Ok(message)
+    }
+
+    async fn roll_back(
+        &self,
+        system: &str,
+        procedure: &Procedure,
+        completed: usize,
+        why: String,
+        ctx: &JobContext,
+        operator: &str,
+    ) -> Result<String, String> {
+        if ctx.cancelled() {
+            ctx.log("cancelled: rolling back what was done");
+        }
+        ctx.log(format!("✖ {why}"));
+        // Per-step rollbacks undo the completed steps; a general one runs whole.
+        let steps: Vec<&Step> = if procedure.rollback.len() == procedure.steps.len() {
+            procedure.rollback[..completed].iter().rev().collect()
+        } else {
+            procedure.rollback.iter().rev().collect()
+        };
+        if steps.is_empty() {
+            let detail = "failed, nothing rolled back".to_owned();
+            self.set_failover_state(
+                system,
+                StateChange::to(FailoverState::Failed).job(&ctx.id).detail(detail),
+                operator,
+            )
+            .await;
+            let what = if procedure.rollback.is_empty() {
+                "no rollback is configured"
+            } else {
+                "no step had completed, so there was nothing to roll back"
+            };
+            return Err(format!("{why}; {what}: check {system} by hand"));
+        }
+        ctx.stage("rolling back", Unit::Steps);
+        let names: Vec<String> = steps.iter().map(|s| format!("\"{}\" ({})", s.name, s.describe())).collect();
+        for (k, step) in steps.iter().enumerate() {
+            let label = format!("rollback {}/{}", k + 1, steps.len());
+            // A rollback runs to its end even if the job was cancelled.
+            if let Err(e) = self.run_step_uncancellable(system, step, ctx, &label, operator).await {
+                let detail = format!("rollback failed at \"{}\"", step.name);
+                self.set_failover_state(
+                    system,
+                    StateChange::to(FailoverState::Failed).job(&ctx.id).detail(detail),
+                    operator,
+                )
+                .await;
+                return Err(format!(
+                    "{why}; ROLLBACK FAILED at \"{}\": {e}. Do by hand, in order: {}",
+                    step.name,
+                    names[k..].join(", ")
+                ));
+            }
+        }
+        self.set_failover_state(
+            system,
+            StateChange::to(FailoverState::Failed).job(&ctx.id).detail("rolled back"),
+            operator,
+        )
+        .await;
+        Err(format!("{why}; rolled back ({} step{})", steps.len(), if steps.len() == 1 { "" } else { "s" }))
+    }
+
+    async fn run_step(
+        &self,
+        system: &str,
+        step: &Step,
+        ctx: &JobContext,
+        label: &str,
+        operator: &str,
+    ) -> Result<(), String> {
+        let work = self.run_step_uncancellable(system, step, ctx, label, operator);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                r = &mut work => return r,
+                _ = tokio::time::sleep(POLL) => {
+                    if ctx.cancelled() {
+                        ctx.log(format!("■ {label} \"{}\" stopped: the job was cancelled", step.name));
+                        return Err("cancelled".into());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_step_uncancellable(
+        &self,
+        system: &str,
+        step: &Step,
+        ctx: &JobContext,
+        label: &str,
+        operator: &str,
+    ) -> Result<(), String> {
+        ctx.log(format!("▶ {label} {}: {}", step.name, step.describe()));
+        let started = Instant::now();
+        let result = match &step.action {
+            StepAction::Run { program, args, env, cwd } => {
+                let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+                let log = ctx.clone();
+                let forward = tokio::spawn(async move {
+                    while let Some(line) = rx.recv().await {
+                        log.log(format!("  │ {line}"));
+                    }
+                });
+                let program = Program { program, args, env, cwd: cwd.as_deref().map(Path::new) };
+                let out = run(&program, step.timeout, Some(tx)).await;
+                let _ = forward.await;
+                match out {
+                    Ok(o) if o.succeeded() => Ok(()),
+                    Ok(o) => Err(o.describe(step.timeout)),
+                    Err(e) => Err(e.0),
+                }
+            }
+            StepAction::Http(call) => http_step(call, step.timeout).await.map(|status| {
+                ctx.log(format!("  │ HTTP {status}"));
+            }),
+            StepAction::WaitHealthy { system: other } => {
+                self.wait_healthy(other.as_deref().unwrap_or(system), step.timeout, ctx).await
+            }
+            StepAction::Manual { instruction } => self.wait_manual(ctx, instruction, operator).await,
+        };
+        let took = human(Duration::from_secs(started.elapsed().as_secs()));
+        let (symbol, outcome) = match &result {
+            Ok(()) => ("✔", Outcome::Succeeded),
+            Err(e) if e == "cancelled" => ("■", Outcome::Cancelled),
+            Err(_) => ("✖", Outcome::Failed),
+        };
+        match &result {
+            Ok(()) => ctx.log(format!("{symbol} {label} {} ({took})", step.name)),
+            Err(e) => ctx.log(format!("{symbol} {label} {} failed after {took}: {e}", step.name)),
+        }
+        let _ = self
+            .audit(NewAuditRecord::new(operator, "failover.step", system, outcome).details(
+                serde_json::json!({
+                    "job": ctx.id, "step": label, "name": step.name, "does": step.describe(),
+                    "error": result.as_ref().err(), "seconds": started.elapsed().as_secs(),
+                }),
+            ))
+            .await;
+        result
+    }
+
+    /// Until `system`'s health probe answers healthy, up to `timeout`.
+    async fn wait_healthy(&self, system: &str, timeout: Duration, ctx: &JobContext) -> Result<(), String> {
+        let check =
+            self.config.system(system).and_then(|s| s.health.clone()).ok_or_else(|| {
+                format!("\"{system}\" has no health check to wait for: add [systems.health]")
+            })?;
+        let prober = super::probe::Prober::new()?;
+        let deadline = Instant::now() + timeout;
+        let every = check.interval.min(Duration::from_secs(1));
+        let mut last = String::new();
+        let mut told = Instant::now();
+        loop {
+            let r = prober.probe(&check).await;
+            if r.outcome == crate::model::Outcome::Healthy {
+                ctx.log(format!("  │ {system} is healthy ({})", r.detail));
+                return Ok(());
+            }
+            if r.detail != last || told.elapsed() > Duration::from_secs(10) {
+                ctx.log(format!("  │ {system} not healthy yet: {}", r.detail));
+                last = r.detail.clone();
+                told = Instant::now();
+            }
+            if Instant::now() + every > deadline {
+                return Err(format!(
+                    "{system} was not healthy within {} (last: {})",
+                    human(timeout),
+                    r.detail
+                ));
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    /// Pause until an operator confirms the instruction is done, or aborts.
+    async fn wait_manual(&self, ctx: &JobContext, instruction: &str, operator: &str) -> Result<(), String> {
+        ctx.stage(&format!("manual: {instruction}"), Unit::Steps);
+        ctx.log(format!(
+            "  │ waiting for an operator: {instruction} (confirm in the console, or `warroom confirm {}`)",
+            ctx.id
+        ));
+        let _ = self
+            .audit(
+                NewAuditRecord::new(operator, "failover.manual", &ctx.id, Outcome::Recorded).details(
+                    serde_json::json!({ "job": ctx.id, "instruction": instruction, "waiting": true }),
+                ),
+            )
+            .await;
+        loop {
+            for signal in self.store.take_signals(&ctx.id, self.now()).await.unwrap_or_default() {
+                match signal.signal.as_str() {
+                    "confirm" => {
+                        ctx.log(format!("  │ confirmed done by {}", signal.by));
+                        return Ok(());
+                    }
+                    "abort" => return Err(format!("aborted by {} at the manual step", signal.by)),
+                    _ => {}
+                }
+            }
+            if ctx.cancelled() {
+                return Err("cancelled".into());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// An operator's answer to a job's manual step (or a plan's skip/retry), from any process.
+    pub async fn signal_job(
+        &self,
+        job: &str,
+        signal: &str,
+        argument: Option<&str>,
+        operator: &str,
+    ) -> Result<(), String> {
+        let snapshot = self
+            .jobs
+            .get(job)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("there is no job {job}"))?;
+        if snapshot.state.finished() {
+            return Err(format!("job {job} is {}: there is nothing to answer", snapshot.state));
+        }
+        self.store
+            .send_signal(job, signal, argument, operator, self.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = self
+            .audit(
+                NewAuditRecord::new(operator, &format!("job.{signal}"), &snapshot.target, Outcome::Recorded)
+                    .details(serde_json::json!({ "job": job, "argument": argument })),
+            )
+            .await;
+        Ok(())
+    }
+
+    /// Commit a failover in its commit window: the standby is now the system.
+    pub async fn commit(&self, system: &str, operator: &str) -> Result<String, String> {
+        if self.config.console.read_only {
+            let _ =
+                self.audit(NewAuditRecord::new(operator, "failover.commit", system, Outcome::Refused)).await;
+            return Err("console.read_only is set: every side effect is refused".into());
+        }
+        let (state, row) = self.failover_state(system).await;
+        if state != FailoverState::Recovered {
+            return Err(format!(
+                "{system} is {state}: only a failover in its commit window can be committed"
+            ));
+        }
+        let job = row.and_then(|r| r.job_id);
+        self.set_failover_state(
+            system,
+            StateChange { job: job.as_deref(), ..StateChange::to(FailoverState::Normal) }.detail("committed"),
+            operator,
+        )
+        .await;
+        let _ = self
+            .audit(
+                NewAuditRecord::new(operator, "failover.committed", system, Outcome::Succeeded)
+                    .details(serde_json::json!({ "job": job })),
+            )
+            .await;
+        Ok(format!("{system}: failover committed"))
+    }
+
+    /// Apply the default to every commit window that has ended: commit, or start the
+    /// failback. Returns what was done.
+    pub async fn apply_commit_timeouts(&self) -> Vec<String> {
+        if self.config.console.read_only {
+            return Vec::new();
+        }
+        let now = self.now();
+        let mut done = Vec::new();
+        for row in self.failover_states().await {
+            let Some(deadline) = row.commit_deadline else { continue };
+            if FailoverState::parse(&row.state) != FailoverState::Recovered || deadline > now {
+                continue;
+            }
+            let who = "warroom (commit window ended)";
+            let _ = self
+                .audit(
+                    NewAuditRecord::new(who, "failover.commit_window_ended", &row.system, Outcome::Recorded)
+                        .details(serde_json::json!({ "deadline": deadline.to_rfc3339(), "default": row.on_timeout })),
+                )
+                .await;
+            if row.on_timeout.as_deref() == Some("failback") {
+                match self.plan_procedure(&row.system, true).await {
+                    Ok((spec, plan)) => match self.propose(&spec, plan, who).await {
+                        Ok(job) => {
+                            if self.approve(&job.id, who, &super::jobs::Proof::CommitDefault).await.is_ok() {
+                                self.spawn_job(&job.id);
+                                done.push(format!(
+                                    "{}: commit window ended, failing back ({})",
+                                    row.system, job.id
+                                ));
+                            }
+                        }
+                        Err(e) => done.push(format!(
+                            "{}: commit window ended; the failback was refused: {e}",
+                            row.system
+                        )),
+                    },
+                    Err(e) => {
+                        done.push(format!("{}: commit window ended; cannot fail back: {e}", row.system))
+                    }
+                }
+            } else if let Ok(m) = self.commit(&row.system, who).await {
+                done.push(format!("{m} (the commit window ended)"));
+            }
+        }
+        done
+    }
+
+    /// Who a job acts for: who approved it, else who proposed it.
+    pub async fn job_operator(&self, id: &str) -> String {
+        match self.jobs.get(id).await {
+            Ok(Some(j)) => j.approved_by.unwrap_or(j.proposed_by),
+            _ => self.operator().to_owned(),
+        }
+    }
+}
+
+fn step_line(label: &str, step: &Step) -> String {
+    let mut line = format!("{label:<10} {}: {}", step.name, step.describe());
+    let mut extra = Vec::new();
+    if !matches!(step.action, StepAction::Manual { .. }) {
+        extra.push(format!("timeout {}", human(step.timeout)));
+    }
+    if let Some(e) = step.estimate {
+        extra.push(format!("about {}", human(e)));
+    }
+    if let StepAction::Http(h) = &step.action
+        && let Some(body) = &h.body
+    {
+        extra.push(format!("body {body}"));
+    }
+    if !extra.is_empty() {
+        line.push_str(&format!(" ({})", extra.join(", ")));
+    }
+    line
+}
+
+/// Make the request; the status if it is the expected one.
+async fn http_step(call: &HttpCall, timeout: Duration) -> Result<u16, String> {
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+    let method =
+        reqwest::Method::from_bytes(call.method.as_bytes()).map_err(|e| format!("bad method: {e}"))?;
+    let mut req = client.request(method, &call.url);
+    for (name, value) in &call.headers {
+        let value = match value {
+            HeaderValue::Plain(v) => v.clone(),
+            HeaderValue::Secret(src) => src.resolve().map_err(|e| e.to_string())?.expose().to_owned(),
+        };
+        req = req.header(name, value);
+    }
+    if let Some(body) = &call.body {
+        req = req.body(body.clone());
+    }
+    let resp = req.send().await.map_err(|e| {
+        if e.is_timeout() {
+            format!("no answer within {}", human(timeout))
+        } else if e.is_connect() {
+            "connection refused or unreachable".to_owned()
+        } else {
+            e.to_string()
+        }
+    })?;
+    let status = resp.status().as_u16();
+    if call.expect_status.accepts(status) {
+        Ok(status)
+    } else {
+        let body: String = resp.text().await.unwrap_or_default().chars().take(200).collect();
+        Err(format!(
+            "HTTP {status} (expected {}){}",
+            call.expect_status,
+            if body.is_empty() { String::new() } else { format!(": {body}") }
+        ))
+    }
+}

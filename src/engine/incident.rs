@@ -1,0 +1,530 @@
+//! Incidents: declared for a set of systems, recovered through a plan, closed, reported. The
+//! timeline is read from what was recorded anyway (the audit log, the health events), so it is
+//! complete without anyone writing it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use super::Engine;
+use crate::model::duration::human;
+use crate::model::failover::{IncidentKind, Severity};
+use crate::store::incidents::IncidentRow;
+use crate::store::{NewAuditRecord, Outcome};
+
+/// One line of an incident's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    /// `health`, `verdict`, or the audit action (`failover.step`, `incident.note`...).
+    pub kind: String,
+    pub system: Option<String>,
+    pub who: Option<String>,
+    pub text: String,
+}
+
+/// RTO and RPO achieved for one system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Achieved {
+    pub system: String,
+    pub outage_start: DateTime<Utc>,
+    pub recovered_at: Option<DateTime<Utc>>,
+    pub rto_objective_secs: u64,
+    pub rto_achieved_secs: Option<u64>,
+    pub rto_met: Option<bool>,
+    pub rpo_objective_secs: u64,
+    /// Outage start minus the point the data was recovered to.
+    pub rpo_achieved_secs: Option<u64>,
+    pub rpo_met: Option<bool>,
+    /// How the recovery point was known.
+    pub rpo_basis: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub id: String,
+    pub kind: String,
+    pub severity: String,
+    pub systems: Vec<String>,
+    pub declared_by: String,
+    pub declared_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<String>,
+    pub summary: Option<String>,
+    pub duration_secs: u64,
+    pub achieved: Vec<Achieved>,
+    /// Approvals: what, by whom, how.
+    pub approvals: Vec<TimelineEntry>,
+    /// What failed.
+    pub failures: Vec<TimelineEntry>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+fn new_incident_id(at: DateTime<Utc>) -> String {
+    let mut bytes = [0u8; 2];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    format!("INC-{}-{:02x}{:02x}", at.format("%y%m%d-%H%M"), bytes[0], bytes[1])
+}
+
+impl Engine {
+    /// Keep what the health monitor saw, for timelines and outage starts: transitions and
+    /// verdict changes. A verdict of failover recommended puts a Normal system in Alert.
+    pub async fn record_monitor_event(&self, event: &super::monitor::MonitorEvent) {
+        use super::failover::StateChange;
+        use super::monitor::MonitorEvent;
+        use crate::model::failover::FailoverState;
+        use crate::store::failover::HealthEvent;
+        let e = match event {
+            MonitorEvent::Transition { name, from, to, at, detail, .. } => HealthEvent {
+                at: *at,
+                system: name.clone(),
+                kind: "transition".into(),
+                from: Some(from.word().to_lowercase()),
+                to: Some(to.word().to_lowercase()),
+                detail: detail.clone(),
+            },
+            MonitorEvent::Verdict { name, from, to, at, decision, .. } => {
+                let (state, _) = self.failover_state(name).await;
+                match (to.is_action(), state) {
+                    (true, FailoverState::Normal) => {
+                        self.set_failover_state(
+                            name,
+                            StateChange::to(FailoverState::Alert).detail(decision.summary()),
+                            "warroom",
+                        )
+                        .await
+                    }
+                    (false, FailoverState::Alert) => {
+                        self.set_failover_state(
+                            name,
+                            StateChange::to(FailoverState::Normal).detail(format!("verdict {to}")),
+                            "warroom",
+                        )
+                        .await
+                    }
+                    _ => {}
+                }
+                HealthEvent {
+                    at: *at,
+                    system: name.clone(),
+                    kind: "verdict".into(),
+                    from: Some(
+                        serde_json::to_value(from)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                    ),
+                    to: Some(
+                        serde_json::to_value(to)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                    ),
+                    detail: Some(decision.summary()),
+                }
+            }
+            MonitorEvent::Health { .. } => return,
+        };
+        if let Err(err) = self.store.record_health_event(&e).await {
+            tracing::warn!(error = %err, "could not record a health event");
+        }
+    }
+
+    /// Declare an incident for `systems`; audited. Returns it (the caller proposes the plan).
+    pub async fn declare_incident(
+        &self,
+        kind: IncidentKind,
+        severity: Severity,
+        systems: &[String],
+        operator: &str,
+    ) -> Result<IncidentRow, String> {
+        if systems.is_empty() {
+            return Err("name the affected systems: --systems database,api".into());
+        }
+        for s in systems {
+            if self.config.estate.index_of(s).is_none() {
+                let names = self.config.estate.systems().iter().map(|x| x.name.as_str());
+                let hint = crate::config::diagnostic::did_you_mean(s, names)
+                    .map(|h| format!("; did you mean \"{h}\"?"))
+                    .unwrap_or_default();
+                return Err(format!("there is no system \"{s}\"{hint}"));
+            }
+        }
+        if self.config.console.read_only {
+            let _ =
+                self.audit(NewAuditRecord::new(operator, "incident.declared", "-", Outcome::Refused)).await;
+            return Err("console.read_only is set: every side effect is refused".into());
+        }
+        let now = self.now();
+        let row = IncidentRow {
+            id: new_incident_id(now),
+            kind: kind.name().to_owned(),
+            severity: severity.to_string(),
+            systems: systems.to_vec(),
+            declared_by: operator.to_owned(),
+            declared_at: now,
+            plan_job: None,
+            closed_by: None,
+            closed_at: None,
+            summary: None,
+        };
+        self.store.insert_incident(&row).await.map_err(|e| e.to_string())?;
+        self.audit(NewAuditRecord::new(operator, "incident.declared", &row.id, Outcome::Recorded).details(
+            serde_json::json!({
+                "type": row.kind, "severity": row.severity, "systems": row.systems,
+            }),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(row)
+    }
+
+    pub async fn incidents(&self) -> Vec<IncidentRow> {
+        self.store.incidents().await.unwrap_or_default()
+    }
+
+    /// An incident by id (or the start of one), or the open one when `id` is `None`.
+    pub async fn incident(&self, id: Option<&str>) -> Result<IncidentRow, String> {
+        let all = self.incidents().await;
+        match id {
+            Some(id) => {
+                let found: Vec<&IncidentRow> =
+                    all.iter().filter(|i| i.id == id || i.id.starts_with(id)).collect();
+                match found.as_slice() {
+                    [one] => Ok((*one).clone()),
+                    [] => Err(format!("there is no incident \"{id}\" (see `warroom incident list`)")),
+                    _ => Err(format!("\"{id}\" matches several incidents; give more of the id")),
+                }
+            }
+            None => all.into_iter().find(|i| i.closed_at.is_none()).ok_or_else(|| {
+                "there is no open incident; name one (see `warroom incident list`)".to_owned()
+            }),
+        }
+    }
+
+    pub async fn link_incident_plan(&self, incident: &str, job: &str) {
+        let _ = self.store.set_incident_plan(incident, job).await;
+    }
+
+    pub async fn incident_note(&self, incident: &str, text: &str, operator: &str) -> Result<(), String> {
+        let i = self.incident(Some(incident)).await?;
+        self.audit(
+            NewAuditRecord::new(operator, "incident.note", &i.id, Outcome::Recorded)
+                .details(serde_json::json!({ "note": text })),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
+    pub async fn close_incident(
+        &self,
+        incident: &str,
+        summary: Option<&str>,
+        operator: &str,
+    ) -> Result<String, String> {
+        let i = self.incident(Some(incident)).await?;
+        if !self
+            .store
+            .close_incident(&i.id, operator, self.now(), summary)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Err(format!("{} is already closed", i.id));
+        }
+        let _ = self
+            .audit(
+                NewAuditRecord::new(operator, "incident.closed", &i.id, Outcome::Recorded)
+                    .details(serde_json::json!({ "summary": summary })),
+            )
+            .await;
+        Ok(i.id)
+    }
+
+    /// Everything that happened to the incident's systems, from the first outage (or the
+    /// declaration) to its close (or now), oldest first.
+    pub async fn timeline(&self, incident: &IncidentRow) -> Vec<TimelineEntry> {
+        let end = incident.closed_at.unwrap_or_else(|| self.now());
+        let mut start = incident.declared_at - chrono::TimeDelta::hours(1);
+        for s in &incident.systems {
+            if let Some(t) = self.store.outage_start(s).await.ok().flatten() {
+                start = start.min(t);
+            }
+        }
+        let mut out = Vec::new();
+        for e in self.store.health_events(start, end).await.unwrap_or_default() {
+            if !incident.systems.contains(&e.system) {
+                continue;
+            }
+            let text = match (e.kind.as_str(), &e.from, &e.to) {
+                ("verdict", _, Some(to)) => format!("verdict: {}", to.replace('_', " ")),
+                (_, Some(from), Some(to)) => format!("{from} → {to}"),
+                _ => e.kind.clone(),
+            };
+            let text = match &e.detail {
+                Some(d) if !d.is_empty() => format!("{text} ({d})"),
+                _ => text,
+            };
+            out.push(TimelineEntry {
+                at: e.at,
+                kind: e.kind.clone(),
+                system: Some(e.system.clone()),
+                who: None,
+                text,
+            });
+        }
+        let jobs_of: Vec<String> = incident.plan_job.iter().cloned().collect();
+        for r in self.audit_records(None).await.unwrap_or_default() {
+            let Some(at) = r.time() else { continue };
+            if at < incident.declared_at - chrono::TimeDelta::minutes(1) || at > end {
+                continue;
+            }
+            let details: serde_json::Value = serde_json::from_str(&r.details).unwrap_or_default();
+            let job = details.get("job").and_then(|j| j.as_str()).map(str::to_owned);
+            let relevant = r.target == incident.id
+                || incident.systems.contains(&r.target)
+                || job.as_ref().is_some_and(|j| jobs_of.contains(j));
+            if !relevant || r.action == "config.changed" {
+                continue;
+            }
+            out.push(TimelineEntry {
+                at,
+                kind: r.action.clone(),
+                system: incident.systems.contains(&r.target).then(|| r.target.clone()),
+                who: Some(r.operator.clone()),
+                text: describe(&r.action, &r.outcome, &details),
+            });
+        }
+        out.sort_by_key(|e| e.at);
+        out
+    }
+
+    /// The post-incident report.
+    pub async fn report(&self, incident: &IncidentRow) -> Report {
+        let timeline = self.timeline(incident).await;
+        let end = incident.closed_at.unwrap_or_else(|| self.now());
+        let backups = self.backups(None).await.unwrap_or_default();
+        let mut achieved = Vec::new();
+        for name in &incident.systems {
+            let Some(system) = self.config.estate.system(name) else { continue };
+            // The outage began with the last fall before the declaration, else at it.
+            let outage_start = timeline
+                .iter()
+                .filter(|e| e.kind == "transition" && e.system.as_deref() == Some(name))
+                .filter(|e| e.text.contains("→ down") || e.text.contains("→ degraded"))
+                .filter(|e| e.at <= incident.declared_at)
+                .map(|e| e.at)
+                .next_back()
+                .unwrap_or(incident.declared_at);
+            let recovered = timeline.iter().find(|e| {
+                e.system.as_deref() == Some(name)
+                    && e.at >= outage_start
+                    && (e.kind == "failover.validated"
+                        || (e.kind == "restore.finished" && e.text.starts_with("succeeded")))
+            });
+            let recovered_at = recovered.map(|e| e.at);
+            let rto = recovered_at.map(|t| (t - outage_start).to_std().unwrap_or_default());
+            // The recovery point: the backup restored, or the replica's, else the newest
+            // verified backup before the outage (an upper bound on what was lost).
+            let (point, basis) = match recovered {
+                Some(e) if e.kind == "restore.finished" => {
+                    let id = e
+                        .text
+                        .split_whitespace()
+                        .find(|w| w.len() > 16 && w.contains('T'))
+                        .unwrap_or_default();
+                    match backups.iter().find(|b| b.manifest.id == id) {
+                        Some(b) => (Some(b.manifest.started_at), format!("restored backup {id}")),
+                        None => (None, "the restored backup is no longer listed".to_owned()),
+                    }
+                }
+                Some(_) => {
+                    match self.replicated_point(name, outage_start, end).await {
+                        Some(t) => (Some(t), "replicated point reported by the failover".to_owned()),
+                        None => {
+                            let newest = backups
+                                .iter()
+                                .filter(|b| &b.manifest.system == name && b.verified_at().is_some())
+                                .map(|b| b.manifest.started_at)
+                                .filter(|t| *t <= outage_start)
+                                .max();
+                            (newest, "at most: the newest verified backup (the failover reported no replicated point)".to_owned())
+                        }
+                    }
+                }
+                None => (None, "not recovered".to_owned()),
+            };
+            let rpo = point.map(|p| (outage_start - p).to_std().unwrap_or_default());
+            achieved.push(Achieved {
+                system: name.clone(),
+                outage_start,
+                recovered_at,
+                rto_objective_secs: system.objective.rto.as_secs(),
+                rto_achieved_secs: rto.map(|d| d.as_secs()),
+                rto_met: rto.map(|d| d <= system.objective.rto),
+                rpo_objective_secs: system.objective.rpo.as_secs(),
+                rpo_achieved_secs: rpo.map(|d| d.as_secs()),
+                rpo_met: rpo.map(|d| d <= system.objective.rpo),
+                rpo_basis: basis,
+            });
+        }
+        let approvals = timeline.iter().filter(|e| e.kind.ends_with(".approved")).cloned().collect();
+        let failures = timeline
+            .iter()
+            .filter(|e| {
+                e.text.starts_with("failed") || e.text.contains("FAILED") || e.kind.ends_with(".interrupted")
+            })
+            .cloned()
+            .collect();
+        Report {
+            id: incident.id.clone(),
+            kind: incident.kind.clone(),
+            severity: incident.severity.clone(),
+            systems: incident.systems.clone(),
+            declared_by: incident.declared_by.clone(),
+            declared_at: incident.declared_at,
+            closed_at: incident.closed_at,
+            closed_by: incident.closed_by.clone(),
+            summary: incident.summary.clone(),
+            duration_secs: (end - incident.declared_at).num_seconds().max(0) as u64,
+            achieved,
+            approvals,
+            failures,
+            timeline,
+        }
+    }
+
+    /// The replicated point a failover's steps printed (`WARROOM_REPLICATED_AT=...`).
+    async fn replicated_point(
+        &self,
+        system: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let jobs = self.jobs.list(500).await.ok()?;
+        jobs.iter()
+            .filter(|j| j.target == system && j.kind == "failover")
+            .filter(|j| j.started_at.is_some_and(|t| t >= from && t <= to))
+            .flat_map(|j| j.log.iter())
+            .filter_map(|l| l.split(super::failover::REPLICATED_AT).nth(1))
+            .filter_map(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .max()
+    }
+}
+
+/// A timeline line from an audit record.
+fn describe(action: &str, outcome: &str, d: &serde_json::Value) -> String {
+    let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    match action {
+        "failover.step" => {
+            let err = s("error");
+            if err.is_empty() {
+                format!("{outcome}: {} {}", s("step"), s("name"))
+            } else {
+                format!("{outcome}: {} {}: {err}", s("step"), s("name"))
+            }
+        }
+        "failover.state" => format!("state {} → {}{}", s("from"), s("to"), {
+            let detail = s("detail");
+            if detail.is_empty() { String::new() } else { format!(" ({detail})") }
+        }),
+        "incident.note" => format!("note: {}", s("note")),
+        "incident.declared" => format!("declared: {} {}", s("type"), s("severity")),
+        a if a.ends_with(".approved") => format!("{outcome} ({})", s("how")),
+        a if a.ends_with(".finished") => format!("{outcome}: {}", s("outcome")),
+        a if a.ends_with(".proposed") => {
+            let title =
+                d.get("plan").and_then(|p| p.get("title")).and_then(|t| t.as_str()).unwrap_or_default();
+            format!("proposed: {title}")
+        }
+        _ => outcome.to_owned(),
+    }
+}
+
+/// The report as Markdown.
+pub fn report_markdown(r: &Report) -> String {
+    let t = |d: DateTime<Utc>| d.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let secs = |s: Option<u64>| s.map(|s| human(Duration::from_secs(s))).unwrap_or_else(|| "—".into());
+    let met = |m: Option<bool>| match m {
+        Some(true) => "✔ met",
+        Some(false) => "✖ missed",
+        None => "—",
+    };
+    let mut out = format!("# Incident {} — {} {}\n\n", r.id, r.kind, r.severity);
+    out.push_str(&format!(
+        "Declared {} by {}; {}. Systems: {}.\n\n",
+        t(r.declared_at),
+        r.declared_by,
+        match (&r.closed_at, &r.closed_by) {
+            (Some(at), Some(by)) =>
+                format!("closed {} by {by} after {}", t(*at), secs(Some(r.duration_secs))),
+            _ => format!("open for {}", secs(Some(r.duration_secs))),
+        },
+        r.systems.join(", ")
+    ));
+    if let Some(s) = &r.summary {
+        out.push_str(&format!("**Summary.** {s}\n\n"));
+    }
+    out.push_str("## Recovery against objectives\n\n");
+    out.push_str("| system | outage start | recovered | RTO achieved / objective | | RPO achieved / objective | | RPO basis |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    for a in &r.achieved {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} / {} | {} | {} / {} | {} | {} |\n",
+            a.system,
+            t(a.outage_start),
+            a.recovered_at.map(t).unwrap_or_else(|| "not recovered".into()),
+            secs(a.rto_achieved_secs),
+            secs(Some(a.rto_objective_secs)),
+            met(a.rto_met),
+            secs(a.rpo_achieved_secs),
+            secs(Some(a.rpo_objective_secs)),
+            met(a.rpo_met),
+            a.rpo_basis
+        ));
+    }
+    out.push_str("\n## Actions and approvals\n\n");
+    if r.approvals.is_empty() {
+        out.push_str("None.\n");
+    }
+    for e in &r.approvals {
+        out.push_str(&format!(
+            "- {} `{}` {} by {}: {}\n",
+            t(e.at),
+            e.kind,
+            e.system.as_deref().unwrap_or(""),
+            e.who.as_deref().unwrap_or("?"),
+            e.text
+        ));
+    }
+    out.push_str("\n## What failed\n\n");
+    if r.failures.is_empty() {
+        out.push_str("Nothing.\n");
+    }
+    for e in &r.failures {
+        out.push_str(&format!(
+            "- {} `{}` {}: {}\n",
+            t(e.at),
+            e.kind,
+            e.system.as_deref().unwrap_or(""),
+            e.text
+        ));
+    }
+    out.push_str("\n## Timeline\n\n");
+    for e in &r.timeline {
+        out.push_str(&format!(
+            "- {} {} `{}`{} {}\n",
+            t(e.at),
+            e.system.as_deref().unwrap_or("-"),
+            e.kind,
+            e.who.as_deref().map(|w| format!(" ({w})")).unwrap_or_default(),
+            e.text
+        ));
+    }
+    out
+}

@@ -1,0 +1,221 @@
+//! What failovers and incidents keep: operators' signals to running jobs, each system's
+//! failover state and commit window, and the health transitions the monitor saw.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse(t: Option<String>) -> Option<DateTime<Utc>> {
+    t.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
+}
+
+/// A signal an operator sent a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal {
+    pub id: i64,
+    pub job_id: String,
+    /// `confirm`, `abort`, `skip`, `retry`.
+    pub signal: String,
+    pub argument: Option<String>,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A system's failover state as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemStateRow {
+    pub system: String,
+    pub state: String,
+    pub since: DateTime<Utc>,
+    pub job_id: Option<String>,
+    pub commit_deadline: Option<DateTime<Utc>>,
+    /// `commit` or `failback`.
+    pub on_timeout: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A health transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthEvent {
+    pub at: DateTime<Utc>,
+    pub system: String,
+    /// `transition` or `verdict`.
+    pub kind: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl Store {
+    pub async fn send_signal(
+        &self,
+        job_id: &str,
+        signal: &str,
+        argument: Option<&str>,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO job_signals (job_id, signal, argument, by_whom, at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(job_id)
+        .bind(signal)
+        .bind(argument)
+        .bind(by)
+        .bind(ts(&at))
+        .execute(self.pool())
+        .await
+        .map_err(self.error("sending a signal to a job"))?;
+        Ok(())
+    }
+
+    /// The signals sent to `job_id` not yet taken, oldest first; they are marked taken.
+    pub async fn take_signals(&self, job_id: &str, now: DateTime<Utc>) -> Result<Vec<Signal>, StoreError> {
+        let err = self.error("reading a job's signals");
+        let rows = sqlx::query(
+            "SELECT id, job_id, signal, argument, by_whom, at FROM job_signals WHERE job_id = $1 AND taken_at IS NULL ORDER BY id",
+        )
+        .bind(job_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(&err)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let signal = Signal {
+                id: r.try_get(0).map_err(&err)?,
+                job_id: r.try_get(1).map_err(&err)?,
+                signal: r.try_get(2).map_err(&err)?,
+                argument: r.try_get(3).map_err(&err)?,
+                by: r.try_get(4).map_err(&err)?,
+                at: parse(Some(r.try_get(5).map_err(&err)?)).unwrap_or(now),
+            };
+            let taken =
+                sqlx::query("UPDATE job_signals SET taken_at = $1 WHERE id = $2 AND taken_at IS NULL")
+                    .bind(ts(&now))
+                    .bind(signal.id)
+                    .execute(self.pool())
+                    .await
+                    .map_err(&err)?;
+            if taken.rows_affected() == 1 {
+                out.push(signal);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn system_state(&self, system: &str) -> Result<Option<SystemStateRow>, StoreError> {
+        Ok(self.system_states().await?.into_iter().find(|s| s.system == system))
+    }
+
+    pub async fn system_states(&self) -> Result<Vec<SystemStateRow>, StoreError> {
+        let err = self.error("reading failover states");
+        let rows = sqlx::query(
+            "SELECT system, state, since, job_id, commit_deadline, on_timeout, detail FROM system_states ORDER BY system",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(&err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(SystemStateRow {
+                    system: r.try_get(0)?,
+                    state: r.try_get(1)?,
+                    since: parse(Some(r.try_get(2)?)).unwrap_or_default(),
+                    job_id: r.try_get(3)?,
+                    commit_deadline: parse(r.try_get(4)?),
+                    on_timeout: r.try_get(5)?,
+                    detail: r.try_get(6)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(err)
+    }
+
+    pub async fn set_system_state(&self, row: &SystemStateRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO system_states (system, state, since, job_id, commit_deadline, on_timeout, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (system) DO UPDATE SET state = excluded.state, since = excluded.since, job_id = excluded.job_id, \
+             commit_deadline = excluded.commit_deadline, on_timeout = excluded.on_timeout, detail = excluded.detail",
+        )
+        .bind(&row.system)
+        .bind(&row.state)
+        .bind(ts(&row.since))
+        .bind(&row.job_id)
+        .bind(row.commit_deadline.as_ref().map(ts))
+        .bind(&row.on_timeout)
+        .bind(&row.detail)
+        .execute(self.pool())
+        .await
+        .map_err(self.error("recording a failover state"))?;
+        Ok(())
+    }
+
+    pub async fn record_health_event(&self, e: &HealthEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO health_events (at, system, kind, from_state, to_state, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(ts(&e.at))
+        .bind(&e.system)
+        .bind(&e.kind)
+        .bind(&e.from)
+        .bind(&e.to)
+        .bind(&e.detail)
+        .execute(self.pool())
+        .await
+        .map_err(self.error("recording a health event"))?;
+        Ok(())
+    }
+
+    /// Health events between `from` and `to` (inclusive), oldest first.
+    pub async fn health_events(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<HealthEvent>, StoreError> {
+        let err = self.error("reading health events");
+        let rows = sqlx::query(
+            "SELECT at, system, kind, from_state, to_state, detail FROM health_events WHERE at >= $1 AND at <= $2 ORDER BY at, id",
+        )
+        .bind(ts(&from))
+        .bind(ts(&to))
+        .fetch_all(self.pool())
+        .await
+        .map_err(&err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(HealthEvent {
+                    at: parse(Some(r.try_get(0)?)).unwrap_or_default(),
+                    system: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    from: r.try_get(3)?,
+                    to: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(err)
+    }
+
+    /// When `system`'s current outage began: its newest transition into down or degraded, if
+    /// no transition back to healthy came after it.
+    pub async fn outage_start(&self, system: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let err = self.error("reading health events");
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT at, to_state FROM health_events WHERE system = $1 AND kind = 'transition' ORDER BY at DESC, id DESC LIMIT 1",
+        )
+        .bind(system)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(&err)?;
+        Ok(match row {
+            Some((at, Some(to))) if to == "down" || to == "degraded" => parse(Some(at)),
+            _ => None,
+        })
+    }
+}

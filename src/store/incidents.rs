@@ -1,0 +1,117 @@
+//! Incidents: declared, worked through a recovery plan, closed. Their timelines are read from
+//! the audit log and the health events, so nothing is recorded twice.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse(t: Option<String>) -> Option<DateTime<Utc>> {
+    t.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRow {
+    pub id: String,
+    pub kind: String,
+    pub severity: String,
+    pub systems: Vec<String>,
+    pub declared_by: String,
+    pub declared_at: DateTime<Utc>,
+    /// The recovery plan's job.
+    pub plan_job: Option<String>,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, kind, severity, systems, declared_by, declared_at, plan_job, closed_by, closed_at, summary";
+
+fn row(r: &sqlx::sqlite::SqliteRow) -> Result<IncidentRow, sqlx::Error> {
+    let systems: String = r.try_get(3)?;
+    Ok(IncidentRow {
+        id: r.try_get(0)?,
+        kind: r.try_get(1)?,
+        severity: r.try_get(2)?,
+        systems: serde_json::from_str(&systems).unwrap_or_default(),
+        declared_by: r.try_get(4)?,
+        declared_at: parse(Some(r.try_get(5)?)).unwrap_or_default(),
+        plan_job: r.try_get(6)?,
+        closed_by: r.try_get(7)?,
+        closed_at: parse(r.try_get(8)?),
+        summary: r.try_get(9)?,
+    })
+}
+
+impl Store {
+    pub async fn insert_incident(&self, i: &IncidentRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO incidents (id, kind, severity, systems, declared_by, declared_at, plan_job, closed_by, closed_at, summary) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&i.id)
+        .bind(&i.kind)
+        .bind(&i.severity)
+        .bind(serde_json::to_string(&i.systems).unwrap_or_default())
+        .bind(&i.declared_by)
+        .bind(ts(&i.declared_at))
+        .bind(&i.plan_job)
+        .bind(&i.closed_by)
+        .bind(i.closed_at.as_ref().map(ts))
+        .bind(&i.summary)
+        .execute(self.pool())
+        .await
+        .map_err(self.error("recording an incident"))?;
+        Ok(())
+    }
+
+    pub async fn incidents(&self) -> Result<Vec<IncidentRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM incidents ORDER BY declared_at DESC"
+        )))
+        .fetch_all(self.pool())
+        .await
+        .map_err(self.error("reading incidents"))?;
+        rows.iter().map(row).collect::<Result<_, _>>().map_err(self.error("reading incidents"))
+    }
+
+    pub async fn incident(&self, id: &str) -> Result<Option<IncidentRow>, StoreError> {
+        Ok(self.incidents().await?.into_iter().find(|i| i.id == id))
+    }
+
+    pub async fn set_incident_plan(&self, id: &str, job: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE incidents SET plan_job = $1 WHERE id = $2")
+            .bind(job)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(self.error("recording an incident's plan"))?;
+        Ok(())
+    }
+
+    /// Close an open incident; false if it was already closed.
+    pub async fn close_incident(
+        &self,
+        id: &str,
+        by: &str,
+        at: DateTime<Utc>,
+        summary: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE incidents SET closed_by = $1, closed_at = $2, summary = $3 WHERE id = $4 AND closed_at IS NULL",
+        )
+        .bind(by)
+        .bind(ts(&at))
+        .bind(summary)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(self.error("closing an incident"))?;
+        Ok(done.rows_affected() == 1)
+    }
+}
