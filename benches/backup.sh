@@ -65,7 +65,7 @@ measure() {
   echo "$name $wall $user $sys $rss" >>"$W/results"
 }
 
-fresh() { rm -rf "$W/repo" "$W/state" "$W/restic" "$W/stock.age" "$W/out"; }
+fresh() { rm -rf "$W/repo" "$W/state" "$W/restic" "$W/stock.age" "$W/out"; mkdir -p "$W/repo"; }
 
 for run in $(seq "$RUNS"); do
   echo "run $run of $RUNS" >&2

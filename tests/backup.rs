@@ -31,6 +31,7 @@ impl Estate {
             .unwrap();
         std::fs::set_permissions(dir.path().join("key.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::create_dir_all(dir.path().join("repo")).unwrap();
         Estate { dir, public }
     }
 
@@ -475,4 +476,112 @@ async fn stock_tools_restore_a_full_backup() {
 
 fn tool(name: &str) -> bool {
     std::process::Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_source_past_its_timeout_is_killed_with_what_it_started() {
+    let e = Estate::new();
+    let pidfile = e.path("dump.pid");
+    let config = e.config(
+        &format!(
+            r#"{{ command = ["sh", "-c", "sh -c 'echo $$ > {}; exec sleep 60' & echo partial; sleep 60"] }}"#,
+            pidfile.display()
+        ),
+        "full",
+        "",
+    );
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("every = \"1h\"", "every = \"1h\"\ntimeout = \"1s\"");
+    std::fs::write(&config, text).unwrap();
+    let engine = e.engine(&config).await;
+    let started = std::time::Instant::now();
+    let (spec, plan) = engine.plan_backup("files").await.unwrap();
+    let job = run(&engine, spec, plan).await;
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert_eq!(job.state, JobState::Failed);
+    assert!(job.outcome.unwrap().contains("timed out after 1s"));
+    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let mut alive = true;
+    for _ in 0..100 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        alive = !stat.is_empty() && !stat.contains(") Z ");
+        if !alive {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!alive, "the dump's child {pid} outlived the timeout");
+    engine.refresh_catalog(None).await;
+    assert!(engine.backups(Some("files")).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_key_for_a_deep_verify_marks_nothing_failed() {
+    let e = Estate::new();
+    write(&e.data().join("a.txt"), b"a\n");
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    let wrong = e.path("wrong.txt");
+    use age::secrecy::ExposeSecret;
+    std::fs::write(&wrong, format!("{}\n", age::x25519::Identity::generate().to_string().expose_secret()))
+        .unwrap();
+    let (spec, plan) = engine.plan_verify("files", true, Some(wrong)).await.unwrap();
+    let job = run(&engine, spec, plan).await;
+    assert_eq!(job.state, JobState::Failed);
+    assert!(job.outcome.unwrap().contains("cannot open it"));
+    let b = &engine.backups(Some("files")).await.unwrap()[0];
+    assert!(b.verified_at().is_some(), "the copies are as good as before: {b:?}");
+    assert!(b.copies.iter().all(|c| c.error.is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_rewritten_with_its_old_size_and_time_is_still_seen_as_changed() {
+    let e = Estate::new();
+    let file = e.data().join("b.txt");
+    write(&file, b"deep\n");
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "incremental", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    let before = std::fs::metadata(&file).unwrap().modified().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&file, b"DEEP\n").unwrap();
+    std::fs::File::options().write(true).open(&file).unwrap().set_modified(before).unwrap();
+    backup(&engine).await;
+    let last = engine.backups(Some("files")).await.unwrap().pop().unwrap();
+    assert_eq!(last.manifest.stored_files, 1, "the rewrite was stored: {:?}", last.manifest);
+    let to = e.path("restored");
+    restore(&engine, &last.manifest.id, &to).await;
+    assert_eq!(std::fs::read(to.join("b.txt")).unwrap(), b"DEEP\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incremental_is_never_built_on_a_chain_a_location_lacks() {
+    let e = Estate::new();
+    write(&e.data().join("a.txt"), b"one\n");
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "incremental", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    // The copy at nas goes bad (a flipped byte found by verify).
+    let id = engine.backups(Some("files")).await.unwrap()[0].manifest.id.clone();
+    let data = e.path(&format!("repo/warroom/files/{id}/data.age"));
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&data, bytes).unwrap();
+    let (spec, plan) = engine.plan_verify("files", false, None).await.unwrap();
+    run(&engine, spec, plan).await;
+    let (spec, plan) = engine.plan_backup("files").await.unwrap();
+    assert!(
+        matches!(
+            &spec,
+            warroom::engine::jobs::JobSpec::Backup {
+                kind: warroom::model::BackupKind::Full,
+                parent: None,
+                ..
+            }
+        ),
+        "{spec:?}"
+    );
+    assert!(plan.lines.iter().any(|l| l.contains("full because")), "{:?}", plan.lines);
 }

@@ -24,6 +24,7 @@ impl Setup {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let public = String::from_utf8(out.stdout).unwrap().trim().to_owned();
         std::fs::create_dir_all(d.join("data")).unwrap();
+        std::fs::create_dir_all(d.join("repo")).unwrap();
         std::fs::write(d.join("data/a.txt"), "alpha\n").unwrap();
         let config = format!(
             r#"{extra}

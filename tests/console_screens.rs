@@ -621,3 +621,159 @@ fn the_jobs_screen_shows_progress_state_and_log() {
         assert!(text(&t).contains("61%"), "{}", text(&t));
     }
 }
+
+fn incident_ops(s: &State) -> warroom::tui::action::Ops {
+    use warroom::engine::incident::TimelineEntry;
+    use warroom::engine::recovery::{Method, PlanDetail, PlanEntry, Step};
+    let at = |m: i64| now() - chrono::TimeDelta::minutes(m);
+    let entry = |name: &str,
+                 wave: usize,
+                 method: Method,
+                 state: Step,
+                 cause: Option<&str>,
+                 forecast: u64,
+                 left: Option<u64>| PlanEntry {
+        name: name.into(),
+        wave,
+        method,
+        state,
+        waits_for: Vec::new(),
+        job: None,
+        cause: cause.map(str::to_owned),
+        estimate_secs: 60,
+        forecast_secs: forecast,
+        rto_left_secs: left,
+        breach: left.is_some_and(|l| forecast > l),
+        started_at: None,
+        finished_at: None,
+    };
+    let detail = PlanDetail {
+        systems: vec![
+            entry("database", 0, Method::Failover, Step::Recovered, None, 370, Some(1560)),
+            entry("cache", 0, Method::Restore, Step::Running, None, 90, None),
+            entry(
+                "api",
+                1,
+                Method::Failover,
+                Step::Blocked,
+                Some("database did not recover"),
+                450,
+                Some(300),
+            ),
+        ],
+        waiting: None,
+    };
+    let mut plan = gate_job(warroom::model::ApprovalPolicy::Typed);
+    plan.id = "J-261126-223512-77aa".into();
+    plan.kind = "recover".into();
+    plan.state = warroom::engine::jobs::JobState::Running;
+    plan.detail = Some(serde_json::to_value(&detail).unwrap());
+    let incident = warroom::store::incidents::IncidentRow {
+        id: "INC-261126-2235-3fa9".into(),
+        kind: "infrastructure".into(),
+        severity: "sev1".into(),
+        systems: vec!["database".into(), "cache".into(), "api".into()],
+        declared_by: "alice".into(),
+        declared_at: at(6),
+        plan_job: Some(plan.id.clone()),
+        closed_by: None,
+        closed_at: None,
+        summary: None,
+    };
+    let line = |m: i64, system: Option<&str>, kind: &str, who: Option<&str>, text: &str| TimelineEntry {
+        at: at(m),
+        kind: kind.into(),
+        system: system.map(str::to_owned),
+        who: who.map(str::to_owned),
+        text: text.into(),
+    };
+    let _ = s;
+    warroom::tui::action::Ops {
+        states: vec![warroom::store::failover::SystemStateRow {
+            system: "database".into(),
+            state: "recovered".into(),
+            since: at(1),
+            job_id: None,
+            commit_deadline: Some(now() + chrono::TimeDelta::minutes(27)),
+            on_timeout: Some("commit".into()),
+            detail: None,
+        }],
+        incident: Some(incident),
+        timeline: vec![
+            line(8, Some("database"), "transition", None, "healthy → down (connection refused)"),
+            line(7, Some("database"), "verdict", None, "verdict: failover recommended"),
+            line(6, None, "incident.declared", Some("alice"), "declared: infrastructure sev1"),
+            line(
+                6,
+                Some("database"),
+                "recover.approved",
+                Some("alice"),
+                "approved (typed the system's name)",
+            ),
+            line(
+                5,
+                Some("database"),
+                "failover.step",
+                Some("alice"),
+                "succeeded: step 1/2 Promote the standby",
+            ),
+            line(2, Some("database"), "failover.validated", Some("alice"), "succeeded"),
+        ],
+        jobs: vec![plan],
+    }
+}
+
+#[test]
+fn the_incident_screen_shows_the_plan_and_the_timeline() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        let ops = incident_ops(&s);
+        act(&mut s, Action::OpsLoaded(Box::new(ops)));
+        act(&mut s, Action::ShowIncident);
+        let t = snapshot(&format!("incident_default_{w}x{h}"), &s);
+        let screen = text(&t);
+        assert!(screen.contains("INCIDENT INC-261126-2235-3fa9"), "{screen}");
+        assert!(screen.contains("⏱ database commit 27:00"), "the commit window counts down: {screen}");
+        assert!(screen.contains("blocked: database did not recover"), "{screen}");
+        let (x, y) = find(t.backend().buffer(), "⊘ api").unwrap();
+        assert_eq!(t.backend().buffer()[(x, y)].fg, s.theme.palette.danger);
+    }
+}
+
+#[test]
+fn the_gate_shows_a_recovery_plan_with_its_forecast() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        let mut job = gate_job(warroom::model::ApprovalPolicy::Typed);
+        job.kind = "recover".into();
+        job.plan = warroom::engine::jobs::Plan {
+            title: "Recover database, cache, api".into(),
+            lines: vec![
+                "wave 1".into(),
+                "  database       failover, ~6m10s · ✔ back at +0:06:10, 0:26:00 left".into(),
+                "  cache          restore newest verified backup, ~1m30s · back at +0:01:30 (not down)".into(),
+                "wave 2".into(),
+                "  api            failover, ~1m20s, after database, cache · ✖ WILL BREACH: back at +0:07:30 with 0:05:00 left".into(),
+                "forecast   all back in 7m30s along the critical path; 1 system(s) will breach their RTO".into(),
+                "then       each system's own procedure runs as part of this plan (no further approval)".into(),
+            ],
+        };
+        act(&mut s, Action::Proposed(Box::new(job)));
+        snapshot(&format!("gate_plan_default_{w}x{h}"), &s);
+    }
+}
+
+#[test]
+fn a_manual_step_asks_the_operator() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        let mut job = gate_job(warroom::model::ApprovalPolicy::Typed);
+        job.kind = "failover".into();
+        job.state = warroom::engine::jobs::JobState::Running;
+        job.plan.title = "Fail over database".into();
+        job.progress.stage = "manual: Confirm replication is stopped on the old primary".into();
+        act(&mut s, Action::JobChanged(Box::new(job)));
+        let t = snapshot(&format!("manual_default_{w}x{h}"), &s);
+        assert!(text(&t).contains("Confirm replication is stopped on the old primary"));
+    }
+}

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::tmux::Tmux;
 
 #[test]
@@ -235,4 +237,127 @@ fn demo_audit(dir: &std::path::Path) -> Vec<(String, String)> {
         let records = store.audit_records(None).await.unwrap();
         records.into_iter().rev().map(|r| (r.action, r.target)).collect()
     })
+}
+
+/// The killed tmux session's console must finish the failover it started.
+#[test]
+fn a_failover_outlives_the_consoles_terminal() {
+    let Some(t) = Tmux::start("hangup", 120, 36) else { return };
+    let state = tempfile::tempdir().unwrap();
+    let marker = state.path().join("validated");
+    let config = state.path().join("warroom.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[console]
+operator = "tester"
+state_dir = "{state}/state"
+[[systems]]
+name = "database"
+tier = 1
+[systems.failover]
+approval = "confirm"
+steps = [
+  {{ name = "Copy the WAL", run = ["sleep", "3"] }},
+  {{ name = "Promote", run = ["sh", "-c", "echo promoted > '{marker}'"] }},
+]
+"#,
+            state = state.path().display(),
+            marker = marker.display()
+        ),
+    )
+    .unwrap();
+    let console = format!(
+        "env -u COLORTERM XDG_STATE_HOME={s} HOME={s} {bin} --config {config}",
+        s = state.path().display(),
+        bin = env!("CARGO_BIN_EXE_warroom"),
+        config = config.display()
+    );
+    t.type_text(&format!("{console}; echo EXITED-$?"));
+    t.keys(&["Enter"]);
+    t.wait_text("TIER 1");
+    t.type_text(":");
+    t.wait_text("tab complete");
+    t.type_text("failover database");
+    t.keys(&["Enter"]);
+    t.wait_text("APPROVAL · Fail over database");
+    t.keys(&["Tab", "Enter"]);
+    t.type_text("J");
+    t.wait_text("Copy the WAL");
+    // The SSH connection drops: the terminal and its session go away mid-step.
+    t.tmux(&["kill-server"]);
+    // The step, and the rest of the procedure, still complete.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "the failover did not finish after the terminal went away");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A new console on the same state shows the result.
+    let t = Tmux::start("hangup-again", 120, 36).unwrap();
+    t.type_text(&console);
+    t.keys(&["Enter"]);
+    t.wait_text("TIER 1");
+    t.type_text("J");
+    let jobs = t.wait_for("the failover's result", |s| {
+        s.lines().any(|l| l.contains("succeeded") && l.contains("failover") && l.contains("database"))
+    });
+    assert!(jobs.contains("database failed over"), "{jobs}");
+    t.type_text("q");
+}
+
+/// Fault, verdict, incident, plan, approval, recovery, report: the whole story in the demo.
+#[test]
+fn the_demo_runs_an_outage_and_its_recovery_end_to_end() {
+    let Some(t) = Tmux::start("recovery", 140, 40) else { return };
+    let state = tempfile::tempdir().unwrap();
+    let env = format!(
+        "env -u COLORTERM XDG_STATE_HOME={} HOME={} WARROOM_OPERATOR=tester",
+        state.path().display(),
+        state.path().display()
+    );
+    t.type_text(&format!("{env} {} demo; echo EXITED-$?", env!("CARGO_BIN_EXE_warroom")));
+    t.keys(&["Enter"]);
+    t.wait_for("every system healthy", |s| s.contains("● 12 healthy"));
+    // Let the window fill a little, then the database goes down.
+    std::thread::sleep(Duration::from_secs(5));
+    let out = common::warroom(state.path()).args(["sim", "fault", "database", "down"]).output().unwrap();
+    assert!(out.status.success());
+    t.wait_for("failover recommended for the database", |s| {
+        s.lines().any(|l| l.contains("✖ DOWN") && l.contains("database") && l.contains("▶ FAILOVER"))
+    });
+    // Declare the incident: the recovery plan comes to the gate.
+    t.type_text(":");
+    t.wait_text("tab complete");
+    t.type_text("declare infrastructure sev1 database");
+    t.keys(&["Enter"]);
+    let gate = t.wait_text("APPROVAL · Recover database");
+    assert!(gate.contains("wave 1") && gate.contains("failover, ~"), "{gate}");
+    assert!(gate.contains("left"), "the forecast against the RTO left: {gate}");
+    t.type_text("database");
+    t.keys(&["Tab", "Enter"]);
+    // The failover promotes the standby; its manual step asks the operator.
+    t.wait_text("MANUAL STEP");
+    t.keys(&["Tab", "Enter"]);
+    t.type_text("I");
+    let incident = t.wait_for("the database recovered", |s| s.contains("1 of 1 recovered"));
+    assert!(incident.contains("INCIDENT INC-"), "{incident}");
+    t.wait_for("the database healthy again", |s| s.contains("● 12 healthy"));
+    // The report, with the RTO achieved.
+    t.type_text(":");
+    t.wait_text("tab complete");
+    t.type_text("report");
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("report written to");
+    let path = screen
+        .lines()
+        .find_map(|l| l.split("report written to ").nth(1))
+        .map(|p| p.trim().to_owned())
+        .unwrap();
+    let report = std::fs::read_to_string(&path).unwrap();
+    let row = report.lines().find(|l| l.starts_with("| database |")).unwrap_or_default();
+    assert!(row.contains("✔ met"), "RTO achieved within the objective: {report}");
+    assert!(!row.contains("not recovered"), "{report}");
+    assert!(report.contains("recover.approved"), "who approved the plan: {report}");
+    t.type_text("q");
+    t.wait_text("EXITED-0");
 }

@@ -579,6 +579,10 @@ pub async fn rpo(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliErr
     let newest = engine.newest_verified().await;
     let report = StatusReport::assess(&engine.config().estate, &newest, now);
     let standings = engine.standings().await;
+    // A missed scheduled run is a warning even while the RPO still holds.
+    let missed = standings.iter().filter(|s| s.schedule.is_some_and(|x| x.missed)).count();
+    let (overall, exit_code) =
+        if missed > 0 && report.exit_code == 0 { ("warning", 1) } else { (report.overall, report.exit_code) };
     let lines: Vec<RpoLine> = report
         .systems
         .iter()
@@ -608,8 +612,9 @@ pub async fn rpo(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliErr
         let doc = serde_json::json!({
             "schema": "warroom.rpo/1",
             "generated_at": now.to_rfc3339_opts(SecondsFormat::Secs, true),
-            "overall": report.overall,
-            "exit_code": report.exit_code,
+            "overall": overall,
+            "exit_code": exit_code,
+            "missed": missed,
             "problems": problems,
             "systems": lines,
         });
@@ -617,13 +622,14 @@ pub async fn rpo(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliErr
     } else {
         let c = &report.counts;
         println!(
-            "RPO {}: {} systems · {} breached · {} never backed up · {} at risk · {} ok",
-            report.overall.to_uppercase(),
+            "RPO {}: {} systems · {} breached · {} never backed up · {} at risk · {} ok{}",
+            overall.to_uppercase(),
             c.systems,
             c.breached,
             c.never_backed_up,
             c.at_risk,
-            c.compliant
+            c.compliant,
+            if missed > 0 { format!(" · {missed} scheduled run(s) MISSED") } else { String::new() }
         );
         let width = lines.iter().map(|l| l.name.len()).max().unwrap_or(4).max(4);
         for (l, standing) in
@@ -657,5 +663,5 @@ pub async fn rpo(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliErr
         }
     }
     engine.close().await;
-    Ok(ExitCode::from(report.exit_code))
+    Ok(ExitCode::from(exit_code))
 }

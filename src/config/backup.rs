@@ -405,7 +405,10 @@ pub fn resolve(
         ok = false;
     }
     let every = entry.every.get_ref().0;
-    if every > system.objective.rpo {
+    // The newest backup is as old as the interval just before the next one starts, and RPO
+    // counts from a backup's start: `every` must be shorter than the RPO, with room for the
+    // backup itself.
+    if every >= system.objective.rpo {
         report.push(
             Diagnostic::warning(format!(
                 "a backup every {} cannot meet \"{name}\"'s RPO of {}",
@@ -414,8 +417,9 @@ pub fn resolve(
             ))
             .at(key("every"), Some(entry.every.span()))
             .help(format!(
-                "back up at least every {} (with time to spare for the backup itself)",
-                human(system.objective.rpo)
+                "back up more often than every {}, with time to spare for the backup itself (say every {})",
+                human(system.objective.rpo),
+                human(system.objective.rpo * 3 / 4)
             )),
         );
     }

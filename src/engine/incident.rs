@@ -437,6 +437,7 @@ fn describe(action: &str, outcome: &str, d: &serde_json::Value) -> String {
         "incident.declared" => format!("declared: {} {}", s("type"), s("severity")),
         a if a.ends_with(".approved") => format!("{outcome} ({})", s("how")),
         a if a.ends_with(".finished") => format!("{outcome}: {}", s("outcome")),
+        a if a.ends_with(".interrupted") => format!("INTERRUPTED: {}", s("outcome")),
         a if a.ends_with(".proposed") => {
             let title =
                 d.get("plan").and_then(|p| p.get("title")).and_then(|t| t.as_str()).unwrap_or_default();

@@ -61,6 +61,11 @@ impl Engine {
         self
     }
 
+    /// The state store, for what the engine does not wrap.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub fn jobs(&self) -> &Arc<jobs::JobPool> {
         &self.jobs
     }

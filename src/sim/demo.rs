@@ -70,7 +70,9 @@ pub fn point_backups(config: &mut Config) -> Result<(), String> {
     config.encryption.recipients = vec![public];
     config.encryption.identity_file = Some(key);
     for location in &mut config.locations {
-        location.store = Store::Fs { path: dir.join("repo").join(&location.name) };
+        let path = dir.join("repo").join(&location.name);
+        std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        location.store = Store::Fs { path };
     }
     for (system, settings) in config.estate.systems().iter().zip(config.systems.iter_mut()) {
         let Some(policy) = settings.backup.as_mut() else { continue };

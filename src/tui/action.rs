@@ -236,6 +236,8 @@ pub enum Action {
     Commit(String),
     Note(String),
     CloseIncident(Option<String>),
+    /// Write the open (or last) incident's report.
+    Report,
     /// Skip or retry a system of the running plan.
     PlanSignal {
         signal: &'static str,
@@ -287,6 +289,10 @@ pub enum Effect {
     CloseIncident {
         incident: String,
         summary: Option<String>,
+    },
+    /// Write `incident`'s report (Markdown) into the state folder.
+    Report {
+        incident: Option<String>,
     },
     /// An operator's signal to a job: confirm/abort a manual step, skip/retry in a plan.
     Signal {

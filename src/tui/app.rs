@@ -97,7 +97,12 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
         if dirty {
             let now = engine.now();
             let theme = state.theme.clone();
-            tty.draw(|frame| views::render(frame, &state, &theme, now))?;
+            if let Err(e) = tty.draw(|frame| views::render(frame, &state, &theme, now)) {
+                // The terminal is gone (a dropped connection): the jobs carry on without it.
+                tracing::warn!(error = %e, "cannot draw: the terminal went away");
+                hung_up = true;
+                break;
+            }
             dirty = false;
             if first_frame {
                 first_frame = false;
@@ -213,7 +218,13 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     if let Some(s) = scheduler {
         s.abort();
     }
-    drop(tty);
+    if hung_up {
+        // Dropping the terminal would show the cursor on a terminal that is gone, and report
+        // the failure on a closed stderr: leave it be.
+        std::mem::forget(tty);
+    } else {
+        drop(tty);
+    }
     if hung_up {
         // An SSH connection dropped mid-failover must not kill the failover: every job this
         // process started runs to its end (steps, validation, rollback), then it exits.
@@ -453,6 +464,35 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
         Effect::CloseIncident { incident, summary } => {
             match engine.close_incident(&incident, summary.as_deref(), engine.operator()).await {
                 Ok(id) => Reply::Event(EngineEvent::Done(format!("{id} closed"))),
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+            }
+        }
+        Effect::Report { incident } => {
+            let found = match &incident {
+                Some(id) => engine.incident(Some(id)).await,
+                None => engine
+                    .incidents()
+                    .await
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| "there is no incident".to_owned()),
+            };
+            match found {
+                Ok(i) => {
+                    let report = engine.report(&i).await;
+                    let dir = engine.state_dir().join("reports");
+                    let path = dir.join(format!("{}.md", i.id));
+                    let written = crate::store::create_private_dir(&dir).and_then(|()| {
+                        std::fs::write(&path, crate::engine::incident::report_markdown(&report))
+                            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+                    });
+                    match written {
+                        Ok(()) => {
+                            Reply::Event(EngineEvent::Done(format!("report written to {}", path.display())))
+                        }
+                        Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+                    }
+                }
                 Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
             }
         }

@@ -116,6 +116,12 @@ const COMMANDS: &[Command] = &[
         description: "the open incident: plan, timeline",
     },
     Command {
+        name: "report",
+        arg: Arg::None,
+        usage: "report",
+        description: "write the incident's report (RTO/RPO achieved, actions, timeline) to the state folder",
+    },
+    Command {
         name: "note",
         arg: Arg::Words,
         usage: "note TEXT",
@@ -325,6 +331,7 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
             "dashboard" => Action::ShowDashboard,
             "jobs" => Action::ShowJobs,
             "incident" => Action::ShowIncident,
+            "report" => Action::Report,
             "audit" => Action::ShowAudit,
             "reload" => Action::Reload,
             "help" => Action::ShowHelp,

@@ -225,6 +225,9 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             }
         }
         Action::Manual(key) => manual_key(state, key, now),
+        Action::Report => {
+            vec![Effect::Report { incident: state.ops.incident.as_ref().map(|i| i.id.clone()) }]
+        }
         Action::BackupsLoaded { backups, standings } => {
             state.newest_verified = state
                 .estate

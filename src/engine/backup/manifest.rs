@@ -78,6 +78,10 @@ pub struct IndexEntry {
     pub size: u64,
     /// Modification time, nanoseconds since the epoch.
     pub mtime: i128,
+    /// Status change time, nanoseconds since the epoch (0: not recorded). A rewrite that puts
+    /// the size and the modification time back still changes it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ctime: i128,
     pub mode: u32,
     /// Files: SHA-256 of the content, hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +91,10 @@ pub struct IndexEntry {
     pub target: Option<String>,
     /// The content is in this backup's data (else in an ancestor's).
     pub stored: bool,
+}
+
+fn is_zero(n: &i128) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

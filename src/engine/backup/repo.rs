@@ -257,6 +257,14 @@ impl Repository {
         let location = self.location.clone();
         match &self.backend {
             Backend::Fs(root) => {
+                // Never create the location itself: an unmounted disk's mount point would
+                // quietly fill the wrong filesystem.
+                if !root.is_dir() {
+                    return Err(format!(
+                        "location {location}: the folder {} does not exist (is the disk mounted?); create it to use it",
+                        root.display()
+                    ));
+                }
                 let path = root.join(rel);
                 let dir = path.parent().map(|p| p.to_owned()).unwrap_or_else(|| root.clone());
                 tokio::fs::create_dir_all(&dir)

@@ -135,6 +135,18 @@ impl Engine {
         let mut problems = Vec::new();
         let known = self.store.catalog(system).await.unwrap_or_default();
         for location in &self.config.locations {
+            // A folder that is not there is a location that cannot be read (an unmounted
+            // disk), not an empty one.
+            if let crate::config::backup::Store::Fs { path } = &location.store
+                && !path.is_dir()
+            {
+                problems.push(format!(
+                    "location {}: the folder {} does not exist (is it mounted?)",
+                    location.name,
+                    path.display()
+                ));
+                continue;
+            }
             let repo = match Repository::open(location) {
                 Ok(r) => r,
                 Err(e) => {
@@ -277,12 +289,28 @@ impl Engine {
 
     /// When each system's last backup started: from its newest backup job, or its newest
     /// backup when no job is on record (a fresh state directory).
+    /// When each system's last good backup started: its newest backup, or its newest
+    /// backup job that succeeded. (A failed run does not count: the next one is due.)
     async fn last_backup_starts(&self) -> HashMap<String, DateTime<Utc>> {
         let mut out: HashMap<String, DateTime<Utc>> = HashMap::new();
         for b in self.backups(None).await.unwrap_or_default() {
             let e = out.entry(b.manifest.system.clone()).or_insert(b.manifest.started_at);
             *e = (*e).max(b.manifest.started_at);
         }
+        for job in self.jobs.list(500).await.unwrap_or_default() {
+            if job.kind != "backup" || job.state != JobState::Succeeded {
+                continue;
+            }
+            let Some(started) = job.started_at else { continue };
+            let e = out.entry(job.target.clone()).or_insert(started);
+            *e = (*e).max(started);
+        }
+        out
+    }
+
+    /// When each system's last backup attempt started, whatever came of it.
+    async fn last_backup_attempts(&self) -> HashMap<String, DateTime<Utc>> {
+        let mut out: HashMap<String, DateTime<Utc>> = HashMap::new();
         for job in self.jobs.list(500).await.unwrap_or_default() {
             if job.kind != "backup" {
                 continue;
@@ -368,6 +396,25 @@ impl Engine {
             (kind, parent) = (BackupKind::Full, None);
             why_full = Some("a command's output is always backed up whole".to_owned());
         }
+        // An incremental restores only where its whole chain is: every location written to
+        // must hold a good copy of each backup it builds on.
+        if let Some(p) = parent.clone()
+            && let Some(links) = chain(&summaries, &p)
+        {
+            let missing = policy.locations.iter().find(|loc| {
+                links.iter().any(|l| {
+                    backups
+                        .iter()
+                        .find(|b| b.manifest.id == l.id)
+                        .and_then(|b| b.copy(loc))
+                        .is_none_or(|c| c.error.is_some())
+                })
+            });
+            if let Some(loc) = missing {
+                why_full = Some(format!("{loc} does not hold a good copy of every backup {p} builds on"));
+                (kind, parent) = (BackupKind::Full, None);
+            }
+        }
         if let Some(p) = &parent
             && let Some(view) = backups.iter().find(|b| &b.manifest.id == p)
             && !self.parent_index_available(view)
@@ -376,6 +423,12 @@ impl Engine {
                 "the file listing of {p} is not cached here and no identity_file is set to read it"
             ));
             (kind, parent) = (BackupKind::Full, None);
+        }
+        if policy.kind != BackupKind::Full && kind == BackupKind::Full && why_full.is_none() {
+            why_full = Some(format!(
+                "there is no verified full backup to build on in the last {} (full_every)",
+                human(policy.full_every)
+            ));
         }
         let three = self.three_two_one(&policy);
         let mut lines = vec![
@@ -892,6 +945,16 @@ impl Engine {
             return Err(format!("{system} has no backup {}", id.unwrap_or("yet")));
         };
         let identities = if deep { Some(self.identities(identity.as_deref())?) } else { None };
+        // A key that cannot open the backup is the operator's mistake, not damage: say so, and
+        // record nothing against the copies.
+        if let Some(ids) = &identities
+            && let Some(copy) = target.copies.first()
+            && let Ok(repo) = self.repository(&copy.location)
+            && let Err(e) = read::index(&repo, &target.manifest, ids).await
+            && e.contains("cannot open it")
+        {
+            return Err(e);
+        }
         let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
         let links: Vec<Manifest> = chain(&summaries, &target.manifest.id)
             .unwrap_or_default()
@@ -1078,6 +1141,7 @@ impl Engine {
         }
         let now = self.now();
         let starts = self.last_backup_starts().await;
+        let attempts = self.last_backup_attempts().await;
         let active: Vec<JobSnapshot> = self
             .jobs
             .list(500)
@@ -1094,6 +1158,14 @@ impl Engine {
                 Schedule::assess(starts.get(&system.name).copied(), policy.every, now),
                 Schedule::NotYet { .. }
             );
+            // A failed run is tried again, but not in a loop: after a quarter of the interval
+            // (at most five minutes).
+            let retry_after = (policy.every / 4).min(Duration::from_secs(300));
+            let tried_recently = attempts.get(&system.name).is_some_and(|t| {
+                starts.get(&system.name).is_none_or(|s| t > s)
+                    && now - *t < TimeDelta::from_std(retry_after).unwrap_or(TimeDelta::MAX)
+            });
+            let due = due && !tried_recently;
             if due && !busy("backup", &system.name) {
                 match self.plan_backup(&system.name).await {
                     Ok((spec, plan)) => {

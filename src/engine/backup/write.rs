@@ -396,6 +396,18 @@ fn cancelled() -> String {
     "cancelled".to_owned()
 }
 
+/// Tells the watcher thread to stop, and waits for it.
+struct StopOnDrop(Arc<AtomicBool>, Option<std::thread::JoinHandle<()>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+        if let Some(t) = self.1.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Run the program and compress its output; a failing program fails the backup.
 fn archive_command(
     program: &str,
@@ -423,6 +435,24 @@ fn archive_command(
         text.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" / ")
     });
     let mut stdout = child.stdout.take().ok_or("no output to read")?;
+    // A read blocks while the program is silent: a watcher kills its whole group as soon as
+    // the job is cancelled (or times out), so the read ends and nothing is left running.
+    let finished = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (finished, cancel) = (finished.clone(), control.cancel.clone());
+        std::thread::spawn(move || {
+            while !finished.load(Ordering::Relaxed) {
+                if cancel.load(Ordering::Relaxed) {
+                    if let Some(pid) = group {
+                        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+                    }
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    };
+    let _stop_watcher = StopOnDrop(finished, Some(watcher));
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut buf = vec![0u8; 256 * 1024];
@@ -457,6 +487,9 @@ fn archive_command(
     }
     let status = child.wait().map_err(|e| format!("cannot wait for {program}: {e}"))?;
     let tail = err_tail.join().unwrap_or_default();
+    if control.cancelled() {
+        return Err(cancelled());
+    }
     if !status.success() {
         let code = status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed by a signal".into());
         let why = if tail.is_empty() { String::new() } else { format!(": {tail}") };
@@ -468,6 +501,7 @@ fn archive_command(
         kind: EntryKind::File,
         size,
         mtime: 0,
+        ctime: 0,
         mode: 0o600,
         sha256: Some(format!("{:x}", hasher.finalize())),
         target: None,
@@ -489,6 +523,7 @@ struct Meta {
     len: u64,
     mtime: i64,
     mtime_nsec: i64,
+    ctime_ns: i128,
     mode: u32,
     uid: u32,
     gid: u32,
@@ -518,6 +553,7 @@ impl Meta {
             len: m.len(),
             mtime: m.mtime(),
             mtime_nsec: m.mtime_nsec(),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
             mode: m.permissions().mode(),
             uid: m.uid(),
             gid: m.gid(),
@@ -601,7 +637,8 @@ fn archive_path(
         let same = f.meta.is_file()
             && old.kind == EntryKind::File
             && old.size == f.meta.len
-            && old.mtime == f.meta.mtime_ns();
+            && old.mtime == f.meta.mtime_ns()
+            && (old.ctime == 0 || old.ctime == f.meta.ctime_ns);
         same.then_some(*old)
     };
     let total: u64 =
@@ -634,6 +671,7 @@ fn archive_path(
                 kind: EntryKind::Dir,
                 size: 0,
                 mtime,
+                ctime: f.meta.ctime_ns,
                 mode,
                 sha256: None,
                 target: None,
@@ -651,13 +689,14 @@ fn archive_path(
                 kind: EntryKind::Symlink,
                 size: 0,
                 mtime,
+                ctime: f.meta.ctime_ns,
                 mode,
                 sha256: None,
                 target: Some(target.to_string_lossy().into_owned()),
                 stored: true,
             });
         } else if let Some(old) = unchanged(f) {
-            entries.push(IndexEntry { stored: false, mode, ..old.clone() });
+            entries.push(IndexEntry { stored: false, mode, ctime: f.meta.ctime_ns, ..old.clone() });
         } else {
             let size = f.meta.len;
             let path = full(f);
@@ -686,6 +725,7 @@ fn archive_path(
                 kind: EntryKind::File,
                 size,
                 mtime,
+                ctime: f.meta.ctime_ns,
                 mode,
                 sha256: Some(sha256),
                 target: None,

@@ -33,8 +33,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         Span::styled(format!("  op {}", state.console.operator), bar),
         Span::styled(format!("   {} UTC", now.format("%H:%M:%S")), bar),
     ];
-    // Local time, unless a narrow screen needs the room for the filter.
-    if state.filter.is_empty() || area.width >= 100 {
+    let ops_shown = state.ops.incident.as_ref().is_some_and(|i| i.closed_at.is_none())
+        || state.ops.states.iter().any(|s| s.commit_deadline.is_some());
+    // Local time, unless a narrow screen needs the room for the filter or an incident.
+    if (state.filter.is_empty() || area.width >= 100) && (!ops_shown || area.width >= 160) {
         first
             .push(Span::styled(format!(" · {} local ({})", local.format("%H:%M"), local.format("%:z")), bar));
     }
@@ -46,21 +48,22 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             theme.header_title(),
         ));
     }
-    // The open incident, and every commit window counting down.
-    if let Some(i) = state.ops.incident.as_ref().filter(|i| i.closed_at.is_none()) {
-        let open = (now - i.declared_at).to_std().unwrap_or_default();
-        first.push(Span::styled(
-            format!("   ⚠ {} {} {} {}", i.id, i.kind, i.severity, crate::model::duration::hms(open)),
-            theme.badge(Severity::Critical),
-        ));
-    }
+    // Every commit window counting down (the most pressing), then the open incident.
     for s in &state.ops.states {
         let Some(deadline) = s.commit_deadline else { continue };
         let left = (deadline - now).to_std().unwrap_or_default();
-        let then = if s.on_timeout.as_deref() == Some("failback") { "fail back" } else { "commit" };
+        first.push(Span::raw("  "));
         first.push(Span::styled(
-            format!("   ⏱ {} commit {} (then {then})", s.system, crate::model::duration::clock(left)),
+            format!(" ⏱ {} commit {} ", s.system, crate::model::duration::clock(left)),
             theme.badge(Severity::Warning),
+        ));
+    }
+    if let Some(i) = state.ops.incident.as_ref().filter(|i| i.closed_at.is_none()) {
+        let open = (now - i.declared_at).to_std().unwrap_or_default();
+        first.push(Span::raw("  "));
+        first.push(Span::styled(
+            format!(" ⚠ {} {} {} ", i.id, i.severity, crate::model::duration::hms(open)),
+            theme.badge(Severity::Critical),
         ));
     }
     let used: usize = first.iter().map(|s| s.content.chars().count()).sum();

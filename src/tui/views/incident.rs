@@ -125,15 +125,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
                 Some(l) => format!("RTO left {} ✔", hms(std::time::Duration::from_secs(l))),
                 None => "not down".to_owned(),
             };
-            let mut text = format!(
-                " {} {:<name_width$}  {method}  back at +{} · {rto}",
+            // Why it is stuck comes first; then the forecast against the RTO.
+            let cause = match (&s.cause, s.state) {
+                (Some(c), Step::Blocked) => format!("blocked: {c} · "),
+                (Some(c), Step::Failed) => format!("failed: {c} · "),
+                (Some(c), _) => format!("{c} · "),
+                (None, _) => String::new(),
+            };
+            let text = format!(
+                " {} {:<name_width$}  {method}  {cause}back at +{} · {rto}",
                 s.state.symbol(),
                 s.name,
                 hms(std::time::Duration::from_secs(s.forecast_secs))
             );
-            if let Some(c) = &s.cause {
-                text.push_str(&format!(" · {c}"));
-            }
             lines.push(Line::from(vec![
                 Span::styled(wave, theme.muted()),
                 Span::styled(fit(&text, width.saturating_sub(9)), style),

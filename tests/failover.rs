@@ -1,0 +1,396 @@
+//! Failover procedures, in process, against real child processes and a real HTTP server on
+//! loopback (the simulated estate): success, rollback in reverse, a failing rollback, a step
+//! killed at its timeout with its children, a manual step, one failover at a time across two
+//! engines on one state, the commit window, two-person approval.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use warroom::config::{self, ProcessEnv};
+use warroom::engine::Engine;
+use warroom::engine::jobs::{JobSnapshot, JobState, Proof, Refusal};
+use warroom::model::failover::FailoverState;
+use warroom::sim::{Fault, SimEstate};
+
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        Setup { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A configuration: `systems` is TOML for the [[systems]] entries.
+    fn config(&self, systems: &str) -> PathBuf {
+        let text = format!(
+            "[console]\noperator = \"alice\"\nstate_dir = \"{}\"\n\n{systems}",
+            self.path("state").display()
+        );
+        let path = self.path("warroom.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    async fn engine(&self, config: &Path) -> Engine {
+        let loaded = config::load(config, &ProcessEnv).unwrap_or_else(|e| panic!("{e}"));
+        Engine::open(loaded.config).await.unwrap()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.path("steps.log")).unwrap_or_default()
+    }
+}
+
+/// A step that appends `word` to steps.log.
+fn note(setup: &Setup, name: &str, word: &str) -> String {
+    format!(
+        r#"{{ name = "{name}", run = ["sh", "-c", "echo {word} >> '{}'"] }}"#,
+        setup.path("steps.log").display()
+    )
+}
+
+async fn failover(engine: &Engine, system: &str) -> JobSnapshot {
+    let (spec, plan) = engine.plan_procedure(system, false).await.unwrap();
+    let job = engine.propose(&spec, plan, "alice").await.unwrap();
+    engine.approve(&job.id, "alice", &Proof::YesFlag).await.unwrap();
+    engine.run_job(&job.id).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_procedure_runs_its_steps_checks_and_opens_the_commit_window() {
+    let s = Setup::new();
+    let sim = SimEstate::start_independent(["database".to_owned()]).await.unwrap();
+    let endpoint = sim.handle().endpoint("database").unwrap();
+    // A real HTTP call: the standby is promoted through a loopback server's API... here, the
+    // simulated endpoint itself (GET /health answers 200).
+    let config = s.config(&format!(
+        r#"
+[[systems]]
+name = "database"
+tier = 1
+[systems.health]
+kind = "http"
+url = "{endpoint}"
+interval = "1s"
+[systems.failover]
+commit_window = "10m"
+steps = [
+  {step1},
+  {{ name = "Call the API", http = {{ method = "GET", url = "{endpoint}" }} }},
+  {{ name = "Wait for health", wait_healthy = "10s" }},
+]
+validate = [ {check} ]
+rollback = [ {undo} ]
+"#,
+        step1 = note(&s, "Promote", "promoted"),
+        check = note(&s, "Writes accepted", "checked"),
+        undo = note(&s, "Demote", "demoted"),
+    ));
+    let engine = s.engine(&config).await;
+    let job = failover(&engine, "database").await;
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
+    assert_eq!(s.log(), "promoted\nchecked\n", "steps, then the check; no rollback");
+    assert!(job.log.iter().any(|l| l.contains("HTTP 200")), "{:?}", job.log);
+    let (state, row) = engine.failover_state("database").await;
+    assert_eq!(state, FailoverState::Recovered);
+    assert!(row.unwrap().commit_deadline.is_some());
+    // Every state change and step is in the audit log.
+    let audit = engine.audit_records(None).await.unwrap();
+    let states: Vec<String> = audit
+        .iter()
+        .rev()
+        .filter(|r| r.action == "failover.state")
+        .map(|r| {
+            serde_json::from_str::<serde_json::Value>(&r.details).unwrap()["to"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(states, ["failover_initiated", "failover_complete", "validation", "recovered"]);
+    assert_eq!(audit.iter().filter(|r| r.action == "failover.step").count(), 4);
+
+    // Commit: the standby is the system now.
+    assert!(engine.commit("database", "alice").await.unwrap().contains("committed"));
+    assert_eq!(engine.failover_state("database").await.0, FailoverState::Normal);
+    assert!(engine.commit("database", "alice").await.is_err(), "nothing left to commit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_step_rolls_back_what_completed_in_reverse() {
+    let s = Setup::new();
+    let config = s.config(&format!(
+        r#"
+[[systems]]
+name = "api"
+tier = 1
+[systems.failover]
+steps = [ {a}, {b}, {{ name = "Switch traffic", run = ["sh", "-c", "echo no route >&2; exit 4"] }} ]
+rollback = [ {ua}, {ub}, {uc} ]
+"#,
+        a = note(&s, "One", "one"),
+        b = note(&s, "Two", "two"),
+        ua = note(&s, "Undo one", "undo-one"),
+        ub = note(&s, "Undo two", "undo-two"),
+        uc = note(&s, "Undo three", "undo-three"),
+    ));
+    let engine = s.engine(&config).await;
+    let job = failover(&engine, "api").await;
+    assert_eq!(job.state, JobState::Failed);
+    let outcome = job.outcome.unwrap();
+    assert!(outcome.contains("step 3/3 \"Switch traffic\" failed: exit 4: no route"), "{outcome}");
+    assert!(outcome.contains("rolled back (2 steps)"), "{outcome}");
+    // Each completed step's rollback, the latest first; the failed step's own is not run.
+    assert_eq!(s.log(), "one\ntwo\nundo-two\nundo-one\n");
+    let (state, row) = engine.failover_state("api").await;
+    assert_eq!((state, row.unwrap().detail.as_deref()), (FailoverState::Failed, Some("rolled back")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_rollback_says_what_is_left_to_do_by_hand() {
+    let s = Setup::new();
+    let config = s.config(&format!(
+        r#"
+[[systems]]
+name = "api"
+tier = 1
+[systems.failover]
+steps = [ {a}, {{ name = "Validate nothing", run = ["false"] }} ]
+rollback = [ {{ name = "Restore DNS", run = ["sh", "-c", "echo dns api down >&2; exit 7"] }}, {undo} ]
+"#,
+        a = note(&s, "One", "one"),
+        undo = note(&s, "Reopen the firewall", "firewall"),
+    ));
+    let engine = s.engine(&config).await;
+    let job = failover(&engine, "api").await;
+    assert_eq!(job.state, JobState::Failed);
+    let outcome = job.outcome.unwrap();
+    // Per-step rollback (two steps, two rollbacks): only "One" completed, so its rollback
+    // ("Restore DNS") runs, and fails.
+    assert!(outcome.contains("ROLLBACK FAILED at \"Restore DNS\": exit 7: dns api down"), "{outcome}");
+    assert!(outcome.contains("Do by hand, in order: \"Restore DNS\""), "{outcome}");
+    let (state, row) = engine.failover_state("api").await;
+    assert_eq!(state, FailoverState::Failed);
+    assert!(row.unwrap().detail.unwrap().contains("rollback failed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_past_its_timeout_is_killed_with_its_children() {
+    let s = Setup::new();
+    let pidfile = s.path("child.pid");
+    let config = s.config(&format!(
+        r#"
+[[systems]]
+name = "api"
+tier = 1
+[systems.failover]
+steps = [ {{ name = "Hang", run = ["sh", "-c", "trap '' TERM; sh -c 'echo $$ > {}; exec sleep 60' & sleep 60"], timeout = "1s" }} ]
+"#,
+        pidfile.display()
+    ));
+    let engine = s.engine(&config).await;
+    let started = Instant::now();
+    let job = failover(&engine, "api").await;
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(job.state, JobState::Failed);
+    assert!(job.outcome.unwrap().contains("timed out after 1s"));
+    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let mut alive = true;
+    for _ in 0..50 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        alive = !stat.is_empty() && !stat.contains(") Z ");
+        if !alive {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!alive, "the step's child {pid} outlived its timeout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_step_waits_until_an_operator_confirms_it() {
+    let s = Setup::new();
+    let config = s.config(&format!(
+        r#"
+[[systems]]
+name = "database"
+tier = 1
+[systems.failover]
+steps = [ {{ name = "Tell the DBA", manual = "Confirm replication is stopped" }}, {after} ]
+"#,
+        after = note(&s, "After", "after"),
+    ));
+    let engine = s.engine(&config).await;
+    let (spec, plan) = engine.plan_procedure("database", false).await.unwrap();
+    let job = engine.propose(&spec, plan, "alice").await.unwrap();
+    engine.approve(&job.id, "alice", &Proof::YesFlag).await.unwrap();
+    let running = engine.spawn_job(&job.id);
+    // It waits at the manual step, and does nothing more.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let j = engine.jobs().get(&job.id).await.unwrap().unwrap();
+        if j.progress.stage.starts_with("manual: Confirm replication") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reached the manual step: {:?}", j.progress);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(s.log(), "", "nothing after the manual step ran");
+    assert!(!running.is_finished());
+    // Another process on the same state answers it.
+    let other = s.engine(&s.path("warroom.toml")).await;
+    other.signal_job(&job.id, "confirm", None, "bob").await.unwrap();
+    let done = running.await.unwrap().unwrap();
+    assert_eq!(done.state, JobState::Succeeded, "{:?}", done.outcome);
+    assert_eq!(s.log(), "after\n");
+    assert!(done.log.iter().any(|l| l.contains("confirmed done by bob")), "{:?}", done.log);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_on_one_state_never_fail_over_the_same_system_at_once() {
+    let s = Setup::new();
+    let config = s.config(
+        r#"
+[[systems]]
+name = "database"
+tier = 1
+[systems.failover]
+steps = [ { name = "Slow promote", run = ["sleep", "1.5"] } ]
+"#,
+    );
+    let (a, b) = (s.engine(&config).await, s.engine(&config).await);
+    let prepare = |e: Engine| async move {
+        let (spec, plan) = e.plan_procedure("database", false).await.unwrap();
+        let job = e.propose(&spec, plan, "alice").await.unwrap();
+        e.approve(&job.id, "alice", &Proof::YesFlag).await.unwrap();
+        (e, job.id)
+    };
+    let ((a, ja), (b, jb)) = tokio::join!(prepare(a), prepare(b));
+    let (ra, rb) = tokio::join!(a.run_job(&ja), b.run_job(&jb));
+    let states: Vec<JobState> =
+        [ra, rb].into_iter().map(|r| r.map(|j| j.state).unwrap_or(JobState::Failed)).collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == JobState::Succeeded).count(),
+        1,
+        "exactly one ran: {states:?}"
+    );
+    let loser =
+        a.jobs().get(if states[0] == JobState::Succeeded { &jb } else { &ja }).await.unwrap().unwrap();
+    assert!(loser.outcome.unwrap().contains("another failover of database is running"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commit_window_applies_its_default_and_audits_it() {
+    let s = Setup::new();
+    let config = s.config(&format!(
+        r#"
+[[systems]]
+name = "database"
+tier = 1
+[systems.failover]
+commit_window = "1s"
+on_commit_timeout = "failback"
+steps = [ {over} ]
+[systems.failback]
+steps = [ {back} ]
+"#,
+        over = note(&s, "Over", "over"),
+        back = note(&s, "Back", "back"),
+    ));
+    let engine = s.engine(&config).await;
+    assert_eq!(failover(&engine, "database").await.state, JobState::Succeeded);
+    assert!(engine.apply_commit_timeouts().await.is_empty(), "the window is still open");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let done = engine.apply_commit_timeouts().await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert!(done[0].contains("failing back"), "{done:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.failover_state("database").await.0 != FailoverState::Normal {
+        assert!(Instant::now() < deadline, "the failback never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(s.log(), "over\nback\n");
+    let audit = engine.audit_records(None).await.unwrap();
+    assert!(audit.iter().any(|r| r.action == "failover.commit_window_ended"));
+    let approved = audit.iter().find(|r| r.action == "failback.approved").unwrap();
+    assert!(approved.details.contains("the commit window ended"), "{}", approved.details);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_person_approval_needs_a_second_different_operator() {
+    let s = Setup::new();
+    let config = s.config(&format!(
+        r#"
+[[systems]]
+name = "database"
+tier = 1
+[systems.failover]
+approval = "two-person"
+steps = [ {over} ]
+"#,
+        over = note(&s, "Over", "over"),
+    ));
+    let engine = s.engine(&config).await;
+    let (spec, plan) = engine.plan_procedure("database", false).await.unwrap();
+    let job = engine.propose(&spec, plan, "alice").await.unwrap();
+    // The proposer's approval is the first of two: the job waits.
+    let first = engine.approve(&job.id, "alice", &Proof::Confirmed).await;
+    assert!(matches!(first, Err(Refusal::AwaitingSecond { .. })), "{first:?}");
+    assert_eq!(engine.jobs().get(&job.id).await.unwrap().unwrap().state, JobState::Proposed);
+    // Never the proposer again.
+    let again = engine.approve(&job.id, "alice", &Proof::YesFlag).await;
+    assert!(matches!(again, Err(Refusal::SameOperator { .. })), "{again:?}");
+    // Another operator, another process on the same state.
+    let other = s.engine(&config).await;
+    let approved = other.approve(&job.id, "bob", &Proof::Confirmed).await.unwrap();
+    assert_eq!(approved.state, JobState::Approved);
+    assert_eq!(approved.approvals, ["alice", "bob"]);
+    assert!(engine.jobs().wait_approved(&job.id).await);
+    assert_eq!(engine.run_job(&job.id).await.unwrap().state, JobState::Succeeded);
+    assert_eq!(s.log(), "over\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_shows_every_command_and_request_and_runs_nothing() {
+    let s = Setup::new();
+    let config = s.config(&format!(
+        r#"
+[[systems]]
+name = "database"
+tier = 1
+[systems.failover]
+commit_window = "30m"
+steps = [
+  {{ name = "Promote", run = ["pg_ctl", "promote", "-D", "/var/lib/pg"], timeout = "2m", estimate = "40s" }},
+  {{ name = "Repoint DNS", http = {{ method = "POST", url = "http://127.0.0.1:9/api/records/db", body = '{{"target": "standby"}}' }} }},
+]
+rollback = [ {undo} ]
+"#,
+        undo = note(&s, "Demote", "demoted"),
+    ));
+    let out = common::warroom(s.dir.path())
+        .args(["--config"])
+        .arg(&config)
+        .args(["failover", "database", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("run  pg_ctl promote -D /var/lib/pg (timeout 2m, about 40s)"), "{text}");
+    assert!(
+        text.contains(r#"POST http://127.0.0.1:9/api/records/db (timeout 5m, body {"target": "standby"})"#),
+        "{text}"
+    );
+    assert!(text.contains("commit window of 30m"), "{text}");
+    assert!(text.contains("dry run: nothing was run"), "{text}");
+    assert_eq!(s.log(), "");
+    let engine = s.engine(&config).await;
+    assert!(engine.jobs().list(10).await.unwrap().is_empty(), "nothing was even proposed");
+    let _ = Fault::Down;
+}
