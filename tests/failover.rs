@@ -394,3 +394,44 @@ rollback = [ {undo} ]
     assert!(engine.jobs().list(10).await.unwrap().is_empty(), "nothing was even proposed");
     let _ = Fault::Down;
 }
+
+#[test]
+fn two_processes_asking_to_fail_over_the_same_system_run_it_once() {
+    let s = Setup::new();
+    let config = s.config(&format!(
+        r#"
+[[systems]]
+name = "database"
+tier = 1
+[systems.failover]
+approval = "none"
+steps = [ {{ name = "Slow promote", run = ["sh", "-c", "sleep 1.5; echo once >> '{}'"] }} ]
+"#,
+        s.path("steps.log").display()
+    ));
+    let spawn = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("warroom"))
+            .arg("--config")
+            .arg(&config)
+            .args(["failover", "database"])
+            .env("XDG_STATE_HOME", s.dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    // Both open a state database that does not exist yet: neither may fail on the other's
+    // creating it. Then one runs; the other is refused, by the lock or by the system's state,
+    // depending on how far the first one got.
+    assert!(a.status.success() != b.status.success(), "one ran, one did not: {:?} {:?}", a.status, b.status);
+    let loser = if a.status.success() { &b } else { &a };
+    let said = String::from_utf8_lossy(&loser.stderr);
+    assert!(
+        said.contains("another failover of database is running")
+            || said.contains("database is already in \"failover initiated\""),
+        "the second was refused for the right reason: {said}"
+    );
+    assert_eq!(s.log(), "once\n", "the procedure ran exactly once");
+}

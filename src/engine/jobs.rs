@@ -743,7 +743,8 @@ impl JobPool {
             let taken = self
                 .store
                 .take_lock(&row.target, class, id, |holder| {
-                    JobState::parse(&holder.state) == JobState::Running
+                    // Approved: it holds the lock and is about to start.
+                    matches!(JobState::parse(&holder.state), JobState::Running | JobState::Approved)
                         && (holder.owner_host.as_deref() != Some(host.as_str())
                             || holder.owner_pid.is_some_and(alive))
                 })

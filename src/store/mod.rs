@@ -119,6 +119,11 @@ impl Store {
         let path = state_dir.join("warroom.db");
         create_private_dir(state_dir).map_err(|reason| StoreError::Open { path: path.clone(), reason })?;
 
+        // Two processes starting at once would race to create the file, switch it to WAL (which
+        // fails at once, without waiting, when another connection is mid-switch) and apply the
+        // migrations (sqlx does not lock them on SQLite). A lock file next to the database makes
+        // the second one wait until the first has finished all three.
+        let lock = lock_file(&state_dir.join("warroom.db.lock"), &path).await?;
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -137,9 +142,6 @@ impl Store {
             })?;
 
         restrict_to_owner(&path);
-        // sqlx does not lock SQLite migrations: two processes starting at once would both try
-        // to apply them. A lock file next to the database makes the second one wait.
-        let lock = lock_file(&state_dir.join("warroom.db.lock"), &path).await?;
         let migrated = MIGRATOR.run(&pool).await;
         drop(lock);
         if let Err(e) = migrated {

@@ -151,17 +151,21 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             let finished = job.state.finished() && !was_finished;
             let (kind, target, job_state) = (job.kind.clone(), job.target.clone(), job.state);
             let outcome = job.outcome.clone().unwrap_or_default();
+            let never_ran = job.started_at.is_none();
             upsert_job(state, *job);
             prompt_manual(state);
             if !finished {
                 return Vec::new();
             }
-            let level = match job_state {
-                crate::engine::jobs::JobState::Succeeded => MessageLevel::Info,
-                crate::engine::jobs::JobState::Cancelled => MessageLevel::Warning,
-                _ => MessageLevel::Error,
+            use crate::engine::jobs::JobState;
+            let (level, also) = match job_state {
+                JobState::Succeeded => (MessageLevel::Info, ""),
+                // Refused at the gate (here or elsewhere): a decision, not a problem.
+                JobState::Cancelled if never_ran => (MessageLevel::Info, "; nothing ran"),
+                JobState::Cancelled => (MessageLevel::Warning, ""),
+                _ => (MessageLevel::Error, ""),
             };
-            say(state, level, format!("{kind} of {target} {job_state}: {outcome}"), now);
+            say(state, level, format!("{kind} of {target} {job_state}: {outcome}{also}"), now);
             vec![Effect::LoadBackups]
         }
         Action::JobsLoaded(jobs) => {

@@ -72,9 +72,18 @@ impl Tmux {
 
     /// Wait until `ok(screen)` holds, or fail showing the last screen.
     pub fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_until(what, ok, || self.screen())
+    }
+
+    /// [`Tmux::wait_for`], on the screen with its colours.
+    pub fn wait_coloured(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_until(what, ok, || self.screen_with_colours())
+    }
+
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool, capture: impl Fn() -> String) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let screen = self.screen();
+            let screen = capture();
             if ok(&screen) {
                 return screen;
             }
