@@ -256,11 +256,10 @@ impl Store {
     }
 
     async fn try_append(&self, new: &NewAuditRecord, at: DateTime<Utc>) -> Result<AuditRecord, StoreError> {
-        let err = self.error("appending to the audit log");
-        // IMMEDIATE takes the write lock up front, so the head read below cannot go stale.
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(&err)?;
+        // The writing connection holds the write lock, so the head read below cannot go stale.
+        let mut tx = self.write("appending to the audit log").await?;
         let record = self.append_in(&mut tx, new, at).await?;
-        tx.commit().await.map_err(&err)?;
+        tx.commit().await?;
         Ok(record)
     }
 
@@ -276,25 +275,25 @@ impl Store {
         const KEY: &str = "config.hash";
         retry_busy(|| async {
             let err = self.error("recording the configuration");
-            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(&err)?;
+            let mut tx = self.write("recording the configuration").await?;
             let previous: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
                 .bind(KEY)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(&err)?;
             if previous.as_deref() == Some(hash) {
-                tx.rollback().await.map_err(&err)?;
+                tx.rollback().await?;
                 return Ok(false);
             }
             self.append_in(&mut tx, &make(previous.as_deref()), at).await?;
             upsert_meta(&mut tx, KEY, hash).await.map_err(&err)?;
-            tx.commit().await.map_err(&err)?;
+            tx.commit().await?;
             Ok(true)
         })
         .await
     }
 
-    /// Append inside a write transaction the caller holds (begun IMMEDIATE).
+    /// Append inside a write the caller holds ([`Store::write`]).
     pub(crate) async fn append_in(
         &self,
         tx: &mut sqlx::SqliteConnection,

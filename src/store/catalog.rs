@@ -33,7 +33,7 @@ fn parse(t: Option<String>) -> Option<DateTime<Utc>> {
 impl Store {
     /// Record (or refresh) a copy. Verification times are kept unless given.
     pub async fn upsert_backup(&self, e: &CatalogEntry) -> Result<(), StoreError> {
-        sqlx::query(
+        self.execute(sqlx::query(
             "INSERT INTO backups (location, id, system, taken_at, manifest, verified_at, deep_verified_at, verify_error) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (location, id) DO UPDATE SET manifest = excluded.manifest, \
@@ -49,9 +49,7 @@ impl Store {
         .bind(e.verified_at.as_ref().map(ts))
         .bind(e.deep_verified_at.as_ref().map(ts))
         .bind(&e.verify_error)
-        .execute(self.pool())
-        .await
-        .map_err(self.error("recording a backup"))?;
+        , "recording a backup").await?;
         Ok(())
     }
 
@@ -83,17 +81,16 @@ impl Store {
                 .bind(location)
                 .bind(id),
         };
-        query.execute(self.pool()).await.map_err(self.error("recording a verification"))?;
+        self.execute(query, "recording a verification").await?;
         Ok(())
     }
 
     pub async fn remove_backup(&self, location: &str, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM backups WHERE location = $1 AND id = $2")
-            .bind(location)
-            .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(self.error("forgetting a backup"))?;
+        self.execute(
+            sqlx::query("DELETE FROM backups WHERE location = $1 AND id = $2").bind(location).bind(id),
+            "forgetting a backup",
+        )
+        .await?;
         Ok(())
     }
 

@@ -60,17 +60,18 @@ impl Store {
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO job_signals (job_id, signal, argument, by_whom, at) VALUES ($1, $2, $3, $4, $5)",
+        self.execute(
+            sqlx::query(
+                "INSERT INTO job_signals (job_id, signal, argument, by_whom, at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(job_id)
+            .bind(signal)
+            .bind(argument)
+            .bind(by)
+            .bind(ts(&at)),
+            "sending a signal to a job",
         )
-        .bind(job_id)
-        .bind(signal)
-        .bind(argument)
-        .bind(by)
-        .bind(ts(&at))
-        .execute(self.pool())
-        .await
-        .map_err(self.error("sending a signal to a job"))?;
+        .await?;
         Ok(())
     }
 
@@ -94,13 +95,14 @@ impl Store {
                 by: r.try_get(4).map_err(&err)?,
                 at: parse(Some(r.try_get(5).map_err(&err)?)).unwrap_or(now),
             };
-            let taken =
-                sqlx::query("UPDATE job_signals SET taken_at = $1 WHERE id = $2 AND taken_at IS NULL")
-                    .bind(ts(&now))
-                    .bind(signal.id)
-                    .execute(self.pool())
-                    .await
-                    .map_err(&err)?;
+            let taken = self
+                .execute(
+                    sqlx::query("UPDATE job_signals SET taken_at = $1 WHERE id = $2 AND taken_at IS NULL")
+                        .bind(ts(&now))
+                        .bind(signal.id),
+                    "taking a job's signal",
+                )
+                .await?;
             if taken.rows_affected() == 1 {
                 out.push(signal);
             }
@@ -137,7 +139,7 @@ impl Store {
     }
 
     pub async fn set_system_state(&self, row: &SystemStateRow) -> Result<(), StoreError> {
-        sqlx::query(
+        self.execute(sqlx::query(
             "INSERT INTO system_states (system, state, since, job_id, commit_deadline, on_timeout, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (system) DO UPDATE SET state = excluded.state, since = excluded.since, job_id = excluded.job_id, \
@@ -150,14 +152,12 @@ impl Store {
         .bind(row.commit_deadline.as_ref().map(ts))
         .bind(&row.on_timeout)
         .bind(&row.detail)
-        .execute(self.pool())
-        .await
-        .map_err(self.error("recording a failover state"))?;
+        , "recording a failover state").await?;
         Ok(())
     }
 
     pub async fn record_health_event(&self, e: &HealthEvent) -> Result<(), StoreError> {
-        sqlx::query(
+        self.execute(sqlx::query(
             "INSERT INTO health_events (at, system, kind, from_state, to_state, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(ts(&e.at))
@@ -166,9 +166,7 @@ impl Store {
         .bind(&e.from)
         .bind(&e.to)
         .bind(&e.detail)
-        .execute(self.pool())
-        .await
-        .map_err(self.error("recording a health event"))?;
+        , "recording a health event").await?;
         Ok(())
     }
 

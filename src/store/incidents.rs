@@ -50,7 +50,7 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<IncidentRow, sqlx::Error> {
 
 impl Store {
     pub async fn insert_incident(&self, i: &IncidentRow) -> Result<(), StoreError> {
-        sqlx::query(
+        self.execute(sqlx::query(
             "INSERT INTO incidents (id, kind, severity, systems, declared_by, declared_at, plan_job, closed_by, closed_at, summary) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -64,9 +64,7 @@ impl Store {
         .bind(&i.closed_by)
         .bind(i.closed_at.as_ref().map(ts))
         .bind(&i.summary)
-        .execute(self.pool())
-        .await
-        .map_err(self.error("recording an incident"))?;
+        , "recording an incident").await?;
         Ok(())
     }
 
@@ -85,12 +83,11 @@ impl Store {
     }
 
     pub async fn set_incident_plan(&self, id: &str, job: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE incidents SET plan_job = $1 WHERE id = $2")
-            .bind(job)
-            .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(self.error("recording an incident's plan"))?;
+        self.execute(
+            sqlx::query("UPDATE incidents SET plan_job = $1 WHERE id = $2").bind(job).bind(id),
+            "recording an incident's plan",
+        )
+        .await?;
         Ok(())
     }
 
@@ -102,16 +99,14 @@ impl Store {
         at: DateTime<Utc>,
         summary: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = self.execute(sqlx::query(
             "UPDATE incidents SET closed_by = $1, closed_at = $2, summary = $3 WHERE id = $4 AND closed_at IS NULL",
         )
         .bind(by)
         .bind(ts(&at))
         .bind(summary)
         .bind(id)
-        .execute(self.pool())
-        .await
-        .map_err(self.error("closing an incident"))?;
+        , "closing an incident").await?;
         Ok(done.rows_affected() == 1)
     }
 }

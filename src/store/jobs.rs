@@ -74,8 +74,7 @@ pub struct LockHeld {
 
 impl Store {
     pub async fn insert_job(&self, job: &JobRow) -> Result<(), StoreError> {
-        let err = self.error("recording a job");
-        sqlx::query(
+        self.execute(sqlx::query(
             "INSERT INTO jobs (id, kind, target, state, plan, spec, policy, proposed_by, proposed_at, approved_by, approved_at, \
              started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at, approvals, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
@@ -100,10 +99,7 @@ impl Store {
         .bind(&job.owner_host)
         .bind(&job.heartbeat_at)
         .bind(&job.approvals)
-        .bind(&job.detail)
-        .execute(self.pool())
-        .await
-        .map_err(err)?;
+        .bind(&job.detail), "recording a job").await?;
         Ok(())
     }
 
@@ -163,7 +159,7 @@ impl Store {
         for s in from {
             q = q.bind(*s);
         }
-        let done = q.execute(self.pool()).await.map_err(self.error("updating a job"))?;
+        let done = self.execute(q, "updating a job").await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -176,7 +172,7 @@ impl Store {
         detail: Option<&str>,
         heartbeat: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.execute(sqlx::query(
             "UPDATE jobs SET progress = $1, log = $2, detail = COALESCE($3, detail), heartbeat_at = $4 WHERE id = $5",
         )
         .bind(progress)
@@ -184,9 +180,7 @@ impl Store {
         .bind(detail)
         .bind(heartbeat)
         .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(self.error("saving a job's progress"))?;
+            , "saving a job's progress").await?;
         Ok(())
     }
 
@@ -201,7 +195,7 @@ impl Store {
     ) -> Result<Result<(), LockHeld>, StoreError> {
         retry_busy(|| async {
             let err = self.error("taking a job lock");
-            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(&err)?;
+            let mut tx = self.write("taking a job lock").await?;
             let holder: Option<String> =
                 sqlx::query_scalar("SELECT job_id FROM job_locks WHERE target = $1 AND kind = $2")
                     .bind(target)
@@ -221,7 +215,7 @@ impl Store {
                 let held =
                     row.as_ref().map(row_to_job).transpose().map_err(&err)?.is_some_and(|j| still_held(&j));
                 if held {
-                    tx.rollback().await.map_err(&err)?;
+                    tx.rollback().await?;
                     return Ok(Err(LockHeld { job_id: other }));
                 }
             }
@@ -235,20 +229,21 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(&err)?;
-            tx.commit().await.map_err(&err)?;
+            tx.commit().await?;
             Ok(Ok(()))
         })
         .await
     }
 
     pub async fn release_lock(&self, target: &str, kind: &str, job_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM job_locks WHERE target = $1 AND kind = $2 AND job_id = $3")
-            .bind(target)
-            .bind(kind)
-            .bind(job_id)
-            .execute(self.pool())
-            .await
-            .map_err(self.error("releasing a job lock"))?;
+        self.execute(
+            sqlx::query("DELETE FROM job_locks WHERE target = $1 AND kind = $2 AND job_id = $3")
+                .bind(target)
+                .bind(kind)
+                .bind(job_id),
+            "releasing a job lock",
+        )
+        .await?;
         Ok(())
     }
 
@@ -256,7 +251,7 @@ impl Store {
     pub async fn add_approval(&self, id: &str, operator: &str) -> Result<Vec<String>, StoreError> {
         retry_busy(|| async {
             let err = self.error("recording an approval");
-            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(&err)?;
+            let mut tx = self.write("recording an approval").await?;
             let current: Option<Option<String>> =
                 sqlx::query_scalar("SELECT approvals FROM jobs WHERE id = $1")
                     .bind(id)
@@ -274,7 +269,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(&err)?;
-            tx.commit().await.map_err(&err)?;
+            tx.commit().await?;
             Ok(list)
         })
         .await
@@ -282,11 +277,11 @@ impl Store {
 
     /// Release every lock `job_id` holds.
     pub async fn release_locks_of(&self, job_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM job_locks WHERE job_id = $1")
-            .bind(job_id)
-            .execute(self.pool())
-            .await
-            .map_err(self.error("releasing job locks"))?;
+        self.execute(
+            sqlx::query("DELETE FROM job_locks WHERE job_id = $1").bind(job_id),
+            "releasing job locks",
+        )
+        .await?;
         Ok(())
     }
 }

@@ -2,20 +2,24 @@
 //!
 //! WAL journal, migrations embedded in the binary, SQL kept portable to PostgreSQL (plain types,
 //! `$n` placeholders, `ON CONFLICT` upserts). Several processes may open the same database: a
-//! lock file serialises migrations, a busy timeout serialises writers, and every database error
-//! is turned into a [`StoreError`] that says what happened and what to do.
+//! lock file serialises creating it and its migrations, a busy timeout serialises the processes'
+//! writers, and every database error is turned into a [`StoreError`] that says what happened and
+//! what to do. Within a process, writes go through one connection with group commit
+//! ([`writer`]); reads through a pool of their own.
 
 pub mod audit;
 pub mod catalog;
 pub mod failover;
 pub mod incidents;
 pub mod jobs;
+mod writer;
 
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -32,11 +36,14 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// An open state store.
 #[derive(Clone)]
 pub struct Store {
+    /// Readers: several at once (WAL lets them read while a write goes on).
     pool: SqlitePool,
+    /// The one connection that writes, with group commit.
+    writer: std::sync::Arc<writer::Writer>,
     path: PathBuf,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum StoreError {
     /// The state directory or database file could not be created or opened.
     Open { path: PathBuf, reason: String },
@@ -131,19 +138,13 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(BUSY_TIMEOUT + Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .map_err(|e| match StoreError::from_sqlx(&path, "opening", e) {
-                StoreError::Failed { path, reason, .. } => StoreError::Open { path, reason },
-                other => other,
-            })?;
-
+        let opening = |e| match StoreError::from_sqlx(&path, "opening", e) {
+            StoreError::Failed { path, reason, .. } => StoreError::Open { path, reason },
+            other => other,
+        };
+        let mut conn = options.connect().await.map_err(opening)?;
         restrict_to_owner(&path);
-        let migrated = MIGRATOR.run(&pool).await;
-        drop(lock);
+        let migrated = MIGRATOR.run(&mut conn).await;
         if let Err(e) = migrated {
             return Err(match e {
                 sqlx::migrate::MigrateError::VersionMissing(version) => {
@@ -155,13 +156,25 @@ impl Store {
                 other => StoreError::Failed { path, doing: "updating the schema", reason: other.to_string() },
             });
         }
-        Ok(Store { pool, path })
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(BUSY_TIMEOUT + Duration::from_secs(5))
+            // A local file does not go stale between uses; the ping would cost a round trip to
+            // the connection's thread on every query.
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(opening)?;
+        drop(lock);
+        let writer = std::sync::Arc::new(writer::Writer::start(conn, path.clone()));
+        Ok(Store { pool, writer, path })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// For reading.
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
@@ -179,12 +192,14 @@ impl Store {
     }
 
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(self.error("writing meta"))?;
-        audit::upsert_meta(&mut conn, key, value).await.map_err(self.error("writing meta"))
+        let mut w = self.write("writing meta").await?;
+        audit::upsert_meta(&mut w, key, value).await.map_err(self.error("writing meta"))?;
+        w.commit().await
     }
 
     /// Close the pool, checkpointing the WAL.
     pub async fn close(self) {
+        self.writer.close(&self.path).await;
         self.pool.close().await;
     }
 }
