@@ -96,6 +96,24 @@ fn run_200() {
             critical.as_secs_f64(),
             (wall.as_secs_f64() / critical.as_secs_f64() - 1.0) * 100.0
         );
+        // The same 200 processes, wave by wave, with no bookkeeping at all: what starting them
+        // costs on this machine.
+        let bare = Instant::now();
+        for _ in 0..waves {
+            let mut children: Vec<_> = (0..per)
+                .map(|_| tokio::process::Command::new("sleep").arg("0.1").spawn().unwrap())
+                .collect();
+            for c in &mut children {
+                c.wait().await.unwrap();
+            }
+        }
+        let bare = bare.elapsed();
+        println!(
+            "  baseline, the same processes with no bookkeeping: {:.2} s ({:+.0}% on the critical path); warroom {:+.0}% on the baseline",
+            bare.as_secs_f64(),
+            (bare.as_secs_f64() / critical.as_secs_f64() - 1.0) * 100.0,
+            (wall.as_secs_f64() / bare.as_secs_f64() - 1.0) * 100.0
+        );
         // What it costs beyond the steps: per system started.
         println!(
             "  overhead beyond the critical path: {:.1} ms per system",

@@ -233,8 +233,9 @@ impl Engine {
         let total = detail.systems.len() as u64;
         ctx.control.bytes_total.store(total, std::sync::atomic::Ordering::Relaxed);
         ctx.stage("recovering", Unit::Steps);
-        let mut running: tokio::task::JoinSet<(String, Result<JobStateOutcome, String>)> =
+        let mut running: tokio::task::JoinSet<(String, Result<JobStateOutcome, Failure>)> =
             tokio::task::JoinSet::new();
+        let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<(String, String)>();
         loop {
             // Blocked: a dependency failed or is blocked.
             let states: HashMap<String, Step> =
@@ -265,29 +266,30 @@ impl Engine {
                 })
                 .map(|(k, _)| k)
                 .collect();
+            // Every ready system starts at once: proposing and approving a child job is a few
+            // writes, which the store commits together for all of them.
             for k in ready {
                 let entry = &mut detail.systems[k];
-                match self.start_child(&entry.name, entry.method, &ctx.id).await {
-                    Ok(job) => {
-                        ctx.log(format!("▶ {} ({:?}): job {job}", entry.name, entry.method));
-                        entry.state = Step::Running;
-                        entry.job = Some(job.clone());
-                        entry.started_at = Some(self.now());
-                        let engine = self.clone();
-                        let name = entry.name.clone();
-                        running.spawn(async move {
-                            let r = engine.run_job(&job).await.map_err(|e| e.to_string()).map(|j| {
-                                JobStateOutcome { state: j.state, outcome: j.outcome.unwrap_or_default() }
-                            });
-                            (name, r)
+                entry.state = Step::Running;
+                entry.started_at = Some(self.now());
+                let (engine, name, method, parent) =
+                    (self.clone(), entry.name.clone(), entry.method, ctx.id.clone());
+                let started = started_tx.clone();
+                running.spawn(async move {
+                    let job = match engine.start_child(&name, method, &parent).await {
+                        Ok(job) => job,
+                        Err(e) => return (name, Err(Failure::Start(e))),
+                    };
+                    let _ = started.send((name.clone(), job.clone()));
+                    let r =
+                        engine.run_job(&job).await.map_err(|e| Failure::Run(e.to_string())).map(|j| {
+                            JobStateOutcome { state: j.state, outcome: j.outcome.unwrap_or_default() }
                         });
-                    }
-                    Err(e) => {
-                        ctx.log(format!("✖ {} could not start: {e}", entry.name));
-                        entry.state = Step::Failed;
-                        entry.cause = Some(e);
-                    }
-                }
+                    (name, r)
+                });
+            }
+            while let Ok((name, job)) = started_rx.try_recv() {
+                note_started(&mut detail, ctx, &name, job);
             }
             let done =
                 detail.systems.iter().filter(|s| matches!(s.state, Step::Recovered | Step::Skipped)).count();
@@ -313,8 +315,13 @@ impl Engine {
             }
             // Wait for a system to finish, an operator's signal, or cancellation.
             tokio::select! {
+                Some((name, job)) = started_rx.recv() => note_started(&mut detail, ctx, &name, job),
                 Some(joined) = running.join_next(), if !running.is_empty() => {
                     let Ok((name, result)) = joined else { continue };
+                    // Its start is told before its end.
+                    while let Ok((name, job)) = started_rx.try_recv() {
+                        note_started(&mut detail, ctx, &name, job);
+                    }
                     let Some(entry) = detail.systems.iter_mut().find(|s| s.name == name) else { continue };
                     entry.finished_at = Some(self.now());
                     match result {
@@ -328,7 +335,14 @@ impl Engine {
                             entry.cause = Some(o.outcome.clone());
                             ctx.log(format!("✖ {name} {}: {}", o.state, o.outcome));
                         }
-                        Err(e) => {
+                        Err(Failure::Start(e)) => {
+                            entry.state = Step::Failed;
+                            entry.started_at = None;
+                            entry.finished_at = None;
+                            ctx.log(format!("✖ {name} could not start: {e}"));
+                            entry.cause = Some(e);
+                        }
+                        Err(Failure::Run(e)) => {
                             entry.state = Step::Failed;
                             entry.cause = Some(e.clone());
                             ctx.log(format!("✖ {name}: {e}"));
@@ -414,6 +428,19 @@ impl Engine {
         let job = self.propose(&spec, plan, &operator).await.map_err(|e| e.to_string())?;
         self.approve(&job.id, &operator, &Proof::Plan(parent.to_owned())).await.map_err(|e| e.to_string())?;
         Ok(job.id)
+    }
+}
+
+/// Why a system's child job did not succeed: it could not be started, or running it failed.
+enum Failure {
+    Start(String),
+    Run(String),
+}
+
+fn note_started(detail: &mut PlanDetail, ctx: &JobContext, name: &str, job: String) {
+    if let Some(entry) = detail.systems.iter_mut().find(|s| s.name == name) {
+        ctx.log(format!("▶ {name} ({:?}): job {job}", entry.method));
+        entry.job = Some(job);
     }
 }
 
