@@ -331,8 +331,9 @@ fn the_demo_runs_an_outage_and_its_recovery_end_to_end() {
     let gate = t.wait_text("APPROVAL · Recover database");
     assert!(gate.contains("wave 1") && gate.contains("failover, ~"), "{gate}");
     assert!(gate.contains("left"), "the forecast against the RTO left: {gate}");
+    // Typing the name is the approval's deliberate act: Enter approves.
     t.type_text("database");
-    t.keys(&["Tab", "Enter"]);
+    t.keys(&["Enter"]);
     // The failover promotes the standby; its manual step asks the operator.
     t.wait_text("MANUAL STEP");
     t.keys(&["Tab", "Enter"]);

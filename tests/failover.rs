@@ -346,11 +346,27 @@ steps = [ {over} ]
     // Never the proposer again.
     let again = engine.approve(&job.id, "alice", &Proof::YesFlag).await;
     assert!(matches!(again, Err(Refusal::SameOperator { .. })), "{again:?}");
-    // Another operator, another process on the same state.
-    let other = s.engine(&config).await;
-    let approved = other.approve(&job.id, "bob", &Proof::Confirmed).await.unwrap();
+    // Another operator, another process on the same state, on the shared configuration (which
+    // names alice): `--operator` says who acts.
+    let approve = |extra: &[&str]| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("warroom"))
+            .arg("--config")
+            .arg(&config)
+            .args(extra)
+            .args(["approve", &job.id, "--yes"])
+            .output()
+            .unwrap()
+    };
+    let as_alice = approve(&[]);
+    assert_eq!(as_alice.status.code(), Some(2), "refused at the gate: {as_alice:?}");
+    assert!(String::from_utf8_lossy(&as_alice.stderr).contains("alice already approved"), "{as_alice:?}");
+    let as_bob = approve(&["--operator", "bob"]);
+    assert!(as_bob.status.success(), "{as_bob:?}");
+    let approved = engine.jobs().get(&job.id).await.unwrap().unwrap();
     assert_eq!(approved.state, JobState::Approved);
     assert_eq!(approved.approvals, ["alice", "bob"]);
+    let audit = engine.store().audit_records(None).await.unwrap();
+    assert!(audit.iter().any(|r| r.action == "failover.approved" && r.operator == "bob"), "{audit:#?}");
     assert!(engine.jobs().wait_approved(&job.id).await);
     assert_eq!(engine.run_job(&job.id).await.unwrap().state, JobState::Succeeded);
     assert_eq!(s.log(), "over\n");

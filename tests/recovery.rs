@@ -333,4 +333,55 @@ steps = [ { name = "Copy the WAL", run = ["sleep", "60"] } ]
         timeline.iter().any(|t| t.kind == "failover.interrupted" && t.text.contains("Copy the WAL")),
         "{timeline:#?}"
     );
+    // The system is not left "in progress" for ever: it failed, and can be failed over again.
+    let (state, row) = e.failover_state("database").await;
+    assert_eq!(state, warroom::model::failover::FailoverState::Failed);
+    let detail = row.unwrap().detail.unwrap();
+    assert!(
+        detail.contains("interrupted in \"failover initiated\"") && detail.contains("by hand"),
+        "{detail}"
+    );
+    e.plan_procedure("database", false).await.expect("a new failover can be planned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_run_from_the_command_line_is_the_open_incidents_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        r#"
+[[systems]]
+name = "database"
+tier = 1
+[systems.failover]
+steps = [ { name = "Promote", run = ["true"] } ]
+"#,
+    );
+    let e = engine(&config).await;
+    let incident = e
+        .declare_incident(IncidentKind::Infrastructure, Severity(1), &["database".into()], "alice")
+        .await
+        .unwrap();
+    e.close().await;
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("warroom"))
+        .arg("--config")
+        .arg(&config)
+        .args(["recover", "database", "--yes"])
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("for incident {}", incident.id)),
+        "{out:?}"
+    );
+    let e = engine(&config).await;
+    let recover = e.jobs().list(10).await.unwrap().into_iter().find(|j| j.kind == "recover").unwrap();
+    assert_eq!(recover.state, JobState::Succeeded);
+    let linked = e.incident(Some(&incident.id)).await.unwrap();
+    assert_eq!(
+        linked.plan_job.as_deref(),
+        Some(recover.id.as_str()),
+        "the incident follows the plan that ran"
+    );
 }

@@ -45,8 +45,29 @@ impl CliError {
     }
 }
 
-/// Load the configuration (`explicit` from --config, else the usual places).
+/// Who acts, from `--operator`: set once, before any configuration is loaded.
+static OPERATOR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub fn set_operator(name: &str) {
+    let _ = OPERATOR.set(name.to_owned());
+}
+
+pub fn operator_given() -> bool {
+    OPERATOR.get().is_some()
+}
+
+/// Load the configuration (`explicit` from --config, else the usual places); `--operator`
+/// overrides the operator it names.
 pub fn load_config(explicit: Option<&Path>, exit: u8) -> Result<config::Loaded, CliError> {
     let path = config::locate(explicit, &ProcessEnv).map_err(|e| CliError::config(e, exit))?;
-    config::load(&path, &ProcessEnv).map_err(|e| CliError::config(e, exit))
+    let mut loaded = config::load(&path, &ProcessEnv).map_err(|e| CliError::config(e, exit))?;
+    override_operator(&mut loaded.config);
+    Ok(loaded)
+}
+
+/// Apply `--operator`, if given, to `config`.
+pub fn override_operator(config: &mut config::Config) {
+    if let Some(name) = OPERATOR.get() {
+        config.console.operator = name.clone();
+    }
 }

@@ -29,6 +29,11 @@ pub struct Cli {
     #[arg(long, short = 'c', global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// Who acts, for the audit log and the approval gate (overrides console.operator,
+    /// $WARROOM_OPERATOR and $USER): the second person of a two-person approval
+    #[arg(long, global = true, value_name = "NAME", value_parser = non_empty_name)]
+    pub operator: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -95,6 +100,8 @@ pub enum Command {
         /// Show every step, request and check, the rollback and the RTO forecast; run nothing
         #[arg(long)]
         dry_run: bool,
+        /// Approve at the gate without a prompt, for scripts (the policy still applies: two-person
+        /// waits for a second operator)
         #[arg(long)]
         yes: bool,
     },
@@ -103,6 +110,8 @@ pub enum Command {
         system: String,
         #[arg(long)]
         dry_run: bool,
+        /// Approve at the gate without a prompt, for scripts (the policy still applies: two-person
+        /// waits for a second operator)
         #[arg(long)]
         yes: bool,
     },
@@ -120,12 +129,16 @@ pub enum Command {
     Recover {
         #[arg(required = true)]
         systems: Vec<String>,
+        /// Approve at the gate without a prompt, for scripts (the policy still applies: two-person
+        /// waits for a second operator)
         #[arg(long)]
         yes: bool,
     },
     /// Approve a proposed job (the second approval, for two-person), as this operator
     Approve {
         job: String,
+        /// Approve at the gate without a prompt, for scripts (the policy still applies: two-person
+        /// waits for a second operator)
         #[arg(long)]
         yes: bool,
     },
@@ -202,6 +215,8 @@ pub enum BackupCommand {
         /// The private key file (else [encryption] identity_file)
         #[arg(long, value_name = "FILE")]
         identity: Option<PathBuf>,
+        /// Approve at the gate without a prompt, for scripts (the policy still applies: two-person
+        /// waits for a second operator)
         #[arg(long)]
         yes: bool,
     },
@@ -220,12 +235,16 @@ pub enum BackupCommand {
         force: bool,
         #[arg(long, value_name = "FILE")]
         identity: Option<PathBuf>,
+        /// Approve at the gate without a prompt, for scripts (the policy still applies: two-person
+        /// waits for a second operator)
         #[arg(long)]
         yes: bool,
     },
     /// Delete what each system's retention does not keep (the list is in the plan)
     Prune {
         system: Option<String>,
+        /// Approve at the gate without a prompt, for scripts (the policy still applies: two-person
+        /// waits for a second operator)
         #[arg(long)]
         yes: bool,
     },
@@ -246,6 +265,8 @@ pub enum IncidentCommand {
         /// The affected systems, separated by commas
         #[arg(long, required = true, value_delimiter = ',')]
         systems: Vec<String>,
+        /// Approve at the gate without a prompt, for scripts (the policy still applies: two-person
+        /// waits for a second operator)
         #[arg(long)]
         yes: bool,
     },
@@ -306,6 +327,9 @@ pub enum AuditCommand {
 /// Run the command line; returns the process exit code. `started` is when the process
 /// started (the console reports its time to first frame).
 pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
+    if let Some(name) = &cli.operator {
+        error::set_operator(name);
+    }
     let result = match cli.command {
         None | Some(Command::Console) => console(cli.config, started).await,
         Some(Command::Check { file: Some(file) }) if cli.config.as_ref().is_some_and(|c| *c != file) => {
@@ -398,8 +422,16 @@ pub async fn open_engine(explicit: Option<PathBuf>, exit: u8) -> Result<(Engine,
         )
     })?;
     let guard = logging::init(&loaded.config.console.state_dir);
-    let engine = Engine::open(loaded.config).await.map_err(|e| CliError::store(e, exit))?;
+    let mut engine = Engine::open(loaded.config).await.map_err(|e| CliError::store(e, exit))?;
+    // A reload reads the file again: --operator still says who acts.
+    if error::operator_given() {
+        engine = engine.with_adapt(std::sync::Arc::new(error::override_operator));
+    }
     Ok((engine, guard))
+}
+
+fn non_empty_name(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() { Err("the name is empty: say who acts".into()) } else { Ok(s.trim().to_owned()) }
 }
 
 fn non_empty(s: &str) -> Result<String, String> {

@@ -104,7 +104,12 @@ pub async fn plan(config: Option<PathBuf>, systems: Vec<String>, json: bool) -> 
 pub async fn recover(config: Option<PathBuf>, systems: Vec<String>, yes: bool) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
     let systems = split(systems);
-    let (spec, plan) = engine.plan_recover(&systems, None).await.map_err(bad)?;
+    // The open incident's plan, as from the console: its screen and report follow this one.
+    let incident = engine.incident(None).await.ok().map(|i| i.id);
+    let (spec, plan) = engine.plan_recover(&systems, incident.as_deref()).await.map_err(bad)?;
+    if let Some(id) = &incident {
+        eprintln!("for incident {id}");
+    }
     let code = gate_and_run(&engine, spec, plan, yes).await;
     engine.close().await;
     code

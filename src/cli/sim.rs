@@ -12,7 +12,10 @@ use crate::sim::{SimEstate, demo};
 
 /// The demo's configuration: the file given or the built-in example, its state in `demo/`.
 fn demo_config(path: Option<PathBuf>) -> Result<Config, CliError> {
-    demo::load(path.as_deref(), &ProcessEnv).map(|l| l.config).map_err(|e| CliError::config(e, 1))
+    let mut config =
+        demo::load(path.as_deref(), &ProcessEnv).map(|l| l.config).map_err(|e| CliError::config(e, 1))?;
+    super::error::override_operator(&mut config);
+    Ok(config)
 }
 
 /// Start the simulated estate of `config` and its control API; record where it listens.
@@ -53,6 +56,7 @@ pub async fn demo(config: Option<PathBuf>, started: std::time::Instant) -> Resul
         if let Err(e) = demo::point_backups(c) {
             tracing::warn!(error = %e, "the demo's backups could not be set up again");
         }
+        super::error::override_operator(c);
     });
     // Something changes in the sample data every minute, so incremental backups have work.
     let touched = config.clone();

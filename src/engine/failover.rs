@@ -90,6 +90,44 @@ impl Engine {
             .collect()
     }
 
+    /// A failover or failback whose job ended without saying how it went (its process was
+    /// killed, or the machine went down) leaves the system in a state "in progress" that no job
+    /// will move on. Such a system is Failed: nothing was rolled back, and the operator checks
+    /// it by hand, then fails over again or fails back. Returns the systems settled.
+    pub async fn settle_interrupted_failovers(&self) -> Vec<String> {
+        let mut settled = Vec::new();
+        for row in self.store.system_states().await.unwrap_or_default() {
+            if !FailoverState::parse(&row.state).in_progress() {
+                continue;
+            }
+            let job = match &row.job_id {
+                Some(id) => self.store.job(id).await.ok().flatten(),
+                None => None,
+            };
+            if job.as_ref().is_some_and(|j| !crate::engine::jobs::JobState::parse(&j.state).finished()) {
+                continue;
+            }
+            let how =
+                job.as_ref().and_then(|j| j.outcome.clone()).unwrap_or_else(|| "its job is gone".to_owned());
+            let detail = format!(
+                "interrupted in \"{}\" ({how}); nothing was rolled back: check {} by hand, then fail over again or fail back",
+                FailoverState::parse(&row.state),
+                row.system
+            );
+            self.set_failover_state(
+                &row.system,
+                StateChange {
+                    job: row.job_id.as_deref(),
+                    ..StateChange::to(FailoverState::Failed).detail(detail)
+                },
+                "warroom",
+            )
+            .await;
+            settled.push(row.system.clone());
+        }
+        settled
+    }
+
     /// Record a failover state change (an audit record).
     pub async fn set_failover_state(&self, system: &str, change: StateChange<'_>, operator: &str) {
         let (from, _) = self.failover_state(system).await;
@@ -320,8 +358,11 @@ impl Engine {
             ctx.log("cancelled: rolling back what was done");
         }
         ctx.log(format!("✖ {why}"));
-        // Per-step rollbacks undo the completed steps; a general one runs whole.
-        let steps: Vec<&Step> = if procedure.rollback.len() == procedure.steps.len() {
+        // Per-step rollbacks undo the completed steps; a general one runs whole, once a step
+        // has completed (before that there is nothing to undo).
+        let steps: Vec<&Step> = if completed == 0 {
+            Vec::new()
+        } else if procedure.rollback.len() == procedure.steps.len() {
             procedure.rollback[..completed].iter().rev().collect()
         } else {
             procedure.rollback.iter().rev().collect()
@@ -472,14 +513,16 @@ impl Engine {
                 last = r.detail.clone();
                 told = Instant::now();
             }
-            if Instant::now() + every > deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return Err(format!(
                     "{system} was not healthy within {} (last: {})",
                     human(timeout),
                     r.detail
                 ));
             }
-            tokio::time::sleep(every).await;
+            // The last probe comes at the deadline, not one interval before it.
+            tokio::time::sleep(every.min(deadline - now)).await;
         }
     }
 

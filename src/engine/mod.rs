@@ -52,6 +52,9 @@ impl Engine {
         for id in engine.jobs.recover().await? {
             tracing::warn!(job = %id, "a job left running by a process that stopped is marked interrupted");
         }
+        for system in engine.settle_interrupted_failovers().await {
+            tracing::warn!(%system, "a failover that was interrupted leaves its system failed");
+        }
         Ok(engine)
     }
 

@@ -230,6 +230,9 @@ pub struct State {
     pub ops: super::action::Ops,
     /// Manual steps answered "later" (job and instruction), not asked again.
     pub manual_later: Vec<(String, String)>,
+    /// Manual steps answered here (job, instruction): never asked again, while the job's
+    /// progress catches up.
+    pub manual_answered: Vec<(String, String)>,
     pub message: Option<Message>,
     pub quit: bool,
 }
@@ -274,6 +277,7 @@ impl State {
             job_selected: 0,
             ops: Default::default(),
             manual_later: Vec::new(),
+            manual_answered: Vec::new(),
             message: None,
             quit: false,
         };

@@ -428,12 +428,14 @@ fn gate_key(state: &mut State, key: GateKey, now: DateTime<Utc>) -> Vec<Effect> 
             if gate.policy == ApprovalPolicy::Typed {
                 edit_text(&mut gate.typed, Edit::Insert(text));
                 gate.error = None;
+                typed_focus(gate);
             }
             Vec::new()
         }
         GateKey::Backspace => {
             edit_text(&mut gate.typed, Edit::Backspace);
             gate.error = None;
+            typed_focus(gate);
             Vec::new()
         }
         GateKey::Press if gate.focus == GateFocus::Approve => {
@@ -483,6 +485,15 @@ fn target_system(state: &State) -> Option<String> {
         _ => None,
     }?;
     state.estate.systems().get(i).map(|s| s.name.clone())
+}
+
+/// Typing the name is the deliberate act of a typed gate: when it matches, Enter approves
+/// (Tab still reaches Cancel); when it no longer does, Enter cancels again.
+fn typed_focus(gate: &mut Gate) {
+    if gate.policy == ApprovalPolicy::Typed {
+        gate.focus =
+            if gate.typed.text.trim() == gate.job.target { GateFocus::Approve } else { GateFocus::Cancel };
+    }
 }
 
 fn say(state: &mut State, level: MessageLevel, text: String, now: DateTime<Utc>) {
@@ -636,13 +647,26 @@ fn manual_waiting(state: &State) -> Option<(String, String, String)> {
     let jobs = state.jobs.iter().chain(state.ops.jobs.iter());
     jobs.filter(|j| j.state == crate::engine::jobs::JobState::Running).find_map(|j| {
         let instruction = j.progress.stage.strip_prefix("manual: ")?;
-        let later = state.manual_later.iter().any(|(id, i)| *id == j.id && i == instruction);
-        (!later).then(|| (j.id.clone(), j.plan.title.clone(), instruction.to_owned()))
+        let seen = |list: &[(String, String)]| list.iter().any(|(id, i)| *id == j.id && i == instruction);
+        (!seen(&state.manual_later) && !seen(&state.manual_answered))
+            .then(|| (j.id.clone(), j.plan.title.clone(), instruction.to_owned()))
     })
 }
 
-/// Ask about a manual step when one waits and nothing else is open.
+/// Ask about a manual step when one waits and nothing else is open; close the prompt when its
+/// step no longer waits (answered elsewhere, or the job ended).
 fn prompt_manual(state: &mut State) {
+    if let Some(Overlay::Manual { job, instruction, .. }) = &state.overlay {
+        let still = state
+            .jobs
+            .iter()
+            .chain(state.ops.jobs.iter())
+            .filter(|j| j.id == *job && j.state == crate::engine::jobs::JobState::Running)
+            .any(|j| j.progress.stage.strip_prefix("manual: ") == Some(instruction.as_str()));
+        if !still {
+            state.overlay = None;
+        }
+    }
     if state.overlay.is_some() {
         return;
     }
@@ -668,6 +692,9 @@ fn manual_key(state: &mut State, key: ManualKey, now: DateTime<Utc>) -> Vec<Effe
         ManualKey::Press => {
             let (job, instruction, focus) = (job.clone(), instruction.clone(), *focus);
             state.overlay = None;
+            if focus != 0 {
+                state.manual_answered.push((job.clone(), instruction.clone()));
+            }
             match focus {
                 1 => {
                     say(state, MessageLevel::Info, format!("done: {instruction}"), now);

@@ -479,3 +479,41 @@ fn the_palette_plans_backups_and_restores() {
         })]
     );
 }
+
+#[test]
+fn a_manual_step_answered_here_is_not_asked_again_and_its_prompt_closes_when_it_moves_on() {
+    use crate::engine::jobs::JobState;
+    let mut s = state();
+    let mut j = job("J-7", "failover", "database", JobState::Running);
+    j.progress.stage = "manual: Stop replication".into();
+    run(&mut s, [Action::JobChanged(Box::new(j.clone()))]);
+    assert!(matches!(s.overlay, Some(Overlay::Manual { .. })), "the prompt opens");
+    // Done: the signal goes; the job's progress still says it waits, for a moment.
+    let effects = run(&mut s, [Action::Manual(ManualKey::Toggle), Action::Manual(ManualKey::Press)]);
+    assert_eq!(effects, vec![Effect::Signal { job: "J-7".into(), signal: "confirm", argument: None }]);
+    run(&mut s, [Action::JobChanged(Box::new(j.clone()))]);
+    assert!(s.overlay.is_none(), "not asked again");
+    // Another process's console shows the prompt; the step is answered there, the prompt closes.
+    let mut other = state();
+    run(&mut other, [Action::JobChanged(Box::new(j.clone()))]);
+    assert!(matches!(other.overlay, Some(Overlay::Manual { .. })));
+    j.progress.stage = "step 3/3 Repoint".into();
+    run(&mut other, [Action::JobChanged(Box::new(j))]);
+    assert!(other.overlay.is_none(), "the prompt closed when its step moved on");
+}
+
+#[test]
+fn in_a_typed_gate_the_matching_name_and_enter_approve() {
+    use crate::engine::jobs::JobState;
+    let mut s = state();
+    run(&mut s, [Action::Proposed(Box::new(job("J-8", "restore", "database", JobState::Proposed)))]);
+    assert_eq!(gate(&s).unwrap().focus, GateFocus::Cancel, "the gate opens on Cancel");
+    let keys: Vec<Action> =
+        "database".chars().map(|c| Action::Gate(GateKey::Insert(c.to_string()))).collect();
+    run(&mut s, keys);
+    assert_eq!(gate(&s).unwrap().focus, GateFocus::Approve, "the name typed: Enter approves");
+    run(&mut s, [Action::Gate(GateKey::Backspace)]);
+    assert_eq!(gate(&s).unwrap().focus, GateFocus::Cancel, "no longer the name: Enter cancels");
+    let effects = run(&mut s, [Action::Gate(GateKey::Insert("e".into())), Action::Gate(GateKey::Press)]);
+    assert_eq!(effects, vec![Effect::Approve { id: "J-8".into(), proof: Proof::Typed("database".into()) }]);
+}
