@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use warroom::config::{self, ProcessEnv};
 use warroom::engine::Engine;
-use warroom::engine::jobs::{JobSnapshot, JobState, Proof};
+use warroom::engine::jobs::{JobSnapshot, JobSpec, JobState, Proof};
 use warroom::engine::recovery::{PlanDetail, Step};
 use warroom::model::failover::{IncidentKind, Severity};
 
@@ -321,6 +321,10 @@ steps = [ { name = "Copy the WAL", run = ["sleep", "60"] } ]
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    // A console that stays open on the same state sees it too (it checks now and then).
+    e.settle_stopped().await.unwrap();
+    let (state, _) = e.failover_state("database").await;
+    assert_eq!(state, warroom::model::failover::FailoverState::Failed);
     e.close().await;
     // A new process on the same state: the job is Interrupted at its step, never re-run.
     let e = engine(&config).await;
@@ -384,4 +388,35 @@ steps = [ { name = "Promote", run = ["true"] } ]
         Some(recover.id.as_str()),
         "the incident follows the plan that ran"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_for_other_systems_is_not_the_open_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        r#"
+[[systems]]
+name = "database"
+tier = 1
+[systems.failover]
+steps = [ { name = "Promote", run = ["true"] } ]
+
+[[systems]]
+name = "wiki"
+tier = 4
+[systems.failover]
+steps = [ { name = "Switch", run = ["true"] } ]
+"#,
+    );
+    let e = engine(&config).await;
+    let incident = e
+        .declare_incident(IncidentKind::Infrastructure, Severity(1), &["database".into()], "alice")
+        .await
+        .unwrap();
+    let (spec, _) = e.plan_recover(&["wiki".into()], Some(&incident.id)).await.unwrap();
+    assert!(matches!(spec, JobSpec::Recover { incident: None, .. }), "{spec:?}");
+    let (spec, plan) = e.plan_recover(&["database".into(), "wiki".into()], Some(&incident.id)).await.unwrap();
+    assert!(matches!(&spec, JobSpec::Recover { incident: Some(id), .. } if *id == incident.id), "{spec:?}");
+    assert!(plan.lines.iter().any(|l| l.contains(&incident.id)), "the gate says so: {plan:?}");
 }

@@ -78,7 +78,7 @@ pub async fn gate_and_run(
         Err(Refusal::AwaitingSecond { .. }) => {
             // Two persons: wait here for the second approval, from someone else.
             eprintln!(
-                "approved by {operator}; the two-person policy needs a second operator: another person runs\n  warroom approve {}\n(waiting; ctrl-c withdraws the proposal)",
+                "approved by {operator}; the two-person policy needs a second operator: another person runs\n  warroom --operator NAME approve {}\n(waiting; ctrl-c withdraws the proposal)",
                 job.id
             );
             let approved = tokio::select! {

@@ -12,7 +12,7 @@ use super::backup::{gate_and_run, render_plan};
 use super::{CliError, open_engine};
 use crate::engine::Engine;
 use crate::engine::incident::report_markdown;
-use crate::engine::jobs::{JobSnapshot, Proof};
+use crate::engine::jobs::{JobSnapshot, JobSpec, Proof};
 use crate::model::duration::human;
 use crate::model::failover::{IncidentKind, Severity};
 
@@ -107,7 +107,7 @@ pub async fn recover(config: Option<PathBuf>, systems: Vec<String>, yes: bool) -
     // The open incident's plan, as from the console: its screen and report follow this one.
     let incident = engine.incident(None).await.ok().map(|i| i.id);
     let (spec, plan) = engine.plan_recover(&systems, incident.as_deref()).await.map_err(bad)?;
-    if let Some(id) = &incident {
+    if let JobSpec::Recover { incident: Some(id), .. } = &spec {
         eprintln!("for incident {id}");
     }
     let code = gate_and_run(&engine, spec, plan, yes).await;
@@ -234,7 +234,7 @@ pub async fn jobs(config: Option<PathBuf>, json: bool, limit: u32) -> Result<Exi
             );
             if j.state == crate::engine::jobs::JobState::Proposed && !j.approvals.is_empty() {
                 println!(
-                    "    approved by {}: waiting for a second operator (`warroom approve {}`)",
+                    "    approved by {}: waiting for a second operator (`warroom --operator NAME approve {}`)",
                     j.approvals.join(", "),
                     j.id
                 );

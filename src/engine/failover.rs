@@ -109,8 +109,14 @@ impl Engine {
             }
             let how =
                 job.as_ref().and_then(|j| j.outcome.clone()).unwrap_or_else(|| "its job is gone".to_owned());
+            // Its log says which steps and rollbacks ran; say whether a rollback had begun.
+            let undone = if how.contains("rolling back") || how.contains("rollback") {
+                "its rollback was cut short (the job's log says what ran)"
+            } else {
+                "nothing was rolled back"
+            };
             let detail = format!(
-                "interrupted in \"{}\" ({how}); nothing was rolled back: check {} by hand, then fail over again or fail back",
+                "interrupted in \"{}\" ({how}); {undone}: check {} by hand, then fail over again or fail back",
                 FailoverState::parse(&row.state),
                 row.system
             );

@@ -322,7 +322,7 @@ impl fmt::Display for Refusal {
             Refusal::NotWaiting { state } => write!(f, "the job is {state}, not waiting for approval"),
             Refusal::AwaitingSecond { job, first } => write!(
                 f,
-                "approved by {first}; the two-person policy needs a second operator: another person runs `warroom approve {job}` (on this state)"
+                "approved by {first}; the two-person policy needs a second operator: another person runs `warroom --operator NAME approve {job}` (on this state)"
             ),
             Refusal::SameOperator { operator } => write!(
                 f,

@@ -49,13 +49,21 @@ impl Engine {
         let jobs = Arc::new(jobs::JobPool::new(store.clone(), clock.clone()));
         let engine = Engine { config: Arc::new(config), store, clock, adapt: None, jobs };
         engine.note_config_change().await?;
-        for id in engine.jobs.recover().await? {
+        engine.settle_stopped().await?;
+        Ok(engine)
+    }
+
+    /// Jobs left running by a process that stopped are Interrupted, and the failovers among them
+    /// leave their systems Failed. On opening, and now and then in a console that stays open
+    /// while another process dies.
+    pub async fn settle_stopped(&self) -> Result<(), StoreError> {
+        for id in self.jobs.recover().await? {
             tracing::warn!(job = %id, "a job left running by a process that stopped is marked interrupted");
         }
-        for system in engine.settle_interrupted_failovers().await {
+        for system in self.settle_interrupted_failovers().await {
             tracing::warn!(%system, "a failover that was interrupted leaves its system failed");
         }
-        Ok(engine)
+        Ok(())
     }
 
     /// Adapt every configuration this engine loads from now on with `adapt`.

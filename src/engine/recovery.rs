@@ -197,10 +197,18 @@ impl Engine {
         // Named after its first (most critical) system: what the typed policy asks for.
         let target = names.first().cloned().unwrap_or_else(|| "plan".to_owned());
         let title = format!("Recover {}", names.join(", "));
-        Ok((
-            JobSpec::Recover { target, systems: names, incident: incident.map(str::to_owned) },
-            Plan { title, lines },
-        ))
+        // The incident's plan only if it recovers some of the incident's systems.
+        let incident = match incident {
+            Some(id) => match self.store.incident(id).await.ok().flatten() {
+                Some(i) if i.systems.iter().any(|s| names.contains(s)) => Some(i.id),
+                _ => None,
+            },
+            None => None,
+        };
+        if let Some(id) = &incident {
+            lines.push(format!("incident   {id}: its report follows this plan"));
+        }
+        Ok((JobSpec::Recover { target, systems: names, incident }, Plan { title, lines }))
     }
 
     /// Run a recovery plan as job `ctx`.

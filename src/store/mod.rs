@@ -208,16 +208,15 @@ impl Store {
 /// An existing directory is left as it is.
 pub fn create_private_dir(dir: &Path) -> Result<(), String> {
     use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
+    // Create first, then look: another process may be creating it at this moment.
+    match std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        Ok(()) => Ok(()),
+        Err(_) if dir.is_dir() => Ok(()),
+        Err(_) if dir.exists() => {
+            Err(format!("{} exists but is not a folder; point console.state_dir at a folder", dir.display()))
+        }
+        Err(e) => Err(e.to_string()),
     }
-    if dir.exists() {
-        return Err(format!(
-            "{} exists but is not a folder; point console.state_dir at a folder",
-            dir.display()
-        ));
-    }
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| e.to_string())
 }
 
 /// Make the database file readable by its owner only (best effort: it may belong to another

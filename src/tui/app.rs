@@ -191,6 +191,10 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                     for done in engine.apply_commit_timeouts().await {
                         tracing::info!("{done}");
                     }
+                    // Another process on this state may have died mid-job.
+                    if let Err(e) = engine.settle_stopped().await {
+                        tracing::warn!(error = %e, "could not check for stopped jobs");
+                    }
                 });
             }
             // Backups written by other processes (the schedule elsewhere, `warroom backup`).

@@ -58,6 +58,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             theme.badge(Severity::Warning),
         ));
     }
+    // A failover that failed (or was interrupted) waits for someone to look at it by hand.
+    for s in
+        state.ops.states.iter().filter(|s| s.state == crate::model::failover::FailoverState::Failed.name())
+    {
+        first.push(Span::raw("  "));
+        first
+            .push(Span::styled(format!(" ✖ {} failover failed ", s.system), theme.badge(Severity::Critical)));
+    }
     if let Some(i) = state.ops.incident.as_ref().filter(|i| i.closed_at.is_none()) {
         let open = (now - i.declared_at).to_std().unwrap_or_default();
         first.push(Span::raw("  "));
