@@ -150,20 +150,18 @@ impl Engine {
             }),
             detail: detail.clone(),
         };
-        if let Err(e) = self.store.set_system_state(&row).await {
-            tracing::warn!(%system, error = %e, "could not record a failover state");
-        }
-        if from == to && detail.is_none() {
-            return;
-        }
-        let _ = self
-            .audit(NewAuditRecord::new(operator, "failover.state", system, Outcome::Recorded).details(
+        // The state and its audit record commit together (no record when nothing changed).
+        let record = (from != to || detail.is_some()).then(|| {
+            NewAuditRecord::new(operator, "failover.state", system, Outcome::Recorded).details(
                 serde_json::json!({
                     "from": from.name(), "to": to.name(), "job": job,
                     "commit_deadline": commit_deadline.map(|d| d.to_rfc3339()), "detail": detail,
                 }),
-            ))
-            .await;
+            )
+        });
+        if let Err(e) = self.store.set_system_state(&row, record.as_ref().map(|r| (r, self.now()))).await {
+            tracing::warn!(%system, error = %e, "could not record a failover state");
+        }
     }
 
     /// What `warroom failover SYSTEM` (or failback) would do, step by step, with its RTO

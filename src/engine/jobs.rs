@@ -517,12 +517,19 @@ impl JobPool {
         details: serde_json::Value,
     ) -> Result<(), StoreError> {
         self.store
-            .append_audit(
-                &NewAuditRecord::new(operator, action, target, outcome).details(details),
-                self.clock.now(),
-            )
+            .append_audit(&Self::record(operator, action, target, outcome, details), self.clock.now())
             .await
             .map(|_| ())
+    }
+
+    fn record(
+        operator: &str,
+        action: &str,
+        target: &str,
+        outcome: Outcome,
+        details: serde_json::Value,
+    ) -> NewAuditRecord {
+        NewAuditRecord::new(operator, action, target, outcome).details(details)
     }
 
     /// Record a proposed job and audit it. `read_only` refuses (and audits the refusal).
@@ -570,11 +577,11 @@ impl JobPool {
             approvals: None,
             detail: None,
         };
-        self.store.insert_job(&row).await?;
         let mut d = details;
         d["job"] = serde_json::json!(row.id);
-        self.audit(operator, &format!("{}.proposed", spec.kind()), spec.system(), Outcome::Recorded, d)
-            .await?;
+        let record =
+            Self::record(operator, &format!("{}.proposed", spec.kind()), spec.system(), Outcome::Recorded, d);
+        self.store.insert_job_audited(&row, &record, now).await?;
         self.announce(&row.id).await;
         Ok(Self::snapshot_of(&row))
     }
@@ -629,23 +636,31 @@ impl JobPool {
                 self.audit(operator, &action, &job.target, Outcome::Refused, d).await?;
                 return Err(refusal);
             }
-            self.store.add_approval(id, operator).await?;
-        } else {
-            self.store.add_approval(id, operator).await?;
         }
+        // The approvals so far and this one, the move and its audit record: one write.
+        let mut approvals = job.approvals.clone();
+        if !approvals.iter().any(|a| a == operator) {
+            approvals.push(operator.to_owned());
+        }
+        let now = self.clock.now();
         let moved = self
             .store
-            .transition_job(
+            .transition_job_audited(
                 id,
                 &["proposed"],
                 "approved",
-                &[("approved_by", Some(operator.to_owned())), ("approved_at", Some(ts(self.clock.now())))],
+                &[
+                    ("approved_by", Some(operator.to_owned())),
+                    ("approved_at", Some(ts(now))),
+                    ("approvals", Some(serde_json::to_string(&approvals).unwrap_or_default())),
+                ],
+                &Self::record(operator, &action, &job.target, Outcome::Approved, details),
+                now,
             )
             .await?;
         if !moved {
             return Err(Refusal::NotWaiting { state: JobState::Approved });
         }
-        self.audit(operator, &action, &job.target, Outcome::Approved, details).await?;
         self.announce(id).await;
         self.get(id).await?.ok_or(Refusal::Missing)
     }
@@ -653,29 +668,30 @@ impl JobPool {
     /// Turn a proposal down at the gate: nothing runs, and the audit log says so.
     pub async fn cancel_proposal(&self, id: &str, operator: &str) -> Result<(), Refusal> {
         let Some(job) = self.get(id).await? else { return Err(Refusal::Missing) };
+        let now = self.clock.now();
         let moved = self
             .store
-            .transition_job(
+            .transition_job_audited(
                 id,
                 &["proposed", "approved"],
                 "cancelled",
                 &[
-                    ("finished_at", Some(ts(self.clock.now()))),
+                    ("finished_at", Some(ts(now))),
                     ("outcome", Some(format!("cancelled at the approval gate by {operator}"))),
                 ],
+                &Self::record(
+                    operator,
+                    &format!("{}.cancelled", job.kind),
+                    &job.target,
+                    Outcome::Cancelled,
+                    serde_json::json!({ "job": id, "at": "the approval gate" }),
+                ),
+                now,
             )
             .await?;
         if !moved {
             return Err(Refusal::NotWaiting { state: job.state });
         }
-        self.audit(
-            operator,
-            &format!("{}.cancelled", job.kind),
-            &job.target,
-            Outcome::Cancelled,
-            serde_json::json!({ "job": id, "at": "the approval gate" }),
-        )
-        .await?;
         self.announce(id).await;
         Ok(())
     }
@@ -761,7 +777,7 @@ impl JobPool {
         let now = self.clock.now();
         let moved = self
             .store
-            .transition_job(
+            .transition_job_audited(
                 id,
                 &["approved"],
                 "running",
@@ -771,20 +787,20 @@ impl JobPool {
                     ("owner_host", Some(self.host.clone())),
                     ("heartbeat_at", Some(ts(now))),
                 ],
+                &Self::record(
+                    operator,
+                    &format!("{}.started", row.kind),
+                    &row.target,
+                    Outcome::Recorded,
+                    serde_json::json!({ "job": id }),
+                ),
+                now,
             )
             .await?;
         if !moved {
             self.store.release_locks_of(id).await?;
             return Err(Refusal::NotWaiting { state: JobState::Approved });
         }
-        self.audit(
-            operator,
-            &format!("{}.started", row.kind),
-            &row.target,
-            Outcome::Recorded,
-            serde_json::json!({ "job": id }),
-        )
-        .await?;
         self.announce(id).await;
 
         let ctx = JobContext {
@@ -823,28 +839,31 @@ impl JobPool {
     }
 
     async fn finish(&self, id: &str, row: &JobRow, state: JobState, message: &str) -> Result<(), StoreError> {
-        self.store
-            .transition_job(
-                id,
-                &["approved", "running"],
-                state.name(),
-                &[("finished_at", Some(ts(self.clock.now()))), ("outcome", Some(message.to_owned()))],
-            )
-            .await?;
-        self.store.release_locks_of(id).await?;
         let outcome = match state {
             JobState::Succeeded => Outcome::Succeeded,
             JobState::Cancelled => Outcome::Cancelled,
             _ => Outcome::Failed,
         };
-        self.audit(
-            row.approved_by.as_deref().unwrap_or(&row.proposed_by),
-            &format!("{}.finished", row.kind),
-            &row.target,
-            outcome,
-            serde_json::json!({ "job": id, "outcome": message }),
-        )
-        .await?;
+        let now = self.clock.now();
+        // Its end and the record of it commit together; ended already (by another process)
+        // means it was recorded then.
+        self.store
+            .transition_job_audited(
+                id,
+                &["approved", "running"],
+                state.name(),
+                &[("finished_at", Some(ts(now))), ("outcome", Some(message.to_owned()))],
+                &Self::record(
+                    row.approved_by.as_deref().unwrap_or(&row.proposed_by),
+                    &format!("{}.finished", row.kind),
+                    &row.target,
+                    outcome,
+                    serde_json::json!({ "job": id, "outcome": message }),
+                ),
+                now,
+            )
+            .await?;
+        self.store.release_locks_of(id).await?;
         self.announce(id).await;
         Ok(())
     }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{NewAuditRecord, Store, StoreError};
 
 fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -138,8 +138,13 @@ impl Store {
             .map_err(err)
     }
 
-    pub async fn set_system_state(&self, row: &SystemStateRow) -> Result<(), StoreError> {
-        self.execute(sqlx::query(
+    /// Record a system's failover state and, with `audit`, its audit record in the same write.
+    pub async fn set_system_state(
+        &self,
+        row: &SystemStateRow,
+        audit: Option<(&NewAuditRecord, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        let q = sqlx::query(
             "INSERT INTO system_states (system, state, since, job_id, commit_deadline, on_timeout, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (system) DO UPDATE SET state = excluded.state, since = excluded.since, job_id = excluded.job_id, \
@@ -151,8 +156,13 @@ impl Store {
         .bind(&row.job_id)
         .bind(row.commit_deadline.as_ref().map(ts))
         .bind(&row.on_timeout)
-        .bind(&row.detail)
-        , "recording a failover state").await?;
+        .bind(&row.detail);
+        match audit {
+            Some((record, at)) => {
+                self.execute_audited(q, "recording a failover state", record, at, true).await?
+            }
+            None => self.execute(q, "recording a failover state").await?,
+        };
         Ok(())
     }
 

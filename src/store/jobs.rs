@@ -2,8 +2,10 @@
 
 use sqlx::Row;
 
+use chrono::{DateTime, Utc};
+
 use super::audit::retry_busy;
-use super::{Store, StoreError};
+use super::{NewAuditRecord, Store, StoreError};
 
 /// A job as stored: what it is, where it stands, who did what when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,32 +76,18 @@ pub struct LockHeld {
 
 impl Store {
     pub async fn insert_job(&self, job: &JobRow) -> Result<(), StoreError> {
-        self.execute(sqlx::query(
-            "INSERT INTO jobs (id, kind, target, state, plan, spec, policy, proposed_by, proposed_at, approved_by, approved_at, \
-             started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at, approvals, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
-        )
-        .bind(&job.id)
-        .bind(&job.kind)
-        .bind(&job.target)
-        .bind(&job.state)
-        .bind(&job.plan)
-        .bind(&job.spec)
-        .bind(&job.policy)
-        .bind(&job.proposed_by)
-        .bind(&job.proposed_at)
-        .bind(&job.approved_by)
-        .bind(&job.approved_at)
-        .bind(&job.started_at)
-        .bind(&job.finished_at)
-        .bind(&job.outcome)
-        .bind(&job.progress)
-        .bind(&job.log)
-        .bind(job.owner_pid)
-        .bind(&job.owner_host)
-        .bind(&job.heartbeat_at)
-        .bind(&job.approvals)
-        .bind(&job.detail), "recording a job").await?;
+        self.execute(insert_query(job), "recording a job").await?;
+        Ok(())
+    }
+
+    /// [`Store::insert_job`] and its audit record, in one write.
+    pub async fn insert_job_audited(
+        &self,
+        job: &JobRow,
+        audit: &NewAuditRecord,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.execute_audited(insert_query(job), "recording a job", audit, at, true).await?;
         Ok(())
     }
 
@@ -144,22 +132,22 @@ impl Store {
         to: &str,
         set: &[(&str, Option<String>)],
     ) -> Result<bool, StoreError> {
-        let mut sql = String::from("UPDATE jobs SET state = $1");
-        for (i, (column, _)) in set.iter().enumerate() {
-            sql.push_str(&format!(", {column} = ${}", i + 2));
-        }
-        let n = set.len() + 2;
-        let states: Vec<String> = from.iter().enumerate().map(|(i, _)| format!("${}", n + 1 + i)).collect();
-        sql.push_str(&format!(" WHERE id = ${n} AND state IN ({})", states.join(", ")));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to);
-        for (_, value) in set {
-            q = q.bind(value.clone());
-        }
-        q = q.bind(id);
-        for s in from {
-            q = q.bind(*s);
-        }
-        let done = self.execute(q, "updating a job").await?;
+        let done = self.execute(transition_query(id, from, to, set), "updating a job").await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// [`Store::transition_job`], and if it moved, `audit` appended in the same write.
+    pub async fn transition_job_audited(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        set: &[(&str, Option<String>)],
+        audit: &NewAuditRecord,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let q = transition_query(id, from, to, set);
+        let done = self.execute_audited(q, "updating a job", audit, at, false).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -284,4 +272,60 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
+
+/// `UPDATE jobs SET state = to, set... WHERE id = id AND state IN from`.
+fn transition_query<'q>(
+    id: &'q str,
+    from: &[&'q str],
+    to: &'q str,
+    set: &[(&str, Option<String>)],
+) -> Query<'q> {
+    let mut sql = String::from("UPDATE jobs SET state = $1");
+    for (i, (column, _)) in set.iter().enumerate() {
+        sql.push_str(&format!(", {column} = ${}", i + 2));
+    }
+    let n = set.len() + 2;
+    let states: Vec<String> = from.iter().enumerate().map(|(i, _)| format!("${}", n + 1 + i)).collect();
+    sql.push_str(&format!(" WHERE id = ${n} AND state IN ({})", states.join(", ")));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to);
+    for (_, value) in set {
+        q = q.bind(value.clone());
+    }
+    q = q.bind(id);
+    for s in from {
+        q = q.bind(*s);
+    }
+    q
+}
+
+fn insert_query(job: &JobRow) -> Query<'_> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, target, state, plan, spec, policy, proposed_by, proposed_at, approved_by, approved_at, \
+         started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at, approvals, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+    )
+    .bind(&job.id)
+    .bind(&job.kind)
+    .bind(&job.target)
+    .bind(&job.state)
+    .bind(&job.plan)
+    .bind(&job.spec)
+    .bind(&job.policy)
+    .bind(&job.proposed_by)
+    .bind(&job.proposed_at)
+    .bind(&job.approved_by)
+    .bind(&job.approved_at)
+    .bind(&job.started_at)
+    .bind(&job.finished_at)
+    .bind(&job.outcome)
+    .bind(&job.progress)
+    .bind(&job.log)
+    .bind(job.owner_pid)
+    .bind(&job.owner_host)
+    .bind(&job.heartbeat_at)
+    .bind(&job.approvals)
+    .bind(&job.detail)
 }

@@ -104,6 +104,27 @@ impl Store {
     }
 }
 
+impl Store {
+    /// One statement and its audit record, in one write: they commit together, or neither
+    /// does. The record is appended only if the statement changed a row, unless `always`.
+    pub(crate) async fn execute_audited<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>,
+        doing: &'static str,
+        audit: &super::NewAuditRecord,
+        at: chrono::DateTime<chrono::Utc>,
+        always: bool,
+    ) -> Result<SqliteQueryResult, StoreError> {
+        let mut w = self.write(doing).await?;
+        let done = query.execute(&mut *w).await.map_err(self.error(doing))?;
+        if always || done.rows_affected() > 0 {
+            self.append_in(&mut w, audit, at).await?;
+        }
+        w.commit().await?;
+        Ok(done)
+    }
+}
+
 impl Write {
     /// Keep what was written and wait until it is on disk.
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
