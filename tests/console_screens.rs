@@ -777,3 +777,18 @@ fn a_manual_step_asks_the_operator() {
         assert!(text(&t).contains("Confirm replication is stopped on the old primary"));
     }
 }
+
+#[test]
+fn the_light_theme_paints_its_own_background() {
+    let s = state("light", 120, 40);
+    let t = draw(&s);
+    let background = s.theme.palette.background;
+    assert_ne!(background, Color::Reset);
+    // Every cell has a background of the theme's: none shows the terminal's own (dark) one.
+    for cell in t.backend().buffer().content() {
+        assert_ne!(cell.bg, Color::Reset, "{:?} on the terminal's background", cell.symbol());
+    }
+    // The dark default leaves the terminal's background alone.
+    let d = draw(&state("default", 120, 40));
+    assert!(d.backend().buffer().content().iter().any(|c| c.bg == Color::Reset));
+}

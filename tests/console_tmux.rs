@@ -316,8 +316,10 @@ fn the_demo_runs_an_outage_and_its_recovery_end_to_end() {
     t.type_text(&format!("{env} {} demo; echo EXITED-$?", env!("CARGO_BIN_EXE_warroom")));
     t.keys(&["Enter"]);
     t.wait_for("every system healthy", |s| s.contains("● 12 healthy"));
-    // Let the window fill a little, then the database goes down.
-    std::thread::sleep(Duration::from_secs(5));
+    // Once the database has answered probes (its availability shows), it goes down.
+    t.wait_for("the database's probes answered", |s| {
+        s.lines().any(|l| l.contains("● HEALTHY") && l.contains(" database ") && l.contains("100%"))
+    });
     let out = common::warroom(state.path()).args(["sim", "fault", "database", "down"]).output().unwrap();
     assert!(out.status.success());
     t.wait_for("failover recommended for the database", |s| {

@@ -122,6 +122,16 @@ impl Report {
     /// suggestion, a message quoting the value).
     fn scrub(&self, s: &str) -> String {
         let mut out = s.to_owned();
+        // A word that the file also holds outside its secrets gives nothing away ("health" of
+        // a URL's path is also a section name): only the rest is hidden.
+        let mut outside = self.text.clone();
+        for span in &self.secret_spans {
+            if let Some(range) = outside.get(span.clone()).map(|r| r.len())
+                && range > 0
+            {
+                outside.replace_range(span.clone(), &" ".repeat(range));
+            }
+        }
         for span in &self.secret_spans {
             let Some(raw) = self.text.get(span.clone()) else { continue };
             let secret = raw.trim_matches(['"', '\'']);
@@ -133,9 +143,22 @@ impl Report {
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
                     .collect();
-                for part in slug.split('-').filter(|p| p.len() >= 4) {
+                for part in slug.split('-').filter(|p| p.len() >= 4 && !outside.to_lowercase().contains(*p)) {
                     out = out.replace(part, "***");
                 }
+            }
+        }
+        out
+    }
+
+    /// `s` with every secret, as written, replaced by `***`.
+    fn scrub_exact(&self, s: &str) -> String {
+        let mut out = s.to_owned();
+        for span in &self.secret_spans {
+            let Some(raw) = self.text.get(span.clone()) else { continue };
+            let secret = raw.trim_matches(['"', '\'']);
+            if secret.chars().count() >= 4 {
+                out = out.replace(secret, "***");
             }
         }
         out
@@ -145,7 +168,9 @@ impl Report {
         let scrubbed = Diagnostic {
             level: d.level,
             message: self.scrub(&d.message),
-            key: d.key.as_deref().map(|k| self.scrub(k)),
+            // A key path is the file's structure and its systems' names: only a name that is
+            // itself a secret is hidden there.
+            key: d.key.as_deref().map(|k| self.scrub_exact(k)),
             span: d.span.clone(),
             help: d.help.as_deref().map(|h| self.scrub(h)),
         };

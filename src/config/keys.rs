@@ -4,7 +4,7 @@
 //! ```toml
 //! [keys]
 //! quit = ["q", "ctrl-q"]
-//! filter = ["/", "f"]
+//! filter = ["/", "ctrl-f"]
 //! ```
 //!
 //! Keys are written `q`, `G`, `?`, `enter`, `esc`, `tab`, `shift-tab`, `up`, `pagedown`,

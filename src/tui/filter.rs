@@ -1,6 +1,6 @@
 //! The `/` filter: words that match a system by name, tier or state.
 //!
-//! `api` matches names containing "api"; `1`, `t1`, `tier:1` match tier 1; `down`, `degraded`,
+//! `api` matches names containing "api"; `1`, `t1`, `tier:1`, `tier 1` match tier 1; `down`, `degraded`,
 //! `healthy`, `unknown` match health; `breached`, `at-risk`, `never`, `ok` match RPO status.
 //! Words of one kind widen the match (`1 2`: tier 1 or 2); words of different kinds narrow it
 //! (`1 down`: tier 1 and down).
@@ -18,8 +18,15 @@ pub struct Filter {
 impl Filter {
     pub fn parse(text: &str) -> Filter {
         let mut f = Filter::default();
-        for word in text.split_whitespace() {
+        let mut words = text.split_whitespace().peekable();
+        while let Some(word) = words.next() {
             let w = word.to_lowercase();
+            // `tier 3`, as the palette writes it: the number says which.
+            if w == "tier"
+                && words.peek().is_some_and(|n| n.parse::<i64>().ok().and_then(Tier::from_number).is_some())
+            {
+                continue;
+            }
             let tier_number = w
                 .strip_prefix("tier:")
                 .or_else(|| w.strip_prefix("tier"))
@@ -85,6 +92,10 @@ mod tests {
         assert!(m("t4", &wiki, HealthState::Unknown, &never));
         assert!(m("1 4", &wiki, HealthState::Unknown, &never));
         assert!(m("tier:1", &api, HealthState::Unknown, &never));
+        assert!(
+            m("tier 4", &wiki, HealthState::Unknown, &never)
+                && !m("tier 4", &api, HealthState::Unknown, &never)
+        );
         assert!(!m("1 down", &api, HealthState::Healthy, &never));
         assert!(m("1 down", &api, HealthState::Down, &never));
         assert!(m("never", &api, HealthState::Down, &never));

@@ -54,8 +54,8 @@ pub fn detail_rows(height: u16) -> usize {
 pub const DECISION: u16 = 10;
 
 /// Where the help box goes for `lines` lines of help.
-pub fn help_box(area: Rect, lines: usize) -> Rect {
-    let width = 78.min(area.width.saturating_sub(4));
+pub fn help_box(area: Rect, lines: usize, wanted: u16) -> Rect {
+    let width = wanted.max(78).min(area.width.saturating_sub(4));
     let height = (lines as u16).saturating_add(2).min(area.height.saturating_sub(2));
     centered(area, width, height)
 }

@@ -40,6 +40,8 @@ pub struct Palette {
     pub header_fg: Color,
     pub header_bg: Color,
     pub tiers: [Color; 4],
+    /// The screen's background; `Reset` (the terminal's own) unless the theme sets one.
+    pub background: Color,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +81,7 @@ const COLOR_KEYS: &[&str] = &[
     "tier2",
     "tier3",
     "tier4",
+    "background",
 ];
 
 impl Theme {
@@ -109,9 +112,15 @@ impl Theme {
                 header_fg: Color::White,
                 header_bg: Color::DarkGray,
                 tiers: [Color::Magenta, Color::Yellow, Color::Cyan, Color::Gray],
+                background: Color::Reset,
             },
             no_color: false,
         }
+    }
+
+    /// The background the theme paints, if it has one of its own (never with `NO_COLOR`).
+    pub fn background(&self) -> Option<Color> {
+        (!self.no_color && self.palette.background != Color::Reset).then_some(self.palette.background)
     }
 
     fn fg(&self, color: Color) -> Style {
@@ -329,6 +338,7 @@ fn parse_theme(text: &str, base: Option<&Theme>) -> Result<Theme, String> {
             pick("tier3", b.map(|p| p.tiers[2]))?,
             pick("tier4", b.map(|p| p.tiers[3]))?,
         ],
+        background: colors.get("background").copied().or(b.map(|p| p.background)).unwrap_or(Color::Reset),
     };
     Ok(Theme {
         name: file.name.unwrap_or_default(),

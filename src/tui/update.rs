@@ -531,7 +531,7 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
         Some(Overlay::Help { .. }) => {
             let area = ratatui::layout::Rect::new(0, 0, state.width, state.height);
             let lines = super::help::rows(state).len();
-            let max = layout::max_scroll(layout::help_box(area, lines), lines);
+            let max = layout::max_scroll(layout::help_box(area, lines, 0), lines);
             if matches!(command, KeyCommand::Back | KeyCommand::Help | KeyCommand::Quit) {
                 state.overlay = None;
             } else if let Some(Overlay::Help { scroll }) = &mut state.overlay {

@@ -9,8 +9,9 @@
 //! The third column says what matters most: the RTO clock (elapsed / objective, H:MM:SS) of
 //! every system that is down, with its root cause if a dependency took it down; the root
 //! cause of one degraded by a dependency; else its objectives. The verdict always shows; below
-//! 100 columns the objectives go first to make room. From 120 columns the latency trend and
-//! availability show, then what it depends on. In a demo, ⚡ marks a simulated fault.
+//! 100 columns the columns narrow, and a system with no verdict shows what it depends on in the
+//! verdict's place. From 120 columns the latency trend and availability show, then what it
+//! depends on. In a demo, ⚡ marks a simulated fault.
 //! Only the visible lines are laid out, whatever the size of the estate.
 //! Keys (handled in `update`): up/down, page up/down, top/bottom, enter opens, esc clears the filter.
 
@@ -137,13 +138,12 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
             (text, if rto.breached() { theme.danger() } else { theme.warning() })
         }
         (None, Some(root)) => (format!("impacted by {root}"), theme.warning()),
-        (None, None) if wide => (
+        (None, None) => (
             format!("RTO {} · RPO {}", human(system.objective.rto), human(system.objective.rpo)),
             theme.muted(),
         ),
-        (None, None) => (String::new(), theme.muted()),
     };
-    let (situation_width, rpo_width) = if wide { (30, 22) } else { (22, 19) };
+    let (situation_width, rpo_width) = if wide { (30, 22) } else { (20, 18) };
     spans.push(Span::styled(format!("{}  ", pad(&situation, situation_width)), style));
     spans.push(Span::styled(pad(&text::rpo_cell(&rpo), rpo_width), theme.rpo(&rpo)));
 
@@ -154,7 +154,10 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
         Verdict::Watch => ("  watch", theme.warning()),
         _ => ("", theme.muted()),
     };
-    spans.push(Span::styled(format!("{}  ", pad(word, 10)), style));
+    // Narrow, a system with no verdict gives the verdict's room to what it depends on.
+    if wide || !word.is_empty() {
+        spans.push(Span::styled(format!("{}  ", pad(word, 10)), style));
+    }
     if width >= TELEMETRY_FROM {
         let telemetry = match info {
             Some(h) if h.stats.probes > 0 => {

@@ -112,9 +112,24 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
     hints(frame, area, &state.keymap.hints(&commands), theme);
 }
 
+/// The hints that fit, whole: the last two (help, quit, or the overlay's way out) always, then
+/// as many from the start as there is room for.
 fn hints<K: AsRef<str>, L: AsRef<str>>(frame: &mut Frame, area: Rect, pairs: &[(K, L)], theme: &Theme) {
+    let width = |(k, l): &(K, L)| k.as_ref().chars().count() + l.as_ref().chars().count() + 3;
+    let keep_last = pairs.len().min(2);
+    let (first, last) = pairs.split_at(pairs.len() - keep_last);
+    let mut room = usize::from(area.width).saturating_sub(last.iter().map(width).sum());
+    let mut shown: Vec<&(K, L)> = Vec::new();
+    for pair in first {
+        if width(pair) > room {
+            break;
+        }
+        room -= width(pair);
+        shown.push(pair);
+    }
+    shown.extend(last);
     let mut spans = Vec::new();
-    for (key, label) in pairs {
+    for (key, label) in shown {
         spans.push(Span::styled(format!(" {}", key.as_ref()), theme.accent()));
         spans.push(Span::styled(format!(" {} ", label.as_ref()), theme.muted()));
     }

@@ -25,18 +25,29 @@ use crate::tui::state::State;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, scroll: usize, theme: &Theme) {
-    let lines: Vec<Line> = rows(state)
+    let rows = rows(state);
+    // As wide as its longest entry, where the terminal has the room (78 columns at least).
+    let entries = rows.iter().filter_map(|r| match r {
+        HelpRow::Entry(keys, what) => Some((keys.chars().count(), what.chars().count())),
+        _ => None,
+    });
+    let (keys_width, what_width) = entries.fold((20, 0), |(k, w), (a, b)| (k.max(a), w.max(b)));
+    // Narrow, the descriptions keep their room and long keys are shortened.
+    let room = usize::from(area.width).saturating_sub(4 + 2 + 3 + 1);
+    let keys_width = keys_width.min(34).min(room.saturating_sub(what_width).max(20));
+    let wanted = u16::try_from(3 + keys_width + 1 + what_width + 2).unwrap_or(u16::MAX);
+    let lines: Vec<Line> = rows
         .into_iter()
         .map(|row| match row {
             HelpRow::Heading(h) => Line::from(Span::styled(format!(" {h}"), theme.accent())),
             HelpRow::Entry(keys, what) => Line::from(vec![
-                Span::styled(format!("   {}", pad(&keys, 20)), theme.text()),
+                Span::styled(format!("   {} ", pad(&keys, keys_width)), theme.text()),
                 Span::styled(what, theme.muted()),
             ]),
             HelpRow::Blank => Line::default(),
         })
         .collect();
-    let rect = layout::help_box(area, lines.len());
+    let rect = layout::help_box(area, lines.len(), wanted);
     let max = layout::max_scroll(rect, lines.len());
     let scroll = scroll.min(max);
     let close = state.keymap.first_key(KeyCommand::Back).unwrap_or_else(|| "esc".into());

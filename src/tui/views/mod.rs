@@ -32,6 +32,19 @@ use super::theme::Theme;
 use crate::config::keys::KeyCommand;
 
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc>) {
+    draw(frame, state, theme, now);
+    // A theme with a background of its own (light) paints it wherever nothing else did, so it
+    // reads the same on a dark terminal.
+    if let Some(bg) = theme.background() {
+        for cell in frame.buffer_mut().content.iter_mut() {
+            if cell.bg == ratatui::style::Color::Reset {
+                cell.bg = bg;
+            }
+        }
+    }
+}
+
+fn draw(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc>) {
     let area = frame.area();
     if layout::too_small(area.width, area.height) {
         too_small(frame, area, theme);
