@@ -585,3 +585,30 @@ async fn an_incremental_is_never_built_on_a_chain_a_location_lacks() {
     );
     assert!(plan.lines.iter().any(|l| l.contains("full because")), "{:?}", plan.lines);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incremental_on_a_damaged_full_does_not_count_for_the_rpo() {
+    let e = Estate::new();
+    write(&e.data().join("ledger.csv"), "date,amount\n2026-11-26,100\n".repeat(5000).as_bytes());
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "incremental", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    write(&e.data().join("new.txt"), b"since the full\n");
+    backup(&engine).await;
+    let backups = engine.backups(Some("files")).await.unwrap();
+    let (full, inc) = (&backups[0].manifest, &backups[1].manifest);
+    assert_eq!(inc.parent.as_deref(), Some(full.id.as_str()));
+    assert_eq!(engine.newest_verified().await.get("files"), Some(&inc.started_at));
+
+    // The full is damaged and its verification says so: the incremental on it restores nothing.
+    let data_file = e.path(&format!("repo/warroom/files/{}/data.age", full.id));
+    let mut bytes = std::fs::read(&data_file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&data_file, bytes).unwrap();
+    let (spec, plan) = engine.plan_verify(&full.id, false, None).await.unwrap();
+    assert_eq!(run(&engine, spec, plan).await.state, JobState::Failed);
+    assert_eq!(engine.newest_verified().await.get("files"), None, "nothing of it can be restored");
+    let standing = engine.standings().await.into_iter().find(|s| s.system == "files").unwrap();
+    assert_eq!(standing.newest_verified, None);
+}

@@ -163,6 +163,19 @@ fn sim_fault_flips_a_running_estate_from_another_process() {
     let out = warroom(state.path()).args(["sim", "fault", "database", "melting"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no fault \"melting\""));
+    // A second estate on the same state would take the first one's control file: refused.
+    let out = warroom(state.path()).args(["sim", "run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a simulated estate is already running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = warroom(state.path()).args(["sim", "list"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("slow 6000ms + erroring 0.2"),
+        "the first one answers still"
+    );
 
     rustix_kill(estate.id());
     let _ = estate.wait();

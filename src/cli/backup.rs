@@ -170,18 +170,22 @@ pub fn render_plan(plan: &Plan) -> String {
 pub async fn run_with_progress(engine: &Engine, id: &str, operator: &str) -> Result<ExitCode, CliError> {
     let mut events = engine.jobs().subscribe();
     let mut handle = engine.spawn_job(id);
+    let with_total = indicatif::ProgressStyle::with_template(
+        "{spinner} {msg:<24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("█▉ ");
+    // A program's output has no size until it ends: how much so far, and how fast.
+    let without_total =
+        indicatif::ProgressStyle::with_template("{spinner} {msg:<24} {bytes} so far, {bytes_per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {msg:<24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("█▉ "),
-        );
+        bar.set_style(with_total.clone());
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
     });
+    let mut total_known = true;
     let mut cancelled = false;
     let mut asked: Option<String> = None;
     let mut logged = 0usize;
@@ -214,6 +218,10 @@ pub async fn run_with_progress(engine: &Engine, id: &str, operator: &str) -> Res
                 let p = &job.progress;
                 bar.set_message(p.stage.clone());
                 if p.unit == Unit::Bytes {
+                    if p.total.is_some() != total_known {
+                        total_known = p.total.is_some();
+                        bar.set_style(if total_known { with_total.clone() } else { without_total.clone() });
+                    }
                     bar.set_length(p.total.unwrap_or(p.done.max(1)));
                     bar.set_position(p.done);
                 }

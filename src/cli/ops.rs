@@ -219,9 +219,12 @@ pub async fn jobs(config: Option<PathBuf>, json: bool, limit: u32) -> Result<Exi
         for j in &jobs {
             let when = j.proposed_at.map(|t| t.format("%m-%d %H:%M:%S").to_string()).unwrap_or_default();
             let what = match j.state {
-                crate::engine::jobs::JobState::Running => {
-                    format!("{} {}/{}", j.progress.stage, j.progress.done, j.progress.total.unwrap_or(0))
-                }
+                crate::engine::jobs::JobState::Running => match j.progress.total {
+                    Some(total) => format!("{} {}/{}", j.progress.stage, j.progress.done, total),
+                    // A program's output: how much is not known until it ends.
+                    None if j.progress.done > 0 => format!("{} {} so far", j.progress.stage, j.progress.done),
+                    None => j.progress.stage.clone(),
+                },
                 _ => j.outcome.clone().unwrap_or_else(|| j.plan.title.clone()),
             };
             println!(

@@ -1,8 +1,6 @@
 //! The backup catalog: what the repositories hold, cached, with each copy's verifications.
 //! The repositories stay the truth: the catalog is refreshed from them.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::Row;
 
@@ -124,24 +122,5 @@ impl Store {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(self.error("reading the backup catalog"))
-    }
-
-    /// For each system, when its newest verified backup was taken: what RPO counts.
-    pub async fn newest_verified(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT system, MAX(taken_at) FROM backups WHERE verified_at IS NOT NULL GROUP BY system",
-        )
-        .fetch_all(self.pool())
-        .await
-        .map_err(self.error("reading the backup catalog"))?;
-        let mut out = HashMap::new();
-        for r in rows {
-            let system: String = r.try_get(0).map_err(self.error("reading the backup catalog"))?;
-            let at: Option<String> = r.try_get(1).map_err(self.error("reading the backup catalog"))?;
-            if let Some(t) = parse(at) {
-                out.insert(system, t);
-            }
-        }
-        Ok(out)
     }
 }

@@ -29,6 +29,39 @@ use crate::model::duration::human;
 use crate::model::{BackupKind, BackupSummary, Media, ThreeTwoOne};
 use crate::store::CatalogEntry;
 
+/// The backups that can be restored: at some location, it and every backup its chain builds
+/// on have a copy verified good. An incremental whose full backup failed verification is not
+/// one, however good its own copies are.
+pub fn restorable(all: &[BackupView]) -> std::collections::HashSet<String> {
+    let by_id: HashMap<&str, &BackupView> = all.iter().map(|b| (b.manifest.id.as_str(), b)).collect();
+    let good_at = |b: &BackupView, location: &str| {
+        b.copy(location).is_some_and(|c| c.error.is_none() && c.verified_at.is_some())
+    };
+    all.iter()
+        .filter(|b| {
+            b.copies.iter().any(|c| {
+                let mut at = Some(*b);
+                // Bounded by the number of backups: a damaged catalog cannot loop for ever.
+                for _ in 0..=all.len() {
+                    let Some(this) = at else { return true };
+                    if !good_at(this, &c.location) {
+                        return false;
+                    }
+                    at = match &this.manifest.parent {
+                        Some(parent) => match by_id.get(parent.as_str()) {
+                            Some(p) => Some(*p),
+                            None => return false,
+                        },
+                        None => None,
+                    };
+                }
+                false
+            })
+        })
+        .map(|b| b.manifest.id.clone())
+        .collect()
+}
+
 /// One copy of a backup, at one location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Copy {
@@ -89,9 +122,16 @@ pub struct ScheduleView {
     pub missed: bool,
 }
 
-/// Where restores from the console go by default.
+/// Where restores from the console go by default: a folder of their own, never over an
+/// earlier restore of the same backup (`-2`, `-3`... after the first).
 pub fn default_restore_dir(state_dir: &Path, system: &str, id: &str) -> PathBuf {
-    state_dir.join("restores").join(format!("{system}-{id}"))
+    let base = state_dir.join("restores");
+    let taken = |p: &Path| std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_some());
+    let first = base.join(format!("{system}-{id}"));
+    if !taken(&first) {
+        return first;
+    }
+    (2..).map(|n| base.join(format!("{system}-{id}-{n}"))).find(|p| !taken(p)).unwrap_or(first)
 }
 
 impl Engine {
@@ -231,14 +271,22 @@ impl Engine {
         }
     }
 
-    /// For each system, when its newest verified backup was taken: what RPO counts.
+    /// For each system, when its newest restorable backup was taken: what RPO counts.
     pub async fn newest_verified(&self) -> HashMap<String, DateTime<Utc>> {
-        self.store.newest_verified().await.unwrap_or_default()
+        let all = self.backups(None).await.unwrap_or_default();
+        let good = restorable(&all);
+        let mut newest: HashMap<String, DateTime<Utc>> = HashMap::new();
+        for b in all.iter().filter(|b| good.contains(&b.manifest.id)) {
+            let at = newest.entry(b.manifest.system.clone()).or_insert(b.manifest.started_at);
+            *at = (*at).max(b.manifest.started_at);
+        }
+        newest
     }
 
     /// Each system's standing: newest verified backup, schedule, 3-2-1.
     pub async fn standings(&self) -> Vec<BackupStanding> {
         let all = self.backups(None).await.unwrap_or_default();
+        let good = restorable(&all);
         let started = self.last_backup_starts().await;
         let now = self.now();
         self.config
@@ -254,7 +302,7 @@ impl Engine {
                     system: system.name.clone(),
                     newest_verified: mine
                         .iter()
-                        .filter(|b| b.verified_at().is_some())
+                        .filter(|b| good.contains(&b.manifest.id))
                         .map(|b| b.manifest.started_at)
                         .max(),
                     newest_deep_verified: mine.iter().filter_map(|b| b.deep_verified_at()).max(),
@@ -441,7 +489,15 @@ impl Engine {
         if let Some(why) = why_full {
             lines.push(format!("           full because {why}"));
         }
-        lines.push("pipeline   tar → zstd -1 → age → SHA-256, streamed".to_owned());
+        lines.push(match &policy.source {
+            crate::config::backup::Source::Path(_) => {
+                "pipeline   tar → zstd -1 → age → SHA-256, streamed".to_owned()
+            }
+            // Its output is stored as it comes, no archive around it.
+            crate::config::backup::Source::Command { .. } => {
+                "pipeline   its output → zstd -1 → age → SHA-256, streamed (stored as is, no tar)".to_owned()
+            }
+        });
         lines.push(format!(
             "encrypted  to {} key(s), [encryption] recipients",
             self.config.encryption.recipients.len()
@@ -1302,4 +1358,21 @@ pub fn by_location(views: &[BackupView]) -> BTreeMap<String, usize> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_restore_of_a_backup_gets_a_folder_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = default_restore_dir(dir.path(), "wiki", "B1");
+        assert_eq!(first, dir.path().join("restores/wiki-B1"));
+        std::fs::create_dir_all(&first).unwrap();
+        assert_eq!(default_restore_dir(dir.path(), "wiki", "B1"), first, "an empty folder is used");
+        std::fs::write(first.join("page.md"), "restored").unwrap();
+        let second = default_restore_dir(dir.path(), "wiki", "B1");
+        assert_eq!(second, dir.path().join("restores/wiki-B1-2"));
+    }
 }
