@@ -49,6 +49,24 @@ pub fn build(
     let all_names: Vec<&str> = sections.systems.iter().filter_map(|(_, n)| n.as_deref()).collect();
     let entries: Vec<&SystemEntry> = sections.systems.iter().filter_map(|(e, _)| e.as_ref()).collect();
 
+    // A name used twice is reported even when one of the two entries has errors of its own.
+    let mut counted: HashMap<&str, usize> = HashMap::new();
+    for name in &all_names {
+        *counted.entry(name).or_default() += 1;
+    }
+    let mut told: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for (entry, name) in &sections.systems {
+        if let (None, Some(name)) = (entry, name.as_deref())
+            && counted.get(name).is_some_and(|n| *n > 1)
+            && told.insert(name)
+        {
+            report.push(
+                Diagnostic::error(format!("system \"{name}\" is defined twice"))
+                    .at(format!("systems[{name}].name"), None)
+                    .help("rename or remove one of them".to_owned()),
+            );
+        }
+    }
     let mut first_seen: HashMap<&str, &Spanned<String>> = HashMap::new();
     let mut systems = Vec::new();
     let mut settings = Vec::new();
