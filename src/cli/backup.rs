@@ -236,9 +236,12 @@ pub async fn run_with_progress(engine: &Engine, id: &str, operator: &str) -> Res
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let job = finished
-        .map_err(|e| CliError::message(format!("the job stopped: {e}"), FAILED))?
-        .map_err(|e| CliError::message(e.to_string(), FAILED))?;
+    // Refused before it started (another of its kind holds the system): nothing ran.
+    let job =
+        finished.map_err(|e| CliError::message(format!("the job stopped: {e}"), FAILED))?.map_err(|e| {
+            let code = if matches!(e, Refusal::Held(_)) { REFUSED } else { FAILED };
+            CliError::message(e.to_string(), code)
+        })?;
     let outcome = job.outcome.clone().unwrap_or_default();
     match job.state {
         JobState::Succeeded => {

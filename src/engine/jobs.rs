@@ -306,6 +306,8 @@ pub enum Refusal {
         operator: String,
     },
     Missing,
+    /// Another job of its kind holds the system: this one did not start.
+    Held(String),
     Store(String),
 }
 
@@ -329,7 +331,7 @@ impl fmt::Display for Refusal {
                 "{operator} already approved or proposed this job: the two-person policy needs a second, different operator"
             ),
             Refusal::Missing => f.write_str("there is no such job"),
-            Refusal::Store(e) => f.write_str(e),
+            Refusal::Held(e) | Refusal::Store(e) => f.write_str(e),
         }
     }
 }
@@ -771,7 +773,7 @@ impl JobPool {
                     row.kind, row.target, held.job_id
                 );
                 self.finish(id, &row, JobState::Failed, &message).await?;
-                return Err(Refusal::Store(message));
+                return Err(Refusal::Held(message));
             }
         }
         let now = self.clock.now();
