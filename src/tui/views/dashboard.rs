@@ -10,8 +10,8 @@
 //! every system that is down, with its root cause if a dependency took it down; the root
 //! cause of one degraded by a dependency; else its objectives. The verdict always shows; below
 //! 100 columns the columns narrow, and a system with no verdict shows what it depends on in the
-//! verdict's place. From 120 columns the latency trend and availability show, then what it
-//! depends on. In a demo, ⚡ marks a simulated fault.
+//! verdict's place. From 120 columns the p95 latency and availability show, from 140 the
+//! latency trend; then what it depends on. In a demo, ⚡ marks a simulated fault.
 //! Only the visible lines are laid out, whatever the size of the estate.
 //! Keys (handled in `update`): up/down, page up/down, top/bottom, enter opens, esc clears the filter.
 
@@ -31,6 +31,7 @@ use crate::tui::theme::Theme;
 
 const WIDE_FROM: u16 = 100;
 const TELEMETRY_FROM: u16 = 120;
+const SPARK_FROM: u16 = 140;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: DateTime<Utc>) {
     let lines = dashboard_lines(state, now);
@@ -168,10 +169,15 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
                     .response_time_above
                     .as_secs_f64()
                     .max(p95.iter().flatten().copied().fold(0.0, f64::max));
+                // The trend from 140 columns; below, its room goes to what the system needs.
+                let (trend, latency_width) = if width >= SPARK_FROM {
+                    (format!("{} ", spark(&p95, top)), 6)
+                } else {
+                    (String::new(), 5)
+                };
                 format!(
-                    "p95 {:<6} {} {:>4}",
+                    "p95 {:<latency_width$} {trend}{:>4}",
                     h.stats.p95.map(latency).unwrap_or_else(|| "—".into()),
-                    spark(&p95, top),
                     h.stats
                         .availability
                         .map(|a| format!("{:.0}%", (a * 100.0).floor()))
@@ -180,7 +186,8 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
             }
             _ => String::new(),
         };
-        spans.push(Span::styled(format!("{}  ", pad(&telemetry, 24)), theme.muted()));
+        let telemetry_width = if width >= SPARK_FROM { 24 } else { 14 };
+        spans.push(Span::styled(format!("{}  ", pad(&telemetry, telemetry_width)), theme.muted()));
     }
 
     // What it depends on, with each dependency's state, as room allows.
