@@ -144,8 +144,8 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
             theme.muted(),
         ),
     };
-    let (situation_width, rpo_width) = if wide { (30, 22) } else { (20, 18) };
-    spans.push(Span::styled(format!("{}  ", pad(&situation, situation_width)), style));
+    let (situation_width, gap, rpo_width) = if wide { (30, "  ", 22) } else { (20, " ", 19) };
+    spans.push(Span::styled(format!("{}{gap}", pad(&situation, situation_width)), style));
     spans.push(Span::styled(pad(&text::rpo_cell(&rpo), rpo_width), theme.rpo(&rpo)));
 
     let verdict = info.map(|h| h.decision.verdict).unwrap_or(Verdict::NoData);
