@@ -259,6 +259,7 @@ pub async fn incident_declare(
     let severity = Severity::parse(&severity).map_err(bad)?;
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
     let systems = split(systems);
+    engine.check_affected(&systems).map_err(bad)?;
     let incident = engine
         .declare_incident(kind, severity, &systems, engine.operator())
         .await

@@ -134,14 +134,8 @@ impl Engine {
         }
     }
 
-    /// Declare an incident for `systems`; audited. Returns it (the caller proposes the plan).
-    pub async fn declare_incident(
-        &self,
-        kind: IncidentKind,
-        severity: Severity,
-        systems: &[String],
-        operator: &str,
-    ) -> Result<IncidentRow, String> {
+    /// The affected systems of an incident: at least one, each in the estate.
+    pub fn check_affected(&self, systems: &[String]) -> Result<(), String> {
         if systems.is_empty() {
             return Err("name the affected systems: --systems database,api".into());
         }
@@ -154,6 +148,18 @@ impl Engine {
                 return Err(format!("there is no system \"{s}\"{hint}"));
             }
         }
+        Ok(())
+    }
+
+    /// Declare an incident for `systems`; audited. Returns it (the caller proposes the plan).
+    pub async fn declare_incident(
+        &self,
+        kind: IncidentKind,
+        severity: Severity,
+        systems: &[String],
+        operator: &str,
+    ) -> Result<IncidentRow, String> {
+        self.check_affected(systems)?;
         if self.config.console.read_only {
             let _ =
                 self.audit(NewAuditRecord::new(operator, "incident.declared", "-", Outcome::Refused)).await;
