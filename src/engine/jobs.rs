@@ -556,7 +556,7 @@ impl JobPool {
             .await?;
             return Err(Refusal::ReadOnly);
         }
-        let row = JobRow {
+        let mut row = JobRow {
             id: new_job_id(now),
             kind: spec.kind().to_owned(),
             target: spec.system().to_owned(),
@@ -579,11 +579,22 @@ impl JobPool {
             approvals: None,
             detail: None,
         };
-        let mut d = details;
-        d["job"] = serde_json::json!(row.id);
-        let record =
-            Self::record(operator, &format!("{}.proposed", spec.kind()), spec.system(), Outcome::Recorded, d);
-        self.store.insert_job_audited(&row, &record, now).await?;
+        // Ids are short for people to type: two proposed in the same second may draw the same
+        // digits (a plan proposes dozens at once). The second draws again.
+        let mut tries = 0;
+        loop {
+            let mut d = details.clone();
+            d["job"] = serde_json::json!(row.id);
+            let action = format!("{}.proposed", spec.kind());
+            let record = Self::record(operator, &action, spec.system(), Outcome::Recorded, d);
+            match self.store.insert_job_audited(&row, &record, now).await {
+                Err(e) if e.is_duplicate() && tries < 16 => {
+                    tries += 1;
+                    row.id = new_job_id(now);
+                }
+                other => break other?,
+            }
+        }
         self.announce(&row.id).await;
         Ok(Self::snapshot_of(&row))
     }

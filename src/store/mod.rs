@@ -118,6 +118,11 @@ impl StoreError {
     pub fn is_busy(&self) -> bool {
         matches!(self, StoreError::Busy { .. })
     }
+
+    /// A row with that key exists already.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, StoreError::Failed { reason, .. } if reason.starts_with("UNIQUE constraint failed"))
+    }
 }
 
 impl Store {
@@ -268,6 +273,42 @@ mod tests {
         b.set_meta("k", "2").await.unwrap();
         assert_eq!(a.meta("k").await.unwrap().as_deref(), Some("2"));
         assert_eq!(a.meta("missing").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_second_row_with_the_same_key_is_a_duplicate_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let job = JobRow {
+            id: "J-1".into(),
+            kind: "backup".into(),
+            target: "db".into(),
+            state: "proposed".into(),
+            plan: "{}".into(),
+            spec: "{}".into(),
+            policy: "none".into(),
+            proposed_by: "alice".into(),
+            proposed_at: "2026-11-27T00:00:00Z".into(),
+            approved_by: None,
+            approved_at: None,
+            started_at: None,
+            finished_at: None,
+            outcome: None,
+            progress: None,
+            log: "[]".into(),
+            owner_pid: None,
+            owner_host: None,
+            heartbeat_at: None,
+            approvals: None,
+            detail: None,
+        };
+        store.insert_job(&job).await.unwrap();
+        let err = store.insert_job(&job).await.unwrap_err();
+        assert!(err.is_duplicate(), "{err:?}");
+        // The failed write was rolled back; the next one commits.
+        store.set_meta("after", "yes").await.unwrap();
+        assert_eq!(store.meta("after").await.unwrap().as_deref(), Some("yes"));
+        assert_eq!(store.job("J-1").await.unwrap().unwrap().target, "db");
     }
 
     #[tokio::test]
