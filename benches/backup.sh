@@ -67,6 +67,12 @@ measure() {
 
 fresh() { rm -rf "$W/repo" "$W/state" "$W/restic" "$W/stock.age" "$W/out"; mkdir -p "$W/repo"; }
 
+# ext4 will not reuse an inode freed in the last 60 s (longer while its table block is dirty):
+# creating 13,000 files right after deleting as many scans past every one of them, and whichever
+# restore runs soonest after a delete pays for it. Before each restore: write back, wait it out.
+# RESTORE_SETTLE=0 skips the wait.
+settle() { sync; sleep "${RESTORE_SETTLE:-61}"; }
+
 for run in $(seq "$RUNS"); do
   echo "run $run of $RUNS" >&2
   # warroom: a full backup (tar, zstd, age, SHA-256, written, then read back and verified).
@@ -76,6 +82,7 @@ for run in $(seq "$RUNS"); do
   # ... an incremental over the unchanged tree (metadata only).
   measure warroom-nochange "$BIN" -c "$W/warroom.toml" backup run bench
   ID=$("$BIN" -c "$W/warroom.toml" backup list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["backups"][0]["id"])')
+  settle
   measure warroom-restore "$BIN" -c "$W/warroom.toml" backup restore "$ID" --to "$W/out" --yes
   rm -rf "$W/out"
 
@@ -84,6 +91,7 @@ for run in $(seq "$RUNS"); do
   measure stock-backup bash -c "tar c -C '$W/data/' . | zstd -1 -T0 -q | age -r '$PUB' | tee >(sha256sum >'$W/stock.sum') >'$W/stock.age'"
   STORED_S=$(stat -c %s "$W/stock.age")
   mkdir -p "$W/out"
+  settle
   measure stock-restore bash -c "age -d -i '$W/key.txt' '$W/stock.age' | zstd -d -q | tar x -C '$W/out'"
   rm -rf "$W/out"
 
@@ -92,6 +100,7 @@ for run in $(seq "$RUNS"); do
   measure restic-backup restic -r "$W/restic" backup "$(readlink -f "$W/data")" --quiet
   STORED_R=$(du -sb "$W/restic" | cut -f1)
   measure restic-nochange restic -r "$W/restic" backup "$(readlink -f "$W/data")" --quiet
+  settle
   measure restic-restore restic -r "$W/restic" restore latest --target "$W/out" --quiet
   rm -rf "$W/out"
 done
