@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::tmux::Tmux;
@@ -21,8 +22,7 @@ fn the_console_starts_filters_opens_switches_theme_and_quits_cleanly() {
     t.keys(&["Enter"]);
 
     // It starts, and the dashboard shows every system.
-    let screen = t.wait_text("TIER 4 · standard");
-    for name in [
+    let names = [
         "edge",
         "api",
         "payments",
@@ -35,26 +35,32 @@ fn the_console_starts_filters_opens_switches_theme_and_quits_cleanly() {
         "analytics",
         "wiki",
         "file-shares",
-    ] {
-        assert!(screen.contains(&format!(" {name} ")), "{name} missing:\n{screen}");
-    }
-    assert!(screen.contains("op tester"), "{screen}");
+    ];
+    t.wait_for("every system and the operator", |s| {
+        s.contains("TIER 4 · standard")
+            && s.contains("op tester")
+            && names.iter().all(|n| s.contains(&format!(" {n} ")))
+    });
     assert_eq!(t.format("#{alternate_on}"), "1", "the console uses the alternate screen");
 
     // `/` filters.
     t.type_text("/");
     t.wait_text("⏎ keep  esc clear");
     t.type_text("data");
-    let screen = t.wait_text("filter: data (1 of 12)");
-    assert!(screen.contains(" database "), "{screen}");
-    assert!(!screen.contains(" payments "), "the filter hides the rest:\n{screen}");
+    // Whole frames only: a capture can land while one is being drawn.
+    t.wait_for("the filter to show the database alone", |s| {
+        s.contains("filter: data (1 of 12)") && s.contains(" database ") && !s.contains(" payments ")
+    });
     t.keys(&["Enter"]);
     t.wait_text("↑↓ select");
 
     // Enter opens the selected system.
     t.keys(&["Enter"]);
-    let screen = t.wait_text("─ database · tier 1 · mission critical · owner dba-team");
-    assert!(screen.contains("OVERVIEW") && screen.contains("impacts (8)"), "{screen}");
+    t.wait_for("the database's detail", |s| {
+        s.contains("─ database · tier 1 · mission critical · owner dba-team")
+            && s.contains("OVERVIEW")
+            && s.contains("impacts (8)")
+    });
     t.keys(&["Escape"]);
     t.wait_text("TIER 1 · mission critical");
     t.keys(&["Escape"]);
@@ -123,12 +129,15 @@ fn the_demo_shows_an_outage_injected_from_another_terminal() {
     t.wait_text("tab complete");
     t.type_text("system database");
     t.keys(&["Enter"]);
-    let screen = t.wait_text("▶ FAILOVER RECOMMENDED");
-    assert!(screen.contains("✖ availability"), "{screen}");
-    assert!(screen.contains("< 95%"), "{screen}");
-    assert!(screen.contains("+3"), "{screen}");
-    assert!(screen.contains("p95 response") && screen.contains("error rate"), "{screen}");
-    assert!(screen.contains("RTO left"), "{screen}");
+    t.wait_for("failover recommended with every reason, its value and threshold", |s| {
+        s.contains("▶ FAILOVER RECOMMENDED")
+            && s.contains("✖ availability")
+            && s.contains("< 95%")
+            && s.contains("+3")
+            && s.contains("p95 response")
+            && s.contains("error rate")
+            && s.contains("RTO left")
+    });
 
     // The fault key moves the selected system (the database, worst first) on to its next
     // fault: it knows the database is down, though that was switched from elsewhere.
@@ -213,12 +222,11 @@ fn a_backup_from_the_console_goes_through_the_gate_and_resets_the_rpo_timer() {
     assert!(rpo_left(&after, "database").unwrap() >= 270, "{after}");
 
     t.type_text("J");
-    let jobs = t.wait_text("JOBS ·");
-    assert!(
-        jobs.lines().any(|l| l.contains("succeeded") && l.contains("backup") && l.contains("database")),
-        "{jobs}"
-    );
-    assert!(jobs.lines().any(|l| l.contains("cancelled") && l.contains("database")), "{jobs}");
+    t.wait_for("the jobs: the backup that ran and the one cancelled", |s| {
+        s.contains("JOBS ·")
+            && s.lines().any(|l| l.contains("succeeded") && l.contains("backup") && l.contains("database"))
+            && s.lines().any(|l| l.contains("cancelled") && l.contains("database"))
+    });
 
     let audit = demo_audit(&state.path().join("warroom/demo"));
     assert_eq!(count(&audit, "backup.started"), started_before + 1, "{audit:?}");
@@ -330,9 +338,13 @@ fn the_demo_runs_an_outage_and_its_recovery_end_to_end() {
     t.wait_text("tab complete");
     t.type_text("declare infrastructure sev1 database");
     t.keys(&["Enter"]);
-    let gate = t.wait_text("APPROVAL · Recover database");
-    assert!(gate.contains("wave 1") && gate.contains("failover, ~"), "{gate}");
-    assert!(gate.contains("left"), "the forecast against the RTO left: {gate}");
+    // The plan, with the forecast against the RTO left.
+    t.wait_for("the recovery plan at the gate", |s| {
+        s.contains("APPROVAL · Recover database")
+            && s.contains("wave 1")
+            && s.contains("failover, ~")
+            && s.contains("left")
+    });
     // Typing the name is the approval's deliberate act: Enter approves.
     t.type_text("database");
     t.keys(&["Enter"]);
@@ -348,12 +360,11 @@ fn the_demo_runs_an_outage_and_its_recovery_end_to_end() {
     t.wait_text("tab complete");
     t.type_text("report");
     t.keys(&["Enter"]);
-    let screen = t.wait_text("report written to");
-    let path = screen
-        .lines()
-        .find_map(|l| l.split("report written to ").nth(1))
-        .map(|p| p.trim().to_owned())
-        .unwrap();
+    let written =
+        |s: &str| s.lines().find_map(|l| l.split("report written to ").nth(1)).map(|p| p.trim().to_owned());
+    // The whole path (not a line caught half drawn): the file is there.
+    let screen = t.wait_for("the report written", |s| written(s).is_some_and(|p| Path::new(&p).is_file()));
+    let path = written(&screen).unwrap();
     let report = std::fs::read_to_string(&path).unwrap();
     let row = report.lines().find(|l| l.starts_with("| database |")).unwrap_or_default();
     assert!(row.contains("✔ met"), "RTO achieved within the objective: {report}");
