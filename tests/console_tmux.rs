@@ -289,7 +289,12 @@ steps = [
     t.wait_text("APPROVAL · Fail over database");
     t.keys(&["Tab", "Enter"]);
     t.type_text("J");
-    t.wait_text("Copy the WAL");
+    // Running, on the Jobs screen (the gate's plan names the step too).
+    t.wait_for("the failover running its first step", |s| {
+        s.contains("JOBS ·")
+            && !s.contains("APPROVAL")
+            && s.lines().any(|l| l.contains("running") && l.contains("database"))
+    });
     // The SSH connection drops: the terminal and its session go away mid-step.
     t.tmux(&["kill-server"]);
     // The step, and the rest of the procedure, still complete.
