@@ -199,17 +199,11 @@ steps = [ {{ name = "Hang", run = ["sh", "-c", "trap '' TERM; sh -c 'echo $$ > {
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(job.state, JobState::Failed);
     assert!(job.outcome.unwrap().contains("timed out after 1s"));
-    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
-    let mut alive = true;
-    for _ in 0..50 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        alive = !stat.is_empty() && !stat.contains(") Z ");
-        if !alive {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(!alive, "the step's child {pid} outlived its timeout");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert!(
+        common::process_gone(&pid, Duration::from_secs(1)).await,
+        "the step's child {pid} outlived its timeout"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

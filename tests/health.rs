@@ -136,17 +136,11 @@ async fn command_probes_succeed_fail_and_are_killed_at_their_timeout() {
     assert_eq!(hung.outcome, Outcome::Unreachable);
     assert!(hung.detail.starts_with("timed out after 0.4s"), "{}", hung.detail);
     assert!(started.elapsed() < Duration::from_secs(3));
-    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_owned();
-    let mut gone = false;
-    for _ in 0..50 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat.is_empty() || stat.contains(") Z ") {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(gone, "the probe's child {pid} is still running");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert!(
+        common::process_gone(&pid, Duration::from_secs(1)).await,
+        "the probe's child {pid} is still running"
+    );
 
     let missing = prober
         .probe(&HealthCheck {

@@ -20,6 +20,20 @@ fn demo_config(path: Option<PathBuf>) -> Result<Config, CliError> {
 
 /// Start the simulated estate of `config` and its control API; record where it listens.
 async fn start_estate(config: &mut Config) -> Result<(SimEstate, tokio::task::JoinHandle<()>), CliError> {
+    // One simulated estate per state folder: a second would take the first one's control file.
+    // Asked before anything starts or is written.
+    if let Ok(running) = control::read_info(&demo::state_dir(config))
+        && running.pid != std::process::id()
+    {
+        return Err(CliError::message(
+            format!(
+                "a simulated estate is already running on {} (pid {}); stop it first, or give this one a state folder of its own (console.state_dir, or XDG_STATE_HOME)",
+                demo::state_dir(config).display(),
+                running.pid
+            ),
+            1,
+        ));
+    }
     let systems = config.estate.systems().iter().map(|s| (s.name.clone(), s.depends_on.clone()));
     let sim = SimEstate::start(systems)
         .await
@@ -33,19 +47,6 @@ async fn start_estate(config: &mut Config) -> Result<(SimEstate, tokio::task::Jo
     demo::point_procedures(config, &format!("http://{addr}"), &token);
     demo::point_backups(config)
         .map_err(|e| CliError::message(format!("cannot set up the demo's backups: {e}"), 1))?;
-    // One simulated estate per state folder: a second would take the first one's control file.
-    if let Ok(running) = control::read_info(&config.console.state_dir)
-        && running.pid != std::process::id()
-    {
-        return Err(CliError::message(
-            format!(
-                "a simulated estate is already running on {} (pid {}); stop it first, or give this one a state folder of its own (console.state_dir, or XDG_STATE_HOME)",
-                config.console.state_dir.display(),
-                running.pid
-            ),
-            1,
-        ));
-    }
     crate::store::create_private_dir(&config.console.state_dir).map_err(|e| CliError::message(e, 1))?;
     let info = ControlInfo { control: format!("http://{addr}"), token, pid: std::process::id() };
     control::write_info(&config.console.state_dir, &info)

@@ -168,7 +168,6 @@ impl Engine {
     /// forecast: shown at the gate, and alone for a dry run.
     pub async fn plan_procedure(&self, system: &str, failback: bool) -> Result<(JobSpec, Plan), String> {
         let procedure = self.procedure(system, failback)?.clone();
-        let which = if failback { "failback" } else { "failover" };
         let mut lines = Vec::new();
         let (state, _) = self.failover_state(system).await;
         if state.in_progress() {
@@ -209,7 +208,6 @@ impl Engine {
         }
         lines.extend(self.rto_forecast(system, procedure.estimate()).await);
         let title = format!("{} {system}", if failback { "Fail back" } else { "Fail over" });
-        let _ = which;
         Ok((JobSpec::Failover { system: system.to_owned(), failback }, Plan { title, lines }))
     }
 

@@ -425,29 +425,46 @@ steps = [{ name = "switch", manual = "switch the api over" }]
 "#;
 
     /// Feed the actor by hand: (seconds, system, outcome).
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap()
+    }
+
+    /// An actor on `CONFIG` (database, api), its clock at the start.
+    fn actor() -> Actor {
+        let env = crate::config::console::MapEnv::new([]);
+        let config = crate::config::load_str(std::path::Path::new("t.toml"), CONFIG, &env).unwrap().config;
+        let clock = Arc::new(ManualClock::new(at(0)));
+        Actor::new(&config, clock, broadcast::channel(64).0, broadcast::channel(64).0)
+    }
+
     fn feed(actor: &mut Actor, samples: &[(i64, usize, Outcome)]) {
+        feed_watching(actor, samples, |_, _| {});
+    }
+
+    /// Feed `samples`; `after(actor, secs)` looks after each one.
+    fn feed_watching(
+        actor: &mut Actor,
+        samples: &[(i64, usize, Outcome)],
+        mut after: impl FnMut(&mut Actor, i64),
+    ) {
         let mut changed = vec![false; actor.tracked.len()];
         for &(secs, system, outcome) in samples {
-            let at = Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap();
             let sample = HealthSample {
                 system,
-                at,
+                at: at(secs),
                 outcome,
                 latency: Duration::from_millis(5),
                 detail: String::new(),
                 lateness: Duration::ZERO,
             };
             actor.take(&sample, &mut changed);
+            after(actor, secs);
         }
     }
 
     #[test]
     fn a_dependent_failing_first_is_still_excused_and_never_recommended() {
-        let env = crate::config::console::MapEnv::new([]);
-        let config = crate::config::load_str(std::path::Path::new("t.toml"), CONFIG, &env).unwrap().config;
-        let start = Utc.timestamp_opt(1_800_000_000, 0).single().unwrap();
-        let clock = Arc::new(ManualClock::new(start));
-        let mut actor = Actor::new(&config, clock, broadcast::channel(64).0, broadcast::channel(64).0);
+        let mut actor = actor();
         let (db, api) = (0, 1);
         use Outcome::*;
         let mut run = Vec::new();
@@ -469,32 +486,17 @@ steps = [{ name = "switch", manual = "switch the api over" }]
             run.push((i, db, Healthy));
         }
         let mut verdicts = Vec::new();
-        let mut changed = vec![false; actor.tracked.len()];
-        for &(secs, system, outcome) in &run {
-            let at = Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap();
-            let sample = HealthSample {
-                system,
-                at,
-                outcome,
-                latency: Duration::from_millis(5),
-                detail: String::new(),
-                lateness: Duration::ZERO,
-            };
-            actor.take(&sample, &mut changed);
+        feed_watching(&mut actor, &run, |actor, secs| {
             if secs >= 6 {
-                verdicts.push((secs, actor.snapshot(api, at).decision.verdict));
+                verdicts.push((secs, actor.snapshot(api, at(secs)).decision.verdict));
             }
-        }
+        });
         assert!(!verdicts.iter().any(|(_, v)| v.is_action()), "{verdicts:?}");
     }
 
     #[test]
     fn a_dependents_failures_during_the_roots_outage_are_not_held_against_it() {
-        let env = crate::config::console::MapEnv::new([]);
-        let config = crate::config::load_str(std::path::Path::new("t.toml"), CONFIG, &env).unwrap().config;
-        let start = Utc.timestamp_opt(1_800_000_000, 0).single().unwrap();
-        let clock = Arc::new(ManualClock::new(start));
-        let mut actor = Actor::new(&config, clock, broadcast::channel(64).0, broadcast::channel(64).0);
+        let mut actor = actor();
         let (db, api) = (0, 1);
         use Outcome::*;
         let mut run = Vec::new();
@@ -508,7 +510,7 @@ steps = [{ name = "switch", manual = "switch the api over" }]
             run.push((i, api, Error));
         }
         feed(&mut actor, &run);
-        let now = start + chrono::TimeDelta::seconds(15);
+        let now = at(15);
         assert_eq!(actor.tracked[db].tracker.state, HealthState::Down);
         assert_eq!(actor.tracked[api].impacted_by, Some(db), "one cause, not two alarms");
         let api_now = actor.snapshot(api, now);
@@ -524,11 +526,11 @@ steps = [{ name = "switch", manual = "switch the api over" }]
         }
         feed(&mut actor, &run);
         assert_eq!(actor.tracked[api].impacted_by, None);
-        let api_now = actor.snapshot(api, start + chrono::TimeDelta::seconds(21));
+        let api_now = actor.snapshot(api, at(21));
         assert_eq!((api_now.decision.verdict, api_now.decision.score), (Verdict::Watch, 0));
         let run: Vec<_> = (21..160).map(|i| (i, api, Healthy)).collect();
         feed(&mut actor, &run);
-        let now = start + chrono::TimeDelta::seconds(160);
+        let now = at(160);
         let api_now = actor.snapshot(api, now);
         assert_eq!(api_now.decision.verdict, Verdict::Healthy, "{:?}", api_now.decision);
         assert!(api_now.stats.availability < Some(1.0), "the window still shows what happened");

@@ -223,16 +223,19 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
         // The grandchild is gone too (give the kernel a moment to reap it).
-        let mut alive = true;
+        assert!(gone(pid).await, "process {pid} survived its group's kill");
+    }
+
+    /// Gone (or a zombie) within a second.
+    async fn gone(pid: i32) -> bool {
         for _ in 0..50 {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            alive = !stat.is_empty() && !stat.contains(") Z ");
-            if !alive {
-                break;
+            if stat.is_empty() || stat.contains(") Z ") {
+                return true;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(!alive, "process {pid} survived its group's kill");
+        false
     }
 
     #[tokio::test]
@@ -245,15 +248,6 @@ mod tests {
         // Give up on it once the grandchild is there, as a quitting console would.
         let _ = tokio::time::timeout(Duration::from_millis(500), running).await;
         let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
-        let mut alive = true;
-        for _ in 0..50 {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            alive = !stat.is_empty() && !stat.contains(") Z ");
-            if !alive {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(!alive, "process {pid} outlived the dropped run");
+        assert!(gone(pid).await, "process {pid} outlived the dropped run");
     }
 }

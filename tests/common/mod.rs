@@ -41,3 +41,19 @@ pub fn fixtures(dir: &str) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Whether process `pid` (its id as written in a pid file) is gone, or a zombie, within
+/// `within`: polled, never a fixed sleep.
+pub async fn process_gone(pid: &str, within: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+        if stat.is_empty() || stat.contains(") Z ") {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
