@@ -29,7 +29,8 @@ else
 fi
 cat "$W"/data/*/* "$W"/data/*/*/* >/dev/null 2>&1 || true
 "$BIN" keygen --out "$W/key.txt" >"$W/pub.txt" 2>/dev/null
-PUB=$(cat "$W/pub.txt")
+PUB=$(sed -n 's/^recipients = \["\(.*\)"\]$/\1/p' "$W/pub.txt")
+SIGNER=$(sed -n 's/^signers = \["\(.*\)"\]$/\1/p' "$W/pub.txt")
 export RESTIC_PASSWORD=bench
 
 config() { # $1: kind
@@ -40,6 +41,8 @@ state_dir = "$W/state"
 [encryption]
 recipients = ["$PUB"]
 identity_file = "$W/key.txt"
+signers = ["$SIGNER"]
+signing_key_file = "$W/key.txt.signing"
 [[locations]]
 name = "disk"
 kind = "fs"

@@ -19,6 +19,7 @@ use common::s3::S3Server;
 struct Estate {
     dir: tempfile::TempDir,
     public: String,
+    signer: String,
 }
 
 impl Estate {
@@ -32,7 +33,12 @@ impl Estate {
         std::fs::set_permissions(dir.path().join("key.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
         std::fs::create_dir_all(dir.path().join("repo")).unwrap();
-        Estate { dir, public }
+        let signing = warroom::engine::backup::keys::generate().unwrap();
+        std::fs::write(dir.path().join("signing.key"), signing.file_text()).unwrap();
+        std::fs::set_permissions(dir.path().join("signing.key"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        std::fs::write(dir.path().join("signing.pub"), signing.public().file_text()).unwrap();
+        Estate { dir, public, signer: signing.public().encoded() }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -52,6 +58,8 @@ state_dir = "{d}/state"
 [encryption]
 recipients = ["{public}"]
 identity_file = "{d}/key.txt"
+signers = ["{signer}"]
+signing_key_file = "{d}/signing.key"
 
 [[locations]]
 name = "nas"
@@ -70,7 +78,8 @@ every = "1h"
 locations = LOCATIONS
 retention = {{ keep_last = 2 }}
 "#,
-            public = self.public
+            public = self.public,
+            signer = self.signer
         );
         let locations = if extra.contains("[[locations]]") { r#"["nas", "cloud"]"# } else { r#"["nas"]"# };
         let path = self.path("warroom.toml");
@@ -363,7 +372,7 @@ async fn a_flipped_byte_fails_verify_naming_the_location_and_backup_and_restore_
     assert!(err.contains("no location holds a good copy"), "{err}");
     // Even when the catalog does not know yet, reading it refuses: the data is checked as read.
     let repo = Repository::open(engine.config().location("nas").unwrap()).unwrap();
-    let manifest = repo.manifests(Some("files")).await.unwrap().remove(0);
+    let manifest = repo.manifests(Some("files"), &engine.config().encryption.signers).await.unwrap().remove(0).manifest;
     let ids = read::load_identities(&e.path("key.txt")).unwrap();
     let err = read::restore(&repo, &[manifest], &ids, &e.path("restored"), false, &Default::default())
         .await

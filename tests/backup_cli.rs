@@ -22,15 +22,15 @@ impl Setup {
         let d = dir.path();
         let out = warroom(d).args(["keygen", "--out"]).arg(d.join("key.txt")).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let public = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        // keygen prints the [encryption] lines to paste.
+        let lines = String::from_utf8(out.stdout).unwrap();
         std::fs::create_dir_all(d.join("data")).unwrap();
         std::fs::create_dir_all(d.join("repo")).unwrap();
         std::fs::write(d.join("data/a.txt"), "alpha\n").unwrap();
         let config = format!(
             r#"{extra}
 [encryption]
-recipients = ["{public}"]
-identity_file = "{d}/key.txt"
+{lines}identity_file = "{d}/key.txt"
 
 [[locations]]
 name = "nas"

@@ -483,6 +483,7 @@ fn with_backups(s: &mut State) {
         verified_at: verified.map(|m| now() - chrono::TimeDelta::minutes(m)),
         deep_verified_at: None,
         error: error.map(str::to_owned),
+        trust: warroom::engine::backup::manifest::Trust::Signed { key: "A1B2C3D4E5F60718".into() },
     };
     let mut degraded = manifest("database", "20261126T223707Z-5e1c0a11", 4, BackupKind::Full);
     degraded.degraded = vec![LocationFailure { location: "vault".into(), reason: "connection reset".into() }];

@@ -29,19 +29,27 @@ pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitC
         }
         AuditCommand::Verify { json } => {
             let v = engine.verify_audit().await.map_err(store_err)?;
+            // The chain against its anchors outside the database: what backups signed beside
+            // themselves at each location.
+            let (anchors, unreadable) = engine.check_anchors().await;
+            let rewritten: Vec<&str> = anchors.iter().filter_map(|a| a.problem.as_deref()).collect();
+            let ok = v.ok() && rewritten.is_empty();
             if json {
                 let doc = serde_json::json!({
                     "schema": "warroom.audit-verify/1",
-                    "ok": v.ok(),
+                    "ok": ok,
                     "records": v.records,
                     "head": v.head,
                     "problem": v.problem,
+                    "anchors": anchors,
+                    "anchor_problems": unreadable,
                 });
                 println!("{}", to_json(&doc)?);
             } else {
                 match &v.problem {
                     None => println!(
-                        "audit log OK: {} record{}, chain intact{}",
+                        "audit log {}: {} record{}, chain intact{}",
+                        if rewritten.is_empty() { "OK" } else { "TAMPERED" },
                         v.records,
                         if v.records == 1 { "" } else { "s" },
                         v.head
@@ -51,8 +59,29 @@ pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitC
                     ),
                     Some(p) => println!("audit log TAMPERED: {p}"),
                 }
+                for problem in &rewritten {
+                    println!("  ✖ the chain does not match its anchor: {problem}");
+                }
+                let good: Vec<_> = anchors.iter().filter(|a| a.problem.is_none()).collect();
+                match good.iter().max_by_key(|a| a.seq) {
+                    Some(newest) => println!(
+                        "  anchored: matches {} signed anchor{} at the backup locations (newest: record #{}, with backup {} at {})",
+                        good.len(),
+                        if good.len() == 1 { "" } else { "s" },
+                        newest.seq,
+                        newest.backup,
+                        newest.location
+                    ),
+                    None if anchors.is_empty() && !engine.config().locations.is_empty() => println!(
+                        "  no anchors to check yet: each backup writes the chain's signed head beside itself"
+                    ),
+                    None => {}
+                }
+                for p in &unreadable {
+                    eprintln!("warning: {p}");
+                }
             }
-            if v.ok() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+            if ok { ExitCode::SUCCESS } else { ExitCode::from(2) }
         }
         AuditCommand::Note { message, target } => {
             let refused = engine.config().console.read_only;

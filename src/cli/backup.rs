@@ -25,11 +25,23 @@ const FAILED: u8 = 1;
 const REFUSED: u8 = 2;
 const BAD_INPUT: u8 = 3;
 
-/// `warroom keygen`: a new age key pair. The private key goes to `out` (0600, never over an
-/// existing file); the public key is printed for `[encryption] recipients`.
+/// `warroom keygen`: a new age key pair, and beside it the backup host's signing key pair.
+/// The private keys go to `out` and `out.signing` (0600, never over an existing file), the
+/// signing public key also to `out.signing.pub` (minisign's format); what to put in
+/// `[encryption]` is printed.
 pub fn keygen(out: PathBuf) -> Result<ExitCode, CliError> {
     use age::secrecy::ExposeSecret;
-    use std::os::unix::fs::OpenOptionsExt;
+    use crate::engine::backup::keys;
+    let signing_path = PathBuf::from(format!("{}.signing", out.display()));
+    let public_path = PathBuf::from(format!("{}.signing.pub", out.display()));
+    for p in [&out, &signing_path, &public_path] {
+        if p.exists() {
+            return Err(CliError::message(
+                format!("{} exists: a key is never overwritten (backups made to it would be lost); choose another --out", p.display()),
+                BAD_INPUT,
+            ));
+        }
+    }
     let identity = age::x25519::Identity::generate();
     let public = identity.to_public().to_string();
     let text = format!(
@@ -37,24 +49,26 @@ pub fn keygen(out: PathBuf) -> Result<ExitCode, CliError> {
         Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
         identity.to_string().expose_secret()
     );
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&out).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            CliError::message(
-                format!("{} exists: a key is never overwritten (backups made to it would be lost); choose another --out", out.display()),
-                BAD_INPUT,
-            )
-        } else {
-            CliError::message(format!("cannot write {}: {e}", out.display()), BAD_INPUT)
-        }
-    })?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| CliError::message(format!("cannot write {}: {e}", out.display()), BAD_INPUT))?;
-    println!("{public}");
+    let signing = keys::generate().map_err(|e| CliError::message(e, FAILED))?;
+    let bad = |e: String| CliError::message(e, BAD_INPUT);
+    keys::write_new_private(&out, &text).map_err(bad)?;
+    keys::write_new_private(&signing_path, &signing.file_text()).map_err(bad)?;
+    std::fs::write(&public_path, signing.public().file_text())
+        .map_err(|e| bad(format!("cannot write {}: {e}", public_path.display())))?;
+    let absolute = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+    println!("recipients = [\"{public}\"]");
+    println!("signers = [\"{}\"]", signing.public().encoded());
+    println!("signing_key_file = \"{}\"", absolute(&signing_path).display());
     eprintln!(
-        "private key written to {} (mode 600): keep it safe and away from the backups;\n\
-         put the public key above in [encryption] recipients, and set identity_file where restores happen",
-        out.display()
+        "age private key written to {} (mode 600): keep it safe and away from the backups; set\n\
+         identity_file to it only where restores happen.\n\
+         signing key {} written to {} (mode 600): it stays on the backup host, which signs every\n\
+         backup with it; its public half is in {} (for `minisign -V -p`).\n\
+         Put the lines above in [encryption].",
+        out.display(),
+        signing.public().key_id(),
+        signing_path.display(),
+        public_path.display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -70,6 +84,8 @@ pub async fn gate_and_run(
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     eprintln!("{}", render_plan(&plan));
     let job = engine.propose(&spec, plan, &operator).await.map_err(|e| refused(&e))?;
+    // Restoring what no trusted key signed takes the typed name, never --yes.
+    let yes = yes && !(spec.needs_typed_proof() && interactive);
     let Some(proof) = ask_proof(&job, yes)? else {
         return declined(engine, &job, &operator).await;
     };
@@ -385,6 +401,20 @@ pub async fn prune(config: Option<PathBuf>, system: Option<String>, yes: bool) -
     Ok(worst)
 }
 
+pub async fn adopt(
+    config: Option<PathBuf>,
+    id: String,
+    identity: Option<PathBuf>,
+    yes: bool,
+) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    prepared(&engine).await;
+    let (spec, plan) = engine.plan_adopt(&id, identity).await.map_err(|e| CliError::message(e, BAD_INPUT))?;
+    let code = gate_and_run(&engine, spec, plan, yes).await;
+    engine.close().await;
+    code
+}
+
 /// One backup, as `backup list --json` prints it.
 #[derive(Debug, Serialize)]
 struct ListedBackup<'a> {
@@ -401,6 +431,8 @@ struct ListedBackup<'a> {
     verified_at: Option<String>,
     deep_verified_at: Option<String>,
     degraded: Vec<String>,
+    /// `signed`, `unsigned` (made before signing) or `untrusted`, and why.
+    trust: crate::engine::backup::manifest::Trust,
     copies: &'a [crate::engine::backup::service::Copy],
 }
 
@@ -473,6 +505,7 @@ fn listed(b: &BackupView) -> ListedBackup<'_> {
         verified_at: stamp(b.verified_at()),
         deep_verified_at: stamp(b.deep_verified_at()),
         degraded: m.degraded.iter().map(|f| format!("{}: {}", f.location, f.reason)).collect(),
+        trust: b.trust(),
         copies: &b.copies,
     }
 }
@@ -487,6 +520,8 @@ pub fn render_list(backups: &[BackupView]) -> String {
     for b in backups {
         let m = &b.manifest;
         let verified = match (b.deep_verified_at(), b.verified_at()) {
+            _ if !b.trusted() && b.trust() == crate::engine::backup::manifest::Trust::Unsigned => "– unsigned",
+            _ if !b.trusted() => "✖ UNTRUSTED",
             (Some(_), _) => "✔ deep",
             (None, Some(_)) => "✔ quick",
             _ if b.copies.iter().any(|c| c.error.is_some()) => "✖ FAILED",
@@ -514,8 +549,11 @@ pub fn render_list(backups: &[BackupView]) -> String {
         }
         out.push_str(line.trim_end());
         out.push('\n');
-        for c in b.copies.iter().filter(|c| c.error.is_some()) {
+        for c in b.copies.iter().filter(|c| c.error.is_some() && c.trust.trusted()) {
             out.push_str(&format!("    ✖ {}: {}\n", c.location, c.error.as_deref().unwrap_or_default()));
+        }
+        for c in b.copies.iter().filter(|c| !c.trust.trusted()) {
+            out.push_str(&format!("    {} {}: {}\n", if c.trust == crate::engine::backup::manifest::Trust::Unsigned { "–" } else { "✖" }, c.location, c.trust.label()));
         }
     }
     out

@@ -79,7 +79,8 @@ pub enum Command {
     },
     /// Make an age key pair for backups: the public key is printed, the private key written 0600
     Keygen {
-        /// Where to write the private key (never over an existing file)
+        /// Where to write the private age key (never over an existing file); the signing key
+        /// goes beside it, as FILE.signing (secret) and FILE.signing.pub
         #[arg(long, short = 'o', value_name = "FILE", default_value = "warroom-backup-key.txt")]
         out: PathBuf,
     },
@@ -240,6 +241,18 @@ pub enum BackupCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Sign a backup made before signing (or by a key no longer trusted) after a deep verify:
+    /// from then on it is listed, verified, counted for RPO and restored
+    Adopt {
+        /// The backup's id (as `backup list` shows it)
+        id: String,
+        /// The private key file (else [encryption] identity_file)
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+        /// Approve at the gate without a prompt, for scripts (audited)
+        #[arg(long)]
+        yes: bool,
+    },
     /// Delete what each system's retention does not keep (the list is in the plan)
     Prune {
         system: Option<String>,
@@ -393,6 +406,7 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
                 .await
             }
             BackupCommand::Prune { system, yes } => backup::prune(cli.config, system, yes).await,
+            BackupCommand::Adopt { id, identity, yes } => backup::adopt(cli.config, id, identity, yes).await,
             BackupCommand::Schedule => backup::schedule(cli.config).await,
         },
     };

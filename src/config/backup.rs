@@ -36,6 +36,7 @@ use toml::Spanned;
 use super::diagnostic::{Diagnostic, Report, did_you_mean};
 use super::secrets::SecretSource;
 use super::values::{HumanDuration, suggest_name, valid_name};
+use crate::model::signature::PublicKey;
 use crate::model::duration::human;
 use crate::model::{
     Action, ApprovalPolicies, ApprovalPolicy, BackupKind, Media, RetentionPolicy, System, ThreeTwoOne, Tier,
@@ -49,15 +50,25 @@ pub struct EncryptionSection {
     pub recipients: Vec<Spanned<String>>,
     pub recipients_file: Option<PathBuf>,
     pub identity_file: Option<PathBuf>,
+    /// Public keys of the hosts whose signed backups are trusted (minisign's `RW...`).
+    #[serde(default)]
+    pub signers: Vec<Spanned<String>>,
+    /// This host's signing key (secret, 0600): where backups are made.
+    pub signing_key_file: Option<PathBuf>,
 }
 
-/// Who backups are encrypted to, and where the key to read them is.
+/// Who backups are encrypted to, where the key to read them is, and whose signatures make a
+/// backup trusted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Encryption {
     /// age public keys (`age1...`).
     pub recipients: Vec<String>,
     /// The private key file, where restores happen (it need not exist where backups are made).
     pub identity_file: Option<PathBuf>,
+    /// The signers whose backups are listed, verified, counted for RPO and restored.
+    pub signers: Vec<PublicKey>,
+    /// This host's signing key: where backups are made (it need not exist where they are read).
+    pub signing_key_file: Option<PathBuf>,
 }
 
 impl EncryptionSection {
@@ -100,7 +111,35 @@ impl EncryptionSection {
                 ),
             }
         }
-        Encryption { recipients, identity_file: self.identity_file.as_ref().map(|f| base.join(f)) }
+        let mut signers = Vec::new();
+        for (i, k) in self.signers.iter().enumerate() {
+            match PublicKey::parse(k.get_ref()) {
+                Ok(key) => signers.push(key),
+                Err(e) => report.push(
+                    Diagnostic::error(format!("\"{}\" is not a signer's public key: {e}", k.get_ref().trim()))
+                        .at(format!("encryption.signers[{i}]"), Some(k.span()))
+                        .help("`warroom keygen` prints the signing public key (RW...) to put here; it is also in the .pub file beside the key"),
+                ),
+            }
+        }
+        Encryption {
+            recipients,
+            identity_file: self.identity_file.as_ref().map(|f| base.join(f)),
+            signers,
+            signing_key_file: self.signing_key_file.as_ref().map(|f| base.join(f)),
+        }
+    }
+}
+
+/// Backups are trusted only when signed by a configured signer: with backups and no signer,
+/// nothing could ever be restored.
+pub fn check_signing(encryption: &Encryption, any_backups: bool, section: &EncryptionSection, report: &mut Report) {
+    if any_backups && encryption.signers.is_empty() && section.signers.is_empty() {
+        report.push(
+            Diagnostic::error("systems have backups, but no signer is configured: only backups signed by a configured signer are listed, verified and restored")
+                .at("encryption.signers", None)
+                .help("run `warroom keygen --out /etc/warroom/backup-key.txt`: beside the age key it makes a signing key (backup-key.txt.signing, mode 600: keep it on the backup host) and prints its public key; then set signers = [\"RW...\"] and signing_key_file = \"/etc/warroom/backup-key.txt.signing\" in [encryption]"),
+        );
     }
 }
 

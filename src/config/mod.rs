@@ -212,6 +212,8 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
         base: config_dir.clone(),
     };
     let (estate, systems) = estate::build(sections.estate, &defaults, &mut report);
+    let any_backups = systems.iter().any(|s| s.backup.is_some());
+    backup::check_signing(&encryption, any_backups, &sections.encryption, &mut report);
     let keys = keys::resolve(&sections.keys, &mut report);
     report.sort();
     if report.has_errors() {

@@ -115,6 +115,17 @@ pub enum JobSpec {
         force: bool,
         #[serde(default)]
         identity: Option<String>,
+        /// The backup is not signed by a trusted key: the operator named it, and the gate
+        /// takes the typed proof (never `--yes`).
+        #[serde(default)]
+        untrusted: bool,
+    },
+    /// Sign a backup made before signing (or by another key) after a deep verify of it.
+    Adopt {
+        system: String,
+        id: String,
+        #[serde(default)]
+        identity: Option<String>,
     },
     Prune {
         system: String,
@@ -140,6 +151,7 @@ impl JobSpec {
             JobSpec::Verify { deep: false, .. } => "verify",
             JobSpec::Verify { deep: true, .. } => "deep-verify",
             JobSpec::Restore { .. } => "restore",
+            JobSpec::Adopt { .. } => "adopt",
             JobSpec::Prune { .. } => "prune",
             JobSpec::Failover { failback: false, .. } => "failover",
             JobSpec::Failover { failback: true, .. } => "failback",
@@ -152,6 +164,7 @@ impl JobSpec {
             JobSpec::Backup { system, .. }
             | JobSpec::Verify { system, .. }
             | JobSpec::Restore { system, .. }
+            | JobSpec::Adopt { system, .. }
             | JobSpec::Prune { system, .. }
             | JobSpec::Failover { system, .. } => system,
             JobSpec::Recover { target, .. } => target,
@@ -163,6 +176,7 @@ impl JobSpec {
             JobSpec::Backup { .. } => Action::Backup,
             JobSpec::Verify { .. } => Action::Verify,
             JobSpec::Restore { .. } => Action::Restore,
+            JobSpec::Adopt { .. } => Action::Adopt,
             JobSpec::Prune { .. } => Action::Prune,
             JobSpec::Failover { failback: false, .. } => Action::Failover,
             JobSpec::Failover { failback: true, .. } => Action::Failback,
@@ -174,13 +188,19 @@ impl JobSpec {
     pub fn lock_class(&self) -> Option<&'static str> {
         match self {
             // Both write the system's repositories.
-            JobSpec::Backup { .. } | JobSpec::Prune { .. } => Some("repository"),
+            JobSpec::Backup { .. } | JobSpec::Prune { .. } | JobSpec::Adopt { .. } => Some("repository"),
             JobSpec::Restore { .. } => Some("restore"),
             JobSpec::Verify { .. } => None,
             // A failover and a failback of one system never run at once.
             JobSpec::Failover { .. } => Some("failover"),
             JobSpec::Recover { .. } => Some("recover"),
         }
+    }
+
+    /// Only the typed proof (the system's name) approves it: restoring what no trusted key
+    /// signed.
+    pub fn needs_typed_proof(&self) -> bool {
+        matches!(self, JobSpec::Restore { untrusted: true, .. })
     }
 
     fn concurrency(kind: &str) -> usize {
@@ -624,7 +644,14 @@ impl JobPool {
         if job.state != JobState::Proposed {
             return Err(Refusal::NotWaiting { state: job.state });
         }
-        if let Err(refusal) = satisfies(job.policy, proof, &job.target) {
+        let strict = self.spec(id).await?.is_some_and(|s| s.needs_typed_proof())
+            && !matches!(proof, Proof::Typed(t) if t.trim() == job.target);
+        let checked = if strict {
+            Err(Refusal::NeedsTyped { system: job.target.clone() })
+        } else {
+            satisfies(job.policy, proof, &job.target)
+        };
+        if let Err(refusal) = checked {
             let mut d = details;
             d["reason"] = serde_json::json!(refusal.to_string());
             self.audit(operator, &action, &job.target, Outcome::Refused, d).await?;

@@ -61,6 +61,7 @@ pub enum Action {
     Backup,
     Verify,
     Restore,
+    Adopt,
     Prune,
     Failover,
     Failback,
@@ -69,10 +70,11 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::Backup,
         Action::Verify,
         Action::Restore,
+        Action::Adopt,
         Action::Prune,
         Action::Failover,
         Action::Failback,
@@ -85,6 +87,7 @@ impl Action {
             Action::Backup => "backup",
             Action::Verify => "verify",
             Action::Restore => "restore",
+            Action::Adopt => "adopt",
             Action::Prune => "prune",
             Action::Failover => "failover",
             Action::Failback => "failback",
@@ -98,7 +101,8 @@ impl Action {
     pub fn default_policy(self) -> ApprovalPolicy {
         match self {
             Action::Backup | Action::Verify => ApprovalPolicy::None,
-            Action::Prune | Action::Cancel => ApprovalPolicy::Confirm,
+            // Adopting a backup makes this host vouch for it.
+            Action::Prune | Action::Cancel | Action::Adopt => ApprovalPolicy::Confirm,
             Action::Restore | Action::Failover | Action::Failback | Action::Recover => ApprovalPolicy::Typed,
         }
     }

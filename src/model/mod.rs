@@ -13,6 +13,7 @@ pub mod health;
 pub mod objective;
 pub mod recovery;
 pub mod rpo;
+pub mod signature;
 pub mod system;
 pub mod tier;
 

@@ -65,10 +65,13 @@ pub fn point_backups(config: &mut Config) -> Result<(), String> {
     let dir = config.console.state_dir.clone();
     crate::store::create_private_dir(&dir)?;
     let (public, key) = demo_key(&dir)?;
+    let (signer, signing_key) = demo_signing_key(&dir)?;
     // The demo keeps its own timers running: backups and deep verifications on schedule.
     config.console.run_schedule = true;
     config.encryption.recipients = vec![public];
     config.encryption.identity_file = Some(key);
+    config.encryption.signers = vec![signer];
+    config.encryption.signing_key_file = Some(signing_key);
     for location in &mut config.locations {
         let path = dir.join("repo").join(&location.name);
         std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
@@ -113,6 +116,26 @@ fn demo_key(dir: &Path) -> Result<(String, PathBuf), String> {
     );
     write_private(&path, text.as_bytes())?;
     Ok((public, path))
+}
+
+/// The demo's signing key, beside its age key: made once, 0600. Its backups are signed by it
+/// like any backup host's.
+fn demo_signing_key(dir: &Path) -> Result<(crate::model::signature::PublicKey, PathBuf), String> {
+    use crate::model::signature::SecretKey;
+    use std::io::Read;
+    let path = dir.join("backup-key.txt.signing");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(key) = SecretKey::parse(&text)
+    {
+        return Ok((key.public(), path));
+    }
+    let mut random = [0u8; 40];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut random))
+        .map_err(|e| format!("cannot read random bytes for the demo's signing key: {e}"))?;
+    let key = SecretKey::from_random(random);
+    write_private(&path, key.file_text().as_bytes())?;
+    Ok((key.public(), path))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {

@@ -349,6 +349,15 @@ impl Store {
         Ok(record)
     }
 
+    /// The hash of record `seq`, if there is one.
+    pub async fn audit_hash(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar::<_, String>("SELECT hash FROM audit_log WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(self.error("reading the audit log"))
+    }
+
     /// The newest `limit` records (all when `None`), newest first.
     pub async fn audit_records(&self, limit: Option<u32>) -> Result<Vec<AuditRecord>, StoreError> {
         let rows = sqlx::query(

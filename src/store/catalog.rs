@@ -18,6 +18,8 @@ pub struct CatalogEntry {
     pub verified_at: Option<DateTime<Utc>>,
     pub deep_verified_at: Option<DateTime<Utc>>,
     pub verify_error: Option<String>,
+    /// Whether the manifest is signed by a configured signer (`Trust::encode`).
+    pub trust: String,
 }
 
 fn ts(t: &DateTime<Utc>) -> String {
@@ -29,12 +31,13 @@ fn parse(t: Option<String>) -> Option<DateTime<Utc>> {
 }
 
 impl Store {
-    /// Record (or refresh) a copy. Verification times are kept unless given.
+    /// Record (or refresh) a copy with a verification this host can believe (its own, or one
+    /// signed by a configured signer). Verification times are kept unless given.
     pub async fn upsert_backup(&self, e: &CatalogEntry) -> Result<(), StoreError> {
         self.execute(sqlx::query(
-            "INSERT INTO backups (location, id, system, taken_at, manifest, verified_at, deep_verified_at, verify_error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (location, id) DO UPDATE SET manifest = excluded.manifest, \
+            "INSERT INTO backups (location, id, system, taken_at, manifest, verified_at, deep_verified_at, verify_error, trust) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (location, id) DO UPDATE SET manifest = excluded.manifest, trust = excluded.trust, \
              verified_at = COALESCE(excluded.verified_at, backups.verified_at), \
              deep_verified_at = COALESCE(excluded.deep_verified_at, backups.deep_verified_at), \
              verify_error = excluded.verify_error",
@@ -47,7 +50,28 @@ impl Store {
         .bind(e.verified_at.as_ref().map(ts))
         .bind(e.deep_verified_at.as_ref().map(ts))
         .bind(&e.verify_error)
+        .bind(&e.trust)
         , "recording a backup").await?;
+        Ok(())
+    }
+
+    /// Record (or refresh) a copy whose location says nothing this host can believe about its
+    /// verification: what the catalog knew of it stays.
+    pub async fn upsert_backup_unverified(&self, e: &CatalogEntry) -> Result<(), StoreError> {
+        self.execute(
+            sqlx::query(
+                "INSERT INTO backups (location, id, system, taken_at, manifest, trust) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (location, id) DO UPDATE SET manifest = excluded.manifest, trust = excluded.trust",
+            )
+            .bind(&e.location)
+            .bind(&e.id)
+            .bind(&e.system)
+            .bind(ts(&e.taken_at))
+            .bind(&e.manifest)
+            .bind(&e.trust),
+            "recording a backup",
+        )
+        .await?;
         Ok(())
     }
 
@@ -96,10 +120,10 @@ impl Store {
     pub async fn catalog(&self, system: Option<&str>) -> Result<Vec<CatalogEntry>, StoreError> {
         let q = match system {
             Some(_) => {
-                "SELECT location, id, system, taken_at, manifest, verified_at, deep_verified_at, verify_error FROM backups WHERE system = $1 ORDER BY taken_at, id, location"
+                "SELECT location, id, system, taken_at, manifest, verified_at, deep_verified_at, verify_error, trust FROM backups WHERE system = $1 ORDER BY taken_at, id, location"
             }
             None => {
-                "SELECT location, id, system, taken_at, manifest, verified_at, deep_verified_at, verify_error FROM backups ORDER BY taken_at, id, location"
+                "SELECT location, id, system, taken_at, manifest, verified_at, deep_verified_at, verify_error, trust FROM backups ORDER BY taken_at, id, location"
             }
         };
         let mut query = sqlx::query(q);
@@ -118,6 +142,7 @@ impl Store {
                     verified_at: parse(r.try_get(5)?),
                     deep_verified_at: parse(r.try_get(6)?),
                     verify_error: r.try_get(7)?,
+                    trust: r.try_get(8)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

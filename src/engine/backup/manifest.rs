@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{BackupKind, BackupSummary};
 
-/// The manifest format; a newer warroom reads older ones.
-pub const FORMAT: u32 = 1;
+/// The manifest format; a newer warroom reads older ones. Format 2 manifests are signed
+/// (`manifest.json.minisig`); format 1 ones were made before backups were signed.
+pub const FORMAT: u32 = 2;
+pub const FORMAT_BEFORE_SIGNING: u32 = 1;
 
 /// A backup's manifest, as stored in each location it was written to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,4 +131,62 @@ pub fn new_id(at: DateTime<Utc>) -> String {
 pub fn fingerprint(recipient: &str) -> String {
     use sha2::{Digest, Sha256};
     format!("{:x}", Sha256::digest(recipient.as_bytes())).chars().take(16).collect()
+}
+
+/// A backup id is a plain name: it becomes a folder name in repositories, in the state
+/// directory's listing cache and in a restore's staging folder, so one read from a location
+/// is checked before it is used in a path.
+pub fn check_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && !id.starts_with('.')
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok { Ok(()) } else { Err(format!("\"{}\" is not a backup id: refused", id.escape_debug())) }
+}
+
+/// Whether a backup's manifest can be believed: signed by a configured signer, or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Trust {
+    /// Signed by the configured signer with this key id.
+    Signed { key: String },
+    /// No signature, and from before backups were signed (format 1, older than every signed
+    /// backup of its system). Not used until adopted (`warroom backup adopt`).
+    Unsigned,
+    /// Not signed by a trusted key, with why: ignored for listing counts, verification, RPO
+    /// and restore (unless named and confirmed through a typed gate).
+    Untrusted { reason: String },
+}
+
+impl Trust {
+    pub fn trusted(&self) -> bool {
+        matches!(self, Trust::Signed { .. })
+    }
+
+    /// As the catalog stores it.
+    pub fn encode(&self) -> String {
+        match self {
+            Trust::Signed { key } => format!("signed {key}"),
+            Trust::Unsigned => "unsigned".to_owned(),
+            Trust::Untrusted { reason } => format!("untrusted {reason}"),
+        }
+    }
+
+    pub fn decode(text: &str) -> Trust {
+        match text.split_once(' ') {
+            Some(("signed", key)) => Trust::Signed { key: key.to_owned() },
+            Some(("untrusted", reason)) => Trust::Untrusted { reason: reason.to_owned() },
+            None if text == "unsigned" => Trust::Unsigned,
+            _ => Trust::Untrusted { reason: "not checked yet".to_owned() },
+        }
+    }
+
+    /// How a listing shows it.
+    pub fn label(&self) -> String {
+        match self {
+            Trust::Signed { key } => format!("signed by {key}"),
+            Trust::Unsigned => "unsigned (made before signing)".to_owned(),
+            Trust::Untrusted { reason } => format!("not signed by a trusted key: ignored ({reason})"),
+        }
+    }
 }

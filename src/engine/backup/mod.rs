@@ -1,6 +1,9 @@
 //! The backup engine: taking, listing, verifying, restoring and pruning backups at every
-//! configured location. See docs/backup.md for the repository layout and formats.
+//! configured location. See docs/backup.md for the repository layout, formats and trust model.
 
+pub mod anchor;
+pub mod contain;
+pub mod keys;
 pub mod manifest;
 pub mod read;
 pub mod repo;

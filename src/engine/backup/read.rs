@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
+use super::contain::{Found, Tree};
 use super::manifest::{EntryKind, Index, IndexEntry, Manifest, SourceInfo};
 use super::repo::{DATA, INDEX, Repository};
 use super::write::Control;
@@ -84,11 +85,72 @@ pub async fn index(repo: &Repository, manifest: &Manifest, identities: &Identiti
     let reader = decryptor
         .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
         .map_err(|e| no_key(manifest, e))?;
-    // Decrypted, decompressed and parsed as it streams: never whole in memory as text.
+    // Decrypted, decompressed and parsed as it streams: never whole in memory as text, and
+    // never more of it than the manifest's counts allow (a listing that inflates to GiBs is
+    // stopped, not parsed).
     let plain = zstd::stream::read::Decoder::new(reader)
         .map_err(|e| format!("backup {}: cannot decompress the file listing: {e}", manifest.id))?;
-    serde_json::from_reader(io::BufReader::new(plain))
-        .map_err(|e| format!("backup {}: the file listing is unreadable: {e}", manifest.id))
+    let limit = index_limit(manifest);
+    let limited = Limited { inner: plain, left: limit };
+    let index: Index = serde_json::from_reader(io::BufReader::new(limited)).map_err(|e| {
+        if e.to_string().contains(TOO_BIG) {
+            format!(
+                "backup {}: the file listing is bigger than its manifest's {} entries allow ({} bytes): refused",
+                manifest.id, manifest.files, limit
+            )
+        } else {
+            format!("backup {}: the file listing is unreadable: {e}", manifest.id)
+        }
+    })?;
+    if index.entries.len() as u64 != manifest.files || index.deleted.len() as u64 != manifest.deleted_files {
+        return Err(format!(
+            "backup {}: the file listing holds {} entries and {} deletions, its manifest says {} and {}: refused",
+            manifest.id,
+            index.entries.len(),
+            index.deleted.len(),
+            manifest.files,
+            manifest.deleted_files
+        ));
+    }
+    Ok(index)
+}
+
+/// The most a listing of the manifest's size can take as JSON: an entry is at most two paths
+/// of 4 KiB and its fields.
+fn index_limit(manifest: &Manifest) -> u64 {
+    (manifest.files.saturating_add(manifest.deleted_files).saturating_add(16)).saturating_mul(10 * 1024)
+}
+
+/// The most a backup's data can decompress to: the bytes read from the source, plus the tar
+/// headers and padding of its entries (long names included).
+fn data_limit(manifest: &Manifest) -> u64 {
+    match manifest.source {
+        SourceInfo::Command { .. } => manifest.plain_size,
+        SourceInfo::Path { .. } => manifest
+            .plain_size
+            .saturating_add(manifest.files.saturating_add(2).saturating_mul(10 * 1024))
+            .saturating_add(64 * 1024),
+    }
+}
+
+const TOO_BIG: &str = "more than its manifest allows";
+
+/// Reads at most `left` bytes; past that, an error (a decompression bomb, or a lie).
+struct Limited<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        if n as u64 > self.left {
+            self.left = 0;
+            return Err(io::Error::other(TOO_BIG));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 fn no_key(manifest: &Manifest, e: age::DecryptError) -> String {
@@ -163,6 +225,7 @@ pub async fn restore(
     control: &Control,
 ) -> Result<Option<PathBuf>, String> {
     let Some(last) = chain.last() else { return Err("nothing to restore".into()) };
+    super::manifest::check_id(&last.id)?;
     if target.exists() && !force {
         let empty = std::fs::read_dir(target).map(|mut d| d.next().is_none()).unwrap_or(false);
         if !empty {
@@ -177,14 +240,15 @@ pub async fn restore(
     let name =
         target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "restore".into());
     let staging = parent.join(format!(".{name}.warroom-restore-{}", last.id));
-    if staging.exists() {
+    if std::fs::symlink_metadata(&staging).is_ok() {
         std::fs::remove_dir_all(&staging).map_err(|e| format!("cannot clear {}: {e}", staging.display()))?;
     }
-    std::fs::create_dir_all(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+    std::fs::create_dir(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
     let total: u64 = chain.iter().map(|m| m.plain_size).sum();
     control.bytes_total.store(total, std::sync::atomic::Ordering::Relaxed);
     let result = restore_into(repo, chain, identities, &staging, control).await;
     if let Err(e) = result {
+        // Nothing is left behind: what landed goes before the error is told.
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
     }
@@ -209,7 +273,8 @@ pub async fn restore(
 }
 
 /// Restore the chain into `dir` (an empty folder) and check the result against the last
-/// listing: every entry there, every file its size and SHA-256.
+/// listing: every entry there, every file its size and SHA-256. Nothing is created, followed
+/// or replaced outside `dir`, whatever the archive holds. The caller removes `dir` on error.
 pub async fn restore_into(
     repo: &Repository,
     chain: &[Manifest],
@@ -217,26 +282,46 @@ pub async fn restore_into(
     dir: &Path,
     control: &Control,
 ) -> Result<(), String> {
-    let mut final_index = None;
-    for (n, manifest) in chain.iter().enumerate() {
-        let idx = index(repo, manifest, identities).await?;
+    // Every listing first: what the restore will need, before a byte lands.
+    let mut indexes = Vec::with_capacity(chain.len());
+    for manifest in chain {
+        indexes.push(index(repo, manifest, identities).await?);
+    }
+    let mut tree = Tree::open(dir)?;
+    // The tree is at its biggest after one of the backups of the chain: each listing is the
+    // whole tree at that point. Blocks round each file up.
+    let need = indexes
+        .iter()
+        .map(|i| {
+            i.entries.iter().map(|e| e.size.div_ceil(4096).saturating_add(1).saturating_mul(4096)).sum::<u64>()
+        })
+        .max()
+        .unwrap_or(0);
+    let free = tree.free_space()?;
+    if need > free {
+        return Err(format!(
+            "the restore needs about {} and {} has {} free: free some space, or restore somewhere else (--to)",
+            super::service::bytes(need),
+            dir.parent().unwrap_or(dir).display(),
+            super::service::bytes(free)
+        ));
+    }
+    for (n, (manifest, idx)) in chain.iter().zip(indexes.iter()).enumerate() {
         let reader = reader_for(repo, &Repository::backup_key(&manifest.system, &manifest.id, DATA)).await?;
-        let m = manifest.clone();
-        let out = dir.to_owned();
+        let (m, idx) = (manifest.clone(), idx.clone());
         let ctl = control.clone();
         let keys = identities.clone();
-        let (applied, idx) = tokio::task::spawn_blocking(move || {
-            let r = apply(reader, &m, &idx, &keys, &out, &ctl, n == 0);
-            (r, idx)
+        let (applied, back) = tokio::task::spawn_blocking(move || {
+            let r = apply(reader, &m, &idx, &keys, &mut tree, &ctl, n == 0);
+            (r, tree)
         })
         .await
         .map_err(|e| format!("the restore stopped: {e}"))?;
+        tree = back;
         applied?;
-        final_index = Some(idx);
     }
-    let Some(index) = final_index else { return Ok(()) };
-    let dir = dir.to_owned();
-    tokio::task::spawn_blocking(move || check_tree(&dir, &index))
+    let Some(index) = indexes.pop() else { return Ok(()) };
+    tokio::task::spawn_blocking(move || check_tree(&mut tree, &index))
         .await
         .map_err(|e| format!("the check stopped: {e}"))?
 }
@@ -249,7 +334,7 @@ fn apply(
     manifest: &Manifest,
     index: &Index,
     keys: &Identities,
-    dir: &Path,
+    tree: &mut Tree,
     control: &Control,
     fresh: bool,
 ) -> Result<(), String> {
@@ -280,16 +365,28 @@ fn apply(
         Ok(reader)
     });
     let plain = ChannelReader { rx, current: Vec::new(), at: 0 };
+    let limit = data_limit(manifest);
     let result = zstd::stream::read::Decoder::new(plain)
         .map_err(|e| data_error(manifest, &e.to_string()))
         .and_then(|decoder| {
+            let decoder = Limited { inner: decoder, left: limit };
             let listed: HashMap<&str, &IndexEntry> =
                 index.entries.iter().map(|e| (e.path.as_str(), e)).collect();
             match &manifest.source {
                 SourceInfo::Command { file, .. } => {
-                    write_output(decoder, dir, file, listed.get(file.as_str()).copied(), control)
+                    write_output(decoder, tree, file, listed.get(file.as_str()).copied(), control, fresh)
                 }
-                SourceInfo::Path { .. } => unpack(decoder, dir, &listed, control, fresh),
+                SourceInfo::Path { .. } => unpack(decoder, tree, &listed, control, fresh),
+            }
+        })
+        .map_err(|e| {
+            if e.contains(TOO_BIG) {
+                format!(
+                    "backup {}: the data decompresses past the {limit} bytes its manifest allows: stopped (a decompression bomb, or a forged manifest)",
+                    manifest.id
+                )
+            } else {
+                e
             }
         });
     // The data's own checks come first: a damaged object explains a broken archive.
@@ -298,7 +395,7 @@ fn apply(
         return Err(e);
     }
     let sha = format!("{:x}", raw.hasher.finalize_reset());
-    if sha != manifest.sha256 || raw.size != manifest.stored_size {
+    if result.is_ok() && (sha != manifest.sha256 || raw.size != manifest.stored_size) {
         return Err(format!(
             "backup {}: the data at this location does not match its manifest (SHA-256 or size differ): it was altered or damaged",
             manifest.id
@@ -306,16 +403,7 @@ fn apply(
     }
     result?;
     for gone in &index.deleted {
-        let path = safe_join(dir, gone)?;
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() => {
-                let _ = std::fs::remove_dir_all(&path);
-            }
-            Ok(_) => {
-                let _ = std::fs::remove_file(&path);
-            }
-            Err(_) => {}
-        }
+        tree.remove(gone)?;
     }
     Ok(())
 }
@@ -351,45 +439,45 @@ fn data_error(manifest: &Manifest, e: &str) -> String {
 
 fn write_output(
     mut decoder: impl Read,
-    dir: &Path,
+    tree: &mut Tree,
     file: &str,
     listed: Option<&IndexEntry>,
     control: &Control,
+    fresh: bool,
 ) -> Result<(), String> {
-    let path = safe_join(dir, file)?;
-    let mut out =
-        std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let Some(expected) = listed.filter(|e| e.kind == EntryKind::File) else {
+        return Err(format!("the output {file} is not in the backup's listing: refused"));
+    };
+    let mut out = tree.create_file(file, !fresh)?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = decoder.read(&mut buf).map_err(|e| format!("cannot read the backup: {e}"))?;
-        if n == 0 {
-            break;
+    let written = (|| -> Result<(), String> {
+        loop {
+            let n = decoder.read(&mut buf).map_err(|e| format!("cannot read the backup: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            if size > expected.size {
+                return Err(format!("the output {file} is longer than its listing's {} bytes: refused", expected.size));
+            }
+            hasher.update(&buf[..n]);
+            control.bytes_done.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            io::Write::write_all(&mut out, &buf[..n]).map_err(|e| format!("cannot write {file}: {e}"))?;
         }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-        control.bytes_done.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-        io::Write::write_all(&mut out, &buf[..n])
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    out.sync_all().map_err(|e| format!("cannot sync {}: {e}", path.display()))?;
-    if let Some(e) = listed {
-        let sha = format!("{:x}", hasher.finalize());
-        if e.size != size || e.sha256.as_deref() != Some(sha.as_str()) {
+        out.sync_all().map_err(|e| format!("cannot sync {file}: {e}"))?;
+        let sha = format!("{:x}", hasher.finalize_reset());
+        if expected.size != size || expected.sha256.as_deref() != Some(sha.as_str()) {
             return Err(format!("the restored output does not match its listing ({size} bytes)"));
         }
+        Ok(())
+    })();
+    if written.is_err() {
+        drop(out);
+        let _ = tree.remove(file);
     }
-    Ok(())
-}
-
-/// A path inside `dir`, refusing anything that would escape it.
-fn safe_join(dir: &Path, rel: &str) -> Result<PathBuf, String> {
-    let p = Path::new(rel);
-    if p.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return Err(format!("the backup holds an unsafe path \"{rel}\": refused"));
-    }
-    Ok(dir.join(p))
+    written
 }
 
 /// Files up to this size are written by the writer threads; bigger ones by the reader.
@@ -397,41 +485,50 @@ const SMALL: u64 = 256 * 1024;
 /// Threads writing small files: creating many files costs system calls, not bandwidth.
 const WRITERS: usize = 3;
 
-/// A small file, read and checked, to be written.
+/// A small file, read and checked against its listing, to be written into its folder.
 struct WriteJob {
-    path: PathBuf,
+    dir: std::sync::Arc<cap_std::fs::Dir>,
+    name: std::ffi::OsString,
+    rel: String,
     data: Vec<u8>,
     mode: u32,
     mtime: i64,
+    replace: bool,
 }
 
-fn write_file(path: &Path, data: &[u8], mode: u32, mtime: i64) -> Result<(), String> {
-    let mut out = std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    io::Write::write_all(&mut out, data).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    finish_file(&out, path, mode, mtime)
+fn write_small(job: &WriteJob) -> Result<(), String> {
+    let mut out = super::contain::create_in(&job.dir, &job.name, job.replace)
+        .map_err(|e| format!("cannot write {}: {e}", job.rel))?;
+    io::Write::write_all(&mut out, &job.data).map_err(|e| format!("cannot write {}: {e}", job.rel))?;
+    finish_file(&out, &job.rel, job.mode, job.mtime)
 }
 
 /// Mode and time through the open handle: no second open.
-fn finish_file(out: &std::fs::File, path: &Path, mode: u32, mtime: i64) -> Result<(), String> {
+fn finish_file(out: &std::fs::File, rel: &str, mode: u32, mtime: i64) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     out.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
-        .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))?;
+        .map_err(|e| format!("cannot set the mode of {rel}: {e}"))?;
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(mtime).unwrap_or(0));
     let _ = out.set_modified(t);
     Ok(())
 }
 
-/// `fresh`: `dir` was empty before (the first backup of a chain): nothing can be in the way.
+/// Why an archive entry is refused before anything of it is written.
+fn refuse(rel: &str, why: &str) -> String {
+    format!("{rel}: {why}: refused, nothing of it was written")
+}
+
+/// Unpack the archive into `tree`, each entry checked against the listing before a byte of
+/// it lands. `fresh`: the tree was empty before (the first backup of a chain).
 fn unpack(
     decoder: impl Read,
-    dir: &Path,
+    tree: &mut Tree,
     listed: &HashMap<&str, &IndexEntry>,
     control: &Control,
     fresh: bool,
 ) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
     let mut archive = tar::Archive::new(decoder);
-    let mut dirs: Vec<(PathBuf, u32, i64)> = Vec::new();
+    let mut dirs: Vec<(String, u32, i64)> = Vec::new();
     let entries = archive.entries().map_err(|e| format!("cannot read the archive: {e}"))?;
     let mut buf = vec![0u8; 256 * 1024];
     // Bounded: at most 32 small files (8 MiB) wait for a writer.
@@ -448,7 +545,7 @@ fn unpack(
                         Err(_) => return,
                     };
                     let Ok(job) = job else { return };
-                    if let Err(e) = write_file(&job.path, &job.data, job.mode, job.mtime)
+                    if let Err(e) = write_small(&job)
                         && let Ok(mut f) = failed.lock()
                     {
                         f.get_or_insert(e);
@@ -457,16 +554,7 @@ fn unpack(
             })
         })
         .collect();
-    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    let ensure_parent = |path: &Path, made: &mut std::collections::HashSet<PathBuf>| -> Result<(), String> {
-        if let Some(p) = path.parent()
-            && !made.contains(p)
-        {
-            std::fs::create_dir_all(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
-            made.insert(p.to_owned());
-        }
-        Ok(())
-    };
+    let mut seen = std::collections::HashSet::new();
     let result = (|| -> Result<(), String> {
         for entry in entries {
             if control.cancel.load(std::sync::atomic::Ordering::Relaxed) {
@@ -476,24 +564,43 @@ fn unpack(
                 return Err(e);
             }
             let mut entry = entry.map_err(|e| format!("cannot read the archive: {e}"))?;
-            let rel = entry
-                .path()
-                .map_err(|e| format!("a bad path in the archive: {e}"))?
-                .to_string_lossy()
+            let raw = entry.path().map_err(|e| format!("a bad path in the archive: {e}"))?;
+            let rel = raw
+                .to_str()
+                .ok_or_else(|| format!("the archive holds a path that is not UTF-8 ({}): refused", raw.display()))?
                 .trim_end_matches('/')
                 .to_owned();
-            let path = safe_join(dir, &rel)?;
+            super::contain::split(&rel)?;
             let header = entry.header().clone();
+            let kind = header.entry_type();
+            let link = || entry.link_name().ok().flatten().map(|l| l.display().to_string()).unwrap_or_default();
+            match kind {
+                tar::EntryType::Link => {
+                    return Err(refuse(&rel, &format!("a hard link (to \"{}\"); warroom never restores hard links", link())));
+                }
+                tar::EntryType::Char | tar::EntryType::Block => return Err(refuse(&rel, "a device file")),
+                tar::EntryType::Fifo => return Err(refuse(&rel, "a FIFO")),
+                tar::EntryType::Directory
+                | tar::EntryType::Symlink
+                | tar::EntryType::Regular
+                | tar::EntryType::Continuous => {}
+                other => return Err(refuse(&rel, &format!("an archive entry of an unexpected type ({other:?})"))),
+            }
+            let Some(expected) = listed.get(rel.as_str()).copied() else {
+                return Err(refuse(&rel, "it is in the archive but not in its listing"));
+            };
+            if !seen.insert(rel.clone()) {
+                return Err(refuse(&rel, "it is in the archive twice"));
+            }
             let mode = header.mode().unwrap_or(0o644);
             let mtime = header.mtime().unwrap_or(0) as i64;
-            match header.entry_type() {
+            match kind {
                 tar::EntryType::Directory => {
-                    if !made.contains(&path) {
-                        std::fs::create_dir_all(&path)
-                            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-                        made.insert(path.clone());
+                    if expected.kind != EntryKind::Dir {
+                        return Err(refuse(&rel, "a folder in the archive, not in its listing"));
                     }
-                    dirs.push((path, mode, mtime));
+                    tree.make_dir(&rel, !fresh)?;
+                    dirs.push((rel, mode, mtime));
                 }
                 tar::EntryType::Symlink => {
                     let target = entry
@@ -502,66 +609,79 @@ fn unpack(
                         .flatten()
                         .ok_or_else(|| format!("the link {rel} has no target"))?
                         .into_owned();
-                    ensure_parent(&path, &mut made)?;
-                    let _ = std::fs::remove_file(&path);
-                    std::os::unix::fs::symlink(&target, &path)
-                        .map_err(|e| format!("cannot create the link {}: {e}", path.display()))?;
+                    if expected.kind != EntryKind::Symlink
+                        || expected.target.as_deref() != target.to_str()
+                    {
+                        return Err(refuse(&rel, "a link that its listing does not have"));
+                    }
+                    tree.symlink(&rel, &target, !fresh)?;
                 }
-                tar::EntryType::Regular => {
-                    ensure_parent(&path, &mut made)?;
-                    // A later backup of the chain replaces the file (never writes through a
-                    // link that an earlier one left there).
-                    if !fresh && std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
-                        let _ = std::fs::remove_file(&path);
+                _ => {
+                    let size = header.size().map_err(|e| format!("{rel}: a bad size in the archive: {e}"))?;
+                    if expected.kind != EntryKind::File || !expected.stored || expected.size != size {
+                        return Err(refuse(
+                            &rel,
+                            &format!("{size} bytes in the archive, its listing says {} bytes", expected.size),
+                        ));
                     }
-                    let expected = listed.get(rel.as_str()).copied();
                     let mut hasher = Sha256::new();
-                    let mut size = 0u64;
-                    let small = header.size().is_ok_and(|s| s <= SMALL);
-                    let mut data = Vec::new();
-                    let mut out = if small {
-                        None
-                    } else {
-                        Some(
-                            std::fs::File::create(&path)
-                                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-                        )
+                    let matches = |hasher: Sha256| {
+                        let sha = format!("{:x}", hasher.finalize());
+                        expected.sha256.as_deref() == Some(sha.as_str())
                     };
-                    loop {
-                        let n = entry
-                            .read(&mut buf)
+                    if size <= SMALL {
+                        // Read and checked whole before it is written.
+                        let mut data = Vec::with_capacity(size as usize);
+                        (&mut entry)
+                            .take(size)
+                            .read_to_end(&mut data)
                             .map_err(|e| format!("cannot read {rel} from the backup: {e}"))?;
-                        if n == 0 {
-                            break;
+                        hasher.update(&data);
+                        control.bytes_done.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                        if data.len() as u64 != size || !matches(hasher) {
+                            return Err(refuse(&rel, "it does not match its listing (the backup was altered or damaged)"));
                         }
-                        hasher.update(&buf[..n]);
-                        size += n as u64;
-                        control.bytes_done.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-                        match &mut out {
-                            Some(f) => io::Write::write_all(f, &buf[..n])
-                                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-                            None => data.extend_from_slice(&buf[..n]),
+                        let (dir, name) = tree.parent(&rel, true)?;
+                        tx.send(WriteJob {
+                            dir,
+                            name: name.to_owned(),
+                            rel,
+                            data,
+                            mode,
+                            mtime,
+                            replace: !fresh,
+                        })
+                        .map_err(|_| "the file writers stopped".to_owned())?;
+                    } else {
+                        let mut out = tree.create_file(&rel, !fresh)?;
+                        let mut got = 0u64;
+                        let written = (|| -> Result<(), String> {
+                            loop {
+                                let n = entry
+                                    .read(&mut buf)
+                                    .map_err(|e| format!("cannot read {rel} from the backup: {e}"))?;
+                                if n == 0 {
+                                    break;
+                                }
+                                hasher.update(&buf[..n]);
+                                got += n as u64;
+                                control.bytes_done.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                                io::Write::write_all(&mut out, &buf[..n])
+                                    .map_err(|e| format!("cannot write {rel}: {e}"))?;
+                            }
+                            if got != size || !matches(hasher.clone()) {
+                                return Err(format!("{rel} does not match its listing: the backup was altered or damaged; what was written of it is removed"));
+                            }
+                            finish_file(&out, &rel, mode, mtime)
+                        })();
+                        if let Err(e) = written {
+                            drop(out);
+                            let _ = tree.remove(&rel);
+                            return Err(e);
                         }
-                    }
-                    let sha = format!("{:x}", hasher.finalize());
-                    match expected {
-                        Some(e) if e.size == size && e.sha256.as_deref() == Some(sha.as_str()) => {}
-                        Some(_) => {
-                            return Err(format!(
-                                "{rel} does not match its listing: the backup was altered or damaged"
-                            ));
-                        }
-                        None => return Err(format!("{rel} is in the archive but not in its listing")),
-                    }
-                    match out {
-                        Some(f) => finish_file(&f, &path, mode, mtime)?,
-                        None => tx
-                            .send(WriteJob { path, data, mode, mtime })
-                            .map_err(|_| "the file writers stopped".to_owned())?,
                     }
                     control.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                other => return Err(format!("{rel}: an archive entry of an unexpected type ({other:?})")),
             }
         }
         Ok(())
@@ -575,41 +695,27 @@ fn unpack(
         return Err(e);
     }
     // Folders last: writing into them changed their times.
-    for (path, mode, mtime) in dirs.into_iter().rev() {
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o7777));
-        set_mtime(&path, mtime);
+    for (rel, mode, mtime) in dirs.into_iter().rev() {
+        tree.finish_dir(&rel, mode, mtime);
     }
     Ok(())
 }
 
-fn set_mtime(path: &Path, secs: i64) {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-    if let Ok(f) = std::fs::File::options().write(true).open(path).or_else(|_| std::fs::File::open(path)) {
-        let _ = f.set_modified(t);
-    }
-}
-
-/// Every entry of the final listing is in `dir`, of its kind, each file of its size. (Each
-/// file's content was checked against its SHA-256 as it was written.)
-fn check_tree(dir: &Path, index: &Index) -> Result<(), String> {
+/// Every entry of the final listing is in the tree, of its kind, each file of its size
+/// (looked at without following a link). Each file's content was checked against its SHA-256
+/// as it was written.
+fn check_tree(tree: &mut Tree, index: &Index) -> Result<(), String> {
     for e in &index.entries {
-        let path = safe_join(dir, &e.path)?;
-        let meta = std::fs::symlink_metadata(&path)
-            .map_err(|_| format!("{} is missing after the restore", e.path))?;
-        match e.kind {
-            EntryKind::Dir if !meta.is_dir() => return Err(format!("{} should be a folder", e.path)),
-            EntryKind::Symlink if !meta.file_type().is_symlink() => {
-                return Err(format!("{} should be a link", e.path));
+        let found = tree.find(&e.path)?.ok_or_else(|| format!("{} is missing after the restore", e.path))?;
+        match (e.kind, found) {
+            (EntryKind::Dir, Found::Dir) | (EntryKind::Symlink, Found::Symlink) => {}
+            (EntryKind::File, Found::File { len }) if len == e.size => {}
+            (EntryKind::File, Found::File { len }) => {
+                return Err(format!("{} is {len} bytes after the restore, {} in the backup", e.path, e.size));
             }
-            EntryKind::File if meta.len() != e.size => {
-                return Err(format!(
-                    "{} is {} bytes after the restore, {} in the backup",
-                    e.path,
-                    meta.len(),
-                    e.size
-                ));
-            }
-            _ => {}
+            (EntryKind::Dir, _) => return Err(format!("{} should be a folder", e.path)),
+            (EntryKind::Symlink, _) => return Err(format!("{} should be a link", e.path)),
+            (EntryKind::File, _) => return Err(format!("{} should be a file", e.path)),
         }
     }
     Ok(())

@@ -12,7 +12,7 @@
 //! On a folder (`fs`), every file is written under a temporary name, synced, then renamed. On
 //! S3, objects appear whole when their upload completes, and the manifest goes last.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -24,13 +24,27 @@ use tokio::io::AsyncWriteExt;
 
 use crate::config::backup::{Location, Store};
 
-use super::manifest::Manifest;
+use super::manifest::{FORMAT_BEFORE_SIGNING, Manifest, Trust, check_id};
+use crate::model::signature::{PublicKey, SecretKey};
+
+/// A backup found at a location: its manifest, and whether it can be believed.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub manifest: Manifest,
+    pub trust: Trust,
+}
 
 pub const ROOT: &str = "warroom";
 pub const MANIFEST: &str = "manifest.json";
 pub const DATA: &str = "data.age";
 pub const INDEX: &str = "index.age";
 pub const VERIFIED: &str = "verified.json";
+/// Signatures (minisign's format) beside what they sign.
+pub const MANIFEST_SIG: &str = "manifest.json.minisig";
+pub const VERIFIED_SIG: &str = "verified.json.minisig";
+/// The audit chain's head when the backup was made, signed: `audit verify` checks against it.
+pub const ANCHOR: &str = "anchor.json";
+pub const ANCHOR_SIG: &str = "anchor.json.minisig";
 
 /// Chunks sent to a location while writing.
 pub type Chunk = Bytes;
@@ -122,23 +136,64 @@ impl Repository {
         format!("{ROOT}/{system}/{id}/{file}")
     }
 
-    /// Every complete backup (those with a manifest), of one system or all.
-    pub async fn manifests(&self, system: Option<&str>) -> Result<Vec<Manifest>, String> {
-        let mut out = Vec::new();
+    /// Every complete backup (those with a manifest), of one system or all, each with whether
+    /// its manifest is signed by one of `signers`. A manifest whose system or id does not match
+    /// the folder it lies in, or that names a path, is skipped (and logged).
+    pub async fn manifests(&self, system: Option<&str>, signers: &[PublicKey]) -> Result<Vec<Listed>, String> {
+        let mut out: Vec<Listed> = Vec::new();
         for (sys, id, files) in self.backups(system).await? {
             if !files.iter().any(|f| f == MANIFEST) {
                 continue;
             }
             let bytes = self.read_all(&Self::backup_key(&sys, &id, MANIFEST)).await?;
-            match serde_json::from_slice::<Manifest>(&bytes) {
-                Ok(m) => out.push(m),
+            let manifest = match serde_json::from_slice::<Manifest>(&bytes) {
+                Ok(m) => m,
                 Err(e) => {
-                    tracing::warn!(location = %self.location, backup = %id, error = %e, "an unreadable manifest is skipped")
+                    tracing::warn!(location = %self.location, backup = %id, error = %e, "an unreadable manifest is skipped");
+                    continue;
                 }
+            };
+            if check_id(&sys).is_err() || check_id(&id).is_err() || manifest.id != id || manifest.system != sys {
+                tracing::warn!(location = %self.location, folder = %format!("{sys}/{id}"), "a manifest that does not match its folder is skipped");
+                continue;
+            }
+            let trust = if files.iter().any(|f| f == MANIFEST_SIG) {
+                let sig = self.read_all(&Self::backup_key(&sys, &id, MANIFEST_SIG)).await?;
+                match crate::model::signature::verify(signers, &bytes, &String::from_utf8_lossy(&sig)) {
+                    Ok(signed) => Trust::Signed { key: signed.key_id },
+                    Err(e) => Trust::Untrusted { reason: e.to_string() },
+                }
+            } else if manifest.format <= FORMAT_BEFORE_SIGNING {
+                Trust::Unsigned
+            } else {
+                Trust::Untrusted { reason: "it has no signature".to_owned() }
+            };
+            out.push(Listed { manifest, trust });
+        }
+        out.sort_by(|a, b| a.manifest.started_at.cmp(&b.manifest.started_at).then(a.manifest.id.cmp(&b.manifest.id)));
+        // A backup "made before signing" that is newer than a signed one of its system was not.
+        let first_signed: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>> = out
+            .iter()
+            .filter(|l| l.trust.trusted())
+            .fold(Default::default(), |mut acc, l| {
+                acc.entry(l.manifest.system.clone()).or_insert(l.manifest.started_at);
+                acc
+            });
+        for l in &mut out {
+            if l.trust == Trust::Unsigned
+                && first_signed.get(&l.manifest.system).is_some_and(|t| *t < l.manifest.started_at)
+            {
+                l.trust = Trust::Untrusted {
+                    reason: "it has no signature, and signed backups of its system are older: it was not made before signing".to_owned(),
+                };
             }
         }
-        out.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
         Ok(out)
+    }
+
+    /// The signed manifest bytes of a backup, read again (for adopting one).
+    pub async fn manifest_bytes(&self, system: &str, id: &str) -> Result<Bytes, String> {
+        self.read_all(&Self::backup_key(system, id, MANIFEST)).await
     }
 
     /// (system, backup id, file names) of everything stored, complete or not.
@@ -270,8 +325,25 @@ impl Repository {
                 tokio::fs::create_dir_all(&dir)
                     .await
                     .map_err(|e| format!("location {location}: cannot create {}: {e}", dir.display()))?;
+                // Nothing under the location is followed: a link planted in the repository
+                // (by whoever can write to it) never sends a write elsewhere.
+                let mut at = root.clone();
+                for part in Path::new(rel).parent().into_iter().flat_map(|p| p.components()) {
+                    at.push(part);
+                    if std::fs::symlink_metadata(&at).is_ok_and(|m| !m.is_dir()) {
+                        return Err(format!(
+                            "location {location}: {} is not a folder (a link?): refused",
+                            at.display()
+                        ));
+                    }
+                }
                 let tmp = path.with_extension("tmp");
-                let file = tokio::fs::File::create(&tmp)
+                let _ = tokio::fs::remove_file(&tmp).await;
+                let file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .custom_flags(libc_nofollow())
+                    .open(&tmp)
                     .await
                     .map_err(|e| format!("location {location}: cannot write {}: {e}", tmp.display()))?;
                 Ok(ObjectWriter { location, size: 0, sink: Sink::Fs { file, tmp, path } })
@@ -313,7 +385,7 @@ impl Repository {
         Ok(())
     }
 
-    async fn delete_object(&self, rel: &str) -> Result<(), String> {
+    pub async fn delete_object(&self, rel: &str) -> Result<(), String> {
         match &self.backend {
             Backend::Fs(root) => match tokio::fs::remove_file(root.join(rel)).await {
                 Ok(()) => Ok(()),
@@ -345,18 +417,42 @@ impl Repository {
         removed
     }
 
-    pub async fn read_verify(&self, system: &str, id: &str) -> Option<VerifyRecord> {
+    /// The latest verification recorded with this copy, if it was signed by one of `signers`
+    /// for this very copy (its trusted comment names the location, system and backup). An
+    /// unsigned record is only a claim: anyone with the bucket could have written it.
+    pub async fn read_verify(&self, system: &str, id: &str, signers: &[PublicKey]) -> Option<VerifyRecord> {
         let bytes = self.read_all(&Self::backup_key(system, id, VERIFIED)).await.ok()?;
+        let sig = self.read_all(&Self::backup_key(system, id, VERIFIED_SIG)).await.ok()?;
+        let signed = crate::model::signature::verify(signers, &bytes, &String::from_utf8_lossy(&sig)).ok()?;
+        (signed.comment == verify_comment(&self.location, system, id)).then_some(())?;
         serde_json::from_slice(&bytes).ok()
     }
 
-    pub async fn write_verify(&self, system: &str, id: &str, record: &VerifyRecord) -> Result<(), String> {
-        self.write_small(
-            &Self::backup_key(system, id, VERIFIED),
-            serde_json::to_vec_pretty(record).unwrap_or_default(),
-        )
-        .await
+    /// Record a verification with the copy, signed when this host has a signing key.
+    pub async fn write_verify(
+        &self,
+        system: &str,
+        id: &str,
+        record: &VerifyRecord,
+        signer: Option<&SecretKey>,
+    ) -> Result<(), String> {
+        let bytes = serde_json::to_vec_pretty(record).map_err(|e| e.to_string())?;
+        let sig = signer.map(|k| k.sign(&bytes, &verify_comment(&self.location, system, id)));
+        self.write_small(&Self::backup_key(system, id, VERIFIED), bytes).await?;
+        match sig {
+            Some(sig) => self.write_small(&Self::backup_key(system, id, VERIFIED_SIG), sig.into_bytes()).await,
+            None => self.delete_object(&Self::backup_key(system, id, VERIFIED_SIG)).await,
+        }
     }
+}
+
+/// What a verification record's signature says it is about.
+fn verify_comment(location: &str, system: &str, id: &str) -> String {
+    format!("warroom verification of backup {system}/{id} at location {location}")
+}
+
+fn libc_nofollow() -> i32 {
+    rustix::fs::OFlags::NOFOLLOW.bits() as i32
 }
 
 /// Files under `root/prefix`, as paths relative to `root` with `/` (temporary ones too, so a

@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::manifest::{Index, Manifest, new_id};
+use super::manifest::{Index, Manifest, Trust, new_id};
 use super::read::{self, Identities};
 use super::repo::{MANIFEST, Repository, VerifyRecord};
 use super::write::{self, BackupRequest, describe_failures};
@@ -27,15 +27,16 @@ use crate::engine::jobs::{JobContext, JobSnapshot, JobSpec, JobState, Plan, Proo
 use crate::model::backup::{Schedule, chain, next_backup, retain};
 use crate::model::duration::human;
 use crate::model::{BackupKind, BackupSummary, Media, ThreeTwoOne};
-use crate::store::CatalogEntry;
+use crate::store::{CatalogEntry, NewAuditRecord, Outcome};
 
 /// The backups that can be restored: at some location, it and every backup its chain builds
 /// on have a copy verified good. An incremental whose full backup failed verification is not
 /// one, however good its own copies are.
 pub fn restorable(all: &[BackupView]) -> std::collections::HashSet<String> {
     let by_id: HashMap<&str, &BackupView> = all.iter().map(|b| (b.manifest.id.as_str(), b)).collect();
+    // A copy counts only when its manifest is signed by a configured signer.
     let good_at = |b: &BackupView, location: &str| {
-        b.copy(location).is_some_and(|c| c.error.is_none() && c.verified_at.is_some())
+        b.copy(location).is_some_and(|c| c.trust.trusted() && c.error.is_none() && c.verified_at.is_some())
     };
     all.iter()
         .filter(|b| {
@@ -70,6 +71,8 @@ pub struct Copy {
     pub deep_verified_at: Option<DateTime<Utc>>,
     /// What the last verification of this copy found wrong.
     pub error: Option<String>,
+    /// Whether this copy's manifest is signed by a configured signer.
+    pub trust: Trust,
 }
 
 /// One backup, with every copy the catalog knows of.
@@ -80,13 +83,32 @@ pub struct BackupView {
 }
 
 impl BackupView {
-    /// When a copy was last proven good (a copy known bad does not count).
+    /// When a trusted copy was last proven good (a copy known bad does not count).
     pub fn verified_at(&self) -> Option<DateTime<Utc>> {
-        self.copies.iter().filter(|c| c.error.is_none()).filter_map(|c| c.verified_at).max()
+        self.copies.iter().filter(|c| c.error.is_none() && c.trust.trusted()).filter_map(|c| c.verified_at).max()
     }
 
     pub fn deep_verified_at(&self) -> Option<DateTime<Utc>> {
-        self.copies.iter().filter(|c| c.error.is_none()).filter_map(|c| c.deep_verified_at).max()
+        self.copies
+            .iter()
+            .filter(|c| c.error.is_none() && c.trust.trusted())
+            .filter_map(|c| c.deep_verified_at)
+            .max()
+    }
+
+    /// Signed by a configured signer at some location.
+    pub fn trusted(&self) -> bool {
+        self.copies.iter().any(|c| c.trust.trusted())
+    }
+
+    /// The best trust of its copies: signed where any copy is.
+    pub fn trust(&self) -> Trust {
+        self.copies
+            .iter()
+            .find(|c| c.trust.trusted())
+            .or_else(|| self.copies.first())
+            .map(|c| c.trust.clone())
+            .unwrap_or(Trust::Untrusted { reason: "no copy".into() })
     }
 
     pub fn summary(&self) -> BackupSummary {
@@ -194,15 +216,31 @@ impl Engine {
                     continue;
                 }
             };
-            let manifests = match repo.manifests(system).await {
+            let signers = &self.config.encryption.signers;
+            let listed = match repo.manifests(system, signers).await {
                 Ok(m) => m,
                 Err(e) => {
                     problems.push(format!("location {}: {e}", location.name));
                     continue;
                 }
             };
-            for m in &manifests {
-                let record = repo.read_verify(&m.system, &m.id).await;
+            for l in &listed {
+                let m = &l.manifest;
+                let trust = l.trust.encode();
+                let before = known.iter().find(|k| k.location == location.name && k.id == m.id);
+                // A backup nobody trusted signed is told once, and audited, when first seen.
+                if !l.trust.trusted() && before.is_none_or(|k| k.trust != trust) {
+                    tracing::warn!(location = %location.name, backup = %m.id, trust = %l.trust.label(), "a backup not signed by a trusted key");
+                    let _ = self
+                        .audit(
+                            NewAuditRecord::new("warroom", "backup.untrusted", &m.system, Outcome::Refused).details(
+                                serde_json::json!({ "backup": m.id, "location": location.name, "trust": l.trust.label() }),
+                            ),
+                        )
+                        .await;
+                }
+                let record =
+                    if l.trust.trusted() { repo.read_verify(&m.system, &m.id, signers).await } else { None };
                 let entry = CatalogEntry {
                     location: location.name.clone(),
                     id: m.id.clone(),
@@ -212,14 +250,22 @@ impl Engine {
                     verified_at: record.as_ref().and_then(|r| r.quick_at),
                     deep_verified_at: record.as_ref().and_then(|r| r.deep_at),
                     verify_error: record.as_ref().and_then(|r| r.error.clone()),
+                    trust,
                 };
-                if let Err(e) = self.store.upsert_backup(&entry).await {
+                // A verification record the location holds counts only when signed for this
+                // copy; otherwise what this host knew of it stays.
+                let saved = if record.is_some() {
+                    self.store.upsert_backup(&entry).await
+                } else {
+                    self.store.upsert_backup_unverified(&entry).await
+                };
+                if let Err(e) = saved {
                     problems.push(e.to_string());
                 }
             }
             for gone in known
                 .iter()
-                .filter(|k| k.location == location.name && !manifests.iter().any(|m| m.id == k.id))
+                .filter(|k| k.location == location.name && !listed.iter().any(|l| l.manifest.id == k.id))
             {
                 if let Err(e) = self.store.remove_backup(&gone.location, &gone.id).await {
                     problems.push(e.to_string());
@@ -240,11 +286,19 @@ impl Engine {
                 verified_at: row.verified_at,
                 deep_verified_at: row.deep_verified_at,
                 error: row.verify_error.clone(),
+                trust: Trust::decode(&row.trust),
             };
+            let Ok(manifest) = serde_json::from_str::<Manifest>(&row.manifest) else { continue };
             match at.get(&row.id) {
-                Some(&i) => views[i].copies.push(copy),
+                Some(&i) => {
+                    // The view shows a trusted copy's manifest: an untrusted one of the same id
+                    // (written by someone else) never stands in for it.
+                    if copy.trust.trusted() && !views[i].trusted() {
+                        views[i].manifest = manifest;
+                    }
+                    views[i].copies.push(copy)
+                }
                 None => {
-                    let Ok(manifest) = serde_json::from_str::<Manifest>(&row.manifest) else { continue };
                     at.insert(row.id.clone(), views.len());
                     views.push(BackupView { manifest, copies: vec![copy] });
                 }
@@ -306,7 +360,7 @@ impl Engine {
                         .map(|b| b.manifest.started_at)
                         .max(),
                     newest_deep_verified: mine.iter().filter_map(|b| b.deep_verified_at()).max(),
-                    backups: mine.len(),
+                    backups: mine.iter().filter(|b| b.trusted()).count(),
                     schedule: policy.map(|p| {
                         let last = started.get(&system.name).copied();
                         match Schedule::assess(last, p.every, now) {
@@ -341,7 +395,8 @@ impl Engine {
     /// backup job that succeeded. (A failed run does not count: the next one is due.)
     async fn last_backup_starts(&self) -> HashMap<String, DateTime<Utc>> {
         let mut out: HashMap<String, DateTime<Utc>> = HashMap::new();
-        for b in self.backups(None).await.unwrap_or_default() {
+        // A backup nobody trusted signed never puts the next one off.
+        for b in self.backups(None).await.unwrap_or_default().into_iter().filter(BackupView::trusted) {
             let e = out.entry(b.manifest.system.clone()).or_insert(b.manifest.started_at);
             *e = (*e).max(b.manifest.started_at);
         }
@@ -431,12 +486,141 @@ impl Engine {
             || self.config.encryption.identity_file.as_ref().is_some_and(|p| p.exists())
     }
 
+    /// This host's signing key: backups are signed by the host that makes them.
+    pub fn signing_key(&self) -> Result<crate::model::signature::SecretKey, String> {
+        let path = self.config.encryption.signing_key_file.as_ref().ok_or_else(|| {
+            format!(
+                "backups are signed by the host that makes them, and this one has no signing key: run `warroom keygen --out KEY` and set [encryption] signing_key_file (and its public key in signers) in {}",
+                self.config.path.display()
+            )
+        })?;
+        let key = super::keys::load(path)?;
+        if !self.config.encryption.signers.contains(&key.public()) {
+            return Err(format!(
+                "the signing key {} ({}) is not among [encryption] signers, so its backups would be ignored: add \"{}\" to signers",
+                path.display(),
+                key.public().key_id(),
+                key.public().encoded()
+            ));
+        }
+        Ok(key)
+    }
+
+    /// The audit chain's head now, to anchor beside a backup.
+    async fn anchor_now(&self, system: &str, backup: &str) -> Option<super::anchor::Anchor> {
+        let head = self.store.meta("audit.head").await.ok().flatten()?;
+        let (seq, hash) = head.split_once(' ')?;
+        Some(super::anchor::Anchor {
+            format: super::anchor::FORMAT,
+            state: self.chain_name(),
+            seq: seq.parse().ok()?,
+            hash: hash.to_owned(),
+            at: self.now(),
+            system: system.to_owned(),
+            backup: backup.to_owned(),
+        })
+    }
+
+    /// Which audit chain this engine's state holds, as anchors name it.
+    pub fn chain_name(&self) -> String {
+        super::anchor::state_name(&crate::engine::jobs::hostname(), self.state_dir())
+    }
+
+    /// Check the audit chain against the newest anchor of each system at each location: the
+    /// anchors this state wrote, signed by a configured signer. A record whose hash differs
+    /// from its anchor, or an anchor past the chain's end, means the chain was rewritten.
+    pub async fn check_anchors(&self) -> (Vec<super::anchor::AnchorCheck>, Vec<String>) {
+        use super::anchor::{Anchor, AnchorCheck};
+        use super::repo::{ANCHOR, ANCHOR_SIG};
+        let mut checks = Vec::new();
+        let mut problems = Vec::new();
+        let ours = self.chain_name();
+        for location in &self.config.locations {
+            let repo = match Repository::open(location) {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
+            let all = match repo.backups(None).await {
+                Ok(a) => a,
+                Err(e) => {
+                    problems.push(format!("location {}: {e}", location.name));
+                    continue;
+                }
+            };
+            // The newest anchored backup of each system (ids sort by time).
+            let mut newest: BTreeMap<String, String> = BTreeMap::new();
+            for (sys, id, files) in &all {
+                if files.iter().any(|f| f == ANCHOR) && files.iter().any(|f| f == ANCHOR_SIG) {
+                    let e = newest.entry(sys.clone()).or_insert_with(|| id.clone());
+                    if id > e {
+                        *e = id.clone();
+                    }
+                }
+            }
+            for (sys, id) in newest {
+                let key = |f: &str| Repository::backup_key(&sys, &id, f);
+                let (Ok(bytes), Ok(sig)) = (repo.read_all(&key(ANCHOR)).await, repo.read_all(&key(ANCHOR_SIG)).await)
+                else {
+                    continue;
+                };
+                let signed = match crate::model::signature::verify(
+                    &self.config.encryption.signers,
+                    &bytes,
+                    &String::from_utf8_lossy(&sig),
+                ) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        problems.push(format!("location {}: the anchor with backup {id} is ignored: {e}", location.name));
+                        continue;
+                    }
+                };
+                let Ok(anchor) = serde_json::from_slice::<Anchor>(&bytes) else { continue };
+                if anchor.state != ours {
+                    continue; // another state's chain
+                }
+                let problem = match self.store.audit_hash(anchor.seq).await {
+                    Ok(Some(h)) if h == anchor.hash => None,
+                    Ok(Some(h)) => Some(format!(
+                        "record #{} was rewritten: its hash is {} in the database, but backup {} at {} anchored {} (signed by {} on {})",
+                        anchor.seq,
+                        &h[..12.min(h.len())],
+                        anchor.backup,
+                        location.name,
+                        &anchor.hash[..12.min(anchor.hash.len())],
+                        signed.key_id,
+                        when(anchor.at)
+                    )),
+                    Ok(None) => Some(format!(
+                        "record #{} is gone: backup {} at {} anchored the chain at #{} (signed by {} on {}), and the chain is shorter now",
+                        anchor.seq, anchor.backup, location.name, anchor.seq, signed.key_id, when(anchor.at)
+                    )),
+                    Err(e) => Some(e.to_string()),
+                };
+                checks.push(AnchorCheck {
+                    location: location.name.clone(),
+                    system: sys.clone(),
+                    backup: id.clone(),
+                    seq: anchor.seq,
+                    signed_by: signed.key_id,
+                    problem,
+                });
+            }
+        }
+        (checks, problems)
+    }
+
     // ---- plans ----
 
     /// The next backup of `system`: full or the configured kind on its parent, where to.
     pub async fn plan_backup(&self, system: &str) -> Result<(JobSpec, Plan), String> {
         let policy = self.policy(system)?.clone();
-        let backups = self.backups(Some(system)).await?;
+        let signer = self.signing_key()?;
+        // Only what a configured signer signed is built on.
+        let backups: Vec<BackupView> =
+            self.backups(Some(system)).await?.into_iter().filter(BackupView::trusted).collect();
         let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
         let (mut kind, mut parent) = next_backup(policy.kind, &summaries, policy.full_every, self.now());
         let mut why_full = None;
@@ -506,6 +690,10 @@ impl Engine {
             let describe = self.config.location(name).map(|l| l.describe()).unwrap_or_default();
             lines.push(format!("to         {name}: {describe}"));
         }
+        lines.push(format!(
+            "signed     by this host's key {} (manifest, and the audit chain's head beside it)",
+            signer.public().key_id()
+        ));
         lines.push("then       read each copy back and check its SHA-256 (quick verify)".to_owned());
         if !three.met() {
             lines.push(format!("note       3-2-1 not met: {}", three.shortfalls().join(", ")));
@@ -531,13 +719,16 @@ impl Engine {
         let backups = self.backups(Some(&system)).await?;
         let target = match &id {
             Some(id) => backups.iter().find(|b| &b.manifest.id == id),
-            None => backups.last(),
+            None => backups.iter().rev().find(|b| b.trusted()),
         };
         let Some(target) = target else {
             return Err(format!(
-                "{system} has no backup to verify yet: run `warroom backup run {system}` first"
+                "{system} has no backup signed by a trusted key to verify yet: run `warroom backup run {system}` first"
             ));
         };
+        if !target.trusted() {
+            return Err(untrusted_refusal(target));
+        }
         if deep {
             self.identities(identity.as_deref())?;
         }
@@ -580,28 +771,43 @@ impl Engine {
         identity: Option<PathBuf>,
     ) -> Result<(JobSpec, Plan), String> {
         // A system's name restores its newest verified backup.
+        // A system's name restores its newest verified backup signed by a trusted key; one
+        // that is not is restored only when named, through a typed gate.
         let backup = if self.config.estate.index_of(id_or_system).is_some() {
             let all = self.backups(Some(id_or_system)).await?;
-            all.into_iter().rev().find(|b| b.verified_at().is_some()).ok_or_else(|| {
-                format!("{id_or_system} has no verified backup to restore; `warroom backup list {id_or_system}` shows what there is")
+            all.into_iter().rev().find(|b| b.trusted() && b.verified_at().is_some()).ok_or_else(|| {
+                format!("{id_or_system} has no verified backup signed by a trusted key to restore; `warroom backup list {id_or_system}` shows what there is")
             })?
         } else {
             self.backup(id_or_system).await?
         };
+        let untrusted = !backup.trusted();
         let system = backup.manifest.system.clone();
         let all = self.backups(Some(&system)).await?;
         let summaries: Vec<BackupSummary> = all.iter().map(BackupView::summary).collect();
         let links = chain(&summaries, &backup.manifest.id).ok_or_else(|| {
             format!("backup {} cannot be restored: a backup it builds on is missing", backup.manifest.id)
         })?;
+        let untrusted_links: Vec<&BackupView> = links
+            .iter()
+            .filter_map(|l| all.iter().find(|b| b.manifest.id == l.id))
+            .filter(|b| !b.trusted())
+            .collect();
+        if !untrusted && !untrusted_links.is_empty() {
+            return Err(format!(
+                "backup {} builds on {}, which is not signed by a trusted key: name that backup to restore it through the typed gate, or adopt it",
+                backup.manifest.id,
+                untrusted_links.iter().map(|b| b.manifest.id.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
         // The location: the one asked for, else the first that holds the whole chain and whose
-        // copies are not known bad.
+        // copies are not known bad (and signed, unless the operator named an untrusted one).
         let holds_all = |loc: &str| {
             links.iter().all(|l| {
                 all.iter()
                     .find(|b| b.manifest.id == l.id)
                     .and_then(|b| b.copy(loc))
-                    .is_some_and(|c| c.error.is_none())
+                    .is_some_and(|c| c.error.is_none() && (untrusted || c.trust.trusted()))
             })
         };
         let location = match location {
@@ -636,15 +842,22 @@ impl Engine {
                 target.display()
             ));
         }
-        let mut lines = vec![
-            format!(
-                "backup     {} ({}, taken {})",
-                backup.manifest.id,
-                backup.manifest.kind,
-                when(backup.manifest.started_at)
-            ),
-            format!("from       {location}"),
-        ];
+        let mut lines = Vec::new();
+        if untrusted {
+            lines.push(format!("UNTRUSTED  {}", backup.trust().label()));
+            lines.push(
+                "           anyone who can write to the location could have made it: restoring it trusts them"
+                    .to_owned(),
+            );
+            lines.push("           (the gate asks for the system's name; --yes is not enough)".to_owned());
+        }
+        lines.push(format!(
+            "backup     {} ({}, taken {})",
+            backup.manifest.id,
+            backup.manifest.kind,
+            when(backup.manifest.started_at)
+        ));
+        lines.push(format!("from       {location}"));
         if links.len() > 1 {
             let ids: Vec<&str> = links.iter().map(|l| l.id.as_str()).collect();
             lines.push(format!("chain      {} backups, applied in order: {}", links.len(), ids.join(" → ")));
@@ -677,9 +890,154 @@ impl Engine {
                 target: target.display().to_string(),
                 force,
                 identity: identity.map(|p| p.display().to_string()),
+                untrusted,
             },
-            Plan { title: format!("Restore {system} from backup {}", backup.manifest.id), lines },
+            Plan {
+                title: format!(
+                    "Restore {system} from {}backup {}",
+                    if untrusted { "UNTRUSTED " } else { "" },
+                    backup.manifest.id
+                ),
+                lines,
+            },
         ))
+    }
+
+    /// Adopt a backup no trusted key signed (one made before signing): deep-verify it, then
+    /// sign its manifest with this host's key at every location holding it.
+    pub async fn plan_adopt(&self, id: &str, identity: Option<PathBuf>) -> Result<(JobSpec, Plan), String> {
+        let backup = self.backup(id).await?;
+        if backup.trusted() {
+            return Err(format!("backup {} is already {}: nothing to adopt", backup.manifest.id, backup.trust().label()));
+        }
+        let signer = self.signing_key()?;
+        self.identities(identity.as_deref())?;
+        let system = backup.manifest.system.clone();
+        let all = self.backups(Some(&system)).await?;
+        let summaries: Vec<BackupSummary> = all.iter().map(BackupView::summary).collect();
+        let links = chain(&summaries, &backup.manifest.id)
+            .ok_or_else(|| format!("backup {} builds on a backup that is missing", backup.manifest.id))?;
+        if let Some(parent) = links
+            .iter()
+            .filter(|l| l.id != backup.manifest.id)
+            .filter_map(|l| all.iter().find(|b| b.manifest.id == l.id))
+            .find(|b| !b.trusted())
+        {
+            return Err(format!(
+                "backup {} builds on {}, which is not signed either: adopt {} first",
+                backup.manifest.id, parent.manifest.id, parent.manifest.id
+            ));
+        }
+        let locations: Vec<&str> = backup.copies.iter().map(|c| c.location.as_str()).collect();
+        let lines = vec![
+            format!(
+                "backup     {} ({}, taken {})",
+                backup.manifest.id,
+                backup.manifest.kind,
+                when(backup.manifest.started_at)
+            ),
+            format!("now        {}", backup.trust().label()),
+            format!(
+                "deep       decrypt, decompress and restore it ({}) into a scratch folder, checking every file",
+                bytes(backup.manifest.plain_size)
+            ),
+            format!(
+                "then       sign its manifest with this host's key {} at {}",
+                signer.public().key_id(),
+                locations.join(", ")
+            ),
+            "after      it is listed, verified, counted for RPO and restored like any signed backup".to_owned(),
+            "           (adopt only a backup you know this estate made: the signature vouches for it)".to_owned(),
+        ];
+        Ok((
+            JobSpec::Adopt {
+                system: system.clone(),
+                id: backup.manifest.id.clone(),
+                identity: identity.map(|p| p.display().to_string()),
+            },
+            Plan { title: format!("Adopt backup {} of {system}", backup.manifest.id), lines },
+        ))
+    }
+
+    async fn adopt(&self, system: &str, id: &str, identity: Option<PathBuf>, ctx: &JobContext) -> Result<String, String> {
+        let identities = self.identities(identity.as_deref())?;
+        let signer = self.signing_key()?;
+        let signers = self.config.encryption.signers.clone();
+        let view = self.backup(id).await?;
+        let mut signed_at = Vec::new();
+        let mut failures = Vec::new();
+        for copy in &view.copies {
+            let location = copy.location.clone();
+            let result = async {
+                let repo = self.repository(&location)?;
+                // The bytes verified are the bytes signed: read once.
+                let bytes = repo.manifest_bytes(system, id).await?;
+                let manifest: Manifest = serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("location {location}: the manifest of {id} is unreadable: {e}"))?;
+                if manifest.id != id || manifest.system != system {
+                    return Err(format!("location {location}: the manifest of {id} names another backup"));
+                }
+                let listed = repo.manifests(Some(system), &signers).await?;
+                let summaries: Vec<BackupSummary> =
+                    listed.iter().map(|l| l.manifest.summary(Some(l.manifest.started_at))).collect();
+                let links = chain(&summaries, id)
+                    .ok_or_else(|| format!("location {location} does not hold {id} and what it builds on"))?;
+                let mut ordered = Vec::new();
+                for l in &links {
+                    if l.id == id {
+                        ordered.push(manifest.clone());
+                    } else {
+                        let parent = listed.iter().find(|x| x.manifest.id == l.id).ok_or("a parent vanished")?;
+                        if !parent.trust.trusted() {
+                            return Err(format!("location {location}: {id} builds on {}, which is not signed", l.id));
+                        }
+                        ordered.push(parent.manifest.clone());
+                    }
+                }
+                ctx.stage(&format!("quick verify at {location}"), Unit::Bytes);
+                read::quick(&repo, &manifest).await?;
+                ctx.stage(&format!("deep verify at {location}"), Unit::Bytes);
+                let scratch = self.state_dir().join("scratch").join(&ctx.id);
+                let _ = std::fs::remove_dir_all(&scratch);
+                std::fs::create_dir_all(&scratch)
+                    .map_err(|e| format!("cannot make a scratch folder {}: {e}", scratch.display()))?;
+                let total: u64 = ordered.iter().map(|m| m.plain_size).sum();
+                ctx.control.bytes_total.store(total, std::sync::atomic::Ordering::Relaxed);
+                ctx.control.bytes_done.store(0, std::sync::atomic::Ordering::Relaxed);
+                let deep = read::restore_into(&repo, &ordered, &identities, &scratch, &ctx.control).await;
+                let _ = std::fs::remove_dir_all(&scratch);
+                deep?;
+                let sig = signer.sign(&bytes, &write::manifest_comment(&manifest));
+                repo.write_small(&Repository::backup_key(system, id, super::repo::MANIFEST_SIG), sig.into_bytes())
+                    .await?;
+                let now = self.now();
+                let record = VerifyRecord { quick_at: Some(now), deep_at: Some(now), error: None };
+                if let Err(e) = repo.write_verify(system, id, &record, Some(&signer)).await {
+                    ctx.log(format!("{location}: cannot record the verification: {e}"));
+                }
+                Ok::<(), String>(())
+            }
+            .await;
+            match result {
+                Ok(()) => {
+                    ctx.log(format!("{location}: backup {id} deep-verified and signed by {}", signer.public().key_id()));
+                    signed_at.push(location);
+                }
+                Err(e) => {
+                    ctx.log(format!("FAILED {e}"));
+                    failures.push(e);
+                }
+            }
+        }
+        self.refresh_catalog(Some(system)).await;
+        if signed_at.is_empty() {
+            return Err(format!("backup {id} was not adopted: {}", failures.join("; ")));
+        }
+        let mut message = format!("backup {id} adopted: deep-verified and signed at {}", signed_at.join(", "));
+        if !failures.is_empty() {
+            message.push_str(&format!("; not at: {}", failures.join("; ")));
+        }
+        Ok(message)
     }
 
     pub async fn plan_prune(&self, system: &str) -> Result<(JobSpec, Plan), String> {
@@ -689,7 +1047,9 @@ impl Engine {
                 "\"{system}\" has no retention: add retention = {{ keep_last = 10, keep_daily = 7 }} to its [systems.backup]"
             ));
         };
-        let backups = self.backups(Some(system)).await?;
+        // Only signed backups are pruned: one nobody trusted signed is left for the operator.
+        let backups: Vec<BackupView> =
+            self.backups(Some(system)).await?.into_iter().filter(BackupView::trusted).collect();
         let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
         let keep = retain(&summaries, &retention);
         let delete: Vec<&BackupView> = backups.iter().filter(|b| !keep.contains(&b.manifest.id)).collect();
@@ -751,7 +1111,9 @@ impl Engine {
         {
             return policy;
         }
-        self.config.approval.get(spec.action(), tier)
+        let policy = self.config.approval.get(spec.action(), tier);
+        // Restoring what no trusted key signed takes at least the typed gate.
+        if spec.needs_typed_proof() { policy.max(crate::model::ApprovalPolicy::Typed) } else { policy }
     }
 
     pub async fn approve(&self, id: &str, operator: &str, proof: &Proof) -> Result<JobSnapshot, Refusal> {
@@ -801,17 +1163,20 @@ impl Engine {
                 JobSpec::Verify { system, id, deep, identity } => {
                     self.verify(&system, id.as_deref(), deep, identity.map(PathBuf::from), &ctx).await
                 }
-                JobSpec::Restore { system, id, location, target, force, identity } => {
+                JobSpec::Restore { system, id, location, target, force, identity, untrusted } => {
                     self.restore(
                         &system,
                         &id,
                         &location,
                         Path::new(&target),
-                        force,
+                        (force, untrusted),
                         identity.map(PathBuf::from),
                         &ctx,
                     )
                     .await
+                }
+                JobSpec::Adopt { system, id, identity } => {
+                    self.adopt(&system, &id, identity.map(PathBuf::from), &ctx).await
                 }
                 JobSpec::Prune { system, delete } => self.prune(&system, &delete, &ctx).await,
                 JobSpec::Failover { system, failback } => self.run_procedure(&system, failback, &ctx).await,
@@ -830,6 +1195,7 @@ impl Engine {
         ctx: &JobContext,
     ) -> Result<String, String> {
         let policy = self.policy(system)?.clone();
+        let signer = std::sync::Arc::new(self.signing_key()?);
         ctx.stage("preparing", Unit::Bytes);
         // Nothing is written anywhere for a source that is not there.
         match &policy.source {
@@ -894,6 +1260,7 @@ impl Engine {
             policy.locations.join(", ")
         ));
         ctx.stage("backing up", Unit::Bytes);
+        let anchor = self.anchor_now(system, &id).await;
         let request = BackupRequest {
             id: id.clone(),
             system: system.to_owned(),
@@ -903,6 +1270,8 @@ impl Engine {
             recipients: self.config.encryption.recipients.clone(),
             locations: repos.clone(),
             started_at,
+            signer: signer.clone(),
+            anchor: anchor.map(|a| a.to_bytes()),
         };
         let clock = self.clock.clone();
         let written = match write::write(request, ctx.control.clone(), move || clock.now()).await {
@@ -943,7 +1312,7 @@ impl Engine {
                 Ok(()) => (VerifyRecord { quick_at: Some(now), deep_at: None, error: None }, None),
                 Err(e) => (VerifyRecord { quick_at: None, deep_at: None, error: Some(e.clone()) }, Some(e)),
             };
-            if let Err(e) = repo.write_verify(system, &id, &record).await {
+            if let Err(e) = repo.write_verify(system, &id, &record, Some(&signer)).await {
                 ctx.log(format!("{location}: cannot record the verification: {e}"));
             }
             let entry = CatalogEntry {
@@ -955,6 +1324,7 @@ impl Engine {
                 verified_at: record.quick_at,
                 deep_verified_at: None,
                 verify_error: record.error.clone(),
+                trust: Trust::Signed { key: signer.public().key_id() }.encode(),
             };
             self.store.upsert_backup(&entry).await.map_err(|e| e.to_string())?;
             match result {
@@ -995,11 +1365,16 @@ impl Engine {
         let backups = self.backups(Some(system)).await?;
         let target = match id {
             Some(id) => backups.iter().find(|b| b.manifest.id == id),
-            None => backups.last(),
+            None => backups.iter().rev().find(|b| b.trusted()),
         };
         let Some(target) = target.cloned() else {
-            return Err(format!("{system} has no backup {}", id.unwrap_or("yet")));
+            return Err(format!("{system} has no backup {}", id.unwrap_or("signed by a trusted key yet")));
         };
+        if !target.trusted() {
+            return Err(untrusted_refusal(&target));
+        }
+        // Verification records are signed where this host can sign.
+        let signer = self.signing_key().ok();
         let identities = if deep { Some(self.identities(identity.as_deref())?) } else { None };
         // A key that cannot open the backup is the operator's mistake, not damage: say so, and
         // record nothing against the copies.
@@ -1021,6 +1396,10 @@ impl Engine {
         let mut passed = Vec::new();
         for copy in &target.copies {
             let location = copy.location.clone();
+            if !copy.trust.trusted() {
+                ctx.log(format!("{location}: skipped: this copy is {}", copy.trust.label()));
+                continue;
+            }
             let repo = match self.repository(&location) {
                 Ok(r) => r,
                 Err(e) => {
@@ -1061,7 +1440,7 @@ impl Engine {
                 },
                 Err(e) => VerifyRecord { quick_at: None, deep_at: None, error: Some(e.clone()) },
             };
-            if let Err(e) = repo.write_verify(system, &target.manifest.id, &record).await {
+            if let Err(e) = repo.write_verify(system, &target.manifest.id, &record, signer.as_ref()).await {
                 ctx.log(format!("{location}: cannot record the verification: {e}"));
             }
             self.store
@@ -1109,20 +1488,35 @@ impl Engine {
         id: &str,
         location: &str,
         target: &Path,
-        force: bool,
+        (force, untrusted): (bool, bool),
         identity: Option<PathBuf>,
         ctx: &JobContext,
     ) -> Result<String, String> {
         let identities = self.identities(identity.as_deref())?;
         let repo = self.repository(location)?;
-        // The repository is the truth: read the chain's manifests from it, not the catalog.
-        let manifests = repo.manifests(Some(system)).await?;
-        let summaries: Vec<BackupSummary> = manifests.iter().map(|m| m.summary(Some(m.started_at))).collect();
+        // The repository is the truth: read the chain's manifests from it, not the catalog, and
+        // check their signatures again (the location may have changed since the plan).
+        let listed = repo.manifests(Some(system), &self.config.encryption.signers).await?;
+        let summaries: Vec<BackupSummary> =
+            listed.iter().map(|l| l.manifest.summary(Some(l.manifest.started_at))).collect();
         let links = chain(&summaries, id).ok_or_else(|| {
             format!("location {location} does not hold backup {id} and everything it builds on")
         })?;
-        let ordered: Vec<Manifest> =
-            links.iter().filter_map(|l| manifests.iter().find(|m| m.id == l.id).cloned()).collect();
+        let ordered: Vec<&super::repo::Listed> =
+            links.iter().filter_map(|l| listed.iter().find(|m| m.manifest.id == l.id)).collect();
+        if let Some(bad) = ordered.iter().find(|l| !l.trust.trusted())
+            && !untrusted
+        {
+            return Err(format!(
+                "backup {} at {location} is {}: refused (nothing was restored)",
+                bad.manifest.id,
+                bad.trust.label()
+            ));
+        }
+        if untrusted {
+            ctx.log(format!("restoring {id}, which is not signed by a trusted key, as the operator confirmed"));
+        }
+        let ordered: Vec<Manifest> = ordered.into_iter().map(|l| l.manifest.clone()).collect();
         ctx.stage("restoring", Unit::Bytes);
         ctx.log(format!("restoring {id} from {location} into {}", target.display()));
         let moved = read::restore(&repo, &ordered, &identities, target, force, &ctx.control).await?;
@@ -1138,7 +1532,8 @@ impl Engine {
     async fn prune(&self, system: &str, delete: &[String], ctx: &JobContext) -> Result<String, String> {
         // Never delete what became the newest verified backup, or a parent of a kept one, since
         // the plan was made: check again against the catalog now.
-        let backups = self.backups(Some(system)).await?;
+        let backups: Vec<BackupView> =
+            self.backups(Some(system)).await?.into_iter().filter(BackupView::trusted).collect();
         let policy = self.policy(system)?;
         let keep = policy
             .retention
@@ -1303,6 +1698,16 @@ impl Engine {
             .filter(|j| j.state == JobState::Running)
             .collect()
     }
+}
+
+/// Why a backup nobody trusted signed is not verified or used.
+fn untrusted_refusal(b: &BackupView) -> String {
+    format!(
+        "backup {} is {}: it is not verified or counted; `warroom backup adopt {}` signs it after a deep verify, or restore it by naming it (the gate then asks for the system's name)",
+        b.manifest.id,
+        b.trust().label(),
+        b.manifest.id
+    )
 }
 
 /// A program path that exists, or a name found on `PATH`.

@@ -32,7 +32,8 @@ use crate::model::BackupKind;
 use super::manifest::{
     EntryKind, FORMAT, Index, IndexEntry, LocationFailure, Manifest, SourceInfo, fingerprint,
 };
-use super::repo::{DATA, INDEX, MANIFEST, ObjectWriter, Repository};
+use super::repo::{ANCHOR, ANCHOR_SIG, DATA, INDEX, MANIFEST, MANIFEST_SIG, ObjectWriter, Repository};
+use crate::model::signature::SecretKey;
 
 /// zstd level: fast, as `zstd -1`.
 const LEVEL: i32 = 1;
@@ -49,6 +50,10 @@ pub struct BackupRequest {
     pub recipients: Vec<String>,
     pub locations: Vec<Repository>,
     pub started_at: DateTime<Utc>,
+    /// This host's signing key: the manifest is signed with it.
+    pub signer: Arc<SecretKey>,
+    /// The audit chain's head to anchor beside the backup (JSON), signed too.
+    pub anchor: Option<Vec<u8>>,
 }
 
 /// How far a backup has got.
@@ -242,13 +247,34 @@ pub async fn write(
         tool: concat!("warroom ", env!("CARGO_PKG_VERSION")).into(),
         degraded: failures,
     };
-    // Last: the manifest makes the backup exist, at each location that holds all of it.
+    // Last: the manifest makes the backup exist, at each location that holds all of it. Its
+    // signature, and the signed anchor of the audit chain, are there before it appears.
     let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+    let signature = req.signer.sign(&bytes, &manifest_comment(&manifest));
+    let anchor = req.anchor.as_ref().map(|a| (a.clone(), req.signer.sign(a, &super::anchor::comment(a))));
     let mut written = Vec::new();
     let mut late_failures = Vec::new();
+    let mut notes = notes;
     for location in with_index {
         let Some(repo) = req.locations.iter().find(|r| r.location == location) else { continue };
-        match repo.write_small(&Repository::backup_key(&req.system, &req.id, MANIFEST), bytes.clone()).await {
+        if let Some((a, sig)) = &anchor {
+            let key = |f: &str| Repository::backup_key(&req.system, &req.id, f);
+            let anchored = match repo.write_small(&key(ANCHOR), a.clone()).await {
+                Ok(()) => repo.write_small(&key(ANCHOR_SIG), sig.clone().into_bytes()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = anchored {
+                notes.push(format!("{location}: the audit chain's anchor was not written: {e}"));
+            }
+        }
+        let signed = repo
+            .write_small(&Repository::backup_key(&req.system, &req.id, MANIFEST_SIG), signature.clone().into_bytes())
+            .await;
+        let result = match signed {
+            Ok(()) => repo.write_small(&Repository::backup_key(&req.system, &req.id, MANIFEST), bytes.clone()).await,
+            Err(e) => Err(e),
+        };
+        match result {
             Ok(()) => written.push(location),
             Err(reason) => late_failures.push(LocationFailure { location, reason }),
         }
@@ -781,4 +807,9 @@ impl<R: Read> Read for ExactReader<'_, R> {
         self.control.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
+}
+
+/// The trusted comment of a manifest's signature: what `minisign -V` prints.
+pub fn manifest_comment(manifest: &Manifest) -> String {
+    format!("warroom backup {}/{} taken {}", manifest.system, manifest.id, manifest.started_at.to_rfc3339())
 }

@@ -1,0 +1,54 @@
+//! The backup host's signing key on disk: made by `warroom keygen`, read before each backup.
+
+use std::path::Path;
+
+use crate::model::signature::SecretKey;
+
+/// A new signing key from the operating system's random source.
+pub fn generate() -> Result<SecretKey, String> {
+    let mut bytes = [0u8; 40];
+    random(&mut bytes)?;
+    Ok(SecretKey::from_random(bytes))
+}
+
+/// Fill `buf` from the operating system's random source: an error, never a weak key.
+pub fn random(buf: &mut [u8]) -> Result<(), String> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(buf))
+        .map_err(|e| format!("cannot read random bytes from /dev/urandom: {e}"))
+}
+
+/// Read the signing key file, refusing one that others can read.
+pub fn load(path: &Path) -> Result<SecretKey, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read the signing key {}: {e}", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(format!(
+            "the signing key {} can be read by others (mode {:o}): run `chmod 600 {}`",
+            path.display(),
+            meta.permissions().mode() & 0o777,
+            path.display()
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the signing key {}: {e}", path.display()))?;
+    SecretKey::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Write `text` to a new file, mode 0600, never over an existing one.
+pub fn write_new_private(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            format!("{} exists: a key is never overwritten; choose another --out", path.display())
+        } else {
+            format!("cannot write {}: {e}", path.display())
+        }
+    })?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
