@@ -8,118 +8,12 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use warroom::config::{self, ProcessEnv};
-use warroom::engine::Engine;
 use warroom::engine::backup::read;
 use warroom::engine::backup::repo::Repository;
-use warroom::engine::jobs::{JobSnapshot, JobSpec, JobState, Proof};
+use warroom::engine::jobs::{JobSpec, JobState, Proof};
 
+use common::estate::{Estate, backup, restore, run, write};
 use common::s3::S3Server;
-
-struct Estate {
-    dir: tempfile::TempDir,
-    public: String,
-    signer: String,
-}
-
-impl Estate {
-    fn new() -> Estate {
-        let dir = tempfile::tempdir().unwrap();
-        let identity = age::x25519::Identity::generate();
-        let public = identity.to_public().to_string();
-        use age::secrecy::ExposeSecret;
-        std::fs::write(dir.path().join("key.txt"), format!("{}\n", identity.to_string().expose_secret()))
-            .unwrap();
-        std::fs::set_permissions(dir.path().join("key.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
-        std::fs::create_dir_all(dir.path().join("data")).unwrap();
-        std::fs::create_dir_all(dir.path().join("repo")).unwrap();
-        let signing = warroom::engine::backup::keys::generate().unwrap();
-        std::fs::write(dir.path().join("signing.key"), signing.file_text()).unwrap();
-        std::fs::set_permissions(dir.path().join("signing.key"), std::fs::Permissions::from_mode(0o600))
-            .unwrap();
-        std::fs::write(dir.path().join("signing.pub"), signing.public().file_text()).unwrap();
-        Estate { dir, public, signer: signing.public().encoded() }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// A configuration with an fs location `nas` (plus `extra` TOML) and one system `files`
-    /// backing up `source` (a TOML inline table).
-    fn config(&self, source: &str, kind: &str, extra: &str) -> PathBuf {
-        let d = self.dir.path().display();
-        let text = format!(
-            r#"
-[console]
-operator = "tester"
-state_dir = "{d}/state"
-
-[encryption]
-recipients = ["{public}"]
-identity_file = "{d}/key.txt"
-signers = ["{signer}"]
-signing_key_file = "{d}/signing.key"
-
-[[locations]]
-name = "nas"
-kind = "fs"
-path = "{d}/repo"
-media = "disk"
-{extra}
-
-[[systems]]
-name = "files"
-tier = 3
-[systems.backup]
-source = {source}
-kind = "{kind}"
-every = "1h"
-locations = LOCATIONS
-retention = {{ keep_last = 2 }}
-"#,
-            public = self.public,
-            signer = self.signer
-        );
-        let locations = if extra.contains("[[locations]]") { r#"["nas", "cloud"]"# } else { r#"["nas"]"# };
-        let path = self.path("warroom.toml");
-        std::fs::write(&path, text.replace("LOCATIONS", locations)).unwrap();
-        path
-    }
-
-    async fn engine(&self, config: &Path) -> Engine {
-        let loaded = config::load(config, &ProcessEnv).unwrap_or_else(|e| panic!("{e}"));
-        Engine::open(loaded.config).await.unwrap()
-    }
-
-    fn data(&self) -> PathBuf {
-        self.path("data")
-    }
-}
-
-/// Propose, approve and run a job to its end.
-async fn run(engine: &Engine, spec: JobSpec, plan: warroom::engine::jobs::Plan) -> JobSnapshot {
-    let job = engine.propose(&spec, plan, "tester").await.unwrap();
-    engine.approve(&job.id, "tester", &Proof::YesFlag).await.unwrap();
-    engine.run_job(&job.id).await.unwrap()
-}
-
-async fn backup(engine: &Engine) -> JobSnapshot {
-    let (spec, plan) = engine.plan_backup("files").await.unwrap();
-    let job = run(engine, spec, plan).await;
-    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
-    job
-}
-
-async fn restore(engine: &Engine, id: &str, to: &Path) -> JobSnapshot {
-    let (spec, plan) = engine.plan_restore(id, None, Some(to.to_owned()), false, None).await.unwrap();
-    run(engine, spec, plan).await
-}
-
-fn write(path: &Path, text: &[u8]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
 
 /// Every entry under `a` and `b` alike: kinds, contents, symlink targets, permission bits.
 fn assert_same_tree(a: &Path, b: &Path) {
@@ -372,7 +266,8 @@ async fn a_flipped_byte_fails_verify_naming_the_location_and_backup_and_restore_
     assert!(err.contains("no location holds a good copy"), "{err}");
     // Even when the catalog does not know yet, reading it refuses: the data is checked as read.
     let repo = Repository::open(engine.config().location("nas").unwrap()).unwrap();
-    let manifest = repo.manifests(Some("files"), &engine.config().encryption.signers).await.unwrap().remove(0).manifest;
+    let manifest =
+        repo.manifests(Some("files"), &engine.config().encryption.signers).await.unwrap().remove(0).manifest;
     let ids = read::load_identities(&e.path("key.txt")).unwrap();
     let err = read::restore(&repo, &[manifest], &ids, &e.path("restored"), false, &Default::default())
         .await

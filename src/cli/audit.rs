@@ -72,9 +72,11 @@ pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitC
                         newest.backup,
                         newest.location
                     ),
-                    None if anchors.is_empty() && !engine.config().locations.is_empty() => println!(
-                        "  no anchors to check yet: each backup writes the chain's signed head beside itself"
-                    ),
+                    None if v.ok() && anchors.is_empty() && !engine.config().locations.is_empty() => {
+                        println!(
+                            "  no anchors to check yet: each backup writes the chain's signed head beside itself"
+                        )
+                    }
                     None => {}
                 }
                 for p in &unreadable {

@@ -30,14 +30,17 @@ const BAD_INPUT: u8 = 3;
 /// signing public key also to `out.signing.pub` (minisign's format); what to put in
 /// `[encryption]` is printed.
 pub fn keygen(out: PathBuf) -> Result<ExitCode, CliError> {
-    use age::secrecy::ExposeSecret;
     use crate::engine::backup::keys;
+    use age::secrecy::ExposeSecret;
     let signing_path = PathBuf::from(format!("{}.signing", out.display()));
     let public_path = PathBuf::from(format!("{}.signing.pub", out.display()));
     for p in [&out, &signing_path, &public_path] {
         if p.exists() {
             return Err(CliError::message(
-                format!("{} exists: a key is never overwritten (backups made to it would be lost); choose another --out", p.display()),
+                format!(
+                    "{} exists: a key is never overwritten (backups made to it would be lost); choose another --out",
+                    p.display()
+                ),
                 BAD_INPUT,
             ));
         }
@@ -520,7 +523,9 @@ pub fn render_list(backups: &[BackupView]) -> String {
     for b in backups {
         let m = &b.manifest;
         let verified = match (b.deep_verified_at(), b.verified_at()) {
-            _ if !b.trusted() && b.trust() == crate::engine::backup::manifest::Trust::Unsigned => "– unsigned",
+            _ if !b.trusted() && b.trust() == crate::engine::backup::manifest::Trust::Unsigned => {
+                "– unsigned"
+            }
             _ if !b.trusted() => "✖ UNTRUSTED",
             (Some(_), _) => "✔ deep",
             (None, Some(_)) => "✔ quick",
@@ -553,7 +558,12 @@ pub fn render_list(backups: &[BackupView]) -> String {
             out.push_str(&format!("    ✖ {}: {}\n", c.location, c.error.as_deref().unwrap_or_default()));
         }
         for c in b.copies.iter().filter(|c| !c.trust.trusted()) {
-            out.push_str(&format!("    {} {}: {}\n", if c.trust == crate::engine::backup::manifest::Trust::Unsigned { "–" } else { "✖" }, c.location, c.trust.label()));
+            out.push_str(&format!(
+                "    {} {}: {}\n",
+                if c.trust == crate::engine::backup::manifest::Trust::Unsigned { "–" } else { "✖" },
+                c.location,
+                c.trust.label()
+            ));
         }
     }
     out

@@ -36,8 +36,8 @@ use toml::Spanned;
 use super::diagnostic::{Diagnostic, Report, did_you_mean};
 use super::secrets::SecretSource;
 use super::values::{HumanDuration, suggest_name, valid_name};
-use crate::model::signature::PublicKey;
 use crate::model::duration::human;
+use crate::model::signature::PublicKey;
 use crate::model::{
     Action, ApprovalPolicies, ApprovalPolicy, BackupKind, Media, RetentionPolicy, System, ThreeTwoOne, Tier,
 };
@@ -133,7 +133,12 @@ impl EncryptionSection {
 
 /// Backups are trusted only when signed by a configured signer: with backups and no signer,
 /// nothing could ever be restored.
-pub fn check_signing(encryption: &Encryption, any_backups: bool, section: &EncryptionSection, report: &mut Report) {
+pub fn check_signing(
+    encryption: &Encryption,
+    any_backups: bool,
+    section: &EncryptionSection,
+    report: &mut Report,
+) {
     if any_backups && encryption.signers.is_empty() && section.signers.is_empty() {
         report.push(
             Diagnostic::error("systems have backups, but no signer is configured: only backups signed by a configured signer are listed, verified and restored")

@@ -33,10 +33,11 @@ pub struct PublicKey {
 impl PublicKey {
     /// The key as minisign writes it: `RW...` (the second line of a `.pub` file).
     pub fn parse(text: &str) -> Result<PublicKey, String> {
-        let line = text.lines().map(str::trim).rfind(|l| !l.is_empty() && !l.starts_with("untrusted comment:"));
-        let bytes = line
-            .and_then(|l| BASE64.decode(l).ok())
-            .ok_or("not a signing public key (it should look like RW followed by 54 letters, digits, + and /)")?;
+        let line =
+            text.lines().map(str::trim).rfind(|l| !l.is_empty() && !l.starts_with("untrusted comment:"));
+        let bytes = line.and_then(|l| BASE64.decode(l).ok()).ok_or(
+            "not a signing public key (it should look like RW followed by 54 letters, digits, + and /)",
+        )?;
         if bytes.len() != 42 || &bytes[..2] != ALGORITHM {
             return Err("not an ed25519 signing public key in minisign's format".into());
         }
@@ -44,7 +45,8 @@ impl PublicKey {
         id.copy_from_slice(&bytes[2..10]);
         let mut raw = [0u8; 32];
         raw.copy_from_slice(&bytes[10..]);
-        let key = VerifyingKey::from_bytes(&raw).map_err(|e| format!("not a valid ed25519 public key: {e}"))?;
+        let key =
+            VerifyingKey::from_bytes(&raw).map_err(|e| format!("not a valid ed25519 public key: {e}"))?;
         Ok(PublicKey { id, key })
     }
 
@@ -113,7 +115,8 @@ impl SecretKey {
     }
 
     pub fn parse(text: &str) -> Result<SecretKey, String> {
-        let line = text.lines().map(str::trim).rfind(|l| !l.is_empty() && !l.starts_with("untrusted comment:"));
+        let line =
+            text.lines().map(str::trim).rfind(|l| !l.is_empty() && !l.starts_with("untrusted comment:"));
         let bytes = line.and_then(|l| BASE64.decode(l).ok()).ok_or("not a warroom signing key")?;
         if bytes.len() != 42 || &bytes[..2] != SECRET_TAG {
             return Err("not a warroom signing key (`warroom keygen` makes one)".into());
@@ -205,7 +208,8 @@ pub fn verify(signers: &[PublicKey], message: &[u8], signature: &str) -> Result<
     let comment = comment_line
         .strip_prefix("trusted comment: ")
         .ok_or_else(|| malformed("the trusted comment is missing"))?;
-    let global = BASE64.decode(global_line.trim()).map_err(|_| malformed("the comment's signature is not base64"))?;
+    let global =
+        BASE64.decode(global_line.trim()).map_err(|_| malformed("the comment's signature is not base64"))?;
     let global = Signature::from_slice(&global).map_err(|_| mismatch())?;
     let mut signed = Vec::with_capacity(64 + comment.len());
     signed.extend_from_slice(&sig[10..]);

@@ -1,6 +1,7 @@
 //! Shared by the integration tests: the real binary, run in a clean environment.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod estate;
 pub mod s3;
 pub mod tmux;
 

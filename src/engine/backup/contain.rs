@@ -130,7 +130,9 @@ impl Tree {
                 remove(&parent, last).map_err(|e| io("replace", rel, e))?;
                 mkdir().map_err(|e| io("create the folder", rel, e))?;
             }
-            _ => return Err(format!("{rel} is in the backup twice (a file or link, then a folder): refused")),
+            _ => {
+                return Err(format!("{rel} is in the backup twice (a file or link, then a folder): refused"));
+            }
         }
         // Make sure it opens as a folder (and cache it).
         let mut all = names;
@@ -161,7 +163,8 @@ impl Tree {
             Ok(p) => p,
             Err(_) => return Ok(()), // its folder is not there: neither is it
         };
-        self.dirs.retain(|k, _| !(k.starts_with(rel.as_bytes()) && k.get(rel.len()).is_none_or(|b| *b == b'/')));
+        self.dirs
+            .retain(|k, _| !(k.starts_with(rel.as_bytes()) && k.get(rel.len()).is_none_or(|b| *b == b'/')));
         match remove(&parent, last) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -187,10 +190,8 @@ impl Tree {
         if let Ok(dir) = self.dir(&all, false, rel) {
             let _ = rustix::fs::fchmod(&*dir, Mode::from_raw_mode(mode & 0o7777));
             let t = rustix::fs::Timespec { tv_sec: mtime, tv_nsec: 0 };
-            let _ = rustix::fs::futimens(
-                &*dir,
-                &rustix::fs::Timestamps { last_access: t, last_modification: t },
-            );
+            let _ =
+                rustix::fs::futimens(&*dir, &rustix::fs::Timestamps { last_access: t, last_modification: t });
         }
     }
 }

@@ -22,8 +22,8 @@ pub fn random(buf: &mut [u8]) -> Result<(), String> {
 /// Read the signing key file, refusing one that others can read.
 pub fn load(path: &Path) -> Result<SecretKey, String> {
     use std::os::unix::fs::PermissionsExt;
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read the signing key {}: {e}", path.display()))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read the signing key {}: {e}", path.display()))?;
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(format!(
             "the signing key {} can be read by others (mode {:o}): run `chmod 600 {}`",
@@ -41,13 +41,14 @@ pub fn load(path: &Path) -> Result<SecretKey, String> {
 pub fn write_new_private(path: &Path, text: &str) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            format!("{} exists: a key is never overwritten; choose another --out", path.display())
-        } else {
-            format!("cannot write {}: {e}", path.display())
-        }
-    })?;
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!("{} exists: a key is never overwritten; choose another --out", path.display())
+            } else {
+                format!("cannot write {}: {e}", path.display())
+            }
+        })?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))

@@ -293,7 +293,10 @@ pub async fn restore_into(
     let need = indexes
         .iter()
         .map(|i| {
-            i.entries.iter().map(|e| e.size.div_ceil(4096).saturating_add(1).saturating_mul(4096)).sum::<u64>()
+            i.entries
+                .iter()
+                .map(|e| e.size.div_ceil(4096).saturating_add(1).saturating_mul(4096))
+                .sum::<u64>()
         })
         .max()
         .unwrap_or(0);
@@ -460,7 +463,10 @@ fn write_output(
             }
             size += n as u64;
             if size > expected.size {
-                return Err(format!("the output {file} is longer than its listing's {} bytes: refused", expected.size));
+                return Err(format!(
+                    "the output {file} is longer than its listing's {} bytes: refused",
+                    expected.size
+                ));
             }
             hasher.update(&buf[..n]);
             control.bytes_done.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
@@ -567,16 +573,22 @@ fn unpack(
             let raw = entry.path().map_err(|e| format!("a bad path in the archive: {e}"))?;
             let rel = raw
                 .to_str()
-                .ok_or_else(|| format!("the archive holds a path that is not UTF-8 ({}): refused", raw.display()))?
+                .ok_or_else(|| {
+                    format!("the archive holds a path that is not UTF-8 ({}): refused", raw.display())
+                })?
                 .trim_end_matches('/')
                 .to_owned();
             super::contain::split(&rel)?;
             let header = entry.header().clone();
             let kind = header.entry_type();
-            let link = || entry.link_name().ok().flatten().map(|l| l.display().to_string()).unwrap_or_default();
+            let link =
+                || entry.link_name().ok().flatten().map(|l| l.display().to_string()).unwrap_or_default();
             match kind {
                 tar::EntryType::Link => {
-                    return Err(refuse(&rel, &format!("a hard link (to \"{}\"); warroom never restores hard links", link())));
+                    return Err(refuse(
+                        &rel,
+                        &format!("a hard link (to \"{}\"); warroom never restores hard links", link()),
+                    ));
                 }
                 tar::EntryType::Char | tar::EntryType::Block => return Err(refuse(&rel, "a device file")),
                 tar::EntryType::Fifo => return Err(refuse(&rel, "a FIFO")),
@@ -584,7 +596,9 @@ fn unpack(
                 | tar::EntryType::Symlink
                 | tar::EntryType::Regular
                 | tar::EntryType::Continuous => {}
-                other => return Err(refuse(&rel, &format!("an archive entry of an unexpected type ({other:?})"))),
+                other => {
+                    return Err(refuse(&rel, &format!("an archive entry of an unexpected type ({other:?})")));
+                }
             }
             let Some(expected) = listed.get(rel.as_str()).copied() else {
                 return Err(refuse(&rel, "it is in the archive but not in its listing"));
@@ -609,9 +623,7 @@ fn unpack(
                         .flatten()
                         .ok_or_else(|| format!("the link {rel} has no target"))?
                         .into_owned();
-                    if expected.kind != EntryKind::Symlink
-                        || expected.target.as_deref() != target.to_str()
-                    {
+                    if expected.kind != EntryKind::Symlink || expected.target.as_deref() != target.to_str() {
                         return Err(refuse(&rel, "a link that its listing does not have"));
                     }
                     tree.symlink(&rel, &target, !fresh)?;
@@ -639,7 +651,10 @@ fn unpack(
                         hasher.update(&data);
                         control.bytes_done.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
                         if data.len() as u64 != size || !matches(hasher) {
-                            return Err(refuse(&rel, "it does not match its listing (the backup was altered or damaged)"));
+                            return Err(refuse(
+                                &rel,
+                                "it does not match its listing (the backup was altered or damaged)",
+                            ));
                         }
                         let (dir, name) = tree.parent(&rel, true)?;
                         tx.send(WriteJob {
@@ -670,7 +685,9 @@ fn unpack(
                                     .map_err(|e| format!("cannot write {rel}: {e}"))?;
                             }
                             if got != size || !matches(hasher.clone()) {
-                                return Err(format!("{rel} does not match its listing: the backup was altered or damaged; what was written of it is removed"));
+                                return Err(format!(
+                                    "{rel} does not match its listing: the backup was altered or damaged; what was written of it is removed"
+                                ));
                             }
                             finish_file(&out, &rel, mode, mtime)
                         })();

@@ -139,7 +139,11 @@ impl Repository {
     /// Every complete backup (those with a manifest), of one system or all, each with whether
     /// its manifest is signed by one of `signers`. A manifest whose system or id does not match
     /// the folder it lies in, or that names a path, is skipped (and logged).
-    pub async fn manifests(&self, system: Option<&str>, signers: &[PublicKey]) -> Result<Vec<Listed>, String> {
+    pub async fn manifests(
+        &self,
+        system: Option<&str>,
+        signers: &[PublicKey],
+    ) -> Result<Vec<Listed>, String> {
         let mut out: Vec<Listed> = Vec::new();
         for (sys, id, files) in self.backups(system).await? {
             if !files.iter().any(|f| f == MANIFEST) {
@@ -153,7 +157,11 @@ impl Repository {
                     continue;
                 }
             };
-            if check_id(&sys).is_err() || check_id(&id).is_err() || manifest.id != id || manifest.system != sys {
+            if check_id(&sys).is_err()
+                || check_id(&id).is_err()
+                || manifest.id != id
+                || manifest.system != sys
+            {
                 tracing::warn!(location = %self.location, folder = %format!("{sys}/{id}"), "a manifest that does not match its folder is skipped");
                 continue;
             }
@@ -170,12 +178,12 @@ impl Repository {
             };
             out.push(Listed { manifest, trust });
         }
-        out.sort_by(|a, b| a.manifest.started_at.cmp(&b.manifest.started_at).then(a.manifest.id.cmp(&b.manifest.id)));
+        out.sort_by(|a, b| {
+            a.manifest.started_at.cmp(&b.manifest.started_at).then(a.manifest.id.cmp(&b.manifest.id))
+        });
         // A backup "made before signing" that is newer than a signed one of its system was not.
-        let first_signed: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>> = out
-            .iter()
-            .filter(|l| l.trust.trusted())
-            .fold(Default::default(), |mut acc, l| {
+        let first_signed: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>> =
+            out.iter().filter(|l| l.trust.trusted()).fold(Default::default(), |mut acc, l| {
                 acc.entry(l.manifest.system.clone()).or_insert(l.manifest.started_at);
                 acc
             });
@@ -440,7 +448,9 @@ impl Repository {
         let sig = signer.map(|k| k.sign(&bytes, &verify_comment(&self.location, system, id)));
         self.write_small(&Self::backup_key(system, id, VERIFIED), bytes).await?;
         match sig {
-            Some(sig) => self.write_small(&Self::backup_key(system, id, VERIFIED_SIG), sig.into_bytes()).await,
+            Some(sig) => {
+                self.write_small(&Self::backup_key(system, id, VERIFIED_SIG), sig.into_bytes()).await
+            }
             None => self.delete_object(&Self::backup_key(system, id, VERIFIED_SIG)).await,
         }
     }

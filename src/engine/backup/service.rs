@@ -85,7 +85,11 @@ pub struct BackupView {
 impl BackupView {
     /// When a trusted copy was last proven good (a copy known bad does not count).
     pub fn verified_at(&self) -> Option<DateTime<Utc>> {
-        self.copies.iter().filter(|c| c.error.is_none() && c.trust.trusted()).filter_map(|c| c.verified_at).max()
+        self.copies
+            .iter()
+            .filter(|c| c.error.is_none() && c.trust.trusted())
+            .filter_map(|c| c.verified_at)
+            .max()
     }
 
     pub fn deep_verified_at(&self) -> Option<DateTime<Utc>> {
@@ -562,7 +566,8 @@ impl Engine {
             }
             for (sys, id) in newest {
                 let key = |f: &str| Repository::backup_key(&sys, &id, f);
-                let (Ok(bytes), Ok(sig)) = (repo.read_all(&key(ANCHOR)).await, repo.read_all(&key(ANCHOR_SIG)).await)
+                let (Ok(bytes), Ok(sig)) =
+                    (repo.read_all(&key(ANCHOR)).await, repo.read_all(&key(ANCHOR_SIG)).await)
                 else {
                     continue;
                 };
@@ -573,7 +578,10 @@ impl Engine {
                 ) {
                     Ok(s) => s,
                     Err(e) => {
-                        problems.push(format!("location {}: the anchor with backup {id} is ignored: {e}", location.name));
+                        problems.push(format!(
+                            "location {}: the anchor with backup {id} is ignored: {e}",
+                            location.name
+                        ));
                         continue;
                     }
                 };
@@ -595,7 +603,12 @@ impl Engine {
                     )),
                     Ok(None) => Some(format!(
                         "record #{} is gone: backup {} at {} anchored the chain at #{} (signed by {} on {}), and the chain is shorter now",
-                        anchor.seq, anchor.backup, location.name, anchor.seq, signed.key_id, when(anchor.at)
+                        anchor.seq,
+                        anchor.backup,
+                        location.name,
+                        anchor.seq,
+                        signed.key_id,
+                        when(anchor.at)
                     )),
                     Err(e) => Some(e.to_string()),
                 };
@@ -908,7 +921,11 @@ impl Engine {
     pub async fn plan_adopt(&self, id: &str, identity: Option<PathBuf>) -> Result<(JobSpec, Plan), String> {
         let backup = self.backup(id).await?;
         if backup.trusted() {
-            return Err(format!("backup {} is already {}: nothing to adopt", backup.manifest.id, backup.trust().label()));
+            return Err(format!(
+                "backup {} is already {}: nothing to adopt",
+                backup.manifest.id,
+                backup.trust().label()
+            ));
         }
         let signer = self.signing_key()?;
         self.identities(identity.as_deref())?;
@@ -946,8 +963,10 @@ impl Engine {
                 signer.public().key_id(),
                 locations.join(", ")
             ),
-            "after      it is listed, verified, counted for RPO and restored like any signed backup".to_owned(),
-            "           (adopt only a backup you know this estate made: the signature vouches for it)".to_owned(),
+            "after      it is listed, verified, counted for RPO and restored like any signed backup"
+                .to_owned(),
+            "           (adopt only a backup you know this estate made: the signature vouches for it)"
+                .to_owned(),
         ];
         Ok((
             JobSpec::Adopt {
@@ -959,7 +978,13 @@ impl Engine {
         ))
     }
 
-    async fn adopt(&self, system: &str, id: &str, identity: Option<PathBuf>, ctx: &JobContext) -> Result<String, String> {
+    async fn adopt(
+        &self,
+        system: &str,
+        id: &str,
+        identity: Option<PathBuf>,
+        ctx: &JobContext,
+    ) -> Result<String, String> {
         let identities = self.identities(identity.as_deref())?;
         let signer = self.signing_key()?;
         let signers = self.config.encryption.signers.clone();
@@ -987,9 +1012,13 @@ impl Engine {
                     if l.id == id {
                         ordered.push(manifest.clone());
                     } else {
-                        let parent = listed.iter().find(|x| x.manifest.id == l.id).ok_or("a parent vanished")?;
+                        let parent =
+                            listed.iter().find(|x| x.manifest.id == l.id).ok_or("a parent vanished")?;
                         if !parent.trust.trusted() {
-                            return Err(format!("location {location}: {id} builds on {}, which is not signed", l.id));
+                            return Err(format!(
+                                "location {location}: {id} builds on {}, which is not signed",
+                                l.id
+                            ));
                         }
                         ordered.push(parent.manifest.clone());
                     }
@@ -1008,8 +1037,11 @@ impl Engine {
                 let _ = std::fs::remove_dir_all(&scratch);
                 deep?;
                 let sig = signer.sign(&bytes, &write::manifest_comment(&manifest));
-                repo.write_small(&Repository::backup_key(system, id, super::repo::MANIFEST_SIG), sig.into_bytes())
-                    .await?;
+                repo.write_small(
+                    &Repository::backup_key(system, id, super::repo::MANIFEST_SIG),
+                    sig.into_bytes(),
+                )
+                .await?;
                 let now = self.now();
                 let record = VerifyRecord { quick_at: Some(now), deep_at: Some(now), error: None };
                 if let Err(e) = repo.write_verify(system, id, &record, Some(&signer)).await {
@@ -1020,7 +1052,10 @@ impl Engine {
             .await;
             match result {
                 Ok(()) => {
-                    ctx.log(format!("{location}: backup {id} deep-verified and signed by {}", signer.public().key_id()));
+                    ctx.log(format!(
+                        "{location}: backup {id} deep-verified and signed by {}",
+                        signer.public().key_id()
+                    ));
                     signed_at.push(location);
                 }
                 Err(e) => {
@@ -1033,7 +1068,8 @@ impl Engine {
         if signed_at.is_empty() {
             return Err(format!("backup {id} was not adopted: {}", failures.join("; ")));
         }
-        let mut message = format!("backup {id} adopted: deep-verified and signed at {}", signed_at.join(", "));
+        let mut message =
+            format!("backup {id} adopted: deep-verified and signed at {}", signed_at.join(", "));
         if !failures.is_empty() {
             message.push_str(&format!("; not at: {}", failures.join("; ")));
         }
@@ -1514,7 +1550,9 @@ impl Engine {
             ));
         }
         if untrusted {
-            ctx.log(format!("restoring {id}, which is not signed by a trusted key, as the operator confirmed"));
+            ctx.log(format!(
+                "restoring {id}, which is not signed by a trusted key, as the operator confirmed"
+            ));
         }
         let ordered: Vec<Manifest> = ordered.into_iter().map(|l| l.manifest.clone()).collect();
         ctx.stage("restoring", Unit::Bytes);

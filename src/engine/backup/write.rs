@@ -268,10 +268,15 @@ pub async fn write(
             }
         }
         let signed = repo
-            .write_small(&Repository::backup_key(&req.system, &req.id, MANIFEST_SIG), signature.clone().into_bytes())
+            .write_small(
+                &Repository::backup_key(&req.system, &req.id, MANIFEST_SIG),
+                signature.clone().into_bytes(),
+            )
             .await;
         let result = match signed {
-            Ok(()) => repo.write_small(&Repository::backup_key(&req.system, &req.id, MANIFEST), bytes.clone()).await,
+            Ok(()) => {
+                repo.write_small(&Repository::backup_key(&req.system, &req.id, MANIFEST), bytes.clone()).await
+            }
             Err(e) => Err(e),
         };
         match result {
