@@ -139,6 +139,7 @@ fn plant(
         encryption: "age x25519".into(),
         tool: "handmade".into(),
         degraded: vec![],
+        immutable_until: Default::default(),
     };
     let dir = e.path(&format!("repo/warroom/files/{id}"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -255,8 +256,7 @@ async fn an_unknown_key_an_edited_manifest_and_a_swapped_index_are_each_refused_
         .await
         .unwrap()
         .iter()
-        .filter(|b| b.trusted())
-        .last()
+        .rfind(|b| b.trusted())
         .unwrap()
         .manifest
         .id
@@ -520,7 +520,7 @@ async fn a_backup_made_before_signing_is_listed_as_such_and_counts_once_adopted(
     let view = engine2.backup(&id).await.unwrap();
     assert_eq!(view.trust(), Trust::Unsigned);
     assert_eq!(view.trust().label(), "unsigned (made before signing)");
-    assert!(engine2.newest_verified().await.get("files").is_none(), "an unsigned backup does not count");
+    assert!(!engine2.newest_verified().await.contains_key("files"), "an unsigned backup does not count");
     let listing = warroom_cli_list(&e);
     assert!(listing.contains("unsigned (made before signing)"), "{listing}");
 
@@ -530,7 +530,7 @@ async fn a_backup_made_before_signing_is_listed_as_such_and_counts_once_adopted(
     assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
     let view = engine2.backup(&id).await.unwrap();
     assert!(view.trusted(), "{:?}", view.trust());
-    assert!(engine2.newest_verified().await.get("files").is_some());
+    assert!(engine2.newest_verified().await.contains_key("files"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -575,8 +575,8 @@ async fn rewrite_chain(db: &Path) {
             .unwrap();
     let mut prev = "0".repeat(64);
     for row in rows {
-        let seq: i64 = row.get(0);
-        let f: Vec<String> = (1..7).map(|i| row.get::<String, _>(i)).collect();
+        let seq: i64 = row.try_get(0).unwrap();
+        let f: Vec<String> = (1..7).map(|i| row.try_get::<String, _>(i).unwrap()).collect();
         let operator = if seq == 1 { "mallory".to_owned() } else { f[1].clone() };
         let canonical = serde_json::json!([seq, f[0], operator, f[2], f[3], f[4], f[5], prev]);
         let hash = format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()));

@@ -471,6 +471,7 @@ fn manifest(
         encryption: "age x25519".into(),
         tool: "warroom test".into(),
         degraded: Vec::new(),
+        immutable_until: Default::default(),
     }
 }
 
@@ -511,7 +512,7 @@ fn with_backups(s: &mut State) {
             due_at: now() + chrono::TimeDelta::seconds(0),
             missed: false,
         }),
-        three_two_one: Some(warroom::model::ThreeTwoOne { copies: 3, media: 2, offsite: 1 }),
+        three_two_one: Some(warroom::model::ThreeTwoOne { copies: 3, media: 2, offsite: 1, immutable: 0 }),
     }];
     act(s, Action::BackupsLoaded { backups, standings });
 }

@@ -11,15 +11,25 @@ use crate::config::Config;
 use crate::model::Tier;
 use crate::model::duration::human;
 
-pub async fn run(file: Option<PathBuf>) -> Result<ExitCode, CliError> {
+pub async fn run(file: Option<PathBuf>, locations: bool) -> Result<ExitCode, CliError> {
     let loaded = load_config(file.as_deref(), 2)?;
     print!("{}", summary(&loaded.config));
-    let warnings = loaded.report.warnings().count();
+    let mut warnings = loaded.report.warnings().count();
     if warnings > 0 {
         eprint!("\n{}", loaded.report.render(stderr_color()));
-        return Ok(ExitCode::from(1));
     }
-    Ok(ExitCode::SUCCESS)
+    if locations {
+        for location in &loaded.config.locations {
+            match crate::engine::backup::repo::probe(location).await {
+                Ok(said) => println!("location {}: {said}", location.name),
+                Err(problem) => {
+                    warnings += 1;
+                    eprintln!("warning: {problem}");
+                }
+            }
+        }
+    }
+    Ok(if warnings > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// The estate at a glance: systems per tier and the recovery order.

@@ -46,6 +46,10 @@ pub enum Command {
     Check {
         /// The file to check (same as --config)
         file: Option<PathBuf>,
+        /// Also reach every backup location: it answers, and an immutable one can lock copies
+        /// (an S3 bucket with Object Lock enabled)
+        #[arg(long)]
+        locations: bool,
     },
     /// Every system by tier with objectives and RPO status (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     Status {
@@ -345,13 +349,13 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
     }
     let result = match cli.command {
         None | Some(Command::Console) => console(cli.config, started).await,
-        Some(Command::Check { file: Some(file) }) if cli.config.as_ref().is_some_and(|c| *c != file) => {
+        Some(Command::Check { file: Some(file), .. }) if cli.config.as_ref().is_some_and(|c| *c != file) => {
             Err(CliError::message(
                 "check was given two files (one as FILE, one with --config); give one of them",
                 2,
             ))
         }
-        Some(Command::Check { file }) => check::run(file.or(cli.config)).await,
+        Some(Command::Check { file, locations }) => check::run(file.or(cli.config), locations).await,
         Some(Command::Status { json, probe }) => status::run(cli.config, json, probe).await,
         Some(Command::Probe { system, json }) => health::probe(cli.config, system, json).await,
         Some(Command::Watch { json }) => health::watch(cli.config, json).await,

@@ -168,6 +168,14 @@ pub struct LocationEntry {
     pub media: Option<Spanned<String>>,
     #[serde(default)]
     pub offsite: bool,
+    /// Copies here cannot be changed or deleted before a retention date (S3 Object Lock; on a
+    /// folder, files made read-only).
+    #[serde(default)]
+    pub immutable: bool,
+    /// `compliance` (nobody, not even the account's root, can shorten it) or `governance`.
+    pub lock_mode: Option<Spanned<String>>,
+    /// The shortest lock, whatever the retention policy says (e.g. "30d").
+    pub lock_at_least: Option<HumanDuration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +201,32 @@ pub struct Location {
     pub store: Store,
     pub media: Media,
     pub offsite: bool,
+    /// Copies here are locked until a retention date.
+    pub immutable: Option<Immutability>,
+}
+
+/// How copies at an immutable location are locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Immutability {
+    pub mode: LockMode,
+    /// The shortest lock, whatever the retention policy says.
+    pub at_least: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    Compliance,
+    Governance,
+}
+
+impl LockMode {
+    /// As S3 spells it.
+    pub fn s3_name(self) -> &'static str {
+        match self {
+            LockMode::Compliance => "COMPLIANCE",
+            LockMode::Governance => "GOVERNANCE",
+        }
+    }
 }
 
 impl Location {
@@ -290,7 +324,28 @@ pub fn resolve_locations(entries: &[LocationEntry], base: &Path, report: &mut Re
             },
             None => default_media,
         };
-        out.push(Location { name: name.clone(), store, media, offsite: e.offsite });
+        let mode = match e.lock_mode.as_ref().map(|m| m.get_ref().as_str()) {
+            None | Some("compliance") => LockMode::Compliance,
+            Some("governance") => LockMode::Governance,
+            Some(other) => {
+                report.push(
+                    Diagnostic::error(format!("there is no lock mode \"{other}\""))
+                        .at(key("lock_mode"), e.lock_mode.as_ref().map(|m| m.span()))
+                        .help("use \"compliance\" (nobody can shorten the lock) or \"governance\""),
+                );
+                continue;
+            }
+        };
+        if !e.immutable && (e.lock_mode.is_some() || e.lock_at_least.is_some()) {
+            report.push(
+                Diagnostic::warning("lock_mode and lock_at_least do nothing without immutable = true")
+                    .at(key("immutable"), Some(e.name.span())),
+            );
+        }
+        let immutable = e
+            .immutable
+            .then(|| Immutability { mode, at_least: e.lock_at_least.map(|d| d.0).unwrap_or(Duration::ZERO) });
+        out.push(Location { name: name.clone(), store, media, offsite: e.offsite, immutable });
     }
     out
 }
@@ -468,13 +523,20 @@ pub fn resolve(
         );
     }
     if system.tier == Tier::One && ok {
-        let placed: Vec<(Media, bool)> = entry
+        let placed: Vec<&Location> = entry
             .locations
             .get_ref()
             .iter()
             .filter_map(|l| locations.iter().find(|x| x.name == *l.get_ref()))
-            .map(|l| (l.media, l.offsite))
             .collect();
+        if !placed.iter().any(|l| l.immutable.is_some()) {
+            report.push(
+                Diagnostic::warning(format!("tier-1 system \"{name}\" has no immutable copy: whoever holds the backup credentials can delete every copy"))
+                    .at(key("locations"), Some(entry.locations.span()))
+                    .help("set immutable = true on one of its [[locations]] (an S3 bucket with Object Lock, or a folder whose files are made read-only)"),
+            );
+        }
+        let placed: Vec<(Media, bool)> = placed.iter().map(|l| (l.media, l.offsite)).collect();
         let rule = ThreeTwoOne::assess(&placed);
         if !rule.met() {
             report.push(

@@ -83,6 +83,21 @@ pub struct RetentionPolicy {
     pub keep_monthly: u32,
 }
 
+/// How long a copy at an immutable location is locked: until the oldest date a prune could
+/// delete it. Whatever else it says, the policy keeps the newest `keep_last` backups, and at
+/// the schedule's cadence a backup stays among them for `keep_last × every` (at least until
+/// the next backup); from then on a prune may delete it, unless a daily, weekly or monthly rule
+/// keeps it longer (prune then waits for the lock). Without a retention, prune deletes nothing:
+/// the lock is `at_least`, or 7 days. Never shorter than `at_least`.
+pub fn lock_period(retention: Option<&RetentionPolicy>, every: Duration, at_least: Duration) -> Duration {
+    let by_policy = match retention {
+        Some(r) => every.saturating_mul(r.keep_last.max(1)),
+        None if at_least.is_zero() => Duration::from_secs(7 * 86_400),
+        None => Duration::ZERO,
+    };
+    by_policy.max(at_least)
+}
+
 /// The ids a policy keeps: the newest `keep_last`; the newest of each of the last `keep_daily`
 /// days, `keep_weekly` ISO weeks and `keep_monthly` months that have backups; always the newest
 /// verified backup; and every backup a kept one needs to restore (its parent chain).
@@ -204,6 +219,8 @@ pub struct ThreeTwoOne {
     pub copies: u32,
     pub media: u32,
     pub offsite: u32,
+    /// Locations whose copies are locked (immutable): none can be changed or deleted early.
+    pub immutable: u32,
 }
 
 impl ThreeTwoOne {
@@ -215,7 +232,13 @@ impl ThreeTwoOne {
             copies: 1 + locations.len() as u32,
             media: media.len() as u32,
             offsite: locations.iter().filter(|(_, o)| *o).count() as u32,
+            immutable: 0,
         }
+    }
+
+    /// With how many of the locations are immutable.
+    pub fn with_immutable(self, immutable: u32) -> ThreeTwoOne {
+        ThreeTwoOne { immutable, ..self }
     }
 
     pub fn met(&self) -> bool {
@@ -361,7 +384,7 @@ mod tests {
     #[test]
     fn three_two_one() {
         let nas_and_s3 = ThreeTwoOne::assess(&[(Media::Disk, false), (Media::Object, true)]);
-        assert_eq!(nas_and_s3, ThreeTwoOne { copies: 3, media: 2, offsite: 1 });
+        assert_eq!(nas_and_s3, ThreeTwoOne { copies: 3, media: 2, offsite: 1, immutable: 0 });
         assert!(nas_and_s3.met());
         let nas = ThreeTwoOne::assess(&[(Media::Disk, false)]);
         assert!(!nas.met());
@@ -440,6 +463,41 @@ mod tests {
             let keep = retain(&backups, &policy);
             let kept: Vec<BackupSummary> = backups.iter().filter(|b| keep.contains(&b.id)).cloned().collect();
             prop_assert_eq!(retain(&kept, &policy), keep, "pruning twice deletes nothing more");
+        }
+    }
+
+    proptest! {
+        /// Backups taken every `every` (or later) are never picked for deletion before their
+        /// lock runs out: prune and Object Lock agree.
+        #[test]
+        fn no_backup_is_pruned_while_locked(
+            keep_last in 1u32..12,
+            keep_daily in 0u32..5,
+            every_h in 1i64..30,
+            gaps in proptest::collection::vec(0i64..5, 1..60),
+        ) {
+            let policy = RetentionPolicy { keep_last, keep_daily, keep_weekly: 0, keep_monthly: 0 };
+            let every = Duration::from_secs(every_h as u64 * 3600);
+            let lock = TimeDelta::from_std(lock_period(Some(&policy), every, Duration::ZERO)).unwrap();
+            let mut taken: Vec<BackupSummary> = Vec::new();
+            let mut t = 0i64;
+            for (i, extra) in gaps.iter().enumerate() {
+                t += every_h + extra;
+                taken.push(BackupSummary {
+                    id: format!("b{i:03}"),
+                    at: at(t),
+                    kind: BackupKind::Full,
+                    parent: None,
+                    verified_at: Some(at(t)),
+                });
+                let now = at(t);
+                let keep = retain(&taken, &policy);
+                for b in &taken {
+                    if b.at + lock > now {
+                        prop_assert!(keep.contains(&b.id), "{} is locked until {} but prune would delete it at {}", b.id, b.at + lock, now);
+                    }
+                }
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod estate;
+pub mod moto;
 pub mod s3;
 pub mod tmux;
 

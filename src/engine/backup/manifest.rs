@@ -41,6 +41,9 @@ pub struct Manifest {
     /// Locations that failed while this backup was written, with why.
     #[serde(default)]
     pub degraded: Vec<LocationFailure>,
+    /// Immutable locations whose copy is locked, and until when: prune leaves it until then.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub immutable_until: std::collections::BTreeMap<String, DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

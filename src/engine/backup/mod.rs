@@ -5,6 +5,7 @@ pub mod anchor;
 pub mod contain;
 pub mod keys;
 pub mod manifest;
+pub mod objectlock;
 pub mod read;
 pub mod repo;
 pub mod service;

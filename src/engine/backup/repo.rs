@@ -62,6 +62,15 @@ pub struct VerifyRecord {
 pub struct Repository {
     pub location: String,
     backend: Backend,
+    /// How copies here are locked, for an immutable location.
+    lock: Option<Lock>,
+}
+
+#[derive(Clone)]
+enum Lock {
+    /// A folder: written files are made read-only.
+    ReadOnly,
+    ObjectLock(super::objectlock::ObjectLock),
 }
 
 #[derive(Clone)]
@@ -72,6 +81,7 @@ enum Backend {
 
 impl Repository {
     pub fn open(location: &Location) -> Result<Repository, String> {
+        let mut lock = None;
         let backend = match &location.store {
             Store::Fs { path } => Backend::Fs(path.clone()),
             Store::S3 { bucket, prefix, endpoint, region, access_key, secret_key, allow_http } => {
@@ -117,12 +127,63 @@ impl Repository {
                         location.name
                     ));
                 };
+                if let Some(i) = &location.immutable {
+                    lock = Some(Lock::ObjectLock(super::objectlock::ObjectLock::new(
+                        endpoint.as_deref(),
+                        bucket,
+                        region,
+                        &key,
+                        &secret_key,
+                        i.mode,
+                    )?));
+                }
                 b = b.with_access_key_id(key).with_secret_access_key(secret_key);
                 let store = b.build().map_err(|e| format!("location {}: {e}", location.name))?;
                 Backend::Object { store: Arc::new(store), prefix: prefix.clone() }
             }
         };
-        Ok(Repository { location: location.name.clone(), backend })
+        if location.immutable.is_some() && lock.is_none() {
+            lock = Some(Lock::ReadOnly);
+        }
+        Ok(Repository { location: location.name.clone(), backend, lock })
+    }
+
+    /// Copies here are locked until a date.
+    pub fn immutable(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    /// Lock the object `rel` until `until`: S3 Object Lock, or a read-only file on a folder.
+    pub async fn make_immutable(
+        &self,
+        rel: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), String> {
+        match (&self.lock, &self.backend) {
+            (None, _) => Ok(()),
+            (Some(Lock::ObjectLock(l)), _) => {
+                l.retain(&self.key(rel), until).await.map_err(|e| format!("location {}: {e}", self.location))
+            }
+            (Some(Lock::ReadOnly), Backend::Fs(root)) => {
+                use std::os::unix::fs::PermissionsExt;
+                let path = root.join(rel);
+                tokio::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).await.map_err(|e| {
+                    format!("location {}: cannot make {} read-only: {e}", self.location, path.display())
+                })
+            }
+            (Some(Lock::ReadOnly), Backend::Object { .. }) => Ok(()),
+        }
+    }
+
+    /// Whether the location can lock copies as configured (an S3 bucket without Object Lock
+    /// cannot).
+    pub async fn check_immutable(&self) -> Result<(), String> {
+        match &self.lock {
+            Some(Lock::ObjectLock(l)) => {
+                l.check().await.map_err(|e| format!("location {}: {e}", self.location))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn key(&self, rel: &str) -> String {
@@ -454,6 +515,36 @@ impl Repository {
             None => self.delete_object(&Self::backup_key(system, id, VERIFIED_SIG)).await,
         }
     }
+}
+
+/// Reach a location: it answers, and an immutable one can lock what is written to it.
+pub async fn probe(location: &Location) -> Result<String, String> {
+    let repo = Repository::open(location)?;
+    match &repo.backend {
+        Backend::Fs(root) if !root.is_dir() => {
+            return Err(format!(
+                "location {}: the folder {} does not exist (is the disk mounted?)",
+                location.name,
+                root.display()
+            ));
+        }
+        Backend::Fs(_) => {}
+        Backend::Object { store, .. } => {
+            let prefix = ObjectPath::from(repo.key(ROOT));
+            let mut listing = store.list(Some(&prefix));
+            match tokio::time::timeout(std::time::Duration::from_secs(20), listing.next()).await {
+                Err(_) => return Err(format!("location {}: no answer within 20 s", location.name)),
+                Ok(Some(Err(e))) => return Err(format!("location {}: cannot list: {e}", location.name)),
+                Ok(_) => {}
+            }
+        }
+    }
+    repo.check_immutable().await?;
+    Ok(match (&repo.lock, &repo.backend) {
+        (Some(_), Backend::Object { .. }) => "reachable; Object Lock enabled: copies are locked".to_owned(),
+        (Some(_), Backend::Fs(_)) => "reachable; copies are made read-only".to_owned(),
+        (None, _) => "reachable".to_owned(),
+    })
 }
 
 /// What a verification record's signature says it is about.

@@ -382,15 +382,29 @@ impl Engine {
             .collect()
     }
 
-    /// The 3-2-1 state of a policy's locations.
+    /// The 3-2-1 state of a policy's locations, with how many of them are immutable.
     pub fn three_two_one(&self, policy: &BackupPolicy) -> ThreeTwoOne {
-        let locations: Vec<(Media, bool)> = policy
+        let locations: Vec<&crate::config::backup::Location> =
+            policy.locations.iter().filter_map(|n| self.config.location(n)).collect();
+        let placed: Vec<(Media, bool)> = locations.iter().map(|l| (l.media, l.offsite)).collect();
+        ThreeTwoOne::assess(&placed)
+            .with_immutable(locations.iter().filter(|l| l.immutable.is_some()).count() as u32)
+    }
+
+    /// Until when a backup taken at `started` is locked at each of the policy's immutable
+    /// locations: the oldest date a prune could delete it (`model::backup::lock_period`).
+    fn lock_until(&self, policy: &BackupPolicy, started: DateTime<Utc>) -> HashMap<String, DateTime<Utc>> {
+        policy
             .locations
             .iter()
             .filter_map(|n| self.config.location(n))
-            .map(|l| (l.media, l.offsite))
-            .collect();
-        ThreeTwoOne::assess(&locations)
+            .filter_map(|l| {
+                let i = l.immutable?;
+                let period =
+                    crate::model::backup::lock_period(policy.retention.as_ref(), policy.every, i.at_least);
+                Some((l.name.clone(), started + TimeDelta::from_std(period).unwrap_or(TimeDelta::MAX)))
+            })
+            .collect()
     }
 
     /// When each system's last backup started: from its newest backup job, or its newest
@@ -1101,6 +1115,7 @@ impl Engine {
             lines.push("deletes    nothing: every backup is kept".to_owned());
         } else {
             lines.push(format!("deletes    {} backup(s), at every location holding them:", delete.len()));
+            let now = self.now();
             for b in &delete {
                 let locations: Vec<&str> = b.copies.iter().map(|c| c.location.as_str()).collect();
                 lines.push(format!(
@@ -1110,6 +1125,12 @@ impl Engine {
                     bytes(b.manifest.stored_size),
                     locations.join(", ")
                 ));
+                for (location, until) in b.manifest.immutable_until.iter().filter(|(_, u)| **u > now) {
+                    lines.push(format!(
+                        "      kept at {location} until {}: the copy is immutable until then (prune deletes it after)",
+                        when(*until)
+                    ));
+                }
             }
         }
         Ok((
@@ -1308,6 +1329,7 @@ impl Engine {
             started_at,
             signer: signer.clone(),
             anchor: anchor.map(|a| a.to_bytes()),
+            lock_until: self.lock_until(&policy, started_at),
         };
         let clock = self.clock.clone();
         let written = match write::write(request, ctx.control.clone(), move || clock.now()).await {
@@ -1591,7 +1613,18 @@ impl Engine {
             }
             let Some(view) = backups.iter().find(|b| &b.manifest.id == id) else { continue };
             let mut ok = true;
+            let now = self.now();
             for copy in &view.copies {
+                // A copy still under its lock is never tried: it comes free at its date.
+                if let Some(until) = view.manifest.immutable_until.get(&copy.location).filter(|u| **u > now) {
+                    ctx.log(format!(
+                        "kept {id} at {}: immutable until {} (it can be pruned from then)",
+                        copy.location,
+                        when(*until)
+                    ));
+                    ok = false;
+                    continue;
+                }
                 let result = match self.repository(&copy.location) {
                     Ok(repo) => repo.delete(system, id).await,
                     Err(e) => Err(e),

@@ -54,6 +54,8 @@ pub struct BackupRequest {
     pub signer: Arc<SecretKey>,
     /// The audit chain's head to anchor beside the backup (JSON), signed too.
     pub anchor: Option<Vec<u8>>,
+    /// Immutable locations, and until when their copy is locked.
+    pub lock_until: HashMap<String, DateTime<Utc>>,
 }
 
 /// How far a backup has got.
@@ -217,6 +219,32 @@ pub async fn write(
     if with_index.is_empty() {
         return Err(format!("no location holds the whole backup: {}", describe_failures(&failures)));
     }
+    // Immutable locations lock the data and the listing before the manifest makes the backup
+    // exist. A location that refuses keeps its copy, unlocked, and says so.
+    let mut immutable_until = std::collections::BTreeMap::new();
+    for location in &with_index {
+        let (Some(until), Some(repo)) =
+            (req.lock_until.get(location), req.locations.iter().find(|r| &r.location == location))
+        else {
+            continue;
+        };
+        let mut locked = Ok(());
+        for file in [DATA, INDEX] {
+            if locked.is_ok() {
+                locked =
+                    repo.make_immutable(&Repository::backup_key(&req.system, &req.id, file), *until).await;
+            }
+        }
+        match locked {
+            Ok(()) => {
+                immutable_until.insert(location.clone(), *until);
+            }
+            Err(reason) => failures.push(LocationFailure {
+                location: location.clone(),
+                reason: format!("the copy is not immutable: {reason}"),
+            }),
+        }
+    }
 
     let stored_files = index.entries.iter().filter(|e| e.stored && e.kind == EntryKind::File).count() as u64;
     let manifest = Manifest {
@@ -246,6 +274,7 @@ pub async fn write(
         encryption: "age x25519".into(),
         tool: concat!("warroom ", env!("CARGO_PKG_VERSION")).into(),
         degraded: failures,
+        immutable_until,
     };
     // Last: the manifest makes the backup exist, at each location that holds all of it. Its
     // signature, and the signed anchor of the audit chain, are there before it appears.
@@ -280,7 +309,24 @@ pub async fn write(
             Err(e) => Err(e),
         };
         match result {
-            Ok(()) => written.push(location),
+            Ok(()) => {
+                if let Some(until) = manifest.immutable_until.get(&location)
+                    && let Some(repo) = req.locations.iter().find(|r| r.location == location)
+                {
+                    for file in [MANIFEST_SIG, MANIFEST, ANCHOR, ANCHOR_SIG] {
+                        if file.starts_with("anchor") && anchor.is_none() {
+                            continue;
+                        }
+                        if let Err(e) = repo
+                            .make_immutable(&Repository::backup_key(&req.system, &req.id, file), *until)
+                            .await
+                        {
+                            notes.push(format!("{location}: {file} is not locked: {e}"));
+                        }
+                    }
+                }
+                written.push(location)
+            }
             Err(reason) => late_failures.push(LocationFailure { location, reason }),
         }
     }

@@ -175,7 +175,13 @@ fn backup_lines<'a>(
     if let Some(t) = standing.three_two_one {
         let (text, style) = if t.met() {
             (
-                format!("✔ 3-2-1 met: {} copies, {} media, {} offsite", t.copies, t.media, t.offsite),
+                format!(
+                    "✔ 3-2-1 met: {} copies, {} media, {} offsite{}",
+                    t.copies,
+                    t.media,
+                    t.offsite,
+                    if t.immutable > 0 { format!(", {} immutable", t.immutable) } else { String::new() }
+                ),
                 theme.ok(),
             )
         } else {
