@@ -212,6 +212,8 @@ fn backup_lines<'a>(
     for (n, b) in backups.iter().take(BACKUPS_SHOWN).enumerate() {
         let m = &b.manifest;
         let (symbol, style) = match (b.verified_at(), b.copies.iter().any(|c| c.error.is_some())) {
+            // Not signed by a trusted key: shown, never counted.
+            _ if !b.trusted() => ("✖", theme.danger()),
             (_, true) => ("✖", theme.danger()),
             (Some(_), false) => ("✔", theme.ok()),
             (None, false) => ("–", theme.muted()),
@@ -229,6 +231,9 @@ fn backup_lines<'a>(
             crate::engine::backup::service::bytes(m.stored_size),
             locations.join(",")
         );
+        if !b.trusted() {
+            text.push_str(" UNTRUSTED");
+        }
         if b.degraded() {
             let room = width.saturating_sub(10);
             text.push_str(if text.chars().count() + 11 <= room { " ▲ degraded" } else { " ▲" });
