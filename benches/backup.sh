@@ -3,6 +3,8 @@
 # pipeline doing the same work (tar | zstd -1 -T0 | age | sha256sum) and restic.
 #
 #   benches/backup.sh [SIZE_MIB] [RUNS] [only-warroom]   # defaults: 1024 MiB, 3 runs (medians)
+#   BASELINE_BIN=/path/to/an/older/warroom benches/backup.sh ...
+#                                  # also that build's backup, in the same runs: "within 5%" checks
 #
 # Needs: python3, age, zstd, restic, GNU time (apt install age zstd restic time).
 # Data: benches/gen_backup_data.py, fixed seed: ~40% logs in small files, 30% JSON/CSV,
@@ -33,16 +35,19 @@ PUB=$(sed -n 's/^recipients = \["\(.*\)"\]$/\1/p' "$W/pub.txt")
 SIGNER=$(sed -n 's/^signers = \["\(.*\)"\]$/\1/p' "$W/pub.txt")
 export RESTIC_PASSWORD=bench
 
-config() { # $1: kind
-  cat >"$W/warroom.toml" <<TOML
+config() { # $1: kind, $2: the file (default warroom.toml), $3: "unsigned" for a baseline from before signing
+  local file=${2:-warroom.toml}
+  local signing="signers = [\"$SIGNER\"]
+signing_key_file = \"$W/key.txt.signing\""
+  [ "${3:-}" = unsigned ] && signing=""
+  cat >"$W/$file" <<TOML
 [console]
 operator = "bench"
 state_dir = "$W/state"
 [encryption]
 recipients = ["$PUB"]
 identity_file = "$W/key.txt"
-signers = ["$SIGNER"]
-signing_key_file = "$W/key.txt.signing"
+$signing
 [[locations]]
 name = "disk"
 kind = "fs"
@@ -88,6 +93,12 @@ for run in $(seq "$RUNS"); do
   settle
   measure warroom-restore "$BIN" -c "$W/warroom.toml" backup restore "$ID" --to "$W/out" --yes
   rm -rf "$W/out"
+  if [ -n "${BASELINE_BIN:-}" ]; then
+    # The older build, same data, same work, right after.
+    fresh; config incremental baseline.toml unsigned
+    measure baseline-backup "$BASELINE_BIN" -c "$W/baseline.toml" backup run bench
+    measure baseline-nochange "$BASELINE_BIN" -c "$W/baseline.toml" backup run bench
+  fi
 
   [ "$ONLY" = "only-warroom" ] && continue
   # The stock pipeline doing the same work (no verification read-back).
@@ -119,7 +130,8 @@ for line in open(path):
 med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in rows.items()}
 print(f"{size} MiB, medians of {len(next(iter(rows.values())))} runs\n")
 print(f"{'run':<18} {'wall s':>8} {'MB/s':>8} {'CPU s':>7} {'peak RSS':>10} {'stored':>10}")
-for name in ["warroom-backup", "stock-backup", "restic-backup", "warroom-nochange", "restic-nochange",
+for name in ["warroom-backup", "baseline-backup", "stock-backup", "restic-backup", "warroom-nochange",
+             "baseline-nochange", "restic-nochange",
              "warroom-restore", "stock-restore", "restic-restore"]:
     if name not in med:
         continue
@@ -127,6 +139,10 @@ for name in ["warroom-backup", "stock-backup", "restic-backup", "warroom-nochang
     rate = size * 1.048576 / wall if "nochange" not in name else float("nan")
     st = f"{stored[name] / 1048576:.0f} MiB" if name in stored else ""
     print(f"{name:<18} {wall:>8.2f} {rate:>8.0f} {cpu:>7.2f} {rss / 1024:>7.0f} MiB {st:>10}")
+if "baseline-backup" in med:
+    (bw, bc, br), (ww, wc, wr) = med["baseline-backup"], med["warroom-backup"]
+    print(f"\nagainst the baseline build: backup {bw / ww:.3f}x its speed ({ww:.2f} s against {bw:.2f} s), "
+          f"CPU {wc / bc:.3f}x, peak RSS {wr / br:.3f}x ({wr / 1024:.0f} MiB against {br / 1024:.0f} MiB)")
 if "stock-backup" not in med:
     sys.exit(0)
 w, s, r = med["warroom-backup"][0], med["stock-backup"][0], med["restic-backup"][0]

@@ -597,3 +597,55 @@ async fn rewrite_chain(db: &Path) {
     }
     pool.close().await;
 }
+
+/// A genuine chain where a folder becomes a link to somewhere else between two backups: the
+/// restore writes the link as a link, follows nothing, and leaves the place it points at alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_that_became_a_link_in_an_incremental_is_restored_as_a_link() {
+    let e = Estate::new();
+    let outside = e.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    write(&outside.join("keep.txt"), b"outside\n");
+    write(&e.data().join("sub/f.txt"), b"in the folder\n");
+    write(&e.data().join("top.txt"), b"top\n");
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "incremental", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    std::fs::remove_dir_all(e.data().join("sub")).unwrap();
+    std::os::unix::fs::symlink(&outside, e.data().join("sub")).unwrap();
+    backup(&engine).await;
+    let newest = engine.backups(Some("files")).await.unwrap().last().unwrap().manifest.clone();
+    assert_eq!(newest.kind, BackupKind::Incremental);
+    let to = e.path("restored");
+    let job = common::estate::restore(&engine, &newest.id, &to).await;
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
+    assert_eq!(std::fs::read_link(to.join("sub")).unwrap(), outside);
+    assert_eq!(std::fs::read_to_string(to.join("top.txt")).unwrap(), "top\n");
+    let left: Vec<PathBuf> = std::fs::read_dir(&outside).unwrap().map(|d| d.unwrap().path()).collect();
+    assert_eq!(left, vec![outside.join("keep.txt")]);
+}
+
+/// A link planted in a folder location (the system's folder pointing at somewhere else) is
+/// never listed through, written through or deleted through: the cleanup of half-written
+/// backups once deleted every file of every folder it pointed at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_planted_in_the_repository_sends_nothing_elsewhere() {
+    let e = Estate::new();
+    let victim = e.path("victim");
+    write(&victim.join("ssh/authorized_keys"), b"keep me\n");
+    write(&victim.join("top.conf"), b"keep me too\n");
+    std::fs::create_dir_all(e.path("repo/warroom")).unwrap();
+    std::os::unix::fs::symlink(&victim, e.path("repo/warroom/files")).unwrap();
+    write(&e.data().join("a.txt"), b"alpha\n");
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
+    let engine = e.engine(&config).await;
+    let (spec, plan) = engine.plan_backup("files").await.unwrap();
+    let job = run(&engine, spec, plan).await;
+    assert_eq!(job.state, JobState::Failed, "{:?}", job.outcome);
+    assert!(job.outcome.as_deref().unwrap().contains("is a link: refused"), "{:?}", job.outcome);
+    assert_eq!(std::fs::read_to_string(victim.join("ssh/authorized_keys")).unwrap(), "keep me\n");
+    assert_eq!(std::fs::read_to_string(victim.join("top.conf")).unwrap(), "keep me too\n");
+    let entries: Vec<PathBuf> = std::fs::read_dir(&victim).unwrap().map(|d| d.unwrap().path()).collect();
+    assert_eq!(entries.len(), 2, "nothing was added or removed: {entries:?}");
+    assert!(engine.refresh_catalog(Some("files")).await.iter().any(|p| p.contains("is a link")));
+}

@@ -420,3 +420,39 @@ steps = [ { name = "Switch", run = ["true"] } ]
     assert!(matches!(&spec, JobSpec::Recover { incident: Some(id), .. } if *id == incident.id), "{spec:?}");
     assert!(plan.lines.iter().any(|l| l.contains(&incident.id)), "the gate says so: {plan:?}");
 }
+
+/// The standard's example declares with `severity = "high"`: its words are sev1..sev4.
+#[test]
+fn the_standards_severity_words_are_accepted_and_shown_as_sev_numbers() {
+    let state = tempfile::tempdir().unwrap();
+    let out = common::warroom(state.path())
+        .arg("--config")
+        .arg(common::example_config())
+        .args([
+            "incident",
+            "declare",
+            "--type",
+            "infrastructure",
+            "--severity",
+            "high",
+            "--systems",
+            "database",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    // Declared; its plan then waits at the gate (no terminal, no --yes: nothing runs).
+    assert!(
+        said.contains("declared: infrastructure sev2 · database"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = common::warroom(state.path())
+        .arg("--config")
+        .arg(common::example_config())
+        .args(["incident", "declare", "--type", "cyber", "--severity", "severe", "--systems", "database"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("or critical, high, medium, low"));
+}

@@ -29,12 +29,22 @@ const BAD_INPUT: u8 = 3;
 /// The private keys go to `out` and `out.signing` (0600, never over an existing file), the
 /// signing public key also to `out.signing.pub` (minisign's format); what to put in
 /// `[encryption]` is printed.
-pub fn keygen(out: PathBuf) -> Result<ExitCode, CliError> {
+pub fn keygen(out: PathBuf, signing_only: bool) -> Result<ExitCode, CliError> {
     use crate::engine::backup::keys;
     use age::secrecy::ExposeSecret;
-    let signing_path = PathBuf::from(format!("{}.signing", out.display()));
-    let public_path = PathBuf::from(format!("{}.signing.pub", out.display()));
-    for p in [&out, &signing_path, &public_path] {
+    let (signing_path, public_path) = if signing_only {
+        (out.clone(), PathBuf::from(format!("{}.pub", out.display())))
+    } else {
+        (
+            PathBuf::from(format!("{}.signing", out.display())),
+            PathBuf::from(format!("{}.signing.pub", out.display())),
+        )
+    };
+    let mut made = vec![&signing_path, &public_path];
+    if !signing_only {
+        made.push(&out);
+    }
+    for p in made {
         if p.exists() {
             return Err(CliError::message(
                 format!(
@@ -45,6 +55,23 @@ pub fn keygen(out: PathBuf) -> Result<ExitCode, CliError> {
             ));
         }
     }
+    let absolute = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+    let bad = |e: String| CliError::message(e, BAD_INPUT);
+    if signing_only {
+        let signing = keys::generate().map_err(|e| CliError::message(e, FAILED))?;
+        keys::write_new_private(&signing_path, &signing.file_text()).map_err(bad)?;
+        std::fs::write(&public_path, signing.public().file_text())
+            .map_err(|e| bad(format!("cannot write {}: {e}", public_path.display())))?;
+        println!("signers = [\"{}\"]", signing.public().encoded());
+        println!("signing_key_file = \"{}\"", absolute(&signing_path).display());
+        eprintln!(
+            "signing key {} written to {} (mode 600): it stays on the backup host; its public half is in {}.\nPut the lines above in [encryption] (signers on every host that reads the backups).",
+            signing.public().key_id(),
+            signing_path.display(),
+            public_path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let identity = age::x25519::Identity::generate();
     let public = identity.to_public().to_string();
     let text = format!(
@@ -53,12 +80,10 @@ pub fn keygen(out: PathBuf) -> Result<ExitCode, CliError> {
         identity.to_string().expose_secret()
     );
     let signing = keys::generate().map_err(|e| CliError::message(e, FAILED))?;
-    let bad = |e: String| CliError::message(e, BAD_INPUT);
     keys::write_new_private(&out, &text).map_err(bad)?;
     keys::write_new_private(&signing_path, &signing.file_text()).map_err(bad)?;
     std::fs::write(&public_path, signing.public().file_text())
         .map_err(|e| bad(format!("cannot write {}: {e}", public_path.display())))?;
-    let absolute = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
     println!("recipients = [\"{public}\"]");
     println!("signers = [\"{}\"]", signing.public().encoded());
     println!("signing_key_file = \"{}\"", absolute(&signing_path).display());

@@ -87,6 +87,10 @@ pub enum Command {
         /// goes beside it, as FILE.signing (secret) and FILE.signing.pub
         #[arg(long, short = 'o', value_name = "FILE", default_value = "warroom-backup-key.txt")]
         out: PathBuf,
+        /// Only a signing key (for a backup host that has its age key already): FILE is the
+        /// signing key, FILE.pub its public half
+        #[arg(long)]
+        signing_only: bool,
     },
     /// Take, list, verify, restore and prune backups (exit 0 done, 1 failed, 2 refused at the gate, 3 bad input)
     Backup {
@@ -276,7 +280,7 @@ pub enum IncidentCommand {
         /// natural, cyber, infrastructure, pandemic or regional
         #[arg(long = "type", value_name = "TYPE")]
         kind: String,
-        /// sev1 (the worst) to sev4
+        /// sev1 (the worst) to sev4; the standard's critical, high, medium, low are sev1..sev4
         #[arg(long)]
         severity: String,
         /// The affected systems, separated by commas
@@ -366,7 +370,7 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         }
         Some(Command::Sim { command: SimCommand::List }) => sim::list(cli.config).await,
         Some(Command::Audit { command }) => audit::run(cli.config, command).await,
-        Some(Command::Keygen { out }) => backup::keygen(out),
+        Some(Command::Keygen { out, signing_only }) => backup::keygen(out, signing_only),
         Some(Command::Failover { system, dry_run, yes }) => {
             ops::failover(cli.config, system, false, dry_run, yes).await
         }

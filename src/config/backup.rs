@@ -141,9 +141,9 @@ pub fn check_signing(
 ) {
     if any_backups && encryption.signers.is_empty() && section.signers.is_empty() {
         report.push(
-            Diagnostic::error("systems have backups, but no signer is configured: only backups signed by a configured signer are listed, verified and restored")
+            Diagnostic::warning("systems have backups, but no signer is configured: only backups signed by a configured signer are listed, verified and restored, and none can be made")
                 .at("encryption.signers", None)
-                .help("run `warroom keygen --out /etc/warroom/backup-key.txt`: beside the age key it makes a signing key (backup-key.txt.signing, mode 600: keep it on the backup host) and prints its public key; then set signers = [\"RW...\"] and signing_key_file = \"/etc/warroom/backup-key.txt.signing\" in [encryption]"),
+                .help("on the backup host run `warroom keygen --signing-only --out /etc/warroom/backup-signing.key` (mode 600: it stays there) and put the lines it prints, signers = [\"RW...\"] and signing_key_file, in [encryption]; existing backups then show as \"unsigned (made before signing)\" until `warroom backup adopt ID`"),
         );
     }
 }

@@ -126,6 +126,12 @@ pub enum JobSpec {
         id: String,
         #[serde(default)]
         identity: Option<String>,
+        /// SHA-256 of the manifest the plan showed: only those bytes are signed.
+        #[serde(default)]
+        manifest_sha256: String,
+        /// Not merely made before signing (a bad signature, an unknown key): typed gate.
+        #[serde(default)]
+        untrusted: bool,
     },
     Prune {
         system: String,
@@ -200,7 +206,7 @@ impl JobSpec {
     /// Only the typed proof (the system's name) approves it: restoring what no trusted key
     /// signed.
     pub fn needs_typed_proof(&self) -> bool {
-        matches!(self, JobSpec::Restore { untrusted: true, .. })
+        matches!(self, JobSpec::Restore { untrusted: true, .. } | JobSpec::Adopt { untrusted: true, .. })
     }
 
     fn concurrency(kind: &str) -> usize {

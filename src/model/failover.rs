@@ -132,17 +132,30 @@ impl IncidentKind {
     }
 }
 
-/// Severity: sev1 (the worst) to sev4.
+/// Severity: sev1 (the worst) to sev4. The standard's words are accepted too: critical = sev1,
+/// high = sev2, medium = sev3, low = sev4 (shown as sev1..sev4 from then on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Severity(pub u8);
 
 impl Severity {
     pub fn parse(s: &str) -> Result<Severity, String> {
-        let digits = s.trim().to_ascii_lowercase();
-        let digits = digits.trim_start_matches("sev").trim_start_matches('s');
+        let word = s.trim().to_ascii_lowercase();
+        let named = match word.as_str() {
+            "critical" => Some(1),
+            "high" => Some(2),
+            "medium" => Some(3),
+            "low" => Some(4),
+            _ => None,
+        };
+        if let Some(n) = named {
+            return Ok(Severity(n));
+        }
+        let digits = word.trim_start_matches("sev").trim_start_matches('s');
         match digits.parse::<u8>() {
             Ok(n @ 1..=4) => Ok(Severity(n)),
-            _ => Err(format!("there is no severity \"{s}\": use sev1 (the worst) to sev4")),
+            _ => Err(format!(
+                "there is no severity \"{s}\": use sev1 (the worst) to sev4, or critical, high, medium, low"
+            )),
         }
     }
 }
@@ -167,5 +180,11 @@ mod tests {
         assert_eq!(Severity::parse("SEV2"), Ok(Severity(2)));
         assert_eq!(Severity::parse("1"), Ok(Severity(1)));
         assert!(Severity::parse("sev9").is_err());
+        // The standard's own words.
+        assert_eq!(Severity::parse("critical"), Ok(Severity(1)));
+        assert_eq!(Severity::parse("High"), Ok(Severity(2)));
+        assert_eq!(Severity::parse("medium"), Ok(Severity(3)));
+        assert_eq!(Severity::parse("low"), Ok(Severity(4)));
+        assert_eq!(Severity::parse("high").unwrap().to_string(), "sev2");
     }
 }

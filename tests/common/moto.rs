@@ -29,7 +29,9 @@ impl MotoServer {
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("moto's server exited ({status}): is it installed? `pip install 'moto[server]'` (.ci/run does)");
+                panic!(
+                    "moto's server exited ({status}): is it installed? `pip install 'moto[server]'` (.ci/run does)"
+                );
             }
             assert!(Instant::now() < deadline, "moto's server did not start listening within 30 s");
             std::thread::sleep(Duration::from_millis(50));

@@ -104,6 +104,12 @@ impl Tree {
         Ok(at)
     }
 
+    /// Forget the handles of `rel` and everything under it: what was there is being replaced.
+    fn forget(&mut self, rel: &str) {
+        let key = rel.as_bytes();
+        self.dirs.retain(|k, _| !(k.starts_with(key) && k.get(key.len()).is_none_or(|b| *b == b'/')));
+    }
+
     /// The folder holding `rel`, and `rel`'s last name.
     pub fn parent<'a>(&mut self, rel: &'a str, create: bool) -> Result<(Arc<Dir>, &'a OsStr), String> {
         let (names, last) = split(rel)?;
@@ -121,12 +127,14 @@ impl Tree {
             Found::Other => match mkdir() {
                 Ok(()) => {}
                 Err(e) if e == rustix::io::Errno::EXIST && replace => {
+                    self.forget(rel);
                     remove(&parent, last).map_err(|e| io("replace", rel, e))?;
                     mkdir().map_err(|e| io("create the folder", rel, e))?;
                 }
                 Err(e) => return Err(io("create the folder", rel, e)),
             },
             _ if replace => {
+                self.forget(rel);
                 remove(&parent, last).map_err(|e| io("replace", rel, e))?;
                 mkdir().map_err(|e| io("create the folder", rel, e))?;
             }
@@ -144,6 +152,9 @@ impl Tree {
     /// removed first (a later backup of a chain); otherwise anything there is an error.
     pub fn create_file(&mut self, rel: &str, replace: bool) -> Result<File, String> {
         let (parent, last) = self.parent(rel, true)?;
+        if replace {
+            self.forget(rel);
+        }
         create_in(&parent, last, replace).map_err(|e| io("write", rel, e))
     }
 
@@ -151,6 +162,7 @@ impl Tree {
     pub fn symlink(&mut self, rel: &str, target: &Path, replace: bool) -> Result<(), String> {
         let (parent, last) = self.parent(rel, true)?;
         if replace && found(&parent, last) != Found::Other {
+            self.forget(rel);
             remove(&parent, last).map_err(|e| io("replace", rel, e))?;
         }
         parent.symlink_contents(target, last).map_err(|e| io("create the link", rel, e))
@@ -163,8 +175,7 @@ impl Tree {
             Ok(p) => p,
             Err(_) => return Ok(()), // its folder is not there: neither is it
         };
-        self.dirs
-            .retain(|k, _| !(k.starts_with(rel.as_bytes()) && k.get(rel.len()).is_none_or(|b| *b == b'/')));
+        self.forget(rel);
         match remove(&parent, last) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

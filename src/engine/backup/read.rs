@@ -73,7 +73,10 @@ async fn hash_object(repo: &Repository, key: &str) -> Result<(u64, String), Stri
 
 /// The backup's file listing, checked against its manifest and decrypted.
 pub async fn index(repo: &Repository, manifest: &Manifest, identities: &Identities) -> Result<Index, String> {
-    let bytes = repo.read_all(&Repository::backup_key(&manifest.system, &manifest.id, INDEX)).await?;
+    // No more than the signed manifest says the listing is.
+    let bytes = repo
+        .read_at_most(&Repository::backup_key(&manifest.system, &manifest.id, INDEX), manifest.index_size)
+        .await?;
     if format!("{:x}", Sha256::digest(&bytes)) != manifest.index_sha256 {
         return Err(format!(
             "location {}: backup {}: the file listing was altered or damaged",
@@ -239,10 +242,11 @@ pub async fn restore(
     std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     let name =
         target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "restore".into());
-    let staging = parent.join(format!(".{name}.warroom-restore-{}", last.id));
-    if std::fs::symlink_metadata(&staging).is_ok() {
-        std::fs::remove_dir_all(&staging).map_err(|e| format!("cannot clear {}: {e}", staging.display()))?;
-    }
+    // A name nobody can guess, made exclusively: nothing already there is used or removed.
+    let mut suffix = [0u8; 6];
+    super::keys::random(&mut suffix)?;
+    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let staging = parent.join(format!(".{name}.warroom-restore-{}-{suffix}", last.id));
     std::fs::create_dir(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
     let total: u64 = chain.iter().map(|m| m.plain_size).sum();
     control.bytes_total.store(total, std::sync::atomic::Ordering::Relaxed);

@@ -166,7 +166,7 @@ impl Repository {
             }
             (Some(Lock::ReadOnly), Backend::Fs(root)) => {
                 use std::os::unix::fs::PermissionsExt;
-                let path = root.join(rel);
+                let path = no_links(root, rel, &self.location)?;
                 tokio::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).await.map_err(|e| {
                     format!("location {}: cannot make {} read-only: {e}", self.location, path.display())
                 })
@@ -210,7 +210,14 @@ impl Repository {
             if !files.iter().any(|f| f == MANIFEST) {
                 continue;
             }
-            let bytes = self.read_all(&Self::backup_key(&sys, &id, MANIFEST)).await?;
+            // One unreadable backup never hides the others: it is skipped, and said.
+            let bytes = match self.read_small(&Self::backup_key(&sys, &id, MANIFEST)).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(location = %self.location, backup = %id, error = %e, "an unreadable manifest is skipped");
+                    continue;
+                }
+            };
             let manifest = match serde_json::from_slice::<Manifest>(&bytes) {
                 Ok(m) => m,
                 Err(e) => {
@@ -227,10 +234,15 @@ impl Repository {
                 continue;
             }
             let trust = if files.iter().any(|f| f == MANIFEST_SIG) {
-                let sig = self.read_all(&Self::backup_key(&sys, &id, MANIFEST_SIG)).await?;
-                match crate::model::signature::verify(signers, &bytes, &String::from_utf8_lossy(&sig)) {
-                    Ok(signed) => Trust::Signed { key: signed.key_id },
-                    Err(e) => Trust::Untrusted { reason: e.to_string() },
+                match self.read_small(&Self::backup_key(&sys, &id, MANIFEST_SIG)).await {
+                    Ok(sig) => {
+                        match crate::model::signature::verify(signers, &bytes, &String::from_utf8_lossy(&sig))
+                        {
+                            Ok(signed) => Trust::Signed { key: signed.key_id },
+                            Err(e) => Trust::Untrusted { reason: e.to_string() },
+                        }
+                    }
+                    Err(e) => Trust::Untrusted { reason: format!("its signature cannot be read: {e}") },
                 }
             } else if manifest.format <= FORMAT_BEFORE_SIGNING {
                 Trust::Unsigned
@@ -262,7 +274,24 @@ impl Repository {
 
     /// The signed manifest bytes of a backup, read again (for adopting one).
     pub async fn manifest_bytes(&self, system: &str, id: &str) -> Result<Bytes, String> {
-        self.read_all(&Self::backup_key(system, id, MANIFEST)).await
+        self.read_small(&Self::backup_key(system, id, MANIFEST)).await
+    }
+
+    /// A small object whole, refusing one bigger than [`SMALL_OBJECT`] (a planted giant
+    /// never fills memory).
+    pub async fn read_small(&self, rel: &str) -> Result<Bytes, String> {
+        self.read_at_most(rel, SMALL_OBJECT).await
+    }
+
+    /// An object whole, refusing one bigger than `max` bytes.
+    pub async fn read_at_most(&self, rel: &str, max: u64) -> Result<Bytes, String> {
+        match self.size(rel).await? {
+            Some(n) if n > max => Err(format!(
+                "location {}: {rel} is {n} bytes, more than the {max} it may be: refused",
+                self.location
+            )),
+            _ => self.read_all(rel).await,
+        }
     }
 
     /// (system, backup id, file names) of everything stored, complete or not.
@@ -274,7 +303,10 @@ impl Repository {
         let mut grouped: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
         for rel in self.list(&prefix).await? {
             let parts: Vec<&str> = rel.split('/').collect();
-            if let [ROOT, sys, id, file] = parts.as_slice() {
+            if let [ROOT, sys, id, file] = parts.as_slice()
+                && check_id(sys).is_ok()
+                && check_id(id).is_ok()
+            {
                 grouped.entry(((*sys).to_owned(), (*id).to_owned())).or_default().push((*file).to_owned());
             }
         }
@@ -313,7 +345,7 @@ impl Repository {
     pub async fn read_all(&self, rel: &str) -> Result<Bytes, String> {
         match &self.backend {
             Backend::Fs(root) => {
-                let path = root.join(rel);
+                let path = no_links(root, rel, &self.location)?;
                 tokio::fs::read(&path)
                     .await
                     .map(Bytes::from)
@@ -332,7 +364,7 @@ impl Repository {
     /// The object's size, or `None` if it is not there.
     pub async fn size(&self, rel: &str) -> Result<Option<u64>, String> {
         match &self.backend {
-            Backend::Fs(root) => match tokio::fs::metadata(root.join(rel)).await {
+            Backend::Fs(root) => match tokio::fs::metadata(no_links(root, rel, &self.location)?).await {
                 Ok(m) => Ok(Some(m.len())),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(format!("location {}: {e}", self.location)),
@@ -353,7 +385,7 @@ impl Repository {
         let location = self.location.clone();
         match &self.backend {
             Backend::Fs(root) => {
-                let path = root.join(rel);
+                let path = no_links(root, rel, &location)?;
                 let file = tokio::fs::File::open(&path)
                     .await
                     .map_err(|e| format!("location {location}: cannot read {}: {e}", path.display()))?;
@@ -389,7 +421,7 @@ impl Repository {
                         root.display()
                     ));
                 }
-                let path = root.join(rel);
+                let path = no_links(root, rel, &location)?;
                 let dir = path.parent().map(|p| p.to_owned()).unwrap_or_else(|| root.clone());
                 tokio::fs::create_dir_all(&dir)
                     .await
@@ -448,15 +480,17 @@ impl Repository {
         for f in ordered {
             self.delete_object(&Self::backup_key(system, id, &f)).await?;
         }
-        if let Backend::Fs(root) = &self.backend {
-            let _ = tokio::fs::remove_dir(root.join(format!("{ROOT}/{system}/{id}"))).await;
+        if let Backend::Fs(root) = &self.backend
+            && let Ok(dir) = no_links(root, &format!("{ROOT}/{system}/{id}"), &self.location)
+        {
+            let _ = tokio::fs::remove_dir(dir).await;
         }
         Ok(())
     }
 
     pub async fn delete_object(&self, rel: &str) -> Result<(), String> {
         match &self.backend {
-            Backend::Fs(root) => match tokio::fs::remove_file(root.join(rel)).await {
+            Backend::Fs(root) => match tokio::fs::remove_file(no_links(root, rel, &self.location)?).await {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(format!("location {}: cannot delete {rel}: {e}", self.location)),
@@ -472,7 +506,7 @@ impl Repository {
     /// making a backup's folder and writing into it leaves one). Returns how many.
     pub async fn remove_empty(&self, system: &str) -> usize {
         let Backend::Fs(root) = &self.backend else { return 0 };
-        let dir = root.join(format!("{ROOT}/{system}"));
+        let Ok(dir) = no_links(root, &format!("{ROOT}/{system}"), &self.location) else { return 0 };
         let Ok(mut entries) = tokio::fs::read_dir(&dir).await else { return 0 };
         let mut removed = 0;
         while let Ok(Some(entry)) = entries.next_entry().await {
@@ -490,8 +524,8 @@ impl Repository {
     /// for this very copy (its trusted comment names the location, system and backup). An
     /// unsigned record is only a claim: anyone with the bucket could have written it.
     pub async fn read_verify(&self, system: &str, id: &str, signers: &[PublicKey]) -> Option<VerifyRecord> {
-        let bytes = self.read_all(&Self::backup_key(system, id, VERIFIED)).await.ok()?;
-        let sig = self.read_all(&Self::backup_key(system, id, VERIFIED_SIG)).await.ok()?;
+        let bytes = self.read_small(&Self::backup_key(system, id, VERIFIED)).await.ok()?;
+        let sig = self.read_small(&Self::backup_key(system, id, VERIFIED_SIG)).await.ok()?;
         let signed = crate::model::signature::verify(signers, &bytes, &String::from_utf8_lossy(&sig)).ok()?;
         (signed.comment == verify_comment(&self.location, system, id)).then_some(())?;
         serde_json::from_slice(&bytes).ok()
@@ -552,6 +586,28 @@ fn verify_comment(location: &str, system: &str, id: &str) -> String {
     format!("warroom verification of backup {system}/{id} at location {location}")
 }
 
+/// Refuse a path under a folder location that passes through a link (or is one): whoever
+/// can write to the location could plant one to send a listing, a write or a delete elsewhere.
+fn no_links(root: &Path, rel: &str, location: &str) -> Result<PathBuf, String> {
+    let mut at = root.to_owned();
+    for part in rel.split('/').filter(|p| !p.is_empty()) {
+        if part == ".." || part == "." {
+            return Err(format!("location {location}: {rel} is not a plain path: refused"));
+        }
+        at.push(part);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!(
+                "location {location}: {} is a link: refused (nothing is followed in a repository)",
+                at.display()
+            ));
+        }
+    }
+    Ok(at)
+}
+
+/// The most a small object (a manifest, signature, anchor, verification record) may be.
+pub const SMALL_OBJECT: u64 = 1 << 20;
+
 fn libc_nofollow() -> i32 {
     rustix::fs::OFlags::NOFOLLOW.bits() as i32
 }
@@ -560,8 +616,9 @@ fn libc_nofollow() -> i32 {
 /// cleanup finds them).
 fn walk_files(root: &std::path::Path, prefix: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    let start = root.join(prefix);
-    if !start.exists() {
+    // Entries below are never followed (a link is listed, not entered); the way in is checked.
+    let start = no_links(root, prefix, &root.display().to_string())?;
+    if std::fs::symlink_metadata(&start).is_err() {
         return Ok(out);
     }
     let mut stack = vec![start];

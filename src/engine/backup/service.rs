@@ -232,6 +232,21 @@ impl Engine {
                 let m = &l.manifest;
                 let trust = l.trust.encode();
                 let before = known.iter().find(|k| k.location == location.name && k.id == m.id);
+                // A copy nobody trusted signed never takes the place of a trusted one with the
+                // same id (another system's folder, say).
+                if let Some(b) = before
+                    && Trust::decode(&b.trust).trusted()
+                    && (!l.trust.trusted() || b.system != m.system)
+                    && listed
+                        .iter()
+                        .any(|x| x.manifest.id == m.id && x.manifest.system == b.system && x.trust.trusted())
+                {
+                    problems.push(format!(
+                        "location {}: {}/{} has the id of a signed backup of {} and is ignored",
+                        location.name, m.system, m.id, b.system
+                    ));
+                    continue;
+                }
                 // A backup nobody trusted signed is told once, and audited, when first seen.
                 if !l.trust.trusted() && before.is_none_or(|k| k.trust != trust) {
                     tracing::warn!(location = %location.name, backup = %m.id, trust = %l.trust.label(), "a backup not signed by a trusted key");
@@ -243,8 +258,14 @@ impl Engine {
                         )
                         .await;
                 }
-                let record =
-                    if l.trust.trusted() { repo.read_verify(&m.system, &m.id, signers).await } else { None };
+                // A failure this host recorded is never cleared by a record read from the
+                // location (an old good one could be replayed): only a new verification clears it.
+                let failed_here = before.is_some_and(|b| b.verify_error.is_some());
+                let record = if l.trust.trusted() && !failed_here {
+                    repo.read_verify(&m.system, &m.id, signers).await
+                } else {
+                    None
+                };
                 let entry = CatalogEntry {
                     location: location.name.clone(),
                     id: m.id.clone(),
@@ -568,21 +589,19 @@ impl Engine {
                     continue;
                 }
             };
-            // The newest anchored backup of each system (ids sort by time).
-            let mut newest: BTreeMap<String, String> = BTreeMap::new();
+            // Every anchor is checked, not just the newest: a planted one cannot hide the rest.
             for (sys, id, files) in &all {
-                if files.iter().any(|f| f == ANCHOR) && files.iter().any(|f| f == ANCHOR_SIG) {
-                    let e = newest.entry(sys.clone()).or_insert_with(|| id.clone());
-                    if id > e {
-                        *e = id.clone();
-                    }
+                if !(files.iter().any(|f| f == ANCHOR) && files.iter().any(|f| f == ANCHOR_SIG)) {
+                    continue;
                 }
-            }
-            for (sys, id) in newest {
-                let key = |f: &str| Repository::backup_key(&sys, &id, f);
+                let key = |f: &str| Repository::backup_key(sys, id, f);
                 let (Ok(bytes), Ok(sig)) =
-                    (repo.read_all(&key(ANCHOR)).await, repo.read_all(&key(ANCHOR_SIG)).await)
+                    (repo.read_small(&key(ANCHOR)).await, repo.read_small(&key(ANCHOR_SIG)).await)
                 else {
+                    problems.push(format!(
+                        "location {}: the anchor with backup {id} cannot be read",
+                        location.name
+                    ));
                     continue;
                 };
                 let signed = match crate::model::signature::verify(
@@ -602,6 +621,14 @@ impl Engine {
                 let Ok(anchor) = serde_json::from_slice::<Anchor>(&bytes) else { continue };
                 if anchor.state != ours {
                     continue; // another state's chain
+                }
+                // An anchor copied into another backup's folder proves nothing about this one.
+                if anchor.system != *sys || anchor.backup != *id {
+                    problems.push(format!(
+                        "location {}: the anchor in {sys}/{id} was made with {}/{}: ignored",
+                        location.name, anchor.system, anchor.backup
+                    ));
+                    continue;
                 }
                 let problem = match self.store.audit_hash(anchor.seq).await {
                     Ok(Some(h)) if h == anchor.hash => None,
@@ -666,7 +693,7 @@ impl Engine {
                         .iter()
                         .find(|b| b.manifest.id == l.id)
                         .and_then(|b| b.copy(loc))
-                        .is_none_or(|c| c.error.is_some())
+                        .is_none_or(|c| c.error.is_some() || !c.trust.trusted())
                 })
             });
             if let Some(loc) = missing {
@@ -960,6 +987,12 @@ impl Engine {
             ));
         }
         let locations: Vec<&str> = backup.copies.iter().map(|c| c.location.as_str()).collect();
+        // Pin the bytes: what is signed is the manifest this plan shows, wherever it is read.
+        let first = backup.copies.first().ok_or("the backup has no copy")?;
+        let manifest_bytes =
+            self.repository(&first.location)?.manifest_bytes(&system, &backup.manifest.id).await?;
+        let manifest_sha256 = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&manifest_bytes));
+        let untrusted = backup.trust() != Trust::Unsigned;
         let lines = vec![
             format!(
                 "backup     {} ({}, taken {})",
@@ -977,6 +1010,7 @@ impl Engine {
                 signer.public().key_id(),
                 locations.join(", ")
             ),
+            format!("manifest   SHA-256 {manifest_sha256} (only these bytes are signed)"),
             "after      it is listed, verified, counted for RPO and restored like any signed backup"
                 .to_owned(),
             "           (adopt only a backup you know this estate made: the signature vouches for it)"
@@ -987,6 +1021,8 @@ impl Engine {
                 system: system.clone(),
                 id: backup.manifest.id.clone(),
                 identity: identity.map(|p| p.display().to_string()),
+                manifest_sha256,
+                untrusted,
             },
             Plan { title: format!("Adopt backup {} of {system}", backup.manifest.id), lines },
         ))
@@ -996,6 +1032,7 @@ impl Engine {
         &self,
         system: &str,
         id: &str,
+        pinned: &str,
         identity: Option<PathBuf>,
         ctx: &JobContext,
     ) -> Result<String, String> {
@@ -1011,6 +1048,11 @@ impl Engine {
                 let repo = self.repository(&location)?;
                 // The bytes verified are the bytes signed: read once.
                 let bytes = repo.manifest_bytes(system, id).await?;
+                if format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes)) != pinned {
+                    return Err(format!(
+                        "location {location}: its manifest of {id} is not the one the plan showed: not signed"
+                    ));
+                }
                 let manifest: Manifest = serde_json::from_slice(&bytes)
                     .map_err(|e| format!("location {location}: the manifest of {id} is unreadable: {e}"))?;
                 if manifest.id != id || manifest.system != system {
@@ -1125,7 +1167,15 @@ impl Engine {
                     bytes(b.manifest.stored_size),
                     locations.join(", ")
                 ));
-                for (location, until) in b.manifest.immutable_until.iter().filter(|(_, u)| **u > now) {
+                let locks: Vec<(String, DateTime<Utc>)> = b
+                    .copies
+                    .iter()
+                    .filter_map(|c| {
+                        effective_lock(&backups, &b.manifest.id, &c.location).map(|u| (c.location.clone(), u))
+                    })
+                    .filter(|(_, u)| *u > now)
+                    .collect();
+                for (location, until) in &locks {
                     lines.push(format!(
                         "      kept at {location} until {}: the copy is immutable until then (prune deletes it after)",
                         when(*until)
@@ -1232,8 +1282,8 @@ impl Engine {
                     )
                     .await
                 }
-                JobSpec::Adopt { system, id, identity } => {
-                    self.adopt(&system, &id, identity.map(PathBuf::from), &ctx).await
+                JobSpec::Adopt { system, id, identity, manifest_sha256, .. } => {
+                    self.adopt(&system, &id, &manifest_sha256, identity.map(PathBuf::from), &ctx).await
                 }
                 JobSpec::Prune { system, delete } => self.prune(&system, &delete, &ctx).await,
                 JobSpec::Failover { system, failback } => self.run_procedure(&system, failback, &ctx).await,
@@ -1345,6 +1395,30 @@ impl Engine {
         for note in &written.notes {
             ctx.log(note.clone());
         }
+        // An incremental restores only with what it builds on: at an immutable location its
+        // ancestors are locked at least as long as it is.
+        if let Some(parent) = &written.manifest.parent
+            && !written.manifest.immutable_until.is_empty()
+        {
+            let known = self.backups(Some(system)).await.unwrap_or_default();
+            let summaries: Vec<BackupSummary> = known.iter().map(BackupView::summary).collect();
+            let ancestors: Vec<String> =
+                chain(&summaries, parent).unwrap_or_default().into_iter().map(|l| l.id.clone()).collect();
+            for (location, until) in &written.manifest.immutable_until {
+                let Some(repo) = repos.iter().find(|r| &r.location == location) else { continue };
+                for ancestor in &ancestors {
+                    for file in [super::repo::DATA, super::repo::INDEX, super::repo::MANIFEST_SIG, MANIFEST] {
+                        if let Err(e) =
+                            repo.make_immutable(&Repository::backup_key(system, ancestor, file), *until).await
+                        {
+                            ctx.log(format!(
+                                "{location}: could not extend the lock of {ancestor}'s {file}: {e}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
         let mut manifest = written.manifest;
         manifest.degraded.extend(
             unusable
@@ -1445,11 +1519,20 @@ impl Engine {
             return Err(e);
         }
         let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
-        let links: Vec<Manifest> = chain(&summaries, &target.manifest.id)
+        let chained: Vec<&BackupView> = chain(&summaries, &target.manifest.id)
             .unwrap_or_default()
             .iter()
-            .filter_map(|s| backups.iter().find(|b| b.manifest.id == s.id).map(|b| b.manifest.clone()))
+            .filter_map(|s| backups.iter().find(|b| b.manifest.id == s.id))
             .collect();
+        if let Some(bad) = chained.iter().find(|b| !b.trusted()) {
+            return Err(format!(
+                "backup {} builds on {}, which is {}: it cannot be verified as restorable",
+                target.manifest.id,
+                bad.manifest.id,
+                bad.trust().label()
+            ));
+        }
+        let links: Vec<Manifest> = chained.iter().map(|b| b.manifest.clone()).collect();
         let mut failures = Vec::new();
         let mut passed = Vec::new();
         for copy in &target.copies {
@@ -1616,11 +1699,11 @@ impl Engine {
             let now = self.now();
             for copy in &view.copies {
                 // A copy still under its lock is never tried: it comes free at its date.
-                if let Some(until) = view.manifest.immutable_until.get(&copy.location).filter(|u| **u > now) {
+                if let Some(until) = effective_lock(&backups, id, &copy.location).filter(|u| *u > now) {
                     ctx.log(format!(
                         "kept {id} at {}: immutable until {} (it can be pruned from then)",
                         copy.location,
-                        when(*until)
+                        when(until)
                     ));
                     ok = false;
                     continue;
@@ -1769,6 +1852,20 @@ impl Engine {
             .filter(|j| j.state == JobState::Running)
             .collect()
     }
+}
+
+/// Until when the copy of backup `id` at `location` is locked: its own lock, or a later one of
+/// a backup built on it (whose lock extended its ancestors').
+fn effective_lock(backups: &[BackupView], id: &str, location: &str) -> Option<DateTime<Utc>> {
+    let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
+    backups
+        .iter()
+        .filter(|b| {
+            b.manifest.id == id
+                || chain(&summaries, &b.manifest.id).is_some_and(|links| links.iter().any(|l| l.id == id))
+        })
+        .filter_map(|b| b.manifest.immutable_until.get(location).copied())
+        .max()
 }
 
 /// Why a backup nobody trusted signed is not verified or used.
