@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::Engine;
+use crate::store::StoreError;
 use super::jobs::{JobContext, JobSpec, Plan, Unit};
 use super::process::{Program, run};
 use crate::config::failover::{CommitDefault, HttpCall, Procedure, Step, StepAction};
@@ -94,14 +95,16 @@ impl Engine {
     /// killed, or the machine went down) leaves the system in a state "in progress" that no job
     /// will move on. Such a system is Failed: nothing was rolled back, and the operator checks
     /// it by hand, then fails over again or fails back. Returns the systems settled.
-    pub async fn settle_interrupted_failovers(&self) -> Vec<String> {
+    /// A read that fails is never "its job is gone": the states stay as they are and the
+    /// error is returned (the database locked by another process, a full disk, an I/O error).
+    pub async fn settle_interrupted_failovers(&self) -> Result<Vec<String>, StoreError> {
         let mut settled = Vec::new();
-        for row in self.store.system_states().await.unwrap_or_default() {
+        for row in self.store.system_states().await? {
             if !FailoverState::parse(&row.state).in_progress() {
                 continue;
             }
             let job = match &row.job_id {
-                Some(id) => self.store.job(id).await.ok().flatten(),
+                Some(id) => self.store.job(id).await?,
                 None => None,
             };
             if job.as_ref().is_some_and(|j| !crate::engine::jobs::JobState::parse(&j.state).finished()) {
@@ -131,7 +134,7 @@ impl Engine {
             .await;
             settled.push(row.system.clone());
         }
-        settled
+        Ok(settled)
     }
 
     /// Record a failover state change (an audit record).

@@ -60,7 +60,7 @@ impl Engine {
         for id in self.jobs.recover().await? {
             tracing::warn!(job = %id, "a job left running by a process that stopped is marked interrupted");
         }
-        for system in self.settle_interrupted_failovers().await {
+        for system in self.settle_interrupted_failovers().await? {
             tracing::warn!(%system, "a failover that was interrupted leaves its system failed");
         }
         Ok(())
