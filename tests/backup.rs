@@ -316,7 +316,7 @@ async fn a_fresh_state_directory_lists_verifies_and_restores_from_the_repositori
     let backups = engine.backups(Some("files")).await.unwrap();
     assert_eq!(backups.len(), 1);
     assert!(backups[0].verified_at().is_some(), "the verification is recorded with the copy");
-    assert!(engine.newest_verified().await.contains_key("files"), "RPO counts it");
+    assert!(engine.newest_verified().await.unwrap().contains_key("files"), "RPO counts it");
     let (spec, plan) = engine.plan_verify("files", true, None).await.unwrap();
     assert_eq!(run(&engine, spec, plan).await.state, JobState::Succeeded);
     let to = e.path("restored");
@@ -496,7 +496,7 @@ async fn an_incremental_on_a_damaged_full_does_not_count_for_the_rpo() {
     let backups = engine.backups(Some("files")).await.unwrap();
     let (full, inc) = (&backups[0].manifest, &backups[1].manifest);
     assert_eq!(inc.parent.as_deref(), Some(full.id.as_str()));
-    assert_eq!(engine.newest_verified().await.get("files"), Some(&inc.started_at));
+    assert_eq!(engine.newest_verified().await.unwrap().get("files"), Some(&inc.started_at));
 
     // The full is damaged and its verification says so: the incremental on it restores nothing.
     let data_file = e.path(&format!("repo/warroom/files/{}/data.age", full.id));
@@ -506,7 +506,7 @@ async fn an_incremental_on_a_damaged_full_does_not_count_for_the_rpo() {
     std::fs::write(&data_file, bytes).unwrap();
     let (spec, plan) = engine.plan_verify(&full.id, false, None).await.unwrap();
     assert_eq!(run(&engine, spec, plan).await.state, JobState::Failed);
-    assert_eq!(engine.newest_verified().await.get("files"), None, "nothing of it can be restored");
-    let standing = engine.standings().await.into_iter().find(|s| s.system == "files").unwrap();
+    assert_eq!(engine.newest_verified().await.unwrap().get("files"), None, "nothing of it can be restored");
+    let standing = engine.standings().await.unwrap().into_iter().find(|s| s.system == "files").unwrap();
     assert_eq!(standing.newest_verified, None);
 }

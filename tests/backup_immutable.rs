@@ -129,7 +129,7 @@ async fn an_immutable_folder_location_makes_its_copies_read_only() {
             .mode();
         assert_eq!(mode & 0o777, 0o444, "{f}");
     }
-    let three = engine.standings().await[0].three_two_one.unwrap();
+    let three = engine.standings().await.unwrap()[0].three_two_one.unwrap();
     assert_eq!(three.immutable, 1);
 }
 

@@ -202,7 +202,7 @@ async fn a_forged_backup_is_ignored_for_listing_verify_rpo_and_restore_and_named
     assert!(listing.contains("not signed by a trusted key: ignored (it has no signature)"), "{listing}");
 
     // RPO counts the genuine one only.
-    assert_eq!(engine.newest_verified().await.get("files"), Some(&genuine_at));
+    assert_eq!(engine.newest_verified().await.unwrap().get("files"), Some(&genuine_at));
     // Verify by system takes the newest trusted; by the forged id, refuses.
     let (spec, _) = engine.plan_verify("files", true, None).await.unwrap();
     assert!(matches!(&spec, warroom::engine::jobs::JobSpec::Verify { id: Some(i), .. } if *i == genuine));
@@ -520,7 +520,10 @@ async fn a_backup_made_before_signing_is_listed_as_such_and_counts_once_adopted(
     let view = engine2.backup(&id).await.unwrap();
     assert_eq!(view.trust(), Trust::Unsigned);
     assert_eq!(view.trust().label(), "unsigned (made before signing)");
-    assert!(!engine2.newest_verified().await.contains_key("files"), "an unsigned backup does not count");
+    assert!(
+        !engine2.newest_verified().await.unwrap().contains_key("files"),
+        "an unsigned backup does not count"
+    );
     let listing = warroom_cli_list(&e);
     assert!(listing.contains("unsigned (made before signing)"), "{listing}");
 
@@ -530,7 +533,7 @@ async fn a_backup_made_before_signing_is_listed_as_such_and_counts_once_adopted(
     assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
     let view = engine2.backup(&id).await.unwrap();
     assert!(view.trusted(), "{:?}", view.trust());
-    assert!(engine2.newest_verified().await.contains_key("files"));
+    assert!(engine2.newest_verified().await.unwrap().contains_key("files"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -299,9 +299,9 @@ steps = [ {back} ]
     ));
     let engine = s.engine(&config).await;
     assert_eq!(failover(&engine, "database").await.state, JobState::Succeeded);
-    assert!(engine.apply_commit_timeouts().await.is_empty(), "the window is still open");
+    assert!(engine.apply_commit_timeouts().await.unwrap().is_empty(), "the window is still open");
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let done = engine.apply_commit_timeouts().await;
+    let done = engine.apply_commit_timeouts().await.unwrap();
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(done[0].contains("failing back"), "{done:?}");
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -332,7 +332,7 @@ steps = [ { name = "Copy the WAL", run = ["sleep", "60"] } ]
     assert_eq!(job.state, JobState::Interrupted);
     assert!(job.outcome.as_deref().unwrap().contains("during step 1/1: Copy the WAL"), "{:?}", job.outcome);
     let incident = e.incident(None).await.unwrap();
-    let timeline = e.timeline(&incident).await;
+    let timeline = e.timeline(&incident).await.unwrap();
     assert!(
         timeline.iter().any(|t| t.kind == "failover.interrupted" && t.text.contains("Copy the WAL")),
         "{timeline:#?}"

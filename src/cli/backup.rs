@@ -660,9 +660,11 @@ pub async fn rpo(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliErr
         eprintln!("warning: {p}");
     }
     let now = engine.now();
-    let newest = engine.newest_verified().await;
+    // An unreadable state is UNKNOWN, never "never backed up".
+    let unknown = |e: String| CliError::message(format!("state unreadable: {e}"), UNKNOWN);
+    let newest = engine.newest_verified().await.map_err(unknown)?;
     let report = StatusReport::assess(&engine.config().estate, &newest, now);
-    let standings = engine.standings().await;
+    let standings = engine.standings().await.map_err(unknown)?;
     // A missed scheduled run is a warning even while the RPO still holds.
     let missed = standings.iter().filter(|s| s.schedule.is_some_and(|x| x.missed)).count();
     let (overall, exit_code) =

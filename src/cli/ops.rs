@@ -142,7 +142,8 @@ pub async fn approve(config: Option<PathBuf>, job: String, yes: bool) -> Result<
     match engine.approve(&snapshot.id, &operator, &proof).await {
         Ok(j) => {
             println!("{} approved by {operator}", j.id);
-            let code = if engine.jobs().owner_alive(&j.id).await {
+            let alive = engine.jobs().owner_alive(&j.id).await.map_err(|e| CliError::store(e, 3))?;
+            let code = if alive {
                 eprintln!("the process that proposed it runs it now (`warroom jobs` shows it)");
                 Ok(ExitCode::SUCCESS)
             } else {
@@ -281,7 +282,8 @@ pub async fn incident_declare(
 
 pub async fn incident_list(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
-    let all = engine.incidents().await;
+    // An unreadable state is UNKNOWN (3), never "no incidents".
+    let all = engine.incidents().await.map_err(|e| CliError::store(e, 3))?;
     if json {
         let list: Vec<serde_json::Value> = all
             .iter()
@@ -332,7 +334,7 @@ pub async fn incident_show(config: Option<PathBuf>, id: Option<String>) -> Resul
     if let Some(job) = &incident.plan_job {
         println!("plan: {job}");
     }
-    for e in engine.timeline(&incident).await {
+    for e in engine.timeline(&incident).await.map_err(|e| CliError::store(e, 3))? {
         println!(
             "  {}  {:<10} {:<22} {}{}",
             e.at.format("%H:%M:%S"),
@@ -382,7 +384,7 @@ pub async fn incident_report(
 ) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
     let incident = engine.incident(id.as_deref()).await.map_err(bad)?;
-    let report = engine.report(&incident).await;
+    let report = engine.report(&incident).await.map_err(|e| CliError::message(e, 3))?;
     match format.as_str() {
         "json" => {
             let mut doc = serde_json::to_value(&report).unwrap_or_default();

@@ -30,7 +30,11 @@ pub async fn run(config: Option<PathBuf>, json: bool, probe: bool) -> Result<Exi
     for problem in engine.refresh_catalog(None).await {
         eprintln!("warning: {problem}");
     }
-    let newest_verified: HashMap<String, DateTime<Utc>> = engine.newest_verified().await;
+    // An unreadable state is UNKNOWN, never "never backed up".
+    let newest_verified: HashMap<String, DateTime<Utc>> = engine
+        .newest_verified()
+        .await
+        .map_err(|e| CliError::message(format!("state unreadable: {e}"), UNKNOWN))?;
     let mut report = StatusReport::assess(&engine.config().estate, &newest_verified, engine.now());
     if let Some(lines) = probed {
         report.add_health(lines);

@@ -17,13 +17,13 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::Engine;
-use crate::store::StoreError;
 use super::jobs::{JobContext, JobSpec, Plan, Unit};
 use super::process::{Program, run};
 use crate::config::failover::{CommitDefault, HttpCall, Procedure, Step, StepAction};
 use crate::config::health::HeaderValue;
 use crate::model::duration::{hms, human};
 use crate::model::failover::FailoverState;
+use crate::store::StoreError;
 use crate::store::failover::SystemStateRow;
 use crate::store::{NewAuditRecord, Outcome};
 
@@ -81,14 +81,14 @@ impl Engine {
     }
 
     /// Every system's failover state that is not Normal.
-    pub async fn failover_states(&self) -> Vec<SystemStateRow> {
-        self.store
+    pub async fn failover_states(&self) -> Result<Vec<SystemStateRow>, StoreError> {
+        Ok(self
+            .store
             .system_states()
-            .await
-            .unwrap_or_default()
+            .await?
             .into_iter()
             .filter(|r| FailoverState::parse(&r.state) != FailoverState::Normal)
-            .collect()
+            .collect())
     }
 
     /// A failover or failback whose job ended without saying how it went (its process was
@@ -624,13 +624,13 @@ impl Engine {
 
     /// Apply the default to every commit window that has ended: commit, or start the
     /// failback. Returns what was done.
-    pub async fn apply_commit_timeouts(&self) -> Vec<String> {
+    pub async fn apply_commit_timeouts(&self) -> Result<Vec<String>, StoreError> {
         if self.config.console.read_only {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let now = self.now();
         let mut done = Vec::new();
-        for row in self.failover_states().await {
+        for row in self.failover_states().await? {
             let Some(deadline) = row.commit_deadline else { continue };
             if FailoverState::parse(&row.state) != FailoverState::Recovered || deadline > now {
                 continue;
@@ -667,7 +667,7 @@ impl Engine {
                 done.push(format!("{m} (the commit window ended)"));
             }
         }
-        done
+        Ok(done)
     }
 
     /// Who a job acts for: who approved it, else who proposed it.

@@ -11,7 +11,7 @@ use super::Engine;
 use crate::model::duration::human;
 use crate::model::failover::{IncidentKind, Severity};
 use crate::store::incidents::IncidentRow;
-use crate::store::{NewAuditRecord, Outcome};
+use crate::store::{NewAuditRecord, Outcome, StoreError};
 
 /// One line of an incident's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -189,13 +189,18 @@ impl Engine {
         Ok(row)
     }
 
-    pub async fn incidents(&self) -> Vec<IncidentRow> {
-        self.store.incidents().await.unwrap_or_default()
+    pub async fn incidents(&self) -> Result<Vec<IncidentRow>, StoreError> {
+        self.store.incidents().await
+    }
+
+    /// The open incident, if there is one (an unreadable state is an error, never "none").
+    pub async fn open_incident(&self) -> Result<Option<IncidentRow>, StoreError> {
+        Ok(self.incidents().await?.into_iter().find(|i| i.closed_at.is_none()))
     }
 
     /// An incident by id (or the start of one), or the open one when `id` is `None`.
     pub async fn incident(&self, id: Option<&str>) -> Result<IncidentRow, String> {
-        let all = self.incidents().await;
+        let all = self.incidents().await.map_err(|e| e.to_string())?;
         match id {
             Some(id) => {
                 let found: Vec<&IncidentRow> =
@@ -253,16 +258,16 @@ impl Engine {
 
     /// Everything that happened to the incident's systems, from the first outage (or the
     /// declaration) to its close (or now), oldest first.
-    pub async fn timeline(&self, incident: &IncidentRow) -> Vec<TimelineEntry> {
+    pub async fn timeline(&self, incident: &IncidentRow) -> Result<Vec<TimelineEntry>, StoreError> {
         let end = incident.closed_at.unwrap_or_else(|| self.now());
         let mut start = incident.declared_at - chrono::TimeDelta::hours(1);
         for s in &incident.systems {
-            if let Some(t) = self.store.outage_start(s).await.ok().flatten() {
+            if let Some(t) = self.store.outage_start(s).await? {
                 start = start.min(t);
             }
         }
         let mut out = Vec::new();
-        for e in self.store.health_events(start, end).await.unwrap_or_default() {
+        for e in self.store.health_events(start, end).await? {
             if !incident.systems.contains(&e.system) {
                 continue;
             }
@@ -284,7 +289,7 @@ impl Engine {
             });
         }
         let jobs_of: Vec<String> = incident.plan_job.iter().cloned().collect();
-        for r in self.audit_records(None).await.unwrap_or_default() {
+        for r in self.audit_records(None).await? {
             let Some(at) = r.time() else { continue };
             if at < incident.declared_at - chrono::TimeDelta::minutes(1) || at > end {
                 continue;
@@ -306,14 +311,25 @@ impl Engine {
             });
         }
         out.sort_by_key(|e| e.at);
-        out
+        Ok(out)
     }
 
     /// The post-incident report.
-    pub async fn report(&self, incident: &IncidentRow) -> Report {
-        let timeline = self.timeline(incident).await;
+    /// The post-incident report, written as Markdown to `state_dir/reports/<id>.md`.
+    pub async fn write_report(&self, incident: &IncidentRow) -> Result<std::path::PathBuf, String> {
+        let report = self.report(incident).await?;
+        let dir = self.state_dir().join("reports");
+        let path = dir.join(format!("{}.md", incident.id));
+        crate::store::create_private_dir(&dir)?;
+        std::fs::write(&path, report_markdown(&report))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    pub async fn report(&self, incident: &IncidentRow) -> Result<Report, String> {
+        let timeline = self.timeline(incident).await.map_err(|e| e.to_string())?;
         let end = incident.closed_at.unwrap_or_else(|| self.now());
-        let backups = self.backups(None).await.unwrap_or_default();
+        let backups = self.backups(None).await?;
         let mut achieved = Vec::new();
         for name in &incident.systems {
             let Some(system) = self.config.estate.system(name) else { continue };
@@ -386,7 +402,7 @@ impl Engine {
             })
             .cloned()
             .collect();
-        Report {
+        Ok(Report {
             id: incident.id.clone(),
             kind: incident.kind.clone(),
             severity: incident.severity.clone(),
@@ -401,7 +417,7 @@ impl Engine {
             approvals,
             failures,
             timeline,
-        }
+        })
     }
 
     /// The replicated point a failover's steps printed (`WARROOM_REPLICATED_AT=...`).

@@ -462,6 +462,20 @@ pub fn hostname() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
+/// How often an owner says it is alive: a running job's progress is saved every second, a
+/// waiting proposal's heartbeat every second or two (the command's gate, the console's poll).
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// An owner on another host is alive while its heartbeat is younger than this (30 heartbeats):
+/// past it, the owner is taken for dead, and its running jobs are settled as Interrupted.
+pub const OWNER_GONE_AFTER: Duration = Duration::from_secs(30);
+
+fn heartbeat_fresh(heartbeat: &Option<String>, now: DateTime<Utc>) -> bool {
+    parse_ts(heartbeat).is_some_and(|h| {
+        now - h <= chrono::TimeDelta::from_std(OWNER_GONE_AFTER).unwrap_or(chrono::TimeDelta::MAX)
+    })
+}
+
 fn alive(pid: i64) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
@@ -601,7 +615,7 @@ impl JobPool {
             log: "[]".to_owned(),
             owner_pid: Some(i64::from(std::process::id())),
             owner_host: Some(self.host.clone()),
-            heartbeat_at: None,
+            heartbeat_at: Some(ts(self.clock.now())),
             approvals: None,
             detail: None,
         };
@@ -943,21 +957,30 @@ impl JobPool {
             .await;
     }
 
-    /// Whether the process that owns job `id` (proposed or runs it) is still there.
-    pub async fn owner_alive(&self, id: &str) -> bool {
-        match self.store.job(id).await {
-            Ok(Some(row)) => match (row.owner_host.as_deref(), row.owner_pid) {
-                (Some(h), Some(pid)) if h == self.host => pid != i64::from(std::process::id()) && alive(pid),
-                (Some(_), Some(_)) => parse_ts(&row.heartbeat_at).is_none_or(|_| true),
-                _ => false,
-            },
+    /// Whether the process that owns job `id` (proposed or runs it) is still there: on this
+    /// host, its pid; on another host, its heartbeat, fresh within [`OWNER_GONE_AFTER`].
+    pub async fn owner_alive(&self, id: &str) -> Result<bool, StoreError> {
+        let Some(row) = self.store.job(id).await? else { return Ok(false) };
+        Ok(match (row.owner_host.as_deref(), row.owner_pid) {
+            (Some(h), Some(pid)) if h == self.host => pid != i64::from(std::process::id()) && alive(pid),
+            (Some(_), Some(_)) => heartbeat_fresh(&row.heartbeat_at, self.clock.now()),
             _ => false,
-        }
+        })
     }
 
-    /// Wait until job `id` is approved (true) or finished without running (false).
+    /// Tell the store this process is alive: every unfinished job it owns gets a fresh
+    /// heartbeat (a running job's progress writes do the same, every second).
+    pub async fn heartbeat(&self) -> Result<(), StoreError> {
+        self.store.touch_jobs_of(&self.host, i64::from(std::process::id()), &ts(self.clock.now())).await
+    }
+
+    /// Wait until job `id` is approved (true) or finished without running (false), saying all
+    /// along that its proposer is alive.
     pub async fn wait_approved(&self, id: &str) -> bool {
         loop {
+            if let Err(e) = self.heartbeat().await {
+                tracing::warn!(error = %e, "cannot record this process's heartbeat");
+            }
             match self.get(id).await {
                 Ok(Some(j)) if j.state == JobState::Approved => return true,
                 Ok(Some(j)) if j.state == JobState::Proposed => {}
@@ -1029,7 +1052,7 @@ impl JobPool {
             let ours = row.owner_host.as_deref() == Some(self.host.as_str());
             match (ours, row.owner_pid) {
                 (true, Some(pid)) => pid != i64::from(std::process::id()) && !alive(pid),
-                _ => parse_ts(&row.heartbeat_at).is_none_or(|h| (now - h).num_seconds() > 120),
+                _ => !heartbeat_fresh(&row.heartbeat_at, now),
             }
         };
         for row in self.store.jobs_in_state("running").await? {

@@ -172,6 +172,22 @@ impl Store {
         Ok(())
     }
 
+    /// The owner (`host`, `pid`) is alive: every job of its that has not finished says so.
+    pub async fn touch_jobs_of(&self, host: &str, pid: i64, at: &str) -> Result<(), StoreError> {
+        self.execute(
+            sqlx::query(
+                "UPDATE jobs SET heartbeat_at = $1 WHERE owner_host = $2 AND owner_pid = $3 \
+                 AND state IN ('proposed', 'approved', 'running')",
+            )
+            .bind(at)
+            .bind(host)
+            .bind(pid),
+            "recording that this process is alive",
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Take the lock on (`target`, `kind`) for `job_id`, unless another job holds it and
     /// `still_held(that job)` says it does. One transaction, so two processes cannot both win.
     pub async fn take_lock(

@@ -64,6 +64,8 @@ pub enum EngineEvent {
     },
     /// Failover states, the open incident (with its timeline), the jobs: the shared state.
     Ops(Box<Ops>),
+    /// The shared state could not be read: what is on screen is the last good read.
+    StateUnreadable(String),
     Done(String),
 }
 
@@ -225,6 +227,8 @@ pub enum Action {
         standings: Vec<BackupStanding>,
     },
     OpsLoaded(Box<Ops>),
+    /// Reading the shared state failed (the reason): keep what was read last, marked stale.
+    StateUnreadable(String),
     /// An engine action finished, with what to say.
     Done(String),
     ShowIncident,

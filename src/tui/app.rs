@@ -184,16 +184,32 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
             // and commit windows that ended.
             if ticks.is_multiple_of(2) {
                 carry_out(Effect::LoadOps, &engine, None, &tx);
+                // Proposals waiting at this console's gate: their proposer is alive.
+                let jobs = engine.jobs().clone();
+                tokio::spawn(async move {
+                    if let Err(e) = jobs.heartbeat().await {
+                        tracing::warn!(error = %e, "cannot record this console's heartbeat");
+                    }
+                });
             }
             if ticks.is_multiple_of(5) && !engine.config().console.read_only {
                 let engine = engine.clone();
+                let tx = tx.clone();
                 tokio::spawn(async move {
-                    for done in engine.apply_commit_timeouts().await {
-                        tracing::info!("{done}");
-                    }
-                    // Another process on this state may have died mid-job.
-                    if let Err(e) = engine.settle_stopped().await {
-                        tracing::warn!(error = %e, "could not check for stopped jobs");
+                    // A failed read leaves every state as it is, and says so.
+                    let checked = match engine.apply_commit_timeouts().await {
+                        Ok(done) => {
+                            for d in done {
+                                tracing::info!("{d}");
+                            }
+                            // Another process on this state may have died mid-job.
+                            engine.settle_stopped().await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = checked {
+                        tracing::warn!(error = %e, "the shared state is unreadable: nothing was settled");
+                        let _ = tx.send(Reply::Event(EngineEvent::StateUnreadable(e.to_string())));
                     }
                 });
             }
@@ -474,29 +490,19 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
         Effect::Report { incident } => {
             let found = match &incident {
                 Some(id) => engine.incident(Some(id)).await,
-                None => engine
-                    .incidents()
-                    .await
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| "there is no incident".to_owned()),
+                None => match engine.incidents().await {
+                    Ok(all) => all.into_iter().next().ok_or_else(|| "there is no incident".to_owned()),
+                    Err(e) => Err(format!("state unreadable: {e}")),
+                },
             };
             match found {
-                Ok(i) => {
-                    let report = engine.report(&i).await;
-                    let dir = engine.state_dir().join("reports");
-                    let path = dir.join(format!("{}.md", i.id));
-                    let written = crate::store::create_private_dir(&dir).and_then(|()| {
-                        std::fs::write(&path, crate::engine::incident::report_markdown(&report))
-                            .map_err(|e| format!("cannot write {}: {e}", path.display()))
-                    });
-                    match written {
-                        Ok(()) => {
-                            Reply::Event(EngineEvent::Done(format!("report written to {}", path.display())))
-                        }
-                        Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+                // The engine writes the report; the console only says where.
+                Ok(i) => match engine.write_report(&i).await {
+                    Ok(path) => {
+                        Reply::Event(EngineEvent::Done(format!("report written to {}", path.display())))
                     }
-                }
+                    Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+                },
                 Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
             }
         }
@@ -511,14 +517,22 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
 
 /// The shared state: failover states, the open incident and its timeline, the jobs.
 async fn ops_reply(engine: &Engine) -> Reply {
-    let states = engine.failover_states().await;
-    let incident = engine.incident(None).await.ok();
+    match read_ops(engine).await {
+        Ok(ops) => Reply::Event(EngineEvent::Ops(Box::new(ops))),
+        Err(e) => Reply::Event(EngineEvent::StateUnreadable(e.to_string())),
+    }
+}
+
+/// Every read of the shared state, or the first that failed: never a partial all-clear.
+async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::store::StoreError> {
+    let states = engine.failover_states().await?;
+    let incident = engine.open_incident().await?;
     let timeline = match &incident {
-        Some(i) => engine.timeline(i).await,
+        Some(i) => engine.timeline(i).await?,
         None => Vec::new(),
     };
-    let jobs = engine.jobs().list(JOBS_SHOWN).await.unwrap_or_default();
-    Reply::Event(EngineEvent::Ops(Box::new(super::action::Ops { states, incident, timeline, jobs })))
+    let jobs = engine.jobs().list(JOBS_SHOWN).await?;
+    Ok(super::action::Ops { states, incident, timeline, jobs })
 }
 
 /// Jobs the console loads.
@@ -529,7 +543,9 @@ async fn backups_reply(engine: &Engine) -> Reply {
     for p in &problems {
         tracing::warn!(problem = %p, "a backup location could not be read");
     }
-    let backups = engine.backups(None).await.unwrap_or_default();
-    let standings = engine.standings().await;
-    Reply::Event(EngineEvent::Backups { backups, standings })
+    let read = async { Ok::<_, String>((engine.backups(None).await?, engine.standings().await?)) };
+    match read.await {
+        Ok((backups, standings)) => Reply::Event(EngineEvent::Backups { backups, standings }),
+        Err(e) => Reply::Event(EngineEvent::StateUnreadable(e)),
+    }
 }

@@ -33,6 +33,7 @@ pub fn to_action(state: &State, event: Event) -> Option<Action> {
             EngineEvent::Jobs(jobs) => Action::JobsLoaded(jobs),
             EngineEvent::Backups { backups, standings } => Action::BackupsLoaded { backups, standings },
             EngineEvent::Ops(ops) => Action::OpsLoaded(ops),
+            EngineEvent::StateUnreadable(why) => Action::StateUnreadable(why),
             EngineEvent::Done(text) => Action::Done(text),
         }),
         Event::Key(key) => key_action(state, &key),

@@ -235,6 +235,9 @@ pub struct State {
     pub manual_answered: Vec<(String, String)>,
     pub message: Option<Message>,
     pub quit: bool,
+    /// The shared state could not be read (why, and since when): the screen shows the last
+    /// good read, marked stale.
+    pub state_unreadable: Option<(String, DateTime<Utc>)>,
 }
 
 impl State {
@@ -248,6 +251,7 @@ impl State {
         let (theme, warning) = themes.pick(&config.console.theme);
         let n = config.estate.systems().len();
         let mut state = State {
+            state_unreadable: None,
             estate: config.estate.clone(),
             config_path: config.path.clone(),
             console: config.console.clone(),

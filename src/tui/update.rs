@@ -180,7 +180,17 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             }
             state.jobs.sort_by(|a, b| b.proposed_at.cmp(&a.proposed_at).then(b.id.cmp(&a.id)));
             state.ops = *ops;
+            state.state_unreadable = None;
             prompt_manual(state);
+            Vec::new()
+        }
+        Action::StateUnreadable(why) => {
+            // The last good data stays on screen; the header says it is stale, and since when.
+            if state.state_unreadable.is_none() {
+                state.state_unreadable = Some((why, now));
+            } else if let Some((reason, _)) = &mut state.state_unreadable {
+                *reason = why;
+            }
             Vec::new()
         }
         Action::Done(text) => {

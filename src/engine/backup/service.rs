@@ -351,24 +351,25 @@ impl Engine {
     }
 
     /// For each system, when its newest restorable backup was taken: what RPO counts.
-    pub async fn newest_verified(&self) -> HashMap<String, DateTime<Utc>> {
-        let all = self.backups(None).await.unwrap_or_default();
+    pub async fn newest_verified(&self) -> Result<HashMap<String, DateTime<Utc>>, String> {
+        let all = self.backups(None).await?;
         let good = restorable(&all);
         let mut newest: HashMap<String, DateTime<Utc>> = HashMap::new();
         for b in all.iter().filter(|b| good.contains(&b.manifest.id)) {
             let at = newest.entry(b.manifest.system.clone()).or_insert(b.manifest.started_at);
             *at = (*at).max(b.manifest.started_at);
         }
-        newest
+        Ok(newest)
     }
 
     /// Each system's standing: newest verified backup, schedule, 3-2-1.
-    pub async fn standings(&self) -> Vec<BackupStanding> {
-        let all = self.backups(None).await.unwrap_or_default();
+    pub async fn standings(&self) -> Result<Vec<BackupStanding>, String> {
+        let all = self.backups(None).await?;
         let good = restorable(&all);
-        let started = self.last_backup_starts().await;
+        let started = self.last_backup_starts().await?;
         let now = self.now();
-        self.config
+        Ok(self
+            .config
             .estate
             .systems()
             .iter()
@@ -400,7 +401,7 @@ impl Engine {
                     three_two_one: policy.map(|p| self.three_two_one(p)),
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// The 3-2-1 state of a policy's locations, with how many of them are immutable.
@@ -432,14 +433,14 @@ impl Engine {
     /// backup when no job is on record (a fresh state directory).
     /// When each system's last good backup started: its newest backup, or its newest
     /// backup job that succeeded. (A failed run does not count: the next one is due.)
-    async fn last_backup_starts(&self) -> HashMap<String, DateTime<Utc>> {
+    async fn last_backup_starts(&self) -> Result<HashMap<String, DateTime<Utc>>, String> {
         let mut out: HashMap<String, DateTime<Utc>> = HashMap::new();
         // A backup nobody trusted signed never puts the next one off.
-        for b in self.backups(None).await.unwrap_or_default().into_iter().filter(BackupView::trusted) {
+        for b in self.backups(None).await?.into_iter().filter(BackupView::trusted) {
             let e = out.entry(b.manifest.system.clone()).or_insert(b.manifest.started_at);
             *e = (*e).max(b.manifest.started_at);
         }
-        for job in self.jobs.list(500).await.unwrap_or_default() {
+        for job in self.jobs.list(500).await.map_err(|e| e.to_string())? {
             if job.kind != "backup" || job.state != JobState::Succeeded {
                 continue;
             }
@@ -447,13 +448,13 @@ impl Engine {
             let e = out.entry(job.target.clone()).or_insert(started);
             *e = (*e).max(started);
         }
-        out
+        Ok(out)
     }
 
     /// When each system's last backup attempt started, whatever came of it.
-    async fn last_backup_attempts(&self) -> HashMap<String, DateTime<Utc>> {
+    async fn last_backup_attempts(&self) -> Result<HashMap<String, DateTime<Utc>>, String> {
         let mut out: HashMap<String, DateTime<Utc>> = HashMap::new();
-        for job in self.jobs.list(500).await.unwrap_or_default() {
+        for job in self.jobs.list(500).await.map_err(|e| e.to_string())? {
             if job.kind != "backup" {
                 continue;
             }
@@ -461,7 +462,7 @@ impl Engine {
             let e = out.entry(job.target.clone()).or_insert(started);
             *e = (*e).max(started);
         }
-        out
+        Ok(out)
     }
 
     fn identities(&self, given: Option<&Path>) -> Result<Identities, String> {
@@ -1745,16 +1746,22 @@ impl Engine {
             return Vec::new();
         }
         let now = self.now();
-        let starts = self.last_backup_starts().await;
-        let attempts = self.last_backup_attempts().await;
-        let active: Vec<JobSnapshot> = self
-            .jobs
-            .list(500)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|j| !j.state.finished())
-            .collect();
+        // A pass that cannot read what ran and what runs starts nothing (it would start
+        // backups already running, or not due): the next pass tries again.
+        let read = async {
+            let starts = self.last_backup_starts().await?;
+            let attempts = self.last_backup_attempts().await?;
+            let jobs = self.jobs.list(500).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>((starts, attempts, jobs))
+        };
+        let (starts, attempts, jobs) = match read.await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "the schedule cannot read the state: nothing started this pass");
+                return Vec::new();
+            }
+        };
+        let active: Vec<JobSnapshot> = jobs.into_iter().filter(|j| !j.state.finished()).collect();
         let busy = |kind: &str, system: &str| active.iter().any(|j| j.kind == kind && j.target == system);
         let mut started = Vec::new();
         for (system, settings) in self.config.estate.systems().iter().zip(&self.config.systems) {

@@ -48,6 +48,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             theme.header_title(),
         ));
     }
+    // A failed read is never an all-clear: say so first, and that what shows is stale.
+    if let Some((why, since)) = &state.state_unreadable {
+        first.push(Span::raw("  "));
+        first.push(Span::styled(
+            format!(
+                " ✖ state unreadable since {}: {why} (showing the last good read) ",
+                since.format("%H:%M:%S")
+            ),
+            theme.badge(Severity::Critical),
+        ));
+    }
     // Every commit window counting down (the most pressing), then the open incident.
     for s in &state.ops.states {
         let Some(deadline) = s.commit_deadline else { continue };
