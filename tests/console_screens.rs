@@ -794,3 +794,19 @@ fn the_light_theme_paints_its_own_background() {
     let d = draw(&state("default", 120, 40));
     assert!(d.backend().buffer().content().iter().any(|c| c.bg == Color::Reset));
 }
+
+/// A state that cannot be read is never an all-clear: the header says so over the last good
+/// read, in the danger colour, and the badge goes when a read succeeds again.
+#[test]
+fn an_unreadable_state_shows_in_the_header_until_it_reads_again() {
+    let mut s = state("default", 120, 40);
+    act(&mut s, Action::StateUnreadable("the database is locked by another process".into()));
+    let t = text(&draw(&s));
+    let header = t.lines().next().unwrap();
+    assert!(header.contains("✖ STATE UNREADABLE since 22:41:07"), "{header}");
+    let reason = t.lines().nth(1).unwrap();
+    assert!(reason.contains("state unreadable: the database is locked by another process"), "{reason}");
+    assert!(reason.contains("last good read, stale"), "{reason}");
+    act(&mut s, Action::OpsLoaded(Box::default()));
+    assert!(!text(&draw(&s)).to_lowercase().contains("state unreadable"));
+}

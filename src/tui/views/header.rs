@@ -36,7 +36,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
     let ops_shown = state.ops.incident.as_ref().is_some_and(|i| i.closed_at.is_none())
         || state.ops.states.iter().any(|s| s.commit_deadline.is_some());
     // Local time, unless a narrow screen needs the room for the filter or an incident.
-    if (state.filter.is_empty() || area.width >= 100) && (!ops_shown || area.width >= 160) {
+    if (state.filter.is_empty() || area.width >= 100)
+        && (!ops_shown || area.width >= 160)
+        && state.state_unreadable.is_none()
+    {
         first
             .push(Span::styled(format!(" · {} local ({})", local.format("%H:%M"), local.format("%:z")), bar));
     }
@@ -48,14 +51,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             theme.header_title(),
         ));
     }
-    // A failed read is never an all-clear: say so first, and that what shows is stale.
-    if let Some((why, since)) = &state.state_unreadable {
+    // A failed read is never an all-clear: a badge here, the reason on the line below.
+    if let Some((_, since)) = &state.state_unreadable {
         first.push(Span::raw("  "));
         first.push(Span::styled(
-            format!(
-                " ✖ state unreadable since {}: {why} (showing the last good read) ",
-                since.format("%H:%M:%S")
-            ),
+            format!(" ✖ STATE UNREADABLE since {} ", since.format("%H:%M:%S")),
             theme.badge(Severity::Critical),
         ));
     }
@@ -127,6 +127,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         }
         let style = if count > 0 { theme.severity(severity) } else { theme.muted() };
         second.push(Span::styled(format!(" {symbol} {count} {word} "), style));
+    }
+    // What the stored state says (RPO, jobs, failovers) is the last good read: the reason
+    // takes the counts' place until a read succeeds.
+    if let Some((why, _)) = &state.state_unreadable {
+        second = vec![Span::styled(
+            format!(" ✖ state unreadable: {why} · the screen shows the last good read, stale "),
+            theme.danger(),
+        )];
     }
     frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
 }

@@ -1,0 +1,105 @@
+//! A failed read is never an all-clear: with the state database locked by another
+//! connection, nothing is settled or marked Failed, and everything resumes when the lock goes.
+//! Jobs owned by another host are alive while their heartbeat is fresh, interrupted after.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+
+use chrono::{TimeDelta, Utc};
+use common::estate::{Estate, write};
+use warroom::engine::jobs::JobState;
+
+async fn pool(db: &Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap()
+}
+
+/// A running failover job and its system's state, as a process of `host` (pid `pid`) left them.
+async fn plant_failover(db: &Path, id: &str, host: &str, pid: i64, heartbeat_ago: i64) {
+    let p = pool(db).await;
+    let ts = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let now = Utc::now();
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, target, state, plan, spec, policy, proposed_by, proposed_at, started_at, log, \
+         owner_pid, owner_host, heartbeat_at) VALUES ($1, 'failover', 'files', 'running', '{\"title\":\"\",\"lines\":[]}', \
+         '{\"Failover\":{\"system\":\"files\",\"failback\":false}}', 'typed', 'tester', $2, $2, '[]', $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(ts(now - TimeDelta::minutes(5)))
+    .bind(pid)
+    .bind(host)
+    .bind(ts(now - TimeDelta::seconds(heartbeat_ago)))
+    .execute(&p)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO system_states (system, state, since, job_id) VALUES ('files', 'failover_initiated', $1, $2)")
+        .bind(ts(now))
+        .bind(id)
+        .execute(&p)
+        .await
+        .unwrap();
+    p.close().await;
+}
+
+async fn estate() -> (Estate, warroom::engine::Engine) {
+    let e = Estate::new();
+    write(&e.data().join("a.txt"), b"alpha\n");
+    let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
+    let engine = e.engine(&config).await;
+    (e, engine)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_of_another_host_is_interrupted_when_its_heartbeat_is_old_and_left_alone_while_fresh() {
+    let (e, engine) = estate().await;
+    let db = e.path("state/warroom.db");
+    plant_failover(&db, "J-fresh", "other-host", 4242, 2).await;
+    engine.settle_stopped().await.unwrap();
+    let job = engine.jobs().get("J-fresh").await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Running, "a fresh heartbeat is an owner alive");
+    assert!(engine.jobs().owner_alive("J-fresh").await.unwrap());
+
+    // The same owner, silent for longer than OWNER_GONE_AFTER: dead.
+    let p = pool(&db).await;
+    let old = (Utc::now() - TimeDelta::minutes(10)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    sqlx::query("UPDATE jobs SET heartbeat_at = $1 WHERE id = 'J-fresh'")
+        .bind(old)
+        .execute(&p)
+        .await
+        .unwrap();
+    p.close().await;
+    assert!(!engine.jobs().owner_alive("J-fresh").await.unwrap(), "so another host can approve or settle it");
+    engine.settle_stopped().await.unwrap();
+    let job = engine.jobs().get("J-fresh").await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Interrupted);
+    assert!(job.outcome.unwrap().contains("on other-host"));
+    let states = engine.failover_states().await.unwrap();
+    assert_eq!(states[0].state, "failed", "its system is Failed, as on one host");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_state_settles_nothing_and_says_so_then_resumes() {
+    let (e, engine) = estate().await;
+    let db = e.path("state/warroom.db");
+    // Our own running failover: alive, as the console that runs it is.
+    plant_failover(&db, "J-ours", &warroom::engine::jobs::hostname(), i64::from(std::process::id()), 0).await;
+    // In WAL mode a lock held by another connection never stops a reader, so another
+    // connection makes the jobs unreadable outright (as a damaged page or an I/O error would),
+    // while the system states still read: exactly where "its job is gone" used to be read.
+    let p = pool(&db).await;
+    sqlx::query("ALTER TABLE jobs RENAME TO jobs_away").execute(&p).await.unwrap();
+    let settled = engine.settle_interrupted_failovers().await;
+    let reason = settled.expect_err("an unreadable job is an error, never 'its job is gone'").to_string();
+    assert!(reason.contains("job"), "{reason}");
+    assert!(engine.settle_stopped().await.is_err());
+    let states = engine.failover_states().await.unwrap();
+    assert_eq!(states[0].state, "failover_initiated", "nothing became Failed: {states:?}");
+    // The state reads again: everything resumes, and still nothing became Failed.
+    sqlx::query("ALTER TABLE jobs_away RENAME TO jobs").execute(&p).await.unwrap();
+    p.close().await;
+    engine.settle_stopped().await.unwrap();
+    let states = engine.failover_states().await.unwrap();
+    assert_eq!(states[0].state, "failover_initiated", "{states:?}");
+    assert_eq!(engine.jobs().get("J-ours").await.unwrap().unwrap().state, JobState::Running);
+}
