@@ -234,7 +234,9 @@ steps = [ {{ name = "Tell the DBA", manual = "Confirm replication is stopped" }}
         assert!(Instant::now() < deadline, "never reached the manual step: {:?}", j.progress);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Waiting: the job stays on its manual step, and nothing after it ran.
+    let again = engine.jobs().get(&job.id).await.unwrap().unwrap();
+    assert!(again.progress.stage.starts_with("manual: Confirm replication"), "{:?}", again.progress);
     assert_eq!(s.log(), "", "nothing after the manual step ran");
     assert!(!running.is_finished());
     // Another process on the same state answers it.
@@ -300,8 +302,16 @@ steps = [ {back} ]
     let engine = s.engine(&config).await;
     assert_eq!(failover(&engine, "database").await.state, JobState::Succeeded);
     assert!(engine.apply_commit_timeouts().await.unwrap().is_empty(), "the window is still open");
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    let done = engine.apply_commit_timeouts().await.unwrap();
+    // The window ends: wait for it (polled), then its default applies.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let done = loop {
+        let done = engine.apply_commit_timeouts().await.unwrap();
+        if !done.is_empty() {
+            break done;
+        }
+        assert!(Instant::now() < deadline, "the commit window never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(done[0].contains("failing back"), "{done:?}");
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -200,16 +200,19 @@ async fn a_system_switched_down_is_refused_within_one_interval() {
         }
     }
     sim.handle().set_fault("database", Fault::Down).unwrap();
-    let switched = Instant::now();
+    // Within one interval: at most the probe already under way when it switched reads
+    // healthy, the next one is refused (an ordering, not a stopwatch; the speed of probing is
+    // a benchmark's business).
+    let mut healthy_after = 0;
     loop {
         let s = tokio::time::timeout(Duration::from_secs(2), samples.recv()).await.unwrap().unwrap();
         if s.outcome == Outcome::Unreachable {
             assert_eq!(s.detail, "connection refused");
-            // One interval (200 ms), plus the time a refused connect takes.
-            assert!(switched.elapsed() < Duration::from_millis(300), "seen after {:?}", switched.elapsed());
             break;
         }
+        healthy_after += 1;
     }
+    assert!(healthy_after <= 1, "{healthy_after} healthy samples after the switch");
     let mut events = monitor.subscribe();
     let down = next_health(&mut events, Duration::from_secs(5), |h| h.state == HealthState::Down).await;
     assert!(down.outage_start.is_some(), "the outage start feeds the RTO clock");

@@ -13,6 +13,17 @@ use common::warroom;
 use warroom::sim::{Fault, SimEstate};
 
 /// A config file probing the sim's endpoints.
+/// Wait until `name`'s endpoint refuses connections (a fault switched Down stops listening).
+async fn refused(sim: &SimEstate, name: &str) {
+    let url = sim.endpoints().get(name).cloned().unwrap();
+    let addr = url.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(&addr).await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "{name} still accepts connections");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn write_config(dir: &Path, sim: &SimEstate) -> std::path::PathBuf {
     let mut text = String::from("[health]\ninterval = \"1s\"\ntimeout = \"2s\"\n\n");
     for (name, url) in sim.endpoints() {
@@ -40,7 +51,7 @@ async fn probe_reports_each_system_and_exits_like_a_plugin() {
     assert_eq!(states, ["healthy", "healthy"]);
 
     sim.handle().set_fault("database", Fault::Down).unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    refused(&sim, "database").await;
     let out = warroom(dir.path()).arg("--config").arg(&config).args(["probe"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{text}");
@@ -59,7 +70,7 @@ async fn status_with_probe_includes_health_and_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &sim);
     sim.handle().set_fault("api", Fault::Down).unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    refused(&sim, "api").await;
     let out = warroom(dir.path())
         .arg("--config")
         .arg(&config)
