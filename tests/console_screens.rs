@@ -810,3 +810,17 @@ fn an_unreadable_state_shows_in_the_header_until_it_reads_again() {
     act(&mut s, Action::OpsLoaded(Box::default()));
     assert!(!text(&draw(&s)).to_lowercase().contains("state unreadable"));
 }
+
+/// Live, at any width, a dependency cell that cannot hold the names shows counts by state
+/// (`needs ✖ 1 ● 1`), never a bare `needs …`.
+#[test]
+fn the_dependency_cell_shows_counts_when_names_do_not_fit() {
+    for w in 120..=170u16 {
+        let mut s = state("default", w, 40);
+        outage(&mut s);
+        let t = text(&draw(&s));
+        assert!(!t.contains("needs …"), "at {w} columns:\n{t}");
+        let api = t.lines().find(|l| l.contains(" api ")).unwrap();
+        assert!(api.contains("needs"), "at {w} columns: {api}");
+    }
+}

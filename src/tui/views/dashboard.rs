@@ -206,15 +206,33 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
         } else {
             spans.push(Span::styled(" needs", theme.muted()));
             room -= 6;
-            for &d in deps {
-                let dh = state.health(d);
-                let piece = format!(" {} {}", dh.symbol(), state.estate.graph().name(d));
-                if piece.chars().count() > room {
-                    spans.push(Span::styled(fit(" …", room), theme.muted()));
-                    break;
+            let pieces: Vec<(String, HealthState)> = deps
+                .iter()
+                .map(|&d| {
+                    (
+                        format!(" {} {}", state.health(d).symbol(), state.estate.graph().name(d)),
+                        state.health(d),
+                    )
+                })
+                .collect();
+            if pieces.iter().map(|(p, _)| p.chars().count()).sum::<usize>() <= room {
+                for (piece, dh) in pieces {
+                    spans.push(Span::styled(piece, theme.health(dh)));
                 }
-                room -= piece.chars().count();
-                spans.push(Span::styled(piece, theme.health(dh)));
+            } else {
+                // The names do not fit: how many in each state, worst first (never a bare "…").
+                let mut states: Vec<HealthState> = pieces.iter().map(|(_, h)| *h).collect();
+                states.sort_by_key(|h| std::cmp::Reverse(h.badness()));
+                states.dedup();
+                for h in states {
+                    let n = pieces.iter().filter(|(_, x)| *x == h).count();
+                    let piece = format!(" {} {n}", h.symbol());
+                    if piece.chars().count() > room {
+                        break;
+                    }
+                    room -= piece.chars().count();
+                    spans.push(Span::styled(piece, theme.health(h)));
+                }
             }
         }
     }
