@@ -124,9 +124,14 @@ fn demo_signing_key(dir: &Path) -> Result<(crate::model::signature::PublicKey, P
     use crate::model::signature::SecretKey;
     use std::io::Read;
     let path = dir.join("backup-key.txt.signing");
+    // Its public half beside it, so `minisign -V -p` checks the demo's copies by hand too.
+    let public = dir.join("backup-key.txt.signing.pub");
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(key) = SecretKey::parse(&text)
     {
+        if !public.exists() {
+            let _ = std::fs::write(&public, key.public().file_text());
+        }
         return Ok((key.public(), path));
     }
     let mut random = [0u8; 40];
@@ -135,6 +140,8 @@ fn demo_signing_key(dir: &Path) -> Result<(crate::model::signature::PublicKey, P
         .map_err(|e| format!("cannot read random bytes for the demo's signing key: {e}"))?;
     let key = SecretKey::from_random(random);
     write_private(&path, key.file_text().as_bytes())?;
+    std::fs::write(&public, key.public().file_text())
+        .map_err(|e| format!("cannot write {}: {e}", public.display()))?;
     Ok((key.public(), path))
 }
 
