@@ -33,18 +33,11 @@ pub struct PublicKey {
 impl PublicKey {
     /// The key as minisign writes it: `RW...` (the second line of a `.pub` file).
     pub fn parse(text: &str) -> Result<PublicKey, String> {
-        let line =
-            text.lines().map(str::trim).rfind(|l| !l.is_empty() && !l.starts_with("untrusted comment:"));
-        let bytes = line.and_then(|l| BASE64.decode(l).ok()).ok_or(
+        let bytes = key_bytes(text).ok_or(
             "not a signing public key (it should look like RW followed by 54 letters, digits, + and /)",
         )?;
-        if bytes.len() != 42 || &bytes[..2] != ALGORITHM {
-            return Err("not an ed25519 signing public key in minisign's format".into());
-        }
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&bytes[2..10]);
-        let mut raw = [0u8; 32];
-        raw.copy_from_slice(&bytes[10..]);
+        let (id, raw) =
+            split_key(&bytes, ALGORITHM).ok_or("not an ed25519 signing public key in minisign's format")?;
         let key =
             VerifyingKey::from_bytes(&raw).map_err(|e| format!("not a valid ed25519 public key: {e}"))?;
         Ok(PublicKey { id, key })
@@ -68,6 +61,25 @@ impl PublicKey {
     pub fn file_text(&self) -> String {
         format!("untrusted comment: minisign public key {}\n{}\n", self.key_id(), self.encoded())
     }
+}
+
+/// A key file's (or a config value's) key line, decoded: the last line that is not a comment.
+fn key_bytes(text: &str) -> Option<Vec<u8>> {
+    let line =
+        text.lines().map(str::trim).rfind(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))?;
+    BASE64.decode(line).ok()
+}
+
+/// `tag ‖ key id (8) ‖ 32 bytes of key`.
+fn split_key(bytes: &[u8], tag: &[u8; 2]) -> Option<([u8; 8], [u8; 32])> {
+    if bytes.len() != 42 || &bytes[..2] != tag {
+        return None;
+    }
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&bytes[2..10]);
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&bytes[10..]);
+    Some((id, key))
 }
 
 fn key_id(id: &[u8; 8]) -> String {
@@ -115,16 +127,9 @@ impl SecretKey {
     }
 
     pub fn parse(text: &str) -> Result<SecretKey, String> {
-        let line =
-            text.lines().map(str::trim).rfind(|l| !l.is_empty() && !l.starts_with("untrusted comment:"));
-        let bytes = line.and_then(|l| BASE64.decode(l).ok()).ok_or("not a warroom signing key")?;
-        if bytes.len() != 42 || &bytes[..2] != SECRET_TAG {
-            return Err("not a warroom signing key (`warroom keygen` makes one)".into());
-        }
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&bytes[2..10]);
-        let mut seed = [0u8; 32];
-        seed.copy_from_slice(&bytes[10..]);
+        let bytes = key_bytes(text).ok_or("not a warroom signing key")?;
+        let (id, seed) =
+            split_key(&bytes, SECRET_TAG).ok_or("not a warroom signing key (`warroom keygen` makes one)")?;
         Ok(SecretKey { id, key: SigningKey::from_bytes(&seed) })
     }
 

@@ -121,10 +121,8 @@ pub struct Index {
 /// A backup id: its start time (sortable) and a random suffix: `20261126T224107Z-3fa9c1`.
 pub fn new_id(at: DateTime<Utc>) -> String {
     let mut bytes = [0u8; 3];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut bytes);
-    }
+    // An id needs no strong randomness (a collision draws again): zeros if the source fails.
+    let _ = super::keys::random(&mut bytes);
     let nanos = at.timestamp_subsec_nanos();
     let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("{}-{suffix}{:02x}", at.format("%Y%m%dT%H%M%SZ"), (nanos >> 24) & 0xff)

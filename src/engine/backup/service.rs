@@ -250,13 +250,16 @@ impl Engine {
                 // A backup nobody trusted signed is told once, and audited, when first seen.
                 if !l.trust.trusted() && before.is_none_or(|k| k.trust != trust) {
                     tracing::warn!(location = %location.name, backup = %m.id, trust = %l.trust.label(), "a backup not signed by a trusted key");
-                    let _ = self
+                    if let Err(e) = self
                         .audit(
                             NewAuditRecord::new("warroom", "backup.untrusted", &m.system, Outcome::Refused).details(
                                 serde_json::json!({ "backup": m.id, "location": location.name, "trust": l.trust.label() }),
                             ),
                         )
-                        .await;
+                        .await
+                    {
+                        problems.push(format!("backup {} is not signed by a trusted key, and auditing it failed: {e}", m.id));
+                    }
                 }
                 // A failure this host recorded is never cleared by a record read from the
                 // location (an old good one could be replayed): only a new verification clears it.
@@ -547,18 +550,23 @@ impl Engine {
     }
 
     /// The audit chain's head now, to anchor beside a backup.
-    async fn anchor_now(&self, system: &str, backup: &str) -> Option<super::anchor::Anchor> {
-        let head = self.store.meta("audit.head").await.ok().flatten()?;
-        let (seq, hash) = head.split_once(' ')?;
-        Some(super::anchor::Anchor {
+    /// (`None` before the first record; a head that cannot be read is an error.)
+    async fn anchor_now(&self, system: &str, backup: &str) -> Result<Option<super::anchor::Anchor>, String> {
+        let Some(head) = self.store.meta("audit.head").await.map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let parsed = head.split_once(' ').and_then(|(seq, hash)| Some((seq.parse::<i64>().ok()?, hash)));
+        let (seq, hash) =
+            parsed.ok_or_else(|| format!("the audit chain's recorded head \"{head}\" is unreadable"))?;
+        Ok(Some(super::anchor::Anchor {
             format: super::anchor::FORMAT,
             state: self.chain_name(),
-            seq: seq.parse().ok()?,
+            seq,
             hash: hash.to_owned(),
             at: self.now(),
             system: system.to_owned(),
             backup: backup.to_owned(),
-        })
+        }))
     }
 
     /// Which audit chain this engine's state holds, as anchors name it.
@@ -1159,6 +1167,7 @@ impl Engine {
         } else {
             lines.push(format!("deletes    {} backup(s), at every location holding them:", delete.len()));
             let now = self.now();
+            let locked = locks(&backups);
             for b in &delete {
                 let locations: Vec<&str> = b.copies.iter().map(|c| c.location.as_str()).collect();
                 lines.push(format!(
@@ -1168,15 +1177,17 @@ impl Engine {
                     bytes(b.manifest.stored_size),
                     locations.join(", ")
                 ));
-                let locks: Vec<(String, DateTime<Utc>)> = b
+                let held: Vec<(String, DateTime<Utc>)> = b
                     .copies
                     .iter()
                     .filter_map(|c| {
-                        effective_lock(&backups, &b.manifest.id, &c.location).map(|u| (c.location.clone(), u))
+                        locked
+                            .get(&(b.manifest.id.clone(), c.location.clone()))
+                            .map(|u| (c.location.clone(), *u))
                     })
                     .filter(|(_, u)| *u > now)
                     .collect();
-                for (location, until) in &locks {
+                for (location, until) in &held {
                     lines.push(format!(
                         "      kept at {location} until {}: the copy is immutable until then (prune deletes it after)",
                         when(*until)
@@ -1368,7 +1379,10 @@ impl Engine {
             policy.locations.join(", ")
         ));
         ctx.stage("backing up", Unit::Bytes);
-        let anchor = self.anchor_now(system, &id).await;
+        let anchor = self.anchor_now(system, &id).await.unwrap_or_else(|e| {
+            ctx.log(format!("no audit anchor is written with this backup: {e}"));
+            None
+        });
         let request = BackupRequest {
             id: id.clone(),
             system: system.to_owned(),
@@ -1379,7 +1393,7 @@ impl Engine {
             locations: repos.clone(),
             started_at,
             signer: signer.clone(),
-            anchor: anchor.map(|a| a.to_bytes()),
+            anchor,
             lock_until: self.lock_until(&policy, started_at),
         };
         let clock = self.clock.clone();
@@ -1401,10 +1415,16 @@ impl Engine {
         if let Some(parent) = &written.manifest.parent
             && !written.manifest.immutable_until.is_empty()
         {
-            let known = self.backups(Some(system)).await.unwrap_or_default();
-            let summaries: Vec<BackupSummary> = known.iter().map(BackupView::summary).collect();
-            let ancestors: Vec<String> =
-                chain(&summaries, parent).unwrap_or_default().into_iter().map(|l| l.id.clone()).collect();
+            let ancestors: Vec<String> = match self.backups(Some(system)).await {
+                Ok(known) => {
+                    let summaries: Vec<BackupSummary> = known.iter().map(BackupView::summary).collect();
+                    chain(&summaries, parent).unwrap_or_default().into_iter().map(|l| l.id.clone()).collect()
+                }
+                Err(e) => {
+                    ctx.log(format!("the locks of what this backup builds on were not extended: {e}"));
+                    Vec::new()
+                }
+            };
             for (location, until) in &written.manifest.immutable_until {
                 let Some(repo) = repos.iter().find(|r| &r.location == location) else { continue };
                 for ancestor in &ancestors {
@@ -1507,7 +1527,15 @@ impl Engine {
             return Err(untrusted_refusal(&target));
         }
         // Verification records are signed where this host can sign.
-        let signer = self.signing_key().ok();
+        let signer = match self.signing_key() {
+            Ok(k) => Some(k),
+            // A host that reads backups need not sign: only a key that is set and unusable is told.
+            Err(e) if self.config.encryption.signing_key_file.is_some() => {
+                ctx.log(format!("the verification records are not signed: {e}"));
+                None
+            }
+            Err(_) => None,
+        };
         let identities = if deep { Some(self.identities(identity.as_deref())?) } else { None };
         // A key that cannot open the backup is the operator's mistake, not damage: say so, and
         // record nothing against the copies.
@@ -1683,6 +1711,8 @@ impl Engine {
             .retention
             .map(|r| retain(&backups.iter().map(BackupView::summary).collect::<Vec<_>>(), &r))
             .unwrap_or_default();
+        let locked = locks(&backups);
+        let now = self.now();
         ctx.stage("deleting", Unit::Steps);
         ctx.control.bytes_total.store(delete.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let mut deleted = 0;
@@ -1697,10 +1727,11 @@ impl Engine {
             }
             let Some(view) = backups.iter().find(|b| &b.manifest.id == id) else { continue };
             let mut ok = true;
-            let now = self.now();
             for copy in &view.copies {
                 // A copy still under its lock is never tried: it comes free at its date.
-                if let Some(until) = effective_lock(&backups, id, &copy.location).filter(|u| *u > now) {
+                if let Some(until) =
+                    locked.get(&(id.clone(), copy.location.clone())).copied().filter(|u| *u > now)
+                {
                     ctx.log(format!(
                         "kept {id} at {}: immutable until {} (it can be pruned from then)",
                         copy.location,
@@ -1861,18 +1892,20 @@ impl Engine {
     }
 }
 
-/// Until when the copy of backup `id` at `location` is locked: its own lock, or a later one of
-/// a backup built on it (whose lock extended its ancestors').
-fn effective_lock(backups: &[BackupView], id: &str, location: &str) -> Option<DateTime<Utc>> {
+/// Until when each copy (backup id, location) is locked: its own lock, or a later one of a
+/// backup built on it (whose lock extended its ancestors').
+fn locks(backups: &[BackupView]) -> HashMap<(String, String), DateTime<Utc>> {
     let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
-    backups
-        .iter()
-        .filter(|b| {
-            b.manifest.id == id
-                || chain(&summaries, &b.manifest.id).is_some_and(|links| links.iter().any(|l| l.id == id))
-        })
-        .filter_map(|b| b.manifest.immutable_until.get(location).copied())
-        .max()
+    let mut out: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
+    for b in backups.iter().filter(|b| !b.manifest.immutable_until.is_empty()) {
+        for link in chain(&summaries, &b.manifest.id).unwrap_or_default() {
+            for (location, until) in &b.manifest.immutable_until {
+                let at = out.entry((link.id.clone(), location.clone())).or_insert(*until);
+                *at = (*at).max(*until);
+            }
+        }
+    }
+    out
 }
 
 /// Why a backup nobody trusted signed is not verified or used.

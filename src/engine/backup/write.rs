@@ -52,8 +52,8 @@ pub struct BackupRequest {
     pub started_at: DateTime<Utc>,
     /// This host's signing key: the manifest is signed with it.
     pub signer: Arc<SecretKey>,
-    /// The audit chain's head to anchor beside the backup (JSON), signed too.
-    pub anchor: Option<Vec<u8>>,
+    /// The audit chain's head to anchor beside the backup, signed too.
+    pub anchor: Option<super::anchor::Anchor>,
     /// Immutable locations, and until when their copy is locked.
     pub lock_until: HashMap<String, DateTime<Utc>>,
 }
@@ -280,7 +280,11 @@ pub async fn write(
     // signature, and the signed anchor of the audit chain, are there before it appears.
     let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
     let signature = req.signer.sign(&bytes, &manifest_comment(&manifest));
-    let anchor = req.anchor.as_ref().map(|a| (a.clone(), req.signer.sign(a, &super::anchor::comment(a))));
+    let anchor = req.anchor.as_ref().map(|a| {
+        let bytes = a.to_bytes();
+        let sig = req.signer.sign(&bytes, &a.comment());
+        (bytes, sig)
+    });
     let mut written = Vec::new();
     let mut late_failures = Vec::new();
     let mut notes = notes;
