@@ -477,7 +477,7 @@ fn manifest(
 
 fn with_backups(s: &mut State) {
     use warroom::engine::backup::manifest::LocationFailure;
-    use warroom::engine::backup::service::{BackupStanding, BackupView, Copy, ScheduleView};
+    use warroom::engine::backup::catalog::{BackupStanding, BackupView, Copy, ScheduleView};
     use warroom::model::BackupKind;
     let copy = |location: &str, verified: Option<i64>, error: Option<&str>| Copy {
         location: location.to_owned(),
@@ -538,7 +538,7 @@ fn detail_lists_backups_and_the_three_two_one_state() {
 fn gate_job(policy: warroom::model::ApprovalPolicy) -> warroom::engine::jobs::JobSnapshot {
     warroom::engine::jobs::JobSnapshot {
         id: "J-261126-224107-3fa9".into(),
-        kind: "restore".into(),
+        kind: warroom::engine::jobs::JobKind::Restore,
         target: "database".into(),
         state: warroom::engine::jobs::JobState::Proposed,
         plan: warroom::engine::jobs::Plan {
@@ -591,7 +591,7 @@ fn the_jobs_screen_shows_progress_state_and_log() {
         let mut s = state("default", w, h);
         let mut running = gate_job(warroom::model::ApprovalPolicy::None);
         running.id = "J-261126-224020-1b2c".into();
-        running.kind = "backup".into();
+        running.kind = warroom::engine::jobs::JobKind::parse("backup").unwrap();
         running.state = JobState::Running;
         running.plan.title = "Back up database".into();
         running.approved_by = Some("alice".into());
@@ -602,6 +602,7 @@ fn the_jobs_screen_shows_progress_state_and_log() {
             unit: Unit::Bytes,
             rate: Some((88 << 20) as f64),
             eta_secs: Some(3),
+            waiting: None,
         };
         running.log = vec![
             "22:40:20 backup 20261126T224020Z-9d: full of pg_dump app to nas, vault".into(),
@@ -612,7 +613,7 @@ fn the_jobs_screen_shows_progress_state_and_log() {
         done.outcome = Some("cancelled at the approval gate by alice".into());
         let mut failed = gate_job(warroom::model::ApprovalPolicy::None);
         failed.id = "J-261126-223001-77aa".into();
-        failed.kind = "verify".into();
+        failed.kind = warroom::engine::jobs::JobKind::parse("verify").unwrap();
         failed.target = "payments".into();
         failed.state = JobState::Failed;
         failed.outcome =
@@ -667,7 +668,7 @@ fn incident_ops(s: &State) -> warroom::tui::action::Ops {
     };
     let mut plan = gate_job(warroom::model::ApprovalPolicy::Typed);
     plan.id = "J-261126-223512-77aa".into();
-    plan.kind = "recover".into();
+    plan.kind = warroom::engine::jobs::JobKind::parse("recover").unwrap();
     plan.state = warroom::engine::jobs::JobState::Running;
     plan.detail = Some(serde_json::to_value(&detail).unwrap());
     let incident = warroom::store::incidents::IncidentRow {
@@ -747,7 +748,7 @@ fn the_gate_shows_a_recovery_plan_with_its_forecast() {
     for (w, h) in [(80, 24), (120, 40)] {
         let mut s = state("default", w, h);
         let mut job = gate_job(warroom::model::ApprovalPolicy::Typed);
-        job.kind = "recover".into();
+        job.kind = warroom::engine::jobs::JobKind::parse("recover").unwrap();
         job.plan = warroom::engine::jobs::Plan {
             title: "Recover database, cache, api".into(),
             lines: vec![
@@ -770,10 +771,13 @@ fn a_manual_step_asks_the_operator() {
     for (w, h) in [(80, 24), (120, 40)] {
         let mut s = state("default", w, h);
         let mut job = gate_job(warroom::model::ApprovalPolicy::Typed);
-        job.kind = "failover".into();
+        job.kind = warroom::engine::jobs::JobKind::parse("failover").unwrap();
         job.state = warroom::engine::jobs::JobState::Running;
         job.plan.title = "Fail over database".into();
         job.progress.stage = "manual: Confirm replication is stopped on the old primary".into();
+        job.progress.waiting = Some(warroom::engine::jobs::Waiting::Manual {
+            instruction: "Confirm replication is stopped on the old primary".into(),
+        });
         act(&mut s, Action::JobChanged(Box::new(job)));
         let t = snapshot(&format!("manual_default_{w}x{h}"), &s);
         assert!(text(&t).contains("Confirm replication is stopped on the old primary"));

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use warroom::config::{self, ProcessEnv};
 use warroom::engine::Engine;
-use warroom::engine::jobs::{JobSnapshot, JobState, Proof, Refusal};
+use warroom::engine::jobs::{JobSnapshot, JobState, Proof, Refusal, Signal};
 use warroom::model::failover::FailoverState;
 use warroom::sim::{Fault, SimEstate};
 
@@ -241,7 +241,7 @@ steps = [ {{ name = "Tell the DBA", manual = "Confirm replication is stopped" }}
     assert!(!running.is_finished());
     // Another process on the same state answers it.
     let other = s.engine(&s.path("warroom.toml")).await;
-    other.signal_job(&job.id, "confirm", None, "bob").await.unwrap();
+    other.signal_job(&job.id, Signal::Confirm, None, "bob").await.unwrap();
     let done = running.await.unwrap().unwrap();
     assert_eq!(done.state, JobState::Succeeded, "{:?}", done.outcome);
     assert_eq!(s.log(), "after\n");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use warroom::config::{self, ProcessEnv};
 use warroom::engine::Engine;
-use warroom::engine::jobs::{JobSnapshot, JobSpec, JobState, Proof};
+use warroom::engine::jobs::{JobKind, JobSnapshot, JobSpec, JobState, Proof, Signal};
 use warroom::engine::recovery::{PlanDetail, Step};
 use warroom::model::failover::{IncidentKind, Severity};
 
@@ -99,7 +99,7 @@ async fn a_plan_over_sixty_systems_respects_every_dependency_and_runs_the_rest_i
     let jobs = engine.jobs().list(500).await.unwrap();
     let times: HashMap<String, (DateTime<Utc>, DateTime<Utc>)> = jobs
         .iter()
-        .filter(|j| j.kind == "failover")
+        .filter(|j| j.kind == JobKind::Failover)
         .map(|j| (j.target.clone(), (j.started_at.unwrap(), j.finished_at.unwrap())))
         .collect();
     assert_eq!(times.len(), 60);
@@ -172,14 +172,14 @@ steps = [ {{ name = "Switch", run = ["true"] }} ]
 
     // Fixed by hand; retry the database alone, without restarting the plan.
     std::fs::write(dir.path().join("fixed"), "").unwrap();
-    engine.signal_job(&job.id, "retry", Some("database"), "alice").await.unwrap();
+    engine.signal_job(&job.id, Signal::Retry, Some("database"), "alice").await.unwrap();
     let done = handle.await.unwrap();
     assert_eq!(done.state, JobState::Succeeded, "{:?}", done.outcome);
     let d = detail(&done);
     assert!(d.systems.iter().all(|s| s.state == Step::Recovered), "{d:?}");
     // The database's first failover job failed, the retry succeeded: two jobs.
     let jobs = engine.jobs().list(100).await.unwrap();
-    assert_eq!(jobs.iter().filter(|j| j.kind == "failover" && j.target == "database").count(), 2);
+    assert_eq!(jobs.iter().filter(|j| j.kind == JobKind::Failover && j.target == "database").count(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,7 +216,7 @@ steps = [ { name = "Switch", run = ["true"] } ]
         assert!(Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    engine.signal_job(&job.id, "skip", Some("database"), "alice").await.unwrap();
+    engine.signal_job(&job.id, Signal::Skip, Some("database"), "alice").await.unwrap();
     let done = handle.await.unwrap();
     assert_eq!(done.state, JobState::Succeeded, "{:?}", done.outcome);
     let d = detail(&done);
@@ -328,7 +328,7 @@ steps = [ { name = "Copy the WAL", run = ["sleep", "60"] } ]
     e.close().await;
     // A new process on the same state: the job is Interrupted at its step, never re-run.
     let e = engine(&config).await;
-    let job = e.jobs().list(10).await.unwrap().into_iter().find(|j| j.kind == "failover").unwrap();
+    let job = e.jobs().list(10).await.unwrap().into_iter().find(|j| j.kind == JobKind::Failover).unwrap();
     assert_eq!(job.state, JobState::Interrupted);
     assert!(job.outcome.as_deref().unwrap().contains("during step 1/1: Copy the WAL"), "{:?}", job.outcome);
     let incident = e.incident(None).await.unwrap();
@@ -380,7 +380,7 @@ steps = [ { name = "Promote", run = ["true"] } ]
         "{out:?}"
     );
     let e = engine(&config).await;
-    let recover = e.jobs().list(10).await.unwrap().into_iter().find(|j| j.kind == "recover").unwrap();
+    let recover = e.jobs().list(10).await.unwrap().into_iter().find(|j| j.kind == JobKind::Recover).unwrap();
     assert_eq!(recover.state, JobState::Succeeded);
     let linked = e.incident(Some(&incident.id)).await.unwrap();
     assert_eq!(

@@ -16,8 +16,10 @@ use serde::Serialize;
 use super::status::{StatusReport, UNKNOWN};
 use super::{CliError, open_engine};
 use crate::engine::Engine;
-use crate::engine::backup::service::{BackupView, bytes, schedule_text, when};
-use crate::engine::jobs::{JobEvent, JobSnapshot, JobSpec, JobState, Plan, Proof, Refusal, Unit};
+use crate::engine::backup::catalog::{BackupView, bytes, schedule_text, when};
+use crate::engine::jobs::{
+    JobEvent, JobKind, JobSnapshot, JobSpec, JobState, Plan, Proof, Refusal, Signal, Unit,
+};
 use crate::model::ApprovalPolicy;
 use crate::model::duration::human;
 
@@ -242,7 +244,7 @@ pub async fn run_with_progress(engine: &Engine, id: &str, operator: &str) -> Res
                     continue;
                 }
                 // Procedures tell their steps as they go.
-                if job.kind != "backup" && job.kind != "restore" && job.kind.as_str() != "verify" && job.kind != "deep-verify" {
+                if !matches!(job.kind, JobKind::Backup | JobKind::Restore | JobKind::Verify | JobKind::DeepVerify) {
                     let new: Vec<&String> = job.log.iter().skip(logged.min(job.log.len())).collect();
                     logged = job.log.len();
                     for line in new {
@@ -252,7 +254,7 @@ pub async fn run_with_progress(engine: &Engine, id: &str, operator: &str) -> Res
                         }
                     }
                 }
-                if let Some(instruction) = job.progress.stage.strip_prefix("manual: ")
+                if let Some(instruction) = job.progress.manual_step()
                     && asked.as_deref() != Some(instruction)
                 {
                     asked = Some(instruction.to_owned());
@@ -325,8 +327,8 @@ async fn manual(
     .and_then(Result::ok)
     .unwrap_or_default();
     let signal = match answer.to_ascii_lowercase().as_str() {
-        "y" | "yes" | "done" => Some("confirm"),
-        "a" | "abort" => Some("abort"),
+        "y" | "yes" | "done" => Some(Signal::Confirm),
+        "a" | "abort" => Some(Signal::Abort),
         _ => None,
     };
     match signal {
@@ -461,7 +463,7 @@ struct ListedBackup<'a> {
     degraded: Vec<String>,
     /// `signed`, `unsigned` (made before signing) or `untrusted`, and why.
     trust: crate::engine::backup::manifest::Trust,
-    copies: &'a [crate::engine::backup::service::Copy],
+    copies: &'a [crate::engine::backup::catalog::Copy],
 }
 
 fn stamp(t: Option<DateTime<Utc>>) -> Option<String> {

@@ -20,6 +20,7 @@ use clap::{Parser, Subcommand};
 pub use error::{CliError, load_config};
 
 use crate::engine::Engine;
+use crate::engine::jobs::Signal;
 
 /// warroom: the war-room console for business continuity and disaster recovery.
 #[derive(Debug, Parser)]
@@ -382,10 +383,12 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         Some(Command::Recover { systems, yes }) => ops::recover(cli.config, systems, yes).await,
         Some(Command::Approve { job, yes }) => ops::approve(cli.config, job, yes).await,
         Some(Command::Reject { job }) => ops::reject(cli.config, job).await,
-        Some(Command::Confirm { job }) => ops::signal(cli.config, job, "confirm", None).await,
-        Some(Command::Abort { job }) => ops::signal(cli.config, job, "abort", None).await,
-        Some(Command::Skip { job, system }) => ops::signal(cli.config, job, "skip", Some(system)).await,
-        Some(Command::Retry { job, system }) => ops::signal(cli.config, job, "retry", Some(system)).await,
+        Some(Command::Confirm { job }) => ops::signal(cli.config, job, Signal::Confirm, None).await,
+        Some(Command::Abort { job }) => ops::signal(cli.config, job, Signal::Abort, None).await,
+        Some(Command::Skip { job, system }) => ops::signal(cli.config, job, Signal::Skip, Some(system)).await,
+        Some(Command::Retry { job, system }) => {
+            ops::signal(cli.config, job, Signal::Retry, Some(system)).await
+        }
         Some(Command::Jobs { json, limit }) => ops::jobs(cli.config, json, limit).await,
         Some(Command::Incident { command }) => match command {
             IncidentCommand::Declare { kind, severity, systems, yes } => {

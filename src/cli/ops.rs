@@ -12,7 +12,7 @@ use super::backup::{gate_and_run, render_plan};
 use super::{CliError, open_engine};
 use crate::engine::Engine;
 use crate::engine::incident::report_markdown;
-use crate::engine::jobs::{JobSnapshot, JobSpec, Proof};
+use crate::engine::jobs::{JobSnapshot, JobSpec, Proof, Signal};
 use crate::model::duration::human;
 use crate::model::failover::{IncidentKind, Severity};
 
@@ -173,7 +173,7 @@ pub async fn reject(config: Option<PathBuf>, job: String) -> Result<ExitCode, Cl
 pub async fn signal(
     config: Option<PathBuf>,
     job: String,
-    signal: &str,
+    signal: Signal,
     system: Option<String>,
 ) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;

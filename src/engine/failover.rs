@@ -10,17 +10,13 @@
 //! waits for an operator's signal (from the console, or `warroom confirm JOB` in any process on
 //! this state); nothing else stops it but the job being cancelled.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
 
 use super::Engine;
-use super::jobs::{JobContext, JobSpec, Plan, Unit};
-use super::process::{Program, run};
-use crate::config::failover::{CommitDefault, HttpCall, Procedure, Step, StepAction};
-use crate::config::health::HeaderValue;
+use super::jobs::{JobSpec, Plan, Signal};
+use crate::config::failover::{CommitDefault, Procedure, Step, StepAction};
 use crate::model::duration::{hms, human};
 use crate::model::failover::FailoverState;
 use crate::store::StoreError;
@@ -58,7 +54,7 @@ impl<'a> StateChange<'a> {
 pub const REPLICATED_AT: &str = "WARROOM_REPLICATED_AT=";
 
 /// How often a waiting step looks again.
-const POLL: Duration = Duration::from_millis(300);
+pub(in crate::engine) const POLL: Duration = Duration::from_millis(300);
 
 impl Engine {
     pub fn procedure(&self, system: &str, failback: bool) -> Result<&Procedure, String> {
@@ -107,7 +103,7 @@ impl Engine {
                 Some(id) => self.store.job(id).await?,
                 None => None,
             };
-            if job.as_ref().is_some_and(|j| !crate::engine::jobs::JobState::parse(&j.state).finished()) {
+            if job.as_ref().is_some_and(|j| !j.state.finished()) {
                 continue;
             }
             let how =
@@ -240,334 +236,11 @@ impl Engine {
         lines
     }
 
-    /// Run the failover (or failback) procedure of `system` as job `ctx`.
-    pub async fn run_procedure(
-        &self,
-        system: &str,
-        failback: bool,
-        ctx: &JobContext,
-    ) -> Result<String, String> {
-        let procedure = self.procedure(system, failback)?.clone();
-        let operator = self.job_operator(&ctx.id).await;
-        let total = (procedure.steps.len() + procedure.validate.len()) as u64;
-        ctx.control.bytes_total.store(total, std::sync::atomic::Ordering::Relaxed);
-        let started = if failback { FailoverState::FailingBack } else { FailoverState::FailoverInitiated };
-        self.set_failover_state(system, StateChange::to(started).job(&ctx.id), &operator).await;
-        let n = procedure.steps.len();
-        let mut completed = 0;
-        for (i, step) in procedure.steps.iter().enumerate() {
-            let label = format!("step {}/{n}", i + 1);
-            ctx.stage(&format!("{label}: {}", step.name), Unit::Steps);
-            if let Err(e) = self.run_step(system, step, ctx, &label, &operator).await {
-                let why = format!("{label} \"{}\" failed: {e}", step.name);
-                return self.roll_back(system, &procedure, completed, why, ctx, &operator).await;
-            }
-            completed += 1;
-            ctx.control.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        if !failback {
-            self.set_failover_state(
-                system,
-                StateChange::to(FailoverState::FailoverComplete).job(&ctx.id),
-                &operator,
-            )
-            .await;
-        }
-        if !procedure.validate.is_empty() {
-            if !failback {
-                self.set_failover_state(
-                    system,
-                    StateChange::to(FailoverState::Validation).job(&ctx.id),
-                    &operator,
-                )
-                .await;
-            }
-            for (i, check) in procedure.validate.iter().enumerate() {
-                let label = format!("check {}/{}", i + 1, procedure.validate.len());
-                ctx.stage(&format!("{label}: {}", check.name), Unit::Steps);
-                if let Err(e) = self.run_step(system, check, ctx, &label, &operator).await {
-                    let why = format!("validation \"{}\" failed: {e}", check.name);
-                    return self.roll_back(system, &procedure, completed, why, ctx, &operator).await;
-                }
-                ctx.control.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
-        let now = self.now();
-        if failback {
-            self.set_failover_state(
-                system,
-                StateChange::to(FailoverState::Normal).job(&ctx.id).detail("failed back"),
-                &operator,
-            )
-            .await;
-            let message = format!("{system} failed back: {n} steps done");
-            ctx.log(message.clone());
-            return Ok(message);
-        }
-        let _ = self
-            .audit(
-                NewAuditRecord::new(&operator, "failover.validated", system, Outcome::Succeeded)
-                    .details(serde_json::json!({ "job": ctx.id })),
-            )
-            .await;
-        let message = match procedure.commit_window {
-            Some(window) => {
-                let deadline = now + chrono::TimeDelta::from_std(window).unwrap_or_default();
-                self.set_failover_state(
-                    system,
-                    StateChange::to(FailoverState::Recovered)
-                        .job(&ctx.id)
-                        .window(Some(deadline), Some(procedure.on_commit_timeout)),
-                    &operator,
-                )
-                .await;
-                format!(
-                    "{system} failed over and validated; commit window until {} (then {})",
-                    deadline.format("%H:%M:%S UTC"),
-                    match procedure.on_commit_timeout {
-                        CommitDefault::Commit => "commit",
-                        CommitDefault::Failback => "fail back",
-                    }
-                )
-            }
-            None => {
-                self.set_failover_state(
-                    system,
-                    StateChange::to(FailoverState::Recovered).job(&ctx.id),
-                    &operator,
-                )
-                .await;
-                self.set_failover_state(
-                    system,
-                    StateChange::to(FailoverState::Normal).job(&ctx.id).detail("committed: no commit window"),
-                    &operator,
-                )
-                .await;
-                format!("{system} failed over and validated (committed: no commit window)")
-            }
-        };
-        ctx.log(message.clone());
-        Ok(message)
-    }
-
-    async fn roll_back(
-        &self,
-        system: &str,
-        procedure: &Procedure,
-        completed: usize,
-        why: String,
-        ctx: &JobContext,
-        operator: &str,
-    ) -> Result<String, String> {
-        if ctx.cancelled() {
-            ctx.log("cancelled: rolling back what was done");
-        }
-        ctx.log(format!("✖ {why}"));
-        // Per-step rollbacks undo the completed steps; a general one runs whole, once a step
-        // has completed (before that there is nothing to undo).
-        let steps: Vec<&Step> = if completed == 0 {
-            Vec::new()
-        } else if procedure.rollback.len() == procedure.steps.len() {
-            procedure.rollback[..completed].iter().rev().collect()
-        } else {
-            procedure.rollback.iter().rev().collect()
-        };
-        if steps.is_empty() {
-            let detail = "failed, nothing rolled back".to_owned();
-            self.set_failover_state(
-                system,
-                StateChange::to(FailoverState::Failed).job(&ctx.id).detail(detail),
-                operator,
-            )
-            .await;
-            let what = if procedure.rollback.is_empty() {
-                "no rollback is configured"
-            } else {
-                "no step had completed, so there was nothing to roll back"
-            };
-            return Err(format!("{why}; {what}: check {system} by hand"));
-        }
-        ctx.stage("rolling back", Unit::Steps);
-        let names: Vec<String> = steps.iter().map(|s| format!("\"{}\" ({})", s.name, s.describe())).collect();
-        for (k, step) in steps.iter().enumerate() {
-            let label = format!("rollback {}/{}", k + 1, steps.len());
-            // A rollback runs to its end even if the job was cancelled.
-            if let Err(e) = self.run_step_uncancellable(system, step, ctx, &label, operator).await {
-                let detail = format!("rollback failed at \"{}\"", step.name);
-                self.set_failover_state(
-                    system,
-                    StateChange::to(FailoverState::Failed).job(&ctx.id).detail(detail),
-                    operator,
-                )
-                .await;
-                return Err(format!(
-                    "{why}; ROLLBACK FAILED at \"{}\": {e}. Do by hand, in order: {}",
-                    step.name,
-                    names[k..].join(", ")
-                ));
-            }
-        }
-        self.set_failover_state(
-            system,
-            StateChange::to(FailoverState::Failed).job(&ctx.id).detail("rolled back"),
-            operator,
-        )
-        .await;
-        Err(format!("{why}; rolled back ({} step{})", steps.len(), if steps.len() == 1 { "" } else { "s" }))
-    }
-
-    async fn run_step(
-        &self,
-        system: &str,
-        step: &Step,
-        ctx: &JobContext,
-        label: &str,
-        operator: &str,
-    ) -> Result<(), String> {
-        let work = self.run_step_uncancellable(system, step, ctx, label, operator);
-        tokio::pin!(work);
-        loop {
-            tokio::select! {
-                r = &mut work => return r,
-                _ = tokio::time::sleep(POLL) => {
-                    if ctx.cancelled() {
-                        ctx.log(format!("■ {label} \"{}\" stopped: the job was cancelled", step.name));
-                        return Err("cancelled".into());
-                    }
-                }
-            }
-        }
-    }
-
-    async fn run_step_uncancellable(
-        &self,
-        system: &str,
-        step: &Step,
-        ctx: &JobContext,
-        label: &str,
-        operator: &str,
-    ) -> Result<(), String> {
-        ctx.log(format!("▶ {label} {}: {}", step.name, step.describe()));
-        let started = Instant::now();
-        let result = match &step.action {
-            StepAction::Run { program, args, env, cwd } => {
-                let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-                let log = ctx.clone();
-                let forward = tokio::spawn(async move {
-                    while let Some(line) = rx.recv().await {
-                        log.log(format!("  │ {line}"));
-                    }
-                });
-                let program = Program { program, args, env, cwd: cwd.as_deref().map(Path::new) };
-                let out = run(&program, step.timeout, Some(tx)).await;
-                let _ = forward.await;
-                match out {
-                    Ok(o) if o.succeeded() => Ok(()),
-                    Ok(o) => Err(o.describe(step.timeout)),
-                    Err(e) => Err(e.0),
-                }
-            }
-            StepAction::Http(call) => http_step(call, step.timeout).await.map(|status| {
-                ctx.log(format!("  │ HTTP {status}"));
-            }),
-            StepAction::WaitHealthy { system: other } => {
-                self.wait_healthy(other.as_deref().unwrap_or(system), step.timeout, ctx).await
-            }
-            StepAction::Manual { instruction } => self.wait_manual(ctx, instruction, operator).await,
-        };
-        let took = human(Duration::from_secs(started.elapsed().as_secs()));
-        let (symbol, outcome) = match &result {
-            Ok(()) => ("✔", Outcome::Succeeded),
-            Err(e) if e == "cancelled" => ("■", Outcome::Cancelled),
-            Err(_) => ("✖", Outcome::Failed),
-        };
-        match &result {
-            Ok(()) => ctx.log(format!("{symbol} {label} {} ({took})", step.name)),
-            Err(e) => ctx.log(format!("{symbol} {label} {} failed after {took}: {e}", step.name)),
-        }
-        let _ = self
-            .audit(NewAuditRecord::new(operator, "failover.step", system, outcome).details(
-                serde_json::json!({
-                    "job": ctx.id, "step": label, "name": step.name, "does": step.describe(),
-                    "error": result.as_ref().err(), "seconds": started.elapsed().as_secs(),
-                }),
-            ))
-            .await;
-        result
-    }
-
-    /// Until `system`'s health probe answers healthy, up to `timeout`.
-    async fn wait_healthy(&self, system: &str, timeout: Duration, ctx: &JobContext) -> Result<(), String> {
-        let check =
-            self.config.system(system).and_then(|s| s.health.clone()).ok_or_else(|| {
-                format!("\"{system}\" has no health check to wait for: add [systems.health]")
-            })?;
-        let prober = super::probe::Prober::new()?;
-        let deadline = Instant::now() + timeout;
-        let every = check.interval.min(Duration::from_secs(1));
-        let mut last = String::new();
-        let mut told = Instant::now();
-        loop {
-            let r = prober.probe(&check).await;
-            if r.outcome == crate::model::Outcome::Healthy {
-                ctx.log(format!("  │ {system} is healthy ({})", r.detail));
-                return Ok(());
-            }
-            if r.detail != last || told.elapsed() > Duration::from_secs(10) {
-                ctx.log(format!("  │ {system} not healthy yet: {}", r.detail));
-                last = r.detail.clone();
-                told = Instant::now();
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(format!(
-                    "{system} was not healthy within {} (last: {})",
-                    human(timeout),
-                    r.detail
-                ));
-            }
-            // The last probe comes at the deadline, not one interval before it.
-            tokio::time::sleep(every.min(deadline - now)).await;
-        }
-    }
-
-    /// Pause until an operator confirms the instruction is done, or aborts.
-    async fn wait_manual(&self, ctx: &JobContext, instruction: &str, operator: &str) -> Result<(), String> {
-        ctx.stage(&format!("manual: {instruction}"), Unit::Steps);
-        ctx.log(format!(
-            "  │ waiting for an operator: {instruction} (confirm in the console, or `warroom confirm {}`)",
-            ctx.id
-        ));
-        let _ = self
-            .audit(
-                NewAuditRecord::new(operator, "failover.manual", &ctx.id, Outcome::Recorded).details(
-                    serde_json::json!({ "job": ctx.id, "instruction": instruction, "waiting": true }),
-                ),
-            )
-            .await;
-        loop {
-            for signal in self.store.take_signals(&ctx.id, self.now()).await.unwrap_or_default() {
-                match signal.signal.as_str() {
-                    "confirm" => {
-                        ctx.log(format!("  │ confirmed done by {}", signal.by));
-                        return Ok(());
-                    }
-                    "abort" => return Err(format!("aborted by {} at the manual step", signal.by)),
-                    _ => {}
-                }
-            }
-            if ctx.cancelled() {
-                return Err("cancelled".into());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
     /// An operator's answer to a job's manual step (or a plan's skip/retry), from any process.
     pub async fn signal_job(
         &self,
         job: &str,
-        signal: &str,
+        signal: Signal,
         argument: Option<&str>,
         operator: &str,
     ) -> Result<(), String> {
@@ -679,7 +352,7 @@ impl Engine {
     }
 }
 
-fn step_line(label: &str, step: &Step) -> String {
+pub(in crate::engine) fn step_line(label: &str, step: &Step) -> String {
     let mut line = format!("{label:<10} {}: {}", step.name, step.describe());
     let mut extra = Vec::new();
     if !matches!(step.action, StepAction::Manual { .. }) {
@@ -697,45 +370,4 @@ fn step_line(label: &str, step: &Step) -> String {
         line.push_str(&format!(" ({})", extra.join(", ")));
     }
     line
-}
-
-/// Make the request; the status if it is the expected one.
-async fn http_step(call: &HttpCall, timeout: Duration) -> Result<u16, String> {
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
-    let method =
-        reqwest::Method::from_bytes(call.method.as_bytes()).map_err(|e| format!("bad method: {e}"))?;
-    let mut req = client.request(method, &call.url);
-    for (name, value) in &call.headers {
-        let value = match value {
-            HeaderValue::Plain(v) => v.clone(),
-            HeaderValue::Secret(src) => src.resolve().map_err(|e| e.to_string())?.expose().to_owned(),
-        };
-        req = req.header(name, value);
-    }
-    if let Some(body) = &call.body {
-        req = req.body(body.clone());
-    }
-    let resp = req.send().await.map_err(|e| {
-        if e.is_timeout() {
-            format!("no answer within {}", human(timeout))
-        } else if e.is_connect() {
-            "connection refused or unreachable".to_owned()
-        } else {
-            e.to_string()
-        }
-    })?;
-    let status = resp.status().as_u16();
-    if call.expect_status.accepts(status) {
-        Ok(status)
-    } else {
-        let body: String = resp.text().await.unwrap_or_default().chars().take(200).collect();
-        Err(format!(
-            "HTTP {status} (expected {}){}",
-            call.expect_status,
-            if body.is_empty() { String::new() } else { format!(": {body}") }
-        ))
-    }
 }

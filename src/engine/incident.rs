@@ -429,7 +429,7 @@ impl Engine {
     ) -> Option<DateTime<Utc>> {
         let jobs = self.jobs.list(500).await.ok()?;
         jobs.iter()
-            .filter(|j| j.target == system && j.kind == "failover")
+            .filter(|j| j.target == system && j.kind == crate::engine::jobs::JobKind::Failover)
             .filter(|j| j.started_at.is_some_and(|t| t >= from && t <= to))
             .flat_map(|j| j.log.iter())
             .filter_map(|l| l.split(super::failover::REPLICATED_AT).nth(1))

@@ -12,6 +12,7 @@ pub mod monitor;
 pub mod probe;
 pub mod process;
 pub mod recovery;
+pub mod work;
 
 use std::path::Path;
 use std::sync::Arc;

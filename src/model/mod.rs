@@ -10,6 +10,7 @@ pub mod duration;
 pub mod failover;
 pub mod graph;
 pub mod health;
+pub mod job;
 pub mod objective;
 pub mod recovery;
 pub mod rpo;

@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::Row;
 
 use super::{NewAuditRecord, Store, StoreError};
+use crate::model::job::Signal;
 
 fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -16,11 +17,10 @@ fn parse(t: Option<String>) -> Option<DateTime<Utc>> {
 
 /// A signal an operator sent a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signal {
+pub struct SignalRow {
     pub id: i64,
     pub job_id: String,
-    /// `confirm`, `abort`, `skip`, `retry`.
-    pub signal: String,
+    pub signal: Signal,
     pub argument: Option<String>,
     pub by: String,
     pub at: DateTime<Utc>,
@@ -55,7 +55,7 @@ impl Store {
     pub async fn send_signal(
         &self,
         job_id: &str,
-        signal: &str,
+        signal: Signal,
         argument: Option<&str>,
         by: &str,
         at: DateTime<Utc>,
@@ -65,7 +65,7 @@ impl Store {
                 "INSERT INTO job_signals (job_id, signal, argument, by_whom, at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(job_id)
-            .bind(signal)
+            .bind(signal.name())
             .bind(argument)
             .bind(by)
             .bind(ts(&at)),
@@ -76,7 +76,7 @@ impl Store {
     }
 
     /// The signals sent to `job_id` not yet taken, oldest first; they are marked taken.
-    pub async fn take_signals(&self, job_id: &str, now: DateTime<Utc>) -> Result<Vec<Signal>, StoreError> {
+    pub async fn take_signals(&self, job_id: &str, now: DateTime<Utc>) -> Result<Vec<SignalRow>, StoreError> {
         let err = self.error("reading a job's signals");
         let rows = sqlx::query(
             "SELECT id, job_id, signal, argument, by_whom, at FROM job_signals WHERE job_id = $1 AND taken_at IS NULL ORDER BY id",
@@ -87,10 +87,18 @@ impl Store {
         .map_err(&err)?;
         let mut out = Vec::new();
         for r in rows {
-            let signal = Signal {
+            let name: String = r.try_get(2).map_err(&err)?;
+            let signal = SignalRow {
                 id: r.try_get(0).map_err(&err)?,
                 job_id: r.try_get(1).map_err(&err)?,
-                signal: r.try_get(2).map_err(&err)?,
+                signal: Signal::parse(&name).ok_or_else(|| {
+                    err(sqlx::Error::Decode(
+                        format!(
+                            "a signal \"{name}\", which this warroom does not know (sent by a newer one?)"
+                        )
+                        .into(),
+                    ))
+                })?,
                 argument: r.try_get(3).map_err(&err)?,
                 by: r.try_get(4).map_err(&err)?,
                 at: parse(Some(r.try_get(5).map_err(&err)?)).unwrap_or(now),

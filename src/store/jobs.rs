@@ -2,70 +2,126 @@
 
 use sqlx::Row;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::audit::retry_busy;
 use super::{NewAuditRecord, Store, StoreError};
+use crate::model::ApprovalPolicy;
+use crate::model::job::{JobKind, JobState, LockClass, Plan, Progress};
 
 /// A job as stored: what it is, where it stands, who did what when.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobRow {
     pub id: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub target: String,
-    pub state: String,
-    /// JSON: the plan shown at the gate.
-    pub plan: String,
-    /// JSON: what to run.
+    pub state: JobState,
+    /// The plan shown at the gate.
+    pub plan: Plan,
+    /// JSON: what to run (the engine's to read).
     pub spec: String,
-    pub policy: String,
+    pub policy: ApprovalPolicy,
     pub proposed_by: String,
-    pub proposed_at: String,
+    pub proposed_at: DateTime<Utc>,
     pub approved_by: Option<String>,
-    pub approved_at: Option<String>,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
     pub outcome: Option<String>,
-    /// JSON: the latest progress.
-    pub progress: Option<String>,
-    /// JSON: the last lines of its log.
-    pub log: String,
+    /// The latest progress.
+    pub progress: Option<Progress>,
+    /// The last lines of its log.
+    pub log: Vec<String>,
     pub owner_pid: Option<i64>,
     pub owner_host: Option<String>,
-    pub heartbeat_at: Option<String>,
-    /// JSON: the operators who approved it, in order (two-person needs two).
-    pub approvals: Option<String>,
-    /// JSON: what it reports beyond progress (a recovery plan's systems).
-    pub detail: Option<String>,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    /// The operators who approved it, in order (two-person needs two).
+    pub approvals: Vec<String>,
+    /// What it reports beyond progress (a recovery plan's systems).
+    pub detail: Option<serde_json::Value>,
 }
 
 const COLUMNS: &str = "id, kind, target, state, plan, spec, policy, proposed_by, proposed_at, approved_by, approved_at, \
                        started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at, approvals, detail";
 
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn decode(message: String) -> sqlx::Error {
+    sqlx::Error::Decode(message.into())
+}
+
 fn row_to_job(row: &sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
+    let id: String = row.try_get(0)?;
+    let unknown = |what: &str, value: &str| {
+        decode(format!(
+            "job {id} has {what} \"{value}\", which this warroom does not know (written by a newer one?)"
+        ))
+    };
+    let json = |column: &str, text: &str| -> Result<serde_json::Value, sqlx::Error> {
+        serde_json::from_str(text)
+            .map_err(|e| decode(format!("job {id}: its {column} is not valid JSON: {e}")))
+    };
+    let typed = |column: &str, text: &str| {
+        let value = json(column, text)?;
+        Ok::<_, sqlx::Error>((column.to_owned(), value))
+    };
+    let time = |column: &str, text: Option<String>| -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        text.map(|t| {
+            DateTime::parse_from_rfc3339(&t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| decode(format!("job {id}: its {column} \"{t}\" is not a time: {e}")))
+        })
+        .transpose()
+    };
+    fn from<T: serde::de::DeserializeOwned>(
+        id: &str,
+        (column, value): (String, serde_json::Value),
+    ) -> Result<T, sqlx::Error> {
+        serde_json::from_value(value)
+            .map_err(|e| decode(format!("job {id}: its {column} cannot be read: {e}")))
+    }
+    let kind: String = row.try_get(1)?;
+    let state: String = row.try_get(3)?;
+    let policy: String = row.try_get(6)?;
+    let plan: String = row.try_get(4)?;
+    let progress: Option<String> = row.try_get(14)?;
+    let log: String = row.try_get(15)?;
+    let approvals: Option<String> = row.try_get(19)?;
+    let detail: Option<String> = row.try_get(20)?;
     Ok(JobRow {
-        id: row.try_get(0)?,
-        kind: row.try_get(1)?,
+        kind: JobKind::parse(&kind).ok_or_else(|| unknown("the kind", &kind))?,
+        state: JobState::parse(&state).ok_or_else(|| unknown("the state", &state))?,
         target: row.try_get(2)?,
-        state: row.try_get(3)?,
-        plan: row.try_get(4)?,
+        plan: from(&id, typed("plan", &plan)?)?,
         spec: row.try_get(5)?,
-        policy: row.try_get(6)?,
+        policy: policy.parse().map_err(|_| unknown("the approval policy", &policy))?,
         proposed_by: row.try_get(7)?,
-        proposed_at: row.try_get(8)?,
+        proposed_at: time("proposal time", Some(row.try_get(8)?))?
+            .ok_or_else(|| decode(format!("job {id} has no proposal time")))?,
         approved_by: row.try_get(9)?,
-        approved_at: row.try_get(10)?,
-        started_at: row.try_get(11)?,
-        finished_at: row.try_get(12)?,
+        approved_at: time("approval time", row.try_get(10)?)?,
+        started_at: time("start time", row.try_get(11)?)?,
+        finished_at: time("end time", row.try_get(12)?)?,
         outcome: row.try_get(13)?,
-        progress: row.try_get(14)?,
-        log: row.try_get(15)?,
+        progress: progress.map(|p| typed("progress", &p).and_then(|v| from(&id, v))).transpose()?,
+        log: from(&id, typed("log", &log)?)?,
         owner_pid: row.try_get(16)?,
         owner_host: row.try_get(17)?,
-        heartbeat_at: row.try_get(18)?,
-        approvals: row.try_get(19)?,
-        detail: row.try_get(20)?,
+        heartbeat_at: time("heartbeat", row.try_get(18)?)?,
+        approvals: match approvals {
+            Some(a) => from(&id, typed("approvals", &a)?)?,
+            None => Vec::new(),
+        },
+        detail: detail.map(|d| json("detail", &d)).transpose()?,
+        id,
     })
+}
+
+/// What a job's JSON columns hold, as text.
+fn to_json(value: &impl serde::Serialize, what: &'static str) -> Result<String, sqlx::Error> {
+    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(format!("{what}: {e}").into()))
 }
 
 /// Who holds a lock, when it cannot be taken.
@@ -76,7 +132,8 @@ pub struct LockHeld {
 
 impl Store {
     pub async fn insert_job(&self, job: &JobRow) -> Result<(), StoreError> {
-        self.execute(insert_query(job), "recording a job").await?;
+        let q = insert_query(job).map_err(self.error("recording a job"))?;
+        self.execute(q, "recording a job").await?;
         Ok(())
     }
 
@@ -87,7 +144,8 @@ impl Store {
         audit: &NewAuditRecord,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.execute_audited(insert_query(job), "recording a job", audit, at, true).await?;
+        let q = insert_query(job).map_err(self.error("recording a job"))?;
+        self.execute_audited(q, "recording a job", audit, at, true).await?;
         Ok(())
     }
 
@@ -112,11 +170,11 @@ impl Store {
         rows.iter().map(row_to_job).collect::<Result<_, _>>().map_err(self.error("reading jobs"))
     }
 
-    pub async fn jobs_in_state(&self, state: &str) -> Result<Vec<JobRow>, StoreError> {
+    pub async fn jobs_in_state(&self, state: JobState) -> Result<Vec<JobRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM jobs WHERE state = $1 ORDER BY proposed_at"
         )))
-        .bind(state)
+        .bind(state.name())
         .fetch_all(self.pool())
         .await
         .map_err(self.error("reading jobs"))?;
@@ -128,8 +186,8 @@ impl Store {
     pub async fn transition_job(
         &self,
         id: &str,
-        from: &[&str],
-        to: &str,
+        from: &[JobState],
+        to: JobState,
         set: &[(&str, Option<String>)],
     ) -> Result<bool, StoreError> {
         let done = self.execute(transition_query(id, from, to, set), "updating a job").await?;
@@ -140,8 +198,8 @@ impl Store {
     pub async fn transition_job_audited(
         &self,
         id: &str,
-        from: &[&str],
-        to: &str,
+        from: &[JobState],
+        to: JobState,
         set: &[(&str, Option<String>)],
         audit: &NewAuditRecord,
         at: DateTime<Utc>,
@@ -155,31 +213,37 @@ impl Store {
     pub async fn save_job_runtime(
         &self,
         id: &str,
-        progress: &str,
-        log: &str,
-        detail: Option<&str>,
-        heartbeat: &str,
+        progress: &Progress,
+        log: &[String],
+        detail: Option<&serde_json::Value>,
+        heartbeat: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.execute(sqlx::query(
-            "UPDATE jobs SET progress = $1, log = $2, detail = COALESCE($3, detail), heartbeat_at = $4 WHERE id = $5",
+        let err = self.error("saving a job's progress");
+        let progress = to_json(progress, "the progress").map_err(&err)?;
+        let log = to_json(&log, "the log").map_err(&err)?;
+        self.execute(
+            sqlx::query(
+                "UPDATE jobs SET progress = $1, log = $2, detail = COALESCE($3, detail), heartbeat_at = $4 WHERE id = $5",
+            )
+            .bind(progress)
+            .bind(log)
+            .bind(detail.map(|d| d.to_string()))
+            .bind(ts(heartbeat))
+            .bind(id),
+            "saving a job's progress",
         )
-        .bind(progress)
-        .bind(log)
-        .bind(detail)
-        .bind(heartbeat)
-        .bind(id)
-            , "saving a job's progress").await?;
+        .await?;
         Ok(())
     }
 
     /// The owner (`host`, `pid`) is alive: every job of its that has not finished says so.
-    pub async fn touch_jobs_of(&self, host: &str, pid: i64, at: &str) -> Result<(), StoreError> {
+    pub async fn touch_jobs_of(&self, host: &str, pid: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.execute(
             sqlx::query(
                 "UPDATE jobs SET heartbeat_at = $1 WHERE owner_host = $2 AND owner_pid = $3 \
                  AND state IN ('proposed', 'approved', 'running')",
             )
-            .bind(at)
+            .bind(ts(at))
             .bind(host)
             .bind(pid),
             "recording that this process is alive",
@@ -193,7 +257,7 @@ impl Store {
     pub async fn take_lock(
         &self,
         target: &str,
-        kind: &str,
+        class: LockClass,
         job_id: &str,
         still_held: impl Fn(&JobRow) -> bool,
     ) -> Result<Result<(), LockHeld>, StoreError> {
@@ -203,7 +267,7 @@ impl Store {
             let holder: Option<String> =
                 sqlx::query_scalar("SELECT job_id FROM job_locks WHERE target = $1 AND kind = $2")
                     .bind(target)
-                    .bind(kind)
+                    .bind(class.name())
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(&err)?;
@@ -228,7 +292,7 @@ impl Store {
                  ON CONFLICT (target, kind) DO UPDATE SET job_id = excluded.job_id",
             )
             .bind(target)
-            .bind(kind)
+            .bind(class.name())
             .bind(job_id)
             .execute(&mut *tx)
             .await
@@ -239,11 +303,11 @@ impl Store {
         .await
     }
 
-    pub async fn release_lock(&self, target: &str, kind: &str, job_id: &str) -> Result<(), StoreError> {
+    pub async fn release_lock(&self, target: &str, class: LockClass, job_id: &str) -> Result<(), StoreError> {
         self.execute(
             sqlx::query("DELETE FROM job_locks WHERE target = $1 AND kind = $2 AND job_id = $3")
                 .bind(target)
-                .bind(kind)
+                .bind(class.name())
                 .bind(job_id),
             "releasing a job lock",
         )
@@ -262,13 +326,16 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(&err)?;
-            let mut list: Vec<String> =
-                current.flatten().and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+            let mut list: Vec<String> = match current.flatten() {
+                Some(j) => serde_json::from_str(&j)
+                    .map_err(|e| err(decode(format!("job {id}: its approvals cannot be read: {e}"))))?,
+                None => Vec::new(),
+            };
             if !list.iter().any(|o| o == operator) {
                 list.push(operator.to_owned());
             }
             sqlx::query("UPDATE jobs SET approvals = $1 WHERE id = $2")
-                .bind(serde_json::to_string(&list).unwrap_or_default())
+                .bind(to_json(&list, "approvals").map_err(&err)?)
                 .bind(id)
                 .execute(&mut *tx)
                 .await
@@ -295,8 +362,8 @@ type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Dat
 /// `UPDATE jobs SET state = to, set... WHERE id = id AND state IN from`.
 fn transition_query<'q>(
     id: &'q str,
-    from: &[&'q str],
-    to: &'q str,
+    from: &[JobState],
+    to: JobState,
     set: &[(&str, Option<String>)],
 ) -> Query<'q> {
     let mut sql = String::from("UPDATE jobs SET state = $1");
@@ -306,42 +373,43 @@ fn transition_query<'q>(
     let n = set.len() + 2;
     let states: Vec<String> = from.iter().enumerate().map(|(i, _)| format!("${}", n + 1 + i)).collect();
     sql.push_str(&format!(" WHERE id = ${n} AND state IN ({})", states.join(", ")));
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to);
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to.name());
     for (_, value) in set {
         q = q.bind(value.clone());
     }
     q = q.bind(id);
     for s in from {
-        q = q.bind(*s);
+        q = q.bind(s.name());
     }
     q
 }
 
-fn insert_query(job: &JobRow) -> Query<'_> {
-    sqlx::query(
+fn insert_query(job: &JobRow) -> Result<Query<'_>, sqlx::Error> {
+    let approvals = if job.approvals.is_empty() { None } else { Some(to_json(&job.approvals, "approvals")?) };
+    Ok(sqlx::query(
         "INSERT INTO jobs (id, kind, target, state, plan, spec, policy, proposed_by, proposed_at, approved_by, approved_at, \
          started_at, finished_at, outcome, progress, log, owner_pid, owner_host, heartbeat_at, approvals, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(&job.id)
-    .bind(&job.kind)
+    .bind(job.kind.name())
     .bind(&job.target)
-    .bind(&job.state)
-    .bind(&job.plan)
+    .bind(job.state.name())
+    .bind(to_json(&job.plan, "the plan")?)
     .bind(&job.spec)
-    .bind(&job.policy)
+    .bind(job.policy.name())
     .bind(&job.proposed_by)
-    .bind(&job.proposed_at)
+    .bind(ts(job.proposed_at))
     .bind(&job.approved_by)
-    .bind(&job.approved_at)
-    .bind(&job.started_at)
-    .bind(&job.finished_at)
+    .bind(job.approved_at.map(ts))
+    .bind(job.started_at.map(ts))
+    .bind(job.finished_at.map(ts))
     .bind(&job.outcome)
-    .bind(&job.progress)
-    .bind(&job.log)
+    .bind(job.progress.as_ref().map(|p| to_json(p, "the progress")).transpose()?)
+    .bind(to_json(&job.log, "the log")?)
     .bind(job.owner_pid)
     .bind(&job.owner_host)
-    .bind(&job.heartbeat_at)
-    .bind(&job.approvals)
-    .bind(&job.detail)
+    .bind(job.heartbeat_at.map(ts))
+    .bind(approvals)
+    .bind(job.detail.as_ref().map(|d| d.to_string())))
 }

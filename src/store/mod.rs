@@ -26,7 +26,7 @@ use sqlx::sqlite::{
 
 pub use audit::{AuditProblem, AuditRecord, NewAuditRecord, Outcome, Verification};
 pub use catalog::CatalogEntry;
-pub use jobs::{JobRow, LockHeld};
+pub use jobs::{JobRow, LockHeld, ts};
 
 /// How long a writer waits for another process holding the database before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -281,25 +281,25 @@ mod tests {
         let store = Store::open(dir.path()).await.unwrap();
         let job = JobRow {
             id: "J-1".into(),
-            kind: "backup".into(),
+            kind: crate::model::job::JobKind::Backup,
             target: "db".into(),
-            state: "proposed".into(),
-            plan: "{}".into(),
+            state: crate::model::job::JobState::Proposed,
+            plan: crate::model::job::Plan::default(),
             spec: "{}".into(),
-            policy: "none".into(),
+            policy: crate::model::ApprovalPolicy::None,
             proposed_by: "alice".into(),
-            proposed_at: "2026-11-27T00:00:00Z".into(),
+            proposed_at: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
             approved_by: None,
             approved_at: None,
             started_at: None,
             finished_at: None,
             outcome: None,
             progress: None,
-            log: "[]".into(),
+            log: Vec::new(),
             owner_pid: None,
             owner_host: None,
             heartbeat_at: None,
-            approvals: None,
+            approvals: Vec::new(),
             detail: None,
         };
         store.insert_job(&job).await.unwrap();

@@ -9,8 +9,8 @@ use chrono::FixedOffset;
 use crossterm::event::KeyEvent;
 
 use crate::config::keys::KeyCommand;
-use crate::engine::backup::service::{BackupStanding, BackupView};
-use crate::engine::jobs::{JobSnapshot, Proof};
+use crate::engine::backup::catalog::{BackupStanding, BackupView};
+use crate::engine::jobs::{JobSnapshot, Proof, Signal};
 use crate::engine::monitor::SystemHealth;
 use crate::model::Tier;
 use crate::sim::{Fault, FaultState};
@@ -244,7 +244,7 @@ pub enum Action {
     Report,
     /// Skip or retry a system of the running plan.
     PlanSignal {
-        signal: &'static str,
+        signal: Signal,
         system: String,
     },
     Manual(ManualKey),
@@ -301,7 +301,7 @@ pub enum Effect {
     /// An operator's signal to a job: confirm/abort a manual step, skip/retry in a plan.
     Signal {
         job: String,
-        signal: &'static str,
+        signal: Signal,
         argument: Option<String>,
     },
 }

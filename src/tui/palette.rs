@@ -2,6 +2,7 @@
 //! into an [`Action`].
 
 use crate::config::diagnostic::did_you_mean;
+use crate::engine::jobs::Signal;
 use crate::model::Tier;
 
 use super::action::{Action, Request};
@@ -371,8 +372,8 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
             }
             match command.name {
                 "commit" => return Ok(Action::Commit(system)),
-                "skip" => return Ok(Action::PlanSignal { signal: "skip", system }),
-                "retry" => return Ok(Action::PlanSignal { signal: "retry", system }),
+                "skip" => return Ok(Action::PlanSignal { signal: Signal::Skip, system }),
+                "retry" => return Ok(Action::PlanSignal { signal: Signal::Retry, system }),
                 _ => {}
             }
             Ok(Action::Request(match command.name {

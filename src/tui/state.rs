@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset, Offset, Utc};
 
 use crate::config::keys::KeyBindings;
 use crate::config::{Config, ConsoleConfig};
-use crate::engine::backup::service::{BackupStanding, BackupView};
+use crate::engine::backup::catalog::{BackupStanding, BackupView};
 use crate::engine::jobs::{JobSnapshot, JobState};
 use crate::engine::monitor::SystemHealth;
 use crate::model::ApprovalPolicy;

@@ -13,7 +13,7 @@ use super::state::{
     DashboardLine, Detail, DetailPane, Gate, GateFocus, GateSubject, Message, MessageLevel, Mode, Overlay,
     Screen, State, TextInput, dashboard_lines, dependency_list,
 };
-use crate::engine::jobs::{JobSnapshot, Proof};
+use crate::engine::jobs::{JobSnapshot, Proof, Signal};
 use crate::model::ApprovalPolicy;
 
 pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
@@ -149,7 +149,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::JobChanged(job) => {
             let was_finished = state.jobs.iter().find(|j| j.id == job.id).is_some_and(|j| j.state.finished());
             let finished = job.state.finished() && !was_finished;
-            let (kind, target, job_state) = (job.kind.clone(), job.target.clone(), job.state);
+            let (kind, target, job_state) = (job.kind, job.target.clone(), job.state);
             let outcome = job.outcome.clone().unwrap_or_default();
             let never_ran = job.started_at.is_none();
             upsert_job(state, *job);
@@ -227,7 +227,10 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
                 state
                     .jobs
                     .iter()
-                    .find(|j| j.kind == "recover" && j.state == crate::engine::jobs::JobState::Running)
+                    .find(|j| {
+                        j.kind == crate::engine::jobs::JobKind::Recover
+                            && j.state == crate::engine::jobs::JobState::Running
+                    })
                     .map(|j| j.id.clone())
             });
             match plan {
@@ -656,7 +659,7 @@ fn on_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec
 fn manual_waiting(state: &State) -> Option<(String, String, String)> {
     let jobs = state.jobs.iter().chain(state.ops.jobs.iter());
     jobs.filter(|j| j.state == crate::engine::jobs::JobState::Running).find_map(|j| {
-        let instruction = j.progress.stage.strip_prefix("manual: ")?;
+        let instruction = j.progress.manual_step()?;
         let seen = |list: &[(String, String)]| list.iter().any(|(id, i)| *id == j.id && i == instruction);
         (!seen(&state.manual_later) && !seen(&state.manual_answered))
             .then(|| (j.id.clone(), j.plan.title.clone(), instruction.to_owned()))
@@ -672,7 +675,7 @@ fn prompt_manual(state: &mut State) {
             .iter()
             .chain(state.ops.jobs.iter())
             .filter(|j| j.id == *job && j.state == crate::engine::jobs::JobState::Running)
-            .any(|j| j.progress.stage.strip_prefix("manual: ") == Some(instruction.as_str()));
+            .any(|j| j.progress.manual_step() == Some(instruction.as_str()));
         if !still {
             state.overlay = None;
         }
@@ -708,7 +711,7 @@ fn manual_key(state: &mut State, key: ManualKey, now: DateTime<Utc>) -> Vec<Effe
             match focus {
                 1 => {
                     say(state, MessageLevel::Info, format!("done: {instruction}"), now);
-                    vec![Effect::Signal { job, signal: "confirm", argument: None }]
+                    vec![Effect::Signal { job, signal: Signal::Confirm, argument: None }]
                 }
                 2 => {
                     say(
@@ -717,7 +720,7 @@ fn manual_key(state: &mut State, key: ManualKey, now: DateTime<Utc>) -> Vec<Effe
                         "aborting at the manual step: the procedure rolls back".to_owned(),
                         now,
                     );
-                    vec![Effect::Signal { job, signal: "abort", argument: None }]
+                    vec![Effect::Signal { job, signal: Signal::Abort, argument: None }]
                 }
                 _ => {
                     state.manual_later.push((job, instruction));

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::contain::{Found, Tree};
 use super::manifest::{EntryKind, Index, IndexEntry, Manifest, SourceInfo};
 use super::repo::{DATA, INDEX, Repository};
-use super::write::Control;
+use crate::engine::jobs::Meter;
 
 /// Private keys, shared with the threads that decrypt.
 pub type Identities = std::sync::Arc<Vec<Box<dyn age::Identity + Send + Sync>>>;
@@ -225,7 +225,7 @@ pub async fn restore(
     identities: &Identities,
     target: &Path,
     force: bool,
-    control: &Control,
+    control: &Meter,
 ) -> Result<Option<PathBuf>, String> {
     let Some(last) = chain.last() else { return Err("nothing to restore".into()) };
     super::manifest::check_id(&last.id)?;
@@ -249,7 +249,7 @@ pub async fn restore(
     let staging = parent.join(format!(".{name}.warroom-restore-{}-{suffix}", last.id));
     std::fs::create_dir(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
     let total: u64 = chain.iter().map(|m| m.plain_size).sum();
-    control.bytes_total.store(total, std::sync::atomic::Ordering::Relaxed);
+    control.set_total(total);
     let result = restore_into(repo, chain, identities, &staging, control).await;
     if let Err(e) = result {
         // Nothing is left behind: what landed goes before the error is told.
@@ -284,7 +284,7 @@ pub async fn restore_into(
     chain: &[Manifest],
     identities: &Identities,
     dir: &Path,
-    control: &Control,
+    control: &Meter,
 ) -> Result<(), String> {
     // Every listing first: what the restore will need, before a byte lands.
     let mut indexes = Vec::with_capacity(chain.len());
@@ -308,9 +308,9 @@ pub async fn restore_into(
     if need > free {
         return Err(format!(
             "the restore needs about {} and {} has {} free: free some space, or restore somewhere else (--to)",
-            super::service::bytes(need),
+            super::catalog::bytes(need),
             dir.parent().unwrap_or(dir).display(),
-            super::service::bytes(free)
+            super::catalog::bytes(free)
         ));
     }
     for (n, (manifest, idx)) in chain.iter().zip(indexes.iter()).enumerate() {
@@ -342,7 +342,7 @@ fn apply(
     index: &Index,
     keys: &Identities,
     tree: &mut Tree,
-    control: &Control,
+    control: &Meter,
     fresh: bool,
 ) -> Result<(), String> {
     let (tx, rx) = sync_channel::<Vec<u8>>(4);
@@ -449,7 +449,7 @@ fn write_output(
     tree: &mut Tree,
     file: &str,
     listed: Option<&IndexEntry>,
-    control: &Control,
+    control: &Meter,
     fresh: bool,
 ) -> Result<(), String> {
     let Some(expected) = listed.filter(|e| e.kind == EntryKind::File) else {
@@ -473,7 +473,7 @@ fn write_output(
                 ));
             }
             hasher.update(&buf[..n]);
-            control.bytes_done.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            control.advance(n as u64);
             io::Write::write_all(&mut out, &buf[..n]).map_err(|e| format!("cannot write {file}: {e}"))?;
         }
         out.sync_all().map_err(|e| format!("cannot sync {file}: {e}"))?;
@@ -534,7 +534,7 @@ fn unpack(
     decoder: impl Read,
     tree: &mut Tree,
     listed: &HashMap<&str, &IndexEntry>,
-    control: &Control,
+    control: &Meter,
     fresh: bool,
 ) -> Result<(), String> {
     let mut archive = tar::Archive::new(decoder);
@@ -567,7 +567,7 @@ fn unpack(
     let mut seen = std::collections::HashSet::new();
     let result = (|| -> Result<(), String> {
         for entry in entries {
-            if control.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            if control.cancelled() {
                 return Err("cancelled".into());
             }
             if let Some(e) = failed.lock().ok().and_then(|f| f.clone()) {
@@ -653,7 +653,7 @@ fn unpack(
                             .read_to_end(&mut data)
                             .map_err(|e| format!("cannot read {rel} from the backup: {e}"))?;
                         hasher.update(&data);
-                        control.bytes_done.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                        control.advance(data.len() as u64);
                         if data.len() as u64 != size || !matches(hasher) {
                             return Err(refuse(
                                 &rel,
@@ -684,7 +684,7 @@ fn unpack(
                                 }
                                 hasher.update(&buf[..n]);
                                 got += n as u64;
-                                control.bytes_done.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                                control.advance(n as u64);
                                 io::Write::write_all(&mut out, &buf[..n])
                                     .map_err(|e| format!("cannot write {rel}: {e}"))?;
                             }
@@ -701,7 +701,6 @@ fn unpack(
                             return Err(e);
                         }
                     }
-                    control.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }
         }

@@ -18,7 +18,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use bytes::Bytes;
@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::config::backup::Source;
+use crate::engine::jobs::Meter;
 use crate::model::BackupKind;
 
 use super::manifest::{
@@ -58,37 +59,6 @@ pub struct BackupRequest {
     pub lock_until: HashMap<String, DateTime<Utc>>,
 }
 
-/// How far a backup has got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Counters {
-    pub bytes_done: u64,
-    pub bytes_total: u64,
-    pub files_done: u64,
-}
-
-/// Shared with the job: progress to read, a flag to stop.
-#[derive(Clone, Default)]
-pub struct Control {
-    pub cancel: Arc<AtomicBool>,
-    pub bytes_done: Arc<AtomicU64>,
-    pub bytes_total: Arc<AtomicU64>,
-    pub files_done: Arc<AtomicU64>,
-}
-
-impl Control {
-    pub fn counters(&self) -> Counters {
-        Counters {
-            bytes_done: self.bytes_done.load(Ordering::Relaxed),
-            bytes_total: self.bytes_total.load(Ordering::Relaxed),
-            files_done: self.files_done.load(Ordering::Relaxed),
-        }
-    }
-
-    fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
-    }
-}
-
 /// A finished backup: the manifest, where it was written, the plain listing (for the local
 /// cache, so the next incremental needs no private key).
 pub struct Written {
@@ -101,7 +71,7 @@ pub struct Written {
 
 pub async fn write(
     req: BackupRequest,
-    control: Control,
+    control: Meter,
     finished: impl Fn() -> DateTime<Utc>,
 ) -> Result<Written, String> {
     let recipients: Vec<age::x25519::Recipient> = req
@@ -153,7 +123,7 @@ pub async fn write(
             }
         }
         if writers.iter().all(|(_, w)| w.is_none()) {
-            control.cancel.store(true, Ordering::Relaxed);
+            control.cancel();
             break;
         }
     }
@@ -450,7 +420,7 @@ fn archive(
     source: &Source,
     parent: Option<&Index>,
     tx: SyncSender<Vec<u8>>,
-    control: &Control,
+    control: &Meter,
 ) -> Result<Archived, String> {
     let sink = ChunkSink { buf: Vec::with_capacity(CHUNK), tx };
     let mut encoder =
@@ -494,7 +464,7 @@ fn archive_command(
     program: &str,
     args: &[String],
     out: &mut impl Write,
-    control: &Control,
+    control: &Meter,
 ) -> Result<Archived, String> {
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
@@ -520,7 +490,7 @@ fn archive_command(
     // the job is cancelled (or times out), so the read ends and nothing is left running.
     let finished = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (finished, cancel) = (finished.clone(), control.cancel.clone());
+        let (finished, cancel) = (finished.clone(), control.cancel_flag());
         std::thread::spawn(move || {
             while !finished.load(Ordering::Relaxed) {
                 if cancel.load(Ordering::Relaxed) {
@@ -560,7 +530,7 @@ fn archive_command(
         };
         hasher.update(&buf[..n]);
         size += n as u64;
-        control.bytes_done.store(size, Ordering::Relaxed);
+        control.set_done(size);
         if let Err(e) = out.write_all(&buf[..n]) {
             kill(&mut child);
             return Err(format!("cannot store the output: {e}"));
@@ -576,7 +546,6 @@ fn archive_command(
         let why = if tail.is_empty() { String::new() } else { format!(": {tail}") };
         return Err(format!("{program} failed ({code}){why}"));
     }
-    control.files_done.store(1, Ordering::Relaxed);
     let entry = IndexEntry {
         path: "output".into(),
         kind: EntryKind::File,
@@ -703,7 +672,7 @@ fn archive_path(
     root: &Path,
     parent: Option<&Index>,
     out: &mut impl Write,
-    control: &Control,
+    control: &Meter,
 ) -> Result<Archived, String> {
     let mut notes = Vec::new();
     let found = scan(root, &mut notes)?;
@@ -724,7 +693,7 @@ fn archive_path(
     };
     let total: u64 =
         found.iter().filter(|f| f.meta.is_file() && unchanged(f).is_none()).map(|f| f.meta.len).sum();
-    control.bytes_total.store(total, Ordering::Relaxed);
+    control.set_total(total);
 
     let mut tar = tar::Builder::new(out);
     tar.mode(tar::HeaderMode::Complete);
@@ -800,7 +769,6 @@ fn archive_path(
             }
             let sha256 = format!("{:x}", reader.hasher.finalize());
             plain += size;
-            control.files_done.fetch_add(1, Ordering::Relaxed);
             entries.push(IndexEntry {
                 path: f.rel.clone(),
                 kind: EntryKind::File,
@@ -832,7 +800,7 @@ struct ExactReader<'a, R> {
     hasher: Sha256,
     short: bool,
     buf: &'a mut Vec<u8>,
-    control: &'a Control,
+    control: &'a Meter,
 }
 
 impl<R: Read> Read for ExactReader<'_, R> {
@@ -859,7 +827,7 @@ impl<R: Read> Read for ExactReader<'_, R> {
         out[..n].copy_from_slice(&self.buf[..n]);
         self.hasher.update(&self.buf[..n]);
         self.left -= n as u64;
-        self.control.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
+        self.control.advance(n as u64);
         Ok(n)
     }
 }

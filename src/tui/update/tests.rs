@@ -313,7 +313,7 @@ fn jumping_to_the_last_tier_keeps_the_screen_full() {
 fn job(id: &str, kind: &str, target: &str, state: crate::engine::jobs::JobState) -> JobSnapshot {
     JobSnapshot {
         id: id.to_owned(),
-        kind: kind.to_owned(),
+        kind: crate::engine::jobs::JobKind::parse(kind).unwrap(),
         target: target.to_owned(),
         state,
         plan: crate::engine::jobs::Plan {
@@ -486,11 +486,20 @@ fn a_manual_step_answered_here_is_not_asked_again_and_its_prompt_closes_when_it_
     let mut s = state();
     let mut j = job("J-7", "failover", "database", JobState::Running);
     j.progress.stage = "manual: Stop replication".into();
+    j.progress.waiting =
+        Some(crate::engine::jobs::Waiting::Manual { instruction: "Stop replication".into() });
     run(&mut s, [Action::JobChanged(Box::new(j.clone()))]);
     assert!(matches!(s.overlay, Some(Overlay::Manual { .. })), "the prompt opens");
     // Done: the signal goes; the job's progress still says it waits, for a moment.
     let effects = run(&mut s, [Action::Manual(ManualKey::Toggle), Action::Manual(ManualKey::Press)]);
-    assert_eq!(effects, vec![Effect::Signal { job: "J-7".into(), signal: "confirm", argument: None }]);
+    assert_eq!(
+        effects,
+        vec![Effect::Signal {
+            job: "J-7".into(),
+            signal: crate::engine::jobs::Signal::Confirm,
+            argument: None
+        }]
+    );
     run(&mut s, [Action::JobChanged(Box::new(j.clone()))]);
     assert!(s.overlay.is_none(), "not asked again");
     // Another process's console shows the prompt; the step is answered there, the prompt closes.
@@ -498,6 +507,7 @@ fn a_manual_step_answered_here_is_not_asked_again_and_its_prompt_closes_when_it_
     run(&mut other, [Action::JobChanged(Box::new(j.clone()))]);
     assert!(matches!(other.overlay, Some(Overlay::Manual { .. })));
     j.progress.stage = "step 3/3 Repoint".into();
+    j.progress.waiting = None;
     run(&mut other, [Action::JobChanged(Box::new(j))]);
     assert!(other.overlay.is_none(), "the prompt closed when its step moved on");
 }

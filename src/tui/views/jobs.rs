@@ -18,7 +18,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Padding, Paragraph, Wrap};
 
 use super::{fit, pad};
-use crate::engine::backup::service::bytes;
+use crate::engine::backup::catalog::bytes;
 use crate::engine::jobs::{JobSnapshot, JobState, Progress, Unit};
 use crate::tui::layout;
 use crate::tui::state::State;

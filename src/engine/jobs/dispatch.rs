@@ -1,0 +1,134 @@
+//! The engine's side of the pool: the policy a spec gets, and the one dispatcher from a spec to
+//! the module of its kind of work.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::Engine;
+use crate::engine::jobs::{JobContext, JobSnapshot, JobSpec, JobState, Plan, Proof, Refusal};
+
+impl Engine {
+    /// The signals sent to the running job `ctx` since it last looked. One that cannot be read
+    /// now is read at the next look (they are taken only when read): the job keeps waiting, and
+    /// its log says why nothing arrives.
+    pub(in crate::engine) async fn take_signals(
+        &self,
+        ctx: &JobContext,
+    ) -> Vec<crate::store::failover::SignalRow> {
+        match self.store.take_signals(&ctx.id, self.now()).await {
+            Ok(signals) => signals,
+            Err(e) => {
+                ctx.log_once(format!("cannot read operators' signals (trying again): {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+
+    /// Propose a job: the policy for its action and the system's tier applies.
+    pub async fn propose(&self, spec: &JobSpec, plan: Plan, operator: &str) -> Result<JobSnapshot, Refusal> {
+        let policy = self.policy_for(spec);
+        let job = self.jobs.propose(spec, plan, policy, operator, self.config.console.read_only).await?;
+        if let JobSpec::Recover { incident: Some(incident), .. } = spec {
+            self.link_incident_plan(incident, &job.id).await;
+        }
+        Ok(job)
+    }
+
+    pub fn policy_for(&self, spec: &JobSpec) -> crate::model::ApprovalPolicy {
+        let tier_of = |name: &str| self.config.estate.system(name).map(|s| s.tier);
+        let tier = match spec {
+            // A plan is as critical as its most critical system.
+            JobSpec::Recover { systems, .. } => systems.iter().filter_map(|s| tier_of(s)).min(),
+            _ => tier_of(spec.system()),
+        }
+        .unwrap_or(crate::model::Tier::Four);
+        // A procedure may set its own policy.
+        if let JobSpec::Failover { system, failback } = spec
+            && let Some(policy) = self.procedure(system, *failback).ok().and_then(|p| p.approval)
+        {
+            return policy;
+        }
+        let policy = self.config.approval.get(spec.action(), tier);
+        // Restoring what no trusted key signed takes at least the typed gate.
+        if spec.needs_typed_proof() { policy.max(crate::model::ApprovalPolicy::Typed) } else { policy }
+    }
+
+    pub async fn approve(&self, id: &str, operator: &str, proof: &Proof) -> Result<JobSnapshot, Refusal> {
+        self.jobs.approve(id, operator, proof, self.config.console.read_only).await
+    }
+
+    pub async fn cancel_proposal(&self, id: &str, operator: &str) -> Result<(), Refusal> {
+        self.jobs.cancel_proposal(id, operator).await
+    }
+
+    /// Run the approved job `id` to its end.
+    pub async fn run_job(&self, id: &str) -> Result<JobSnapshot, Refusal> {
+        let Some(spec) = self.jobs.spec(id).await? else { return Err(Refusal::Missing) };
+        let job = self.jobs.get(id).await?.ok_or(Refusal::Missing)?;
+        let operator = job.approved_by.clone().unwrap_or(job.proposed_by.clone());
+        let timeout = match &spec {
+            JobSpec::Backup { system, .. } | JobSpec::Verify { system, .. } => self
+                .policy(system)
+                .map(|p| p.timeout)
+                .unwrap_or(crate::config::backup::DEFAULT_BACKUP_TIMEOUT),
+            // A procedure may wait for people (manual steps): a day, not its steps' sum.
+            JobSpec::Failover { .. } | JobSpec::Recover { .. } => std::time::Duration::from_secs(24 * 3600),
+            _ => crate::config::backup::DEFAULT_BACKUP_TIMEOUT,
+        };
+        let engine = self.clone();
+        self.jobs.run(id, &operator, timeout, move |ctx| async move { engine.execute(spec, ctx).await }).await
+    }
+
+    /// Start running the approved job `id` in the background.
+    pub fn spawn_job(&self, id: &str) -> tokio::task::JoinHandle<Result<JobSnapshot, Refusal>> {
+        let engine = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move { engine.run_job(&id).await })
+    }
+
+    /// Carry out a job's spec. Boxed: a recovery plan runs jobs that run this again.
+    pub(in crate::engine) fn execute(
+        &self,
+        spec: JobSpec,
+        ctx: JobContext,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>> {
+        Box::pin(async move {
+            match spec {
+                JobSpec::Backup { system, kind, parent } => {
+                    self.take_backup(&system, kind, parent, &ctx).await
+                }
+                JobSpec::Verify { system, id, deep, identity } => {
+                    self.verify(&system, id.as_deref(), deep, identity.map(PathBuf::from), &ctx).await
+                }
+                JobSpec::Restore { system, id, location, target, force, identity, untrusted } => {
+                    self.restore(
+                        &system,
+                        &id,
+                        &location,
+                        Path::new(&target),
+                        (force, untrusted),
+                        identity.map(PathBuf::from),
+                        &ctx,
+                    )
+                    .await
+                }
+                JobSpec::Adopt { system, id, identity, manifest_sha256, .. } => {
+                    self.adopt(&system, &id, &manifest_sha256, identity.map(PathBuf::from), &ctx).await
+                }
+                JobSpec::Prune { system, delete } => self.prune(&system, &delete, &ctx).await,
+                JobSpec::Failover { system, failback } => self.run_procedure(&system, failback, &ctx).await,
+                JobSpec::Recover { systems, .. } => self.run_recovery(&systems, &ctx).await,
+            }
+        })
+    }
+
+    pub async fn active_jobs(&self) -> Vec<JobSnapshot> {
+        self.jobs
+            .list(500)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|j| j.state == JobState::Running)
+            .collect()
+    }
+}

@@ -1,0 +1,302 @@
+//! Jobs: one place proposes, gates, runs, records and settles every kind of background work.
+//!
+//! ```text
+//!  plan (work::<kind>) ─► JobSpec + Plan ─► propose ─► Proposed ──approve (the gate: policy,
+//!     read-only, typed proof)──► Approved ──start──► Running ─► Succeeded | Failed | Cancelled
+//!     └── cancelled at the gate ──► Cancelled          a process that died: Interrupted
+//!  dispatch: JobSpec ─► work::<kind>::run(engine, …, &JobContext) ─► Ok(outcome) | Err(why)
+//! ```
+//! - [`pool`]: the pool and the gate: bounded concurrency per kind, a timeout and cancellation,
+//!   one job of a lock class per system even across processes (a lock row taken in one
+//!   transaction), progress and heartbeats saved every second, owners' deaths settled.
+//! - [`context`]: what a running job reports through: job-neutral progress, its log, signals.
+//! - [`dispatch`]: the engine's side: the policy for a spec, and the one match from a spec to
+//!   the module of its kind of work (`engine::work`).
+//!
+//! Adding a kind of work: a [`JobKind`] variant, a [`JobSpec`] variant and a module in `work`.
+
+mod context;
+mod dispatch;
+mod pool;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use crate::model::job::{JobKind, JobState, Plan, Progress, Signal, Unit, Waiting};
+use crate::model::{Action, ApprovalPolicy};
+use crate::store::StoreError;
+
+pub use context::{JobContext, Meter};
+pub use pool::{HEARTBEAT, JobPool, OWNER_GONE_AFTER, hostname};
+
+/// What a job does, exactly: stored with the job, so the plan shown is the plan run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum JobSpec {
+    /// `kind` and `parent` are decided when it is proposed: the plan says which.
+    Backup {
+        system: String,
+        kind: crate::model::BackupKind,
+        parent: Option<String>,
+    },
+    Verify {
+        system: String,
+        id: Option<String>,
+        deep: bool,
+        /// A private key file given for this job, else `[encryption] identity_file`.
+        #[serde(default)]
+        identity: Option<String>,
+    },
+    Restore {
+        system: String,
+        id: String,
+        location: String,
+        target: String,
+        force: bool,
+        #[serde(default)]
+        identity: Option<String>,
+        /// The backup is not signed by a trusted key: the operator named it, and the gate
+        /// takes the typed proof (never `--yes`).
+        #[serde(default)]
+        untrusted: bool,
+    },
+    /// Sign a backup made before signing (or by another key) after a deep verify of it.
+    Adopt {
+        system: String,
+        id: String,
+        #[serde(default)]
+        identity: Option<String>,
+        /// SHA-256 of the manifest the plan showed: only those bytes are signed.
+        #[serde(default)]
+        manifest_sha256: String,
+        /// Not merely made before signing (a bad signature, an unknown key): typed gate.
+        #[serde(default)]
+        untrusted: bool,
+    },
+    Prune {
+        system: String,
+        delete: Vec<String>,
+    },
+    /// The system's failover procedure (or, with `failback`, its failback).
+    Failover {
+        system: String,
+        failback: bool,
+    },
+    /// A recovery plan over `systems`; `target` names it (the incident, or the system).
+    Recover {
+        target: String,
+        systems: Vec<String>,
+        incident: Option<String>,
+    },
+}
+
+impl JobSpec {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobSpec::Backup { .. } => JobKind::Backup,
+            JobSpec::Verify { deep: false, .. } => JobKind::Verify,
+            JobSpec::Verify { deep: true, .. } => JobKind::DeepVerify,
+            JobSpec::Restore { .. } => JobKind::Restore,
+            JobSpec::Adopt { .. } => JobKind::Adopt,
+            JobSpec::Prune { .. } => JobKind::Prune,
+            JobSpec::Failover { failback: false, .. } => JobKind::Failover,
+            JobSpec::Failover { failback: true, .. } => JobKind::Failback,
+            JobSpec::Recover { .. } => JobKind::Recover,
+        }
+    }
+
+    pub fn system(&self) -> &str {
+        match self {
+            JobSpec::Backup { system, .. }
+            | JobSpec::Verify { system, .. }
+            | JobSpec::Restore { system, .. }
+            | JobSpec::Adopt { system, .. }
+            | JobSpec::Prune { system, .. }
+            | JobSpec::Failover { system, .. } => system,
+            JobSpec::Recover { target, .. } => target,
+        }
+    }
+
+    pub fn action(&self) -> Action {
+        match self {
+            JobSpec::Backup { .. } => Action::Backup,
+            JobSpec::Verify { .. } => Action::Verify,
+            JobSpec::Restore { .. } => Action::Restore,
+            JobSpec::Adopt { .. } => Action::Adopt,
+            JobSpec::Prune { .. } => Action::Prune,
+            JobSpec::Failover { failback: false, .. } => Action::Failover,
+            JobSpec::Failover { failback: true, .. } => Action::Failback,
+            JobSpec::Recover { .. } => Action::Recover,
+        }
+    }
+
+    /// Only the typed proof (the system's name) approves it: restoring what no trusted key
+    /// signed.
+    pub fn needs_typed_proof(&self) -> bool {
+        matches!(self, JobSpec::Restore { untrusted: true, .. } | JobSpec::Adopt { untrusted: true, .. })
+    }
+}
+
+/// A job as the console and the commands see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobSnapshot {
+    pub id: String,
+    pub kind: JobKind,
+    pub target: String,
+    pub state: JobState,
+    pub plan: Plan,
+    pub policy: ApprovalPolicy,
+    pub proposed_by: String,
+    pub proposed_at: Option<DateTime<Utc>>,
+    pub approved_by: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: Option<String>,
+    pub progress: Progress,
+    pub log: Vec<String>,
+    /// Who approved it, in order (two-person needs two).
+    pub approvals: Vec<String>,
+    /// What it reports beyond progress (a recovery plan's systems).
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEvent {
+    Changed(Box<JobSnapshot>),
+}
+
+/// How an approval was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof {
+    /// The operator confirmed (y, or Approve in the console).
+    Confirmed,
+    /// The operator typed this (the system's name, for `typed`).
+    Typed(String),
+    /// `--yes` on a command without a terminal.
+    YesFlag,
+    /// Nothing asked: the policy is `none` (the scheduler, or a command).
+    Unattended,
+    /// The configuration's schedule (`every`, `deep_verify_every`): backups and verifications
+    /// the operator set up in advance.
+    Scheduled,
+    /// One system's recovery inside an approved recovery plan (the plan's job id).
+    Plan(String),
+    /// A commit window ended and its configured default (fail back) applies.
+    CommitDefault,
+}
+
+impl Proof {
+    fn describe(&self) -> &'static str {
+        match self {
+            Proof::Confirmed => "confirmed",
+            Proof::Typed(_) => "typed the system's name",
+            Proof::YesFlag => "--yes",
+            Proof::Unattended => "unattended: nobody was asked",
+            Proof::Scheduled => "on the configured schedule",
+            Proof::Plan(_) => "part of an approved recovery plan",
+            Proof::CommitDefault => "the commit window ended: the configured default",
+        }
+    }
+}
+
+/// Why the gate said no.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    ReadOnly,
+    NeedsConfirm,
+    NeedsTyped {
+        system: String,
+    },
+    TwoPerson,
+    NotWaiting {
+        state: JobState,
+    },
+    /// The two-person policy: this was the first approval; another operator must give the second.
+    AwaitingSecond {
+        job: String,
+        first: String,
+    },
+    /// The two-person policy: the second approval must come from someone else.
+    SameOperator {
+        operator: String,
+    },
+    Missing,
+    /// Another job of its kind holds the system: this one did not start.
+    Held(String),
+    Store(String),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::ReadOnly => f.write_str("console.read_only is set: every side effect is refused (the refusal is in the audit log)"),
+            Refusal::NeedsConfirm => f.write_str("this needs a confirmation: answer y at the prompt, or give --yes"),
+            Refusal::NeedsTyped { system } => write!(f, "this needs the system's name typed: \"{system}\" (or --yes without a terminal)"),
+            Refusal::TwoPerson => f.write_str(
+                "this action's policy is two-person: a second operator must approve it, which this version cannot do yet; \
+                 set its [approval] policy to \"typed\" or \"confirm\" meanwhile",
+            ),
+            Refusal::NotWaiting { state } => write!(f, "the job is {state}, not waiting for approval"),
+            Refusal::AwaitingSecond { job, first } => write!(
+                f,
+                "approved by {first}; the two-person policy needs a second operator: another person runs `warroom --operator NAME approve {job}` (on this state)"
+            ),
+            Refusal::SameOperator { operator } => write!(
+                f,
+                "{operator} already approved or proposed this job: the two-person policy needs a second, different operator"
+            ),
+            Refusal::Missing => f.write_str("there is no such job"),
+            Refusal::Held(e) | Refusal::Store(e) => f.write_str(e),
+        }
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Store(e.to_string())
+    }
+}
+
+/// The gate's rule: does `proof` satisfy `policy` for `system`?
+pub fn satisfies(policy: ApprovalPolicy, proof: &Proof, system: &str) -> Result<(), Refusal> {
+    match (policy, proof) {
+        // Decided already: by the approved plan, or by the configuration's default.
+        (_, Proof::Plan(_) | Proof::CommitDefault) => Ok(()),
+        (ApprovalPolicy::None, _) => Ok(()),
+        (ApprovalPolicy::TwoPerson, Proof::Scheduled) => Err(Refusal::TwoPerson),
+        (_, Proof::YesFlag | Proof::Scheduled) => Ok(()),
+        // Each of the two approvals is a confirmation; `approve` counts them.
+        (ApprovalPolicy::TwoPerson, Proof::Confirmed | Proof::Typed(_)) => Ok(()),
+        (ApprovalPolicy::TwoPerson, Proof::Unattended) => Err(Refusal::NeedsConfirm),
+        (ApprovalPolicy::Confirm, Proof::Confirmed | Proof::Typed(_)) => Ok(()),
+        (ApprovalPolicy::Confirm, Proof::Unattended) => Err(Refusal::NeedsConfirm),
+        (ApprovalPolicy::Typed, Proof::Typed(t)) if t.trim() == system => Ok(()),
+        (ApprovalPolicy::Typed, _) => Err(Refusal::NeedsTyped { system: system.to_owned() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_rule() {
+        let s = "database";
+        assert!(satisfies(ApprovalPolicy::None, &Proof::Unattended, s).is_ok());
+        assert!(satisfies(ApprovalPolicy::Confirm, &Proof::Confirmed, s).is_ok());
+        assert_eq!(satisfies(ApprovalPolicy::Confirm, &Proof::Unattended, s), Err(Refusal::NeedsConfirm));
+        assert!(satisfies(ApprovalPolicy::Typed, &Proof::Typed("database".into()), s).is_ok());
+        assert!(satisfies(ApprovalPolicy::Typed, &Proof::Typed("datab".into()), s).is_err());
+        assert!(satisfies(ApprovalPolicy::Typed, &Proof::Confirmed, s).is_err());
+        assert!(satisfies(ApprovalPolicy::Typed, &Proof::YesFlag, s).is_ok());
+        assert!(satisfies(ApprovalPolicy::TwoPerson, &Proof::YesFlag, s).is_ok(), "one of the two");
+        assert_eq!(satisfies(ApprovalPolicy::TwoPerson, &Proof::Unattended, s), Err(Refusal::NeedsConfirm));
+        assert_eq!(satisfies(ApprovalPolicy::TwoPerson, &Proof::Scheduled, s), Err(Refusal::TwoPerson));
+        assert!(
+            satisfies(ApprovalPolicy::Typed, &Proof::Plan("J-1".into()), s).is_ok(),
+            "covered by the plan"
+        );
+    }
+}
