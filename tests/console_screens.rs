@@ -476,9 +476,10 @@ fn manifest(
 }
 
 fn with_backups(s: &mut State) {
+    use warroom::engine::backup::catalog::{BackupStanding, BackupView, Copy};
     use warroom::engine::backup::manifest::LocationFailure;
-    use warroom::engine::backup::catalog::{BackupStanding, BackupView, Copy, ScheduleView};
     use warroom::model::BackupKind;
+    use warroom::model::backup::ScheduleView;
     let copy = |location: &str, verified: Option<i64>, error: Option<&str>| Copy {
         location: location.to_owned(),
         verified_at: verified.map(|m| now() - chrono::TimeDelta::minutes(m)),

@@ -16,11 +16,12 @@ use serde::Serialize;
 use super::status::{StatusReport, UNKNOWN};
 use super::{CliError, open_engine};
 use crate::engine::Engine;
-use crate::engine::backup::catalog::{BackupView, bytes, schedule_text, when};
+use crate::engine::backup::catalog::BackupView;
 use crate::engine::jobs::{
     JobEvent, JobKind, JobSnapshot, JobSpec, JobState, Plan, Proof, Refusal, Signal, Unit,
 };
 use crate::model::ApprovalPolicy;
+use crate::model::backup::{bytes, schedule_text, when};
 use crate::model::duration::human;
 
 const FAILED: u8 = 1;

@@ -140,6 +140,158 @@ pub fn retain(backups: &[BackupSummary], policy: &RetentionPolicy) -> BTreeSet<S
     keep
 }
 
+/// A backup as restorability sees it: what it builds on, and at which locations it has a copy
+/// that is verified good and signed by a trusted key (`true`) or only a copy (`false`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopiesOf {
+    pub id: String,
+    pub parent: Option<String>,
+    pub copies: Vec<(String, bool)>,
+}
+
+/// The backups that can be restored: at some location, it and every backup its chain builds
+/// on have a good copy. An incremental whose full backup failed verification is not one,
+/// however good its own copies are; a chain that loops (a tampered repository) is none.
+pub fn restorable(all: &[CopiesOf]) -> BTreeSet<String> {
+    let by_id: HashMap<&str, &CopiesOf> = all.iter().map(|b| (b.id.as_str(), b)).collect();
+    let good_at = |b: &CopiesOf, location: &str| b.copies.iter().any(|(l, good)| l == location && *good);
+    all.iter()
+        .filter(|b| {
+            b.copies.iter().any(|(location, _)| {
+                let mut at = Some(*b);
+                // Bounded by the number of backups: a damaged catalog cannot loop for ever.
+                for _ in 0..=all.len() {
+                    let Some(this) = at else { return true };
+                    if !good_at(this, location) {
+                        return false;
+                    }
+                    at = match &this.parent {
+                        Some(parent) => match by_id.get(parent.as_str()) {
+                            Some(p) => Some(*p),
+                            None => return false,
+                        },
+                        None => None,
+                    };
+                }
+                false
+            })
+        })
+        .map(|b| b.id.clone())
+        .collect()
+}
+
+/// A backup's own locks: until when its copy at each location is immutable.
+pub type OwnLocks = (String, Vec<(String, DateTime<Utc>)>);
+
+/// Until when each copy (backup id, location) is locked: its own lock, or a later one of a
+/// backup built on it (an incremental restores only with its ancestors, so its lock extends
+/// theirs). `locked` holds each backup's own locks.
+pub fn locks(
+    backups: &[BackupSummary],
+    locked: &[OwnLocks],
+) -> HashMap<(String, String), DateTime<Utc>> {
+    let mut out: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
+    for (id, until) in locked.iter().filter(|(_, u)| !u.is_empty()) {
+        for link in chain(backups, id).unwrap_or_default() {
+            for (location, until) in until {
+                let at = out.entry((link.id.clone(), location.clone())).or_insert(*until);
+                *at = (*at).max(*until);
+            }
+        }
+    }
+    out
+}
+
+/// A backup a prune would delete, as its plan shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneCandidate {
+    pub id: String,
+    pub kind: BackupKind,
+    pub stored_size: u64,
+    pub locations: Vec<String>,
+    /// Copies still locked after now: kept at that location until then.
+    pub held: Vec<(String, DateTime<Utc>)>,
+}
+
+/// The plan text of a prune: the policy, what it keeps and what it deletes, where.
+pub fn prune_plan(policy: &RetentionPolicy, kept: usize, delete: &[PruneCandidate]) -> Vec<String> {
+    let mut lines = vec![format!(
+        "policy     keep_last {}, keep_daily {}, keep_weekly {}, keep_monthly {}",
+        policy.keep_last, policy.keep_daily, policy.keep_weekly, policy.keep_monthly
+    )];
+    lines.push(format!(
+        "keeps      {kept} backup(s), the newest verified one and every parent a kept one needs"
+    ));
+    if delete.is_empty() {
+        lines.push("deletes    nothing: every backup is kept".to_owned());
+        return lines;
+    }
+    lines.push(format!("deletes    {} backup(s), at every location holding them:", delete.len()));
+    for b in delete {
+        lines.push(format!(
+            "  ✖ {}  {:<12} {}  {}",
+            b.id,
+            b.kind.name(),
+            bytes(b.stored_size),
+            b.locations.join(", ")
+        ));
+        for (location, until) in &b.held {
+            lines.push(format!(
+                "      kept at {location} until {}: the copy is immutable until then (prune deletes it after)",
+                when(*until)
+            ));
+        }
+    }
+    lines
+}
+
+/// When a system's next scheduled backup is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ScheduleView {
+    pub every_secs: u64,
+    pub due_at: DateTime<Utc>,
+    /// Past due by more than the grace period: a run was missed.
+    pub missed: bool,
+}
+
+/// How a schedule reads: `every 10m, next in 3m` or `every 10m, MISSED since 22:41`.
+pub fn schedule_text(s: &ScheduleView, now: DateTime<Utc>) -> String {
+    let every = crate::model::duration::human(Duration::from_secs(s.every_secs));
+    if s.missed {
+        format!("every {every}, MISSED: due since {}", s.due_at.format("%H:%M"))
+    } else if s.due_at <= now {
+        format!("every {every}, due now")
+    } else {
+        format!(
+            "every {every}, next in {}",
+            crate::model::duration::human((s.due_at - now).to_std().unwrap_or_default())
+        )
+    }
+}
+
+/// A time as listings show it: `2026-11-27 22:41 UTC`.
+pub fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// `1.2 GiB`, `340 KiB`, `12 B`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else if v < 10.0 {
+        format!("{v:.1} {}", UNITS[unit])
+    } else {
+        format!("{v:.0} {}", UNITS[unit])
+    }
+}
+
 /// The chain to restore `id`: its oldest ancestor (a full backup) first, `id` last. `None` if
 /// a link is missing.
 pub fn chain<'a>(backups: &'a [BackupSummary], id: &str) -> Option<Vec<&'a BackupSummary>> {
@@ -498,6 +650,81 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Restorability as its definition says, by recursion with the path so far (a loop is no
+    /// chain): the reference the fast version is checked against.
+    fn restorable_by_definition(all: &[CopiesOf], id: &str, location: &str, seen: &mut Vec<String>) -> bool {
+        if seen.iter().any(|s| s == id) {
+            return false;
+        }
+        let Some(b) = all.iter().find(|b| b.id == id) else { return false };
+        if !b.copies.iter().any(|(l, good)| l == location && *good) {
+            return false;
+        }
+        seen.push(id.to_owned());
+        match &b.parent {
+            None => true,
+            Some(p) => restorable_by_definition(all, p, location, seen),
+        }
+    }
+
+    fn catalogs() -> impl Strategy<Value = Vec<CopiesOf>> {
+        // Up to 12 backups; each may name any of 14 ids as its parent (missing ones, itself and
+        // later ones too: loops), with copies at up to two of three locations.
+        proptest::collection::vec(
+            (proptest::option::of(0usize..14), proptest::collection::vec((0usize..3, any::<bool>()), 0..3)),
+            0..12,
+        )
+        .prop_map(|rows| {
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, (parent, copies))| CopiesOf {
+                    id: format!("b{i}"),
+                    parent: parent.map(|p| format!("b{p}")),
+                    copies: copies.into_iter().map(|(l, g)| (format!("loc{l}"), g)).collect(),
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn restorable_is_a_good_chain_at_one_location(all in catalogs()) {
+            let fast = restorable(&all);
+            for b in &all {
+                let expected = b.copies.iter().any(|(l, _)| restorable_by_definition(&all, &b.id, l, &mut Vec::new()));
+                prop_assert_eq!(fast.contains(&b.id), expected, "{} in {:?}", b.id, all);
+            }
+            // What builds on something unrestorable is never restorable at that location.
+            for id in &fast {
+                prop_assert!(all.iter().any(|b| &b.id == id));
+            }
+        }
+
+        #[test]
+        fn a_prune_plan_names_every_backup_it_deletes_once(
+            n in 0usize..8,
+            held in proptest::collection::vec(any::<bool>(), 8),
+        ) {
+            let t = DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default();
+            let delete: Vec<PruneCandidate> = (0..n)
+                .map(|i| PruneCandidate {
+                    id: format!("B-{i}"),
+                    kind: BackupKind::Full,
+                    stored_size: 1 << (10 * (i % 4)),
+                    locations: vec!["local".into(), "vault".into()],
+                    held: if held[i] { vec![("vault".into(), t)] } else { vec![] },
+                })
+                .collect();
+            let lines = prune_plan(&RetentionPolicy::default(), 3, &delete);
+            for b in &delete {
+                prop_assert_eq!(lines.iter().filter(|l| l.contains(&format!("✖ {}", b.id))).count(), 1);
+            }
+            let kept_lines = lines.iter().filter(|l| l.contains("kept at vault until")).count();
+            prop_assert_eq!(kept_lines, held.iter().take(n).filter(|h| **h).count());
+            prop_assert_eq!(lines.iter().any(|l| l.contains("deletes    nothing")), n == 0);
         }
     }
 }

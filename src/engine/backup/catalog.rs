@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -16,8 +15,7 @@ use crate::engine::backup::manifest::{Index, Manifest, Trust};
 use crate::engine::backup::read::{self, Identities};
 use crate::engine::backup::repo::Repository;
 use crate::engine::jobs::{JobKind, JobState};
-use crate::model::backup::{Schedule, chain};
-use crate::model::duration::human;
+use crate::model::backup::{CopiesOf, Schedule, ScheduleView, when};
 use crate::model::{BackupSummary, Media, ThreeTwoOne};
 use crate::store::{CatalogEntry, NewAuditRecord, Outcome};
 
@@ -25,34 +23,34 @@ use crate::store::{CatalogEntry, NewAuditRecord, Outcome};
 /// on have a copy verified good. An incremental whose full backup failed verification is not
 /// one, however good its own copies are.
 pub fn restorable(all: &[BackupView]) -> std::collections::HashSet<String> {
-    let by_id: HashMap<&str, &BackupView> = all.iter().map(|b| (b.manifest.id.as_str(), b)).collect();
-    // A copy counts only when its manifest is signed by a configured signer.
-    let good_at = |b: &BackupView, location: &str| {
-        b.copy(location).is_some_and(|c| c.trust.trusted() && c.error.is_none() && c.verified_at.is_some())
-    };
-    all.iter()
-        .filter(|b| {
-            b.copies.iter().any(|c| {
-                let mut at = Some(*b);
-                // Bounded by the number of backups: a damaged catalog cannot loop for ever.
-                for _ in 0..=all.len() {
-                    let Some(this) = at else { return true };
-                    if !good_at(this, &c.location) {
-                        return false;
-                    }
-                    at = match &this.manifest.parent {
-                        Some(parent) => match by_id.get(parent.as_str()) {
-                            Some(p) => Some(*p),
-                            None => return false,
-                        },
-                        None => None,
-                    };
-                }
-                false
-            })
+    let copies: Vec<CopiesOf> = all
+        .iter()
+        .map(|b| CopiesOf {
+            id: b.manifest.id.clone(),
+            parent: b.manifest.parent.clone(),
+            // A copy counts only when its manifest is signed by a configured signer.
+            copies: b
+                .copies
+                .iter()
+                .map(|c| {
+                    (c.location.clone(), c.trust.trusted() && c.error.is_none() && c.verified_at.is_some())
+                })
+                .collect(),
         })
-        .map(|b| b.manifest.id.clone())
-        .collect()
+        .collect();
+    crate::model::backup::restorable(&copies).into_iter().collect()
+}
+
+/// Until when each copy (backup id, location) is locked, its descendants' locks included.
+pub(in crate::engine) fn locks(backups: &[BackupView]) -> HashMap<(String, String), DateTime<Utc>> {
+    let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
+    let own: Vec<crate::model::backup::OwnLocks> = backups
+        .iter()
+        .map(|b| {
+            (b.manifest.id.clone(), b.manifest.immutable_until.iter().map(|(l, u)| (l.clone(), *u)).collect())
+        })
+        .collect();
+    crate::model::backup::locks(&summaries, &own)
 }
 
 /// One copy of a backup, at one location.
@@ -130,14 +128,6 @@ pub struct BackupStanding {
     pub backups: usize,
     pub schedule: Option<ScheduleView>,
     pub three_two_one: Option<ThreeTwoOne>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ScheduleView {
-    pub every_secs: u64,
-    pub due_at: DateTime<Utc>,
-    /// Past due by more than the grace period: a run was missed.
-    pub missed: bool,
 }
 
 /// Where restores from the console go by default: a folder of their own, never over an
@@ -680,22 +670,6 @@ impl Engine {
     }
 }
 
-/// Until when each copy (backup id, location) is locked: its own lock, or a later one of a
-/// backup built on it (whose lock extended its ancestors').
-pub(in crate::engine) fn locks(backups: &[BackupView]) -> HashMap<(String, String), DateTime<Utc>> {
-    let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
-    let mut out: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
-    for b in backups.iter().filter(|b| !b.manifest.immutable_until.is_empty()) {
-        for link in chain(&summaries, &b.manifest.id).unwrap_or_default() {
-            for (location, until) in &b.manifest.immutable_until {
-                let at = out.entry((link.id.clone(), location.clone())).or_insert(*until);
-                *at = (*at).max(*until);
-            }
-        }
-    }
-    out
-}
-
 /// Why a backup nobody trusted signed is not verified or used.
 pub(in crate::engine) fn untrusted_refusal(b: &BackupView) -> String {
     format!(
@@ -713,41 +687,6 @@ pub(in crate::engine) fn program_found(program: &str) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()))
-}
-
-/// `2026-11-26 22:41 UTC`
-pub fn when(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// `1.2 GiB`, `340 KiB`, `12 B`.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else if v < 10.0 {
-        format!("{v:.1} {}", UNITS[unit])
-    } else {
-        format!("{v:.0} {}", UNITS[unit])
-    }
-}
-
-/// How a schedule reads: `every 10m, next in 3m` or `every 10m, MISSED since 22:41`.
-pub fn schedule_text(s: &ScheduleView, now: DateTime<Utc>) -> String {
-    let every = human(Duration::from_secs(s.every_secs));
-    if s.missed {
-        format!("every {every}, MISSED: due since {}", s.due_at.format("%H:%M"))
-    } else if s.due_at <= now {
-        format!("every {every}, due now")
-    } else {
-        format!("every {every}, next in {}", human((s.due_at - now).to_std().unwrap_or_default()))
-    }
 }
 
 /// Group copies by location, for listings.

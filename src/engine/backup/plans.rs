@@ -3,14 +3,12 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
-
 use crate::config::backup::Source;
 use crate::engine::Engine;
-use crate::engine::backup::catalog::*;
+use crate::engine::backup::catalog::{BackupView, default_restore_dir, locks, untrusted_refusal};
 use crate::engine::backup::manifest::Trust;
 use crate::engine::jobs::{JobSpec, Plan};
-use crate::model::backup::{chain, next_backup, retain};
+use crate::model::backup::{PruneCandidate, bytes, chain, next_backup, prune_plan, retain, when};
 use crate::model::duration::human;
 use crate::model::{BackupKind, BackupSummary};
 
@@ -390,30 +388,15 @@ impl Engine {
         let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
         let keep = retain(&summaries, &retention);
         let delete: Vec<&BackupView> = backups.iter().filter(|b| !keep.contains(&b.manifest.id)).collect();
-        let mut lines = vec![format!(
-            "policy     keep_last {}, keep_daily {}, keep_weekly {}, keep_monthly {}",
-            retention.keep_last, retention.keep_daily, retention.keep_weekly, retention.keep_monthly
-        )];
-        lines.push(format!(
-            "keeps      {} backup(s), the newest verified one and every parent a kept one needs",
-            keep.len()
-        ));
-        if delete.is_empty() {
-            lines.push("deletes    nothing: every backup is kept".to_owned());
-        } else {
-            lines.push(format!("deletes    {} backup(s), at every location holding them:", delete.len()));
-            let now = self.now();
-            let locked = locks(&backups);
-            for b in &delete {
-                let locations: Vec<&str> = b.copies.iter().map(|c| c.location.as_str()).collect();
-                lines.push(format!(
-                    "  ✖ {}  {:<12} {}  {}",
-                    b.manifest.id,
-                    b.manifest.kind.name(),
-                    bytes(b.manifest.stored_size),
-                    locations.join(", ")
-                ));
-                let held: Vec<(String, DateTime<Utc>)> = b
+        let (now, locked) = (self.now(), locks(&backups));
+        let candidates: Vec<PruneCandidate> = delete
+            .iter()
+            .map(|b| PruneCandidate {
+                id: b.manifest.id.clone(),
+                kind: b.manifest.kind,
+                stored_size: b.manifest.stored_size,
+                locations: b.copies.iter().map(|c| c.location.clone()).collect(),
+                held: b
                     .copies
                     .iter()
                     .filter_map(|c| {
@@ -422,15 +405,10 @@ impl Engine {
                             .map(|u| (c.location.clone(), *u))
                     })
                     .filter(|(_, u)| *u > now)
-                    .collect();
-                for (location, until) in &held {
-                    lines.push(format!(
-                        "      kept at {location} until {}: the copy is immutable until then (prune deletes it after)",
-                        when(*until)
-                    ));
-                }
-            }
-        }
+                    .collect(),
+            })
+            .collect();
+        let lines = prune_plan(&retention, keep.len(), &candidates);
         Ok((
             JobSpec::Prune {
                 system: system.to_owned(),

@@ -308,9 +308,9 @@ pub async fn restore_into(
     if need > free {
         return Err(format!(
             "the restore needs about {} and {} has {} free: free some space, or restore somewhere else (--to)",
-            super::catalog::bytes(need),
+            crate::model::backup::bytes(need),
             dir.parent().unwrap_or(dir).display(),
-            super::catalog::bytes(free)
+            crate::model::backup::bytes(free)
         ));
     }
     for (n, (manifest, idx)) in chain.iter().zip(indexes.iter()).enumerate() {

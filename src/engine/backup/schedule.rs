@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 
 use crate::engine::Engine;
-use crate::engine::backup::catalog::*;
+use crate::engine::backup::catalog::BackupView;
 use crate::engine::jobs::{JobKind, JobSnapshot, JobSpec, Plan, Proof};
 use crate::model::backup::Schedule;
 

@@ -23,7 +23,6 @@ impl Engine {
         }
     }
 
-
     /// Propose a job: the policy for its action and the system's tier applies.
     pub async fn propose(&self, spec: &JobSpec, plan: Plan, operator: &str) -> Result<JobSnapshot, Refusal> {
         let policy = self.policy_for(spec);

@@ -2,13 +2,13 @@
 
 use crate::config::backup::Source;
 use crate::engine::Engine;
-use crate::engine::backup::catalog::*;
+use crate::engine::backup::catalog::{BackupView, program_found};
 use crate::engine::backup::manifest::{Trust, new_id};
 use crate::engine::backup::read::{self};
 use crate::engine::backup::repo::{MANIFEST, Repository, VerifyRecord};
 use crate::engine::backup::write::{self, BackupRequest, describe_failures};
 use crate::engine::jobs::{JobContext, Unit};
-use crate::model::backup::chain;
+use crate::model::backup::{bytes, chain};
 use crate::model::{BackupKind, BackupSummary};
 use crate::store::CatalogEntry;
 

@@ -1,9 +1,9 @@
 //! Delete the backups the retention policy no longer keeps (never one locked or needed).
 
 use crate::engine::Engine;
-use crate::engine::backup::catalog::*;
+use crate::engine::backup::catalog::{BackupView, locks};
 use crate::engine::jobs::{JobContext, Unit};
-use crate::model::backup::retain;
+use crate::model::backup::{retain, when};
 
 impl Engine {
     pub(in crate::engine) async fn prune(

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::engine::Engine;
-use crate::engine::backup::catalog::*;
+use crate::engine::backup::catalog::{BackupView, untrusted_refusal};
 use crate::engine::backup::manifest::Manifest;
 use crate::engine::backup::read::{self};
 use crate::engine::backup::repo::VerifyRecord;

@@ -168,7 +168,7 @@ fn backup_lines<'a>(
     lines.push(Line::from(vec![
         label("schedule", theme),
         Span::styled(
-            fit(&crate::engine::backup::catalog::schedule_text(&schedule, now), width.saturating_sub(10)),
+            fit(&crate::model::backup::schedule_text(&schedule, now), width.saturating_sub(10)),
             style,
         ),
     ]));
@@ -228,7 +228,7 @@ fn backup_lines<'a>(
         let mut text = format!(
             "{symbol} {when} {:<4} {:>8} {}",
             &m.kind.name()[..4.min(m.kind.name().len())],
-            crate::engine::backup::catalog::bytes(m.stored_size),
+            crate::model::backup::bytes(m.stored_size),
             locations.join(",")
         );
         if !b.trusted() {

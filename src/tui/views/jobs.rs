@@ -18,8 +18,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Padding, Paragraph, Wrap};
 
 use super::{fit, pad};
-use crate::engine::backup::catalog::bytes;
 use crate::engine::jobs::{JobSnapshot, JobState, Progress, Unit};
+use crate::model::backup::bytes;
 use crate::tui::layout;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
