@@ -17,8 +17,8 @@ use warroom::config::console::MapEnv;
 use warroom::config::keys::KeyCommand;
 use warroom::config::load_str;
 use warroom::engine::monitor::SystemHealth;
+use warroom::model::audit::{AuditProblem, AuditRecord, Verification};
 use warroom::model::{HealthState, Thresholds, WindowStats, decide};
-use warroom::store::{AuditProblem, AuditRecord, Verification};
 use warroom::tui::action::{Action, Edit};
 use warroom::tui::state::{Mode, State};
 use warroom::tui::theme::ThemeCatalog;
@@ -201,10 +201,10 @@ fn audit_high_contrast_theme() {
         act(&mut s, Action::ShowAudit);
         act(
             &mut s,
-            Action::AuditLoaded {
+            Action::Engine(warroom::tui::action::EngineEvent::AuditLoaded {
                 records: audit_records(),
                 verification: Verification { records: 3, head: Some(format!("{:064x}", 3)), problem: None },
-            },
+            }),
         );
         act(&mut s, Action::Command(KeyCommand::Down));
         snapshot(&format!("audit_high_contrast_{w}x{h}"), &s);
@@ -213,14 +213,14 @@ fn audit_high_contrast_theme() {
     act(&mut s, Action::ShowAudit);
     act(
         &mut s,
-        Action::AuditLoaded {
+        Action::Engine(warroom::tui::action::EngineEvent::AuditLoaded {
             records: audit_records(),
             verification: Verification {
                 records: 1,
                 head: None,
                 problem: Some(AuditProblem::Altered { seq: 2 }),
             },
-        },
+        }),
     );
     let t = snapshot("audit_tampered_high_contrast_120x40", &s);
     let buffer = t.backend().buffer();
@@ -266,7 +266,7 @@ fn reload_problems_overlay() {
             Err(warroom::config::LoadError::Invalid(r)) => r.render(false),
             other => panic!("{other:?}"),
         };
-        act(&mut s, Action::ConfigRejected(report));
+        act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::ConfigRejected(report)));
         snapshot(&format!("reload_problems_default_{w}x{h}"), &s);
     }
 }
@@ -402,7 +402,7 @@ fn outage(s: &mut State) {
     for name in ["edge", "auth", "queue", "search", "reporting", "analytics", "wiki"] {
         all.push(health(s, name, HealthState::Healthy, 1.0, 42, 0.0, None, None));
     }
-    act(s, Action::HealthChanged(all));
+    act(s, Action::Engine(warroom::tui::action::EngineEvent::Health(all)));
 }
 
 #[test]
@@ -515,7 +515,7 @@ fn with_backups(s: &mut State) {
         }),
         three_two_one: Some(warroom::model::ThreeTwoOne { copies: 3, media: 2, offsite: 1, immutable: 0 }),
     }];
-    act(s, Action::BackupsLoaded { backups, standings });
+    act(s, Action::Engine(warroom::tui::action::EngineEvent::Backups { backups, standings }));
 }
 
 #[test]
@@ -573,7 +573,12 @@ fn the_approval_gate_shows_the_plan_with_cancel_focused() {
     use warroom::tui::action::GateKey;
     for (w, h) in [(80, 24), (120, 40)] {
         let mut s = state("default", w, h);
-        act(&mut s, Action::Proposed(Box::new(gate_job(warroom::model::ApprovalPolicy::Typed))));
+        act(
+            &mut s,
+            Action::Engine(warroom::tui::action::EngineEvent::Proposed(Box::new(gate_job(
+                warroom::model::ApprovalPolicy::Typed,
+            )))),
+        );
         for c in "datab".chars() {
             act(&mut s, Action::Gate(GateKey::Insert(c.to_string())));
         }
@@ -619,7 +624,7 @@ fn the_jobs_screen_shows_progress_state_and_log() {
         failed.state = JobState::Failed;
         failed.outcome =
             Some("backup 2026…: location vault: the data's SHA-256 does not match the manifest".into());
-        act(&mut s, Action::JobsLoaded(vec![running, done, failed]));
+        act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Jobs(vec![running, done, failed])));
         act(&mut s, Action::ShowJobs);
         let t = snapshot(&format!("jobs_default_{w}x{h}"), &s);
         assert!(text(&t).contains("61%"), "{}", text(&t));
@@ -672,7 +677,7 @@ fn incident_ops(s: &State) -> warroom::tui::action::Ops {
     plan.kind = warroom::engine::jobs::JobKind::parse("recover").unwrap();
     plan.state = warroom::engine::jobs::JobState::Running;
     plan.detail = Some(serde_json::to_value(&detail).unwrap());
-    let incident = warroom::store::incidents::IncidentRow {
+    let incident = warroom::model::failover::IncidentRecord {
         id: "INC-261126-2235-3fa9".into(),
         kind: "infrastructure".into(),
         severity: "sev1".into(),
@@ -693,7 +698,7 @@ fn incident_ops(s: &State) -> warroom::tui::action::Ops {
     };
     let _ = s;
     warroom::tui::action::Ops {
-        states: vec![warroom::store::failover::SystemStateRow {
+        states: vec![warroom::model::failover::FailoverRecord {
             system: "database".into(),
             state: "recovered".into(),
             since: at(1),
@@ -732,7 +737,7 @@ fn the_incident_screen_shows_the_plan_and_the_timeline() {
     for (w, h) in [(80, 24), (120, 40)] {
         let mut s = state("default", w, h);
         let ops = incident_ops(&s);
-        act(&mut s, Action::OpsLoaded(Box::new(ops)));
+        act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Ops(Box::new(ops))));
         act(&mut s, Action::ShowIncident);
         let t = snapshot(&format!("incident_default_{w}x{h}"), &s);
         let screen = text(&t);
@@ -762,7 +767,7 @@ fn the_gate_shows_a_recovery_plan_with_its_forecast() {
                 "then       each system's own procedure runs as part of this plan (no further approval)".into(),
             ],
         };
-        act(&mut s, Action::Proposed(Box::new(job)));
+        act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Proposed(Box::new(job))));
         snapshot(&format!("gate_plan_default_{w}x{h}"), &s);
     }
 }
@@ -779,7 +784,7 @@ fn a_manual_step_asks_the_operator() {
         job.progress.waiting = Some(warroom::engine::jobs::Waiting::Manual {
             instruction: "Confirm replication is stopped on the old primary".into(),
         });
-        act(&mut s, Action::JobChanged(Box::new(job)));
+        act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Job(Box::new(job))));
         let t = snapshot(&format!("manual_default_{w}x{h}"), &s);
         assert!(text(&t).contains("Confirm replication is stopped on the old primary"));
     }
@@ -805,14 +810,19 @@ fn the_light_theme_paints_its_own_background() {
 #[test]
 fn an_unreadable_state_shows_in_the_header_until_it_reads_again() {
     let mut s = state("default", 120, 40);
-    act(&mut s, Action::StateUnreadable("the database is locked by another process".into()));
+    act(
+        &mut s,
+        Action::Engine(warroom::tui::action::EngineEvent::StateUnreadable(
+            "the database is locked by another process".into(),
+        )),
+    );
     let t = text(&draw(&s));
     let header = t.lines().next().unwrap();
     assert!(header.contains("✖ STATE UNREADABLE since 22:41:07"), "{header}");
     let reason = t.lines().nth(1).unwrap();
     assert!(reason.contains("state unreadable: the database is locked by another process"), "{reason}");
     assert!(reason.contains("last good read, stale"), "{reason}");
-    act(&mut s, Action::OpsLoaded(Box::default()));
+    act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Ops(Box::default())));
     assert!(!text(&draw(&s)).to_lowercase().contains("state unreadable"));
 }
 

@@ -369,7 +369,7 @@ steps = [ {over} ]
     let approved = engine.jobs().get(&job.id).await.unwrap().unwrap();
     assert_eq!(approved.state, JobState::Approved);
     assert_eq!(approved.approvals, ["alice", "bob"]);
-    let audit = engine.store().audit_records(None).await.unwrap();
+    let audit = engine.audit_records(None).await.unwrap();
     assert!(audit.iter().any(|r| r.action == "failover.approved" && r.operator == "bob"), "{audit:#?}");
     assert!(engine.jobs().wait_approved(&job.id).await);
     assert_eq!(engine.run_job(&job.id).await.unwrap().state, JobState::Succeeded);

@@ -248,10 +248,11 @@ steps = [ { name = "Switch", run = ["true"], estimate = "4m" } ]
     let engine = engine(&config).await;
     // Both went down 3 minutes ago (as the monitor would have recorded).
     let down = engine.now() - chrono::TimeDelta::minutes(3);
+    // The state as another process (the monitor) left it: written straight to the store.
+    let store = warroom::store::Store::open(engine.state_dir()).await.unwrap();
     for s in ["database", "api"] {
-        engine
-            .store()
-            .record_health_event(&warroom::store::failover::HealthEvent {
+        store
+            .record_health_event(&warroom::model::health::HealthEvent {
                 at: down,
                 system: s.into(),
                 kind: "transition".into(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::{AuditCommand, CliError, open_engine};
-use crate::store::{AuditRecord, NewAuditRecord, Outcome};
+use crate::model::audit::{AuditRecord, NewAuditRecord, Outcome};
 
 pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitCode, CliError> {
     let exit_on_error = match command {
@@ -13,7 +13,7 @@ pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitC
         _ => 1,
     };
     let (engine, _log) = open_engine(config, exit_on_error).await?;
-    let store_err = |e| CliError::store(e, exit_on_error);
+    let store_err = |e| CliError::engine(e, exit_on_error);
     let code = match command {
         AuditCommand::List { json, limit } => {
             let records = engine.audit_records(limit).await.map_err(store_err)?;

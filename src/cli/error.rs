@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::config::{self, LoadError, ProcessEnv};
-use crate::store::StoreError;
+use crate::engine::EngineError;
 
 #[derive(Debug)]
 pub struct CliError {
@@ -14,7 +14,7 @@ pub struct CliError {
 #[derive(Debug)]
 enum CliErrorKind {
     Config(LoadError),
-    Store(StoreError),
+    Engine(EngineError),
     Message(String),
 }
 
@@ -23,8 +23,8 @@ impl CliError {
         CliError { kind: CliErrorKind::Config(e), exit }
     }
 
-    pub fn store(e: StoreError, exit: u8) -> Self {
-        CliError { kind: CliErrorKind::Store(e), exit }
+    pub fn engine(e: impl Into<EngineError>, exit: u8) -> Self {
+        CliError { kind: CliErrorKind::Engine(e.into()), exit }
     }
 
     pub fn message(m: impl Into<String>, exit: u8) -> Self {
@@ -39,7 +39,7 @@ impl CliError {
         match &self.kind {
             CliErrorKind::Config(LoadError::Invalid(report)) => report.render(color),
             CliErrorKind::Config(e) => format!("error: {e}"),
-            CliErrorKind::Store(e) => format!("error: {e}"),
+            CliErrorKind::Engine(e) => format!("error: {e}"),
             CliErrorKind::Message(m) => format!("error: {m}"),
         }
     }

@@ -440,14 +440,10 @@ pub fn stderr_color() -> bool {
 pub async fn open_engine(explicit: Option<PathBuf>, exit: u8) -> Result<(Engine, logging::Guard), CliError> {
     let loaded = load_config(explicit.as_deref(), exit)?;
     // Private before anything (the log file) is written into it.
-    crate::store::create_private_dir(&loaded.config.console.state_dir).map_err(|reason| {
-        CliError::store(
-            crate::store::StoreError::Open { path: loaded.config.console.state_dir.clone(), reason },
-            exit,
-        )
-    })?;
+    crate::engine::create_state_dir(&loaded.config.console.state_dir)
+        .map_err(|e| CliError::engine(e, exit))?;
     let guard = logging::init(&loaded.config.console.state_dir);
-    let mut engine = Engine::open(loaded.config).await.map_err(|e| CliError::store(e, exit))?;
+    let mut engine = Engine::open(loaded.config).await.map_err(|e| CliError::engine(e, exit))?;
     // A reload reads the file again: --operator still says who acts.
     if error::operator_given() {
         engine = engine.with_adapt(std::sync::Arc::new(error::override_operator));

@@ -37,11 +37,11 @@ pub async fn failover(
         println!("{}", render_plan(&plan));
         println!("\ndry run: nothing was run");
         let _ = engine
-            .audit(crate::store::NewAuditRecord::new(
+            .audit(crate::model::audit::NewAuditRecord::new(
                 engine.operator(),
                 if failback { "failback.dry_run" } else { "failover.dry_run" },
                 &system,
-                crate::store::Outcome::Recorded,
+                crate::model::audit::Outcome::Recorded,
             ))
             .await;
         engine.close().await;
@@ -142,7 +142,7 @@ pub async fn approve(config: Option<PathBuf>, job: String, yes: bool) -> Result<
     match engine.approve(&snapshot.id, &operator, &proof).await {
         Ok(j) => {
             println!("{} approved by {operator}", j.id);
-            let alive = engine.jobs().owner_alive(&j.id).await.map_err(|e| CliError::store(e, 3))?;
+            let alive = engine.jobs().owner_alive(&j.id).await.map_err(|e| CliError::engine(e, 3))?;
             let code = if alive {
                 eprintln!("the process that proposed it runs it now (`warroom jobs` shows it)");
                 Ok(ExitCode::SUCCESS)
@@ -283,7 +283,7 @@ pub async fn incident_declare(
 pub async fn incident_list(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
     // An unreadable state is UNKNOWN (3), never "no incidents".
-    let all = engine.incidents().await.map_err(|e| CliError::store(e, 3))?;
+    let all = engine.incidents().await.map_err(|e| CliError::engine(e, 3))?;
     if json {
         let list: Vec<serde_json::Value> = all
             .iter()
@@ -334,7 +334,7 @@ pub async fn incident_show(config: Option<PathBuf>, id: Option<String>) -> Resul
     if let Some(job) = &incident.plan_job {
         println!("plan: {job}");
     }
-    for e in engine.timeline(&incident).await.map_err(|e| CliError::store(e, 3))? {
+    for e in engine.timeline(&incident).await.map_err(|e| CliError::engine(e, 3))? {
         println!(
             "  {}  {:<10} {:<22} {}{}",
             e.at.format("%H:%M:%S"),

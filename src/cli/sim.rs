@@ -45,9 +45,9 @@ async fn start_estate(config: &mut Config) -> Result<(SimEstate, tokio::task::Jo
         .map_err(|e| CliError::message(format!("cannot serve the control API: {e}"), 1))?;
     demo::point_checks(config, &sim.endpoints());
     demo::point_procedures(config, &format!("http://{addr}"), &token);
+    crate::engine::create_state_dir(&config.console.state_dir).map_err(|e| CliError::engine(e, 1))?;
     demo::point_backups(config)
         .map_err(|e| CliError::message(format!("cannot set up the demo's backups: {e}"), 1))?;
-    crate::store::create_private_dir(&config.console.state_dir).map_err(|e| CliError::message(e, 1))?;
     let info = ControlInfo { control: format!("http://{addr}"), token, pid: std::process::id() };
     control::write_info(&config.console.state_dir, &info)
         .map_err(|e| CliError::message(format!("cannot record the control API's address: {e}"), 1))?;
@@ -82,7 +82,7 @@ pub async fn demo(config: Option<PathBuf>, started: std::time::Instant) -> Resul
             demo::touch_samples(&touched, chrono::Utc::now());
         }
     });
-    let engine = Engine::open(config).await.map_err(|e| CliError::store(e, 1))?.with_adapt(adapt);
+    let engine = Engine::open(config).await.map_err(|e| CliError::engine(e, 1))?.with_adapt(adapt);
     let options =
         crate::tui::Options { mode: crate::tui::state::Mode::Demo, started, sim: Some(sim.handle()) };
     let result = crate::tui::run(engine.clone(), options).await;

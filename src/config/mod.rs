@@ -57,8 +57,10 @@ pub const SECTIONS: &[&str] = &[
 /// A loaded, checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The file it came from.
+    /// The file it came from (for a built-in configuration, the name it goes by).
     pub path: PathBuf,
+    /// Whether it was read from `path` (and can be read again) or built in.
+    pub origin: Origin,
     /// SHA-256 of the file's bytes, hex: a change between runs is audited.
     pub hash: String,
     pub console: ConsoleConfig,
@@ -168,6 +170,23 @@ pub fn locate(explicit: Option<&Path>, env: &dyn Environment) -> Result<PathBuf,
 }
 
 /// Read and check the file at `path`.
+/// Where a configuration came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// A file, read again on a reload.
+    #[default]
+    File,
+    /// Text built into the binary (the demo's example): there is no file to read again.
+    BuiltIn,
+}
+
+/// Check configuration `text` built into the binary, known as `name`.
+pub fn load_builtin(name: &str, text: &str, env: &dyn Environment) -> Result<Loaded, LoadError> {
+    let mut loaded = load_str(Path::new(name), text, env)?;
+    loaded.config.origin = Origin::BuiltIn;
+    Ok(loaded)
+}
+
 pub fn load(path: &Path, env: &dyn Environment) -> Result<Loaded, LoadError> {
     let bytes = std::fs::read(path)
         .map_err(|e| LoadError::Unreadable { path: path.to_owned(), reason: e.to_string() })?;
@@ -222,6 +241,7 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
     let hash = format!("{:x}", Sha256::digest(text.as_bytes()));
     Ok(Loaded {
         config: Config {
+            origin: Origin::File,
             path: path.to_owned(),
             hash,
             console,

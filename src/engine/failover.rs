@@ -17,10 +17,10 @@ use chrono::{DateTime, Utc};
 use super::Engine;
 use super::jobs::{JobSpec, Plan, Signal};
 use crate::config::failover::{CommitDefault, Procedure, Step, StepAction};
+use crate::engine::EngineError;
 use crate::model::duration::{hms, human};
+use crate::model::failover::FailoverRecord;
 use crate::model::failover::FailoverState;
-use crate::store::StoreError;
-use crate::store::failover::SystemStateRow;
 use crate::store::{NewAuditRecord, Outcome};
 
 /// A change of a system's failover state.
@@ -71,13 +71,13 @@ impl Engine {
     }
 
     /// The system's failover state now (Normal when nothing was ever recorded).
-    pub async fn failover_state(&self, system: &str) -> (FailoverState, Option<SystemStateRow>) {
+    pub async fn failover_state(&self, system: &str) -> (FailoverState, Option<FailoverRecord>) {
         let row = self.store.system_state(system).await.ok().flatten();
         (row.as_ref().map(|r| FailoverState::parse(&r.state)).unwrap_or_default(), row)
     }
 
     /// Every system's failover state that is not Normal.
-    pub async fn failover_states(&self) -> Result<Vec<SystemStateRow>, StoreError> {
+    pub async fn failover_states(&self) -> Result<Vec<FailoverRecord>, EngineError> {
         Ok(self
             .store
             .system_states()
@@ -93,7 +93,7 @@ impl Engine {
     /// it by hand, then fails over again or fails back. Returns the systems settled.
     /// A read that fails is never "its job is gone": the states stay as they are and the
     /// error is returned (the database locked by another process, a full disk, an I/O error).
-    pub async fn settle_interrupted_failovers(&self) -> Result<Vec<String>, StoreError> {
+    pub async fn settle_interrupted_failovers(&self) -> Result<Vec<String>, EngineError> {
         let mut settled = Vec::new();
         for row in self.store.system_states().await? {
             if !FailoverState::parse(&row.state).in_progress() {
@@ -137,7 +137,7 @@ impl Engine {
     pub async fn set_failover_state(&self, system: &str, change: StateChange<'_>, operator: &str) {
         let (from, _) = self.failover_state(system).await;
         let StateChange { to, job, commit_deadline, on_timeout, detail } = change;
-        let row = SystemStateRow {
+        let row = FailoverRecord {
             system: system.to_owned(),
             state: to.name().to_owned(),
             since: self.now(),
@@ -297,7 +297,7 @@ impl Engine {
 
     /// Apply the default to every commit window that has ended: commit, or start the
     /// failback. Returns what was done.
-    pub async fn apply_commit_timeouts(&self) -> Result<Vec<String>, StoreError> {
+    pub async fn apply_commit_timeouts(&self) -> Result<Vec<String>, EngineError> {
         if self.config.console.read_only {
             return Ok(Vec::new());
         }

@@ -8,10 +8,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::Engine;
+use crate::engine::EngineError;
 use crate::model::duration::human;
+use crate::model::failover::IncidentRecord;
 use crate::model::failover::{IncidentKind, Severity};
-use crate::store::incidents::IncidentRow;
-use crate::store::{NewAuditRecord, Outcome, StoreError};
+use crate::store::{NewAuditRecord, Outcome};
 
 /// One line of an incident's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -77,7 +78,7 @@ impl Engine {
         use super::failover::StateChange;
         use super::monitor::MonitorEvent;
         use crate::model::failover::FailoverState;
-        use crate::store::failover::HealthEvent;
+        use crate::model::health::HealthEvent;
         let e = match event {
             MonitorEvent::Transition { name, from, to, at, detail, .. } => HealthEvent {
                 at: *at,
@@ -158,7 +159,7 @@ impl Engine {
         severity: Severity,
         systems: &[String],
         operator: &str,
-    ) -> Result<IncidentRow, String> {
+    ) -> Result<IncidentRecord, String> {
         self.check_affected(systems)?;
         if self.config.console.read_only {
             let _ =
@@ -166,7 +167,7 @@ impl Engine {
             return Err("console.read_only is set: every side effect is refused".into());
         }
         let now = self.now();
-        let row = IncidentRow {
+        let row = IncidentRecord {
             id: new_incident_id(now),
             kind: kind.name().to_owned(),
             severity: severity.to_string(),
@@ -189,21 +190,21 @@ impl Engine {
         Ok(row)
     }
 
-    pub async fn incidents(&self) -> Result<Vec<IncidentRow>, StoreError> {
-        self.store.incidents().await
+    pub async fn incidents(&self) -> Result<Vec<IncidentRecord>, EngineError> {
+        Ok(self.store.incidents().await?)
     }
 
     /// The open incident, if there is one (an unreadable state is an error, never "none").
-    pub async fn open_incident(&self) -> Result<Option<IncidentRow>, StoreError> {
+    pub async fn open_incident(&self) -> Result<Option<IncidentRecord>, EngineError> {
         Ok(self.incidents().await?.into_iter().find(|i| i.closed_at.is_none()))
     }
 
     /// An incident by id (or the start of one), or the open one when `id` is `None`.
-    pub async fn incident(&self, id: Option<&str>) -> Result<IncidentRow, String> {
+    pub async fn incident(&self, id: Option<&str>) -> Result<IncidentRecord, String> {
         let all = self.incidents().await.map_err(|e| e.to_string())?;
         match id {
             Some(id) => {
-                let found: Vec<&IncidentRow> =
+                let found: Vec<&IncidentRecord> =
                     all.iter().filter(|i| i.id == id || i.id.starts_with(id)).collect();
                 match found.as_slice() {
                     [one] => Ok((*one).clone()),
@@ -258,7 +259,7 @@ impl Engine {
 
     /// Everything that happened to the incident's systems, from the first outage (or the
     /// declaration) to its close (or now), oldest first.
-    pub async fn timeline(&self, incident: &IncidentRow) -> Result<Vec<TimelineEntry>, StoreError> {
+    pub async fn timeline(&self, incident: &IncidentRecord) -> Result<Vec<TimelineEntry>, EngineError> {
         let end = incident.closed_at.unwrap_or_else(|| self.now());
         let mut start = incident.declared_at - chrono::TimeDelta::hours(1);
         for s in &incident.systems {
@@ -316,7 +317,7 @@ impl Engine {
 
     /// The post-incident report.
     /// The post-incident report, written as Markdown to `state_dir/reports/<id>.md`.
-    pub async fn write_report(&self, incident: &IncidentRow) -> Result<std::path::PathBuf, String> {
+    pub async fn write_report(&self, incident: &IncidentRecord) -> Result<std::path::PathBuf, String> {
         let report = self.report(incident).await?;
         let dir = self.state_dir().join("reports");
         let path = dir.join(format!("{}.md", incident.id));
@@ -326,7 +327,7 @@ impl Engine {
         Ok(path)
     }
 
-    pub async fn report(&self, incident: &IncidentRow) -> Result<Report, String> {
+    pub async fn report(&self, incident: &IncidentRecord) -> Result<Report, String> {
         let timeline = self.timeline(incident).await.map_err(|e| e.to_string())?;
         let end = incident.closed_at.unwrap_or_else(|| self.now());
         let backups = self.backups(None).await?;

@@ -5,6 +5,7 @@
 //! effects, and each task sends an owned result back.
 
 pub mod backup;
+mod error;
 pub mod failover;
 pub mod incident;
 pub mod jobs;
@@ -14,6 +15,8 @@ pub mod process;
 pub mod recovery;
 pub mod work;
 
+pub use error::{EngineError, create_state_dir};
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -21,7 +24,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config, Environment, LoadError};
-use crate::store::{AuditRecord, NewAuditRecord, Outcome, Store, StoreError, Verification};
+use crate::store::{AuditRecord, NewAuditRecord, Outcome, Store, Verification};
 
 /// Applied to the configuration after every load: the demo points the health checks at its
 /// simulated endpoints, on a reload as at the start.
@@ -41,11 +44,11 @@ pub struct Engine {
 impl Engine {
     /// Open the state store of `config`, and record in the audit log a configuration that
     /// differs from the last run's.
-    pub async fn open(config: Config) -> Result<Engine, StoreError> {
+    pub async fn open(config: Config) -> Result<Engine, EngineError> {
         Self::open_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Engine, StoreError> {
+    pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Engine, EngineError> {
         let store = Store::open(&config.console.state_dir).await?;
         let jobs = Arc::new(jobs::JobPool::new(store.clone(), clock.clone()));
         let engine = Engine { config: Arc::new(config), store, clock, adapt: None, jobs };
@@ -57,7 +60,7 @@ impl Engine {
     /// Jobs left running by a process that stopped are Interrupted, and the failovers among them
     /// leave their systems Failed. On opening, and now and then in a console that stays open
     /// while another process dies.
-    pub async fn settle_stopped(&self) -> Result<(), StoreError> {
+    pub async fn settle_stopped(&self) -> Result<(), EngineError> {
         for id in self.jobs.recover().await? {
             tracing::warn!(job = %id, "a job left running by a process that stopped is marked interrupted");
         }
@@ -74,10 +77,6 @@ impl Engine {
     }
 
     /// The state store, for what the engine does not wrap.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     pub fn jobs(&self) -> &Arc<jobs::JobPool> {
         &self.jobs
     }
@@ -99,24 +98,24 @@ impl Engine {
     }
 
     /// Append to the audit log, at the clock's time.
-    pub async fn audit(&self, record: NewAuditRecord) -> Result<AuditRecord, StoreError> {
-        self.store.append_audit(&record, self.clock.now()).await
+    pub async fn audit(&self, record: NewAuditRecord) -> Result<AuditRecord, EngineError> {
+        Ok(self.store.append_audit(&record, self.clock.now()).await?)
     }
 
     /// The newest `limit` audit records (all when `None`), newest first.
-    pub async fn audit_records(&self, limit: Option<u32>) -> Result<Vec<AuditRecord>, StoreError> {
-        self.store.audit_records(limit).await
+    pub async fn audit_records(&self, limit: Option<u32>) -> Result<Vec<AuditRecord>, EngineError> {
+        Ok(self.store.audit_records(limit).await?)
     }
 
-    pub async fn verify_audit(&self) -> Result<Verification, StoreError> {
-        self.store.verify_audit().await
+    pub async fn verify_audit(&self) -> Result<Verification, EngineError> {
+        Ok(self.store.verify_audit().await?)
     }
 
     /// Read the configuration file again. On success the engine carries on with the new one
     /// (audited as a change); on failure nothing changes and the problems are returned.
     pub async fn reload(&self, env: &dyn Environment) -> Result<(Engine, config::Loaded), LoadError> {
-        if self.config.path == Path::new(crate::sim::demo::EXAMPLE_NAME) {
-            return Err(LoadError::BuiltIn { name: crate::sim::demo::EXAMPLE_NAME.to_owned() });
+        if self.config.origin == config::Origin::BuiltIn {
+            return Err(LoadError::BuiltIn { name: self.config.path.display().to_string() });
         }
         let loaded = config::load(&self.config.path, env)?;
         let mut config = loaded.config.clone();
@@ -176,7 +175,7 @@ impl Engine {
     }
 
     /// If the configuration's hash differs from the last run's, audit the change.
-    async fn note_config_change(&self) -> Result<(), StoreError> {
+    async fn note_config_change(&self) -> Result<(), EngineError> {
         let path = std::fs::canonicalize(&self.config.path).unwrap_or_else(|_| self.config.path.clone());
         let target = path.display().to_string();
         let recorded = self

@@ -186,10 +186,7 @@ pub type OwnLocks = (String, Vec<(String, DateTime<Utc>)>);
 /// Until when each copy (backup id, location) is locked: its own lock, or a later one of a
 /// backup built on it (an incremental restores only with its ancestors, so its lock extends
 /// theirs). `locked` holds each backup's own locks.
-pub fn locks(
-    backups: &[BackupSummary],
-    locked: &[OwnLocks],
-) -> HashMap<(String, String), DateTime<Utc>> {
+pub fn locks(backups: &[BackupSummary], locked: &[OwnLocks]) -> HashMap<(String, String), DateTime<Utc>> {
     let mut out: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
     for (id, until) in locked.iter().filter(|(_, u)| !u.is_empty()) {
         for link in chain(backups, id).unwrap_or_default() {

@@ -9,6 +9,7 @@
 //!  any step or validation fails ─► (rollback) ─► Failed
 //! ```
 
+use chrono::{DateTime, Utc};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -164,6 +165,35 @@ impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sev{}", self.0)
     }
+}
+
+/// An incident as recorded: declared, its plan, closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRecord {
+    pub id: String,
+    pub kind: String,
+    pub severity: String,
+    pub systems: Vec<String>,
+    pub declared_by: String,
+    pub declared_at: DateTime<Utc>,
+    /// The recovery plan's job.
+    pub plan_job: Option<String>,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+}
+
+/// A system's failover state as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverRecord {
+    pub system: String,
+    pub state: String,
+    pub since: DateTime<Utc>,
+    pub job_id: Option<String>,
+    pub commit_deadline: Option<DateTime<Utc>>,
+    /// `commit` or `failback`.
+    pub on_timeout: Option<String>,
+    pub detail: Option<String>,
 }
 
 #[cfg(test)]

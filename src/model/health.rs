@@ -345,6 +345,18 @@ pub fn impacted_by(graph: &DependencyGraph, states: &[HealthState]) -> Vec<Optio
         .collect()
 }
 
+/// A health transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthEvent {
+    pub at: DateTime<Utc>,
+    pub system: String,
+    /// `transition` or `verdict`.
+    pub kind: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub detail: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! Everything hard to get right lives here, where it can be tested exhaustively.
 
 pub mod approval;
+pub mod audit;
 pub mod backup;
 pub mod decision;
 pub mod duration;

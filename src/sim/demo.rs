@@ -24,7 +24,7 @@ pub const HOLD: Duration = Duration::from_secs(30);
 pub fn load(path: Option<&Path>, env: &dyn Environment) -> Result<config::Loaded, LoadError> {
     match path {
         Some(p) => config::load(p, env),
-        None => config::load_str(Path::new(EXAMPLE_NAME), EXAMPLE, env),
+        None => config::load_builtin(EXAMPLE_NAME, EXAMPLE, env),
     }
 }
 
@@ -59,11 +59,11 @@ pub fn point_checks(config: &mut Config, endpoints: &BTreeMap<String, String>) {
 /// directory (same name, media and offsite, so 3-2-1 reads as configured), each system's
 /// source becomes sample data generated there (a command source becomes a program printing a
 /// sample dump), and a key made for the demo encrypts them. Call after [`point_checks`] (which
-/// moves the state directory into `demo/`). Creates what is missing; never overwrites.
+/// moves the state directory into `demo/`) and after the state directory is made (private).
+/// Creates what is missing; never overwrites.
 pub fn point_backups(config: &mut Config) -> Result<(), String> {
     use crate::config::backup::{Source, Store};
     let dir = config.console.state_dir.clone();
-    crate::store::create_private_dir(&dir)?;
     let (public, key) = demo_key(&dir)?;
     let (signer, signing_key) = demo_signing_key(&dir)?;
     // The demo keeps its own timers running: backups and deep verifications on schedule.

@@ -5,6 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::Row;
 
 use super::{NewAuditRecord, Store, StoreError};
+use crate::model::failover::FailoverRecord;
+use crate::model::health::HealthEvent;
 use crate::model::job::Signal;
 
 fn ts(t: &DateTime<Utc>) -> String {
@@ -24,31 +26,6 @@ pub struct SignalRow {
     pub argument: Option<String>,
     pub by: String,
     pub at: DateTime<Utc>,
-}
-
-/// A system's failover state as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SystemStateRow {
-    pub system: String,
-    pub state: String,
-    pub since: DateTime<Utc>,
-    pub job_id: Option<String>,
-    pub commit_deadline: Option<DateTime<Utc>>,
-    /// `commit` or `failback`.
-    pub on_timeout: Option<String>,
-    pub detail: Option<String>,
-}
-
-/// A health transition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthEvent {
-    pub at: DateTime<Utc>,
-    pub system: String,
-    /// `transition` or `verdict`.
-    pub kind: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub detail: Option<String>,
 }
 
 impl Store {
@@ -118,11 +95,11 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn system_state(&self, system: &str) -> Result<Option<SystemStateRow>, StoreError> {
+    pub async fn system_state(&self, system: &str) -> Result<Option<FailoverRecord>, StoreError> {
         Ok(self.system_states().await?.into_iter().find(|s| s.system == system))
     }
 
-    pub async fn system_states(&self) -> Result<Vec<SystemStateRow>, StoreError> {
+    pub async fn system_states(&self) -> Result<Vec<FailoverRecord>, StoreError> {
         let err = self.error("reading failover states");
         let rows = sqlx::query(
             "SELECT system, state, since, job_id, commit_deadline, on_timeout, detail FROM system_states ORDER BY system",
@@ -132,7 +109,7 @@ impl Store {
         .map_err(&err)?;
         rows.iter()
             .map(|r| {
-                Ok(SystemStateRow {
+                Ok(FailoverRecord {
                     system: r.try_get(0)?,
                     state: r.try_get(1)?,
                     since: parse(Some(r.try_get(2)?)).unwrap_or_default(),
@@ -149,7 +126,7 @@ impl Store {
     /// Record a system's failover state and, with `audit`, its audit record in the same write.
     pub async fn set_system_state(
         &self,
-        row: &SystemStateRow,
+        row: &FailoverRecord,
         audit: Option<(&NewAuditRecord, DateTime<Utc>)>,
     ) -> Result<(), StoreError> {
         let q = sqlx::query(

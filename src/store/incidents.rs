@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::Row;
 
 use super::{Store, StoreError};
+use crate::model::failover::IncidentRecord;
 
 fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -14,27 +15,12 @@ fn parse(t: Option<String>) -> Option<DateTime<Utc>> {
     t.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncidentRow {
-    pub id: String,
-    pub kind: String,
-    pub severity: String,
-    pub systems: Vec<String>,
-    pub declared_by: String,
-    pub declared_at: DateTime<Utc>,
-    /// The recovery plan's job.
-    pub plan_job: Option<String>,
-    pub closed_by: Option<String>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub summary: Option<String>,
-}
-
 const COLUMNS: &str =
     "id, kind, severity, systems, declared_by, declared_at, plan_job, closed_by, closed_at, summary";
 
-fn row(r: &sqlx::sqlite::SqliteRow) -> Result<IncidentRow, sqlx::Error> {
+fn row(r: &sqlx::sqlite::SqliteRow) -> Result<IncidentRecord, sqlx::Error> {
     let systems: String = r.try_get(3)?;
-    Ok(IncidentRow {
+    Ok(IncidentRecord {
         id: r.try_get(0)?,
         kind: r.try_get(1)?,
         severity: r.try_get(2)?,
@@ -49,7 +35,7 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<IncidentRow, sqlx::Error> {
 }
 
 impl Store {
-    pub async fn insert_incident(&self, i: &IncidentRow) -> Result<(), StoreError> {
+    pub async fn insert_incident(&self, i: &IncidentRecord) -> Result<(), StoreError> {
         self.execute(sqlx::query(
             "INSERT INTO incidents (id, kind, severity, systems, declared_by, declared_at, plan_job, closed_by, closed_at, summary) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -68,7 +54,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn incidents(&self) -> Result<Vec<IncidentRow>, StoreError> {
+    pub async fn incidents(&self) -> Result<Vec<IncidentRecord>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM incidents ORDER BY declared_at DESC"
         )))
@@ -78,7 +64,7 @@ impl Store {
         rows.iter().map(row).collect::<Result<_, _>>().map_err(self.error("reading incidents"))
     }
 
-    pub async fn incident(&self, id: &str) -> Result<Option<IncidentRow>, StoreError> {
+    pub async fn incident(&self, id: &str) -> Result<Option<IncidentRecord>, StoreError> {
         Ok(self.incidents().await?.into_iter().find(|i| i.id == id))
     }
 

@@ -14,7 +14,6 @@ pub mod incidents;
 pub mod jobs;
 mod writer;
 
-use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -43,50 +42,34 @@ pub struct Store {
     path: PathBuf,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The state directory or database file could not be created or opened.
+    #[error("cannot open the state database {}: {reason}", path.display())]
     Open { path: PathBuf, reason: String },
     /// Another process kept the database locked for longer than we wait.
+    #[error(
+        "the state database {} stayed locked by another process; try again, or find the process holding it (fuser {})",
+        path.display(),
+        path.display()
+    )]
     Busy { path: PathBuf },
     /// The file is not a database, or is damaged.
+    #[error(
+        "the state database {} is damaged ({reason}); move it aside (keep it for investigation) and start again, or restore it from a copy",
+        path.display()
+    )]
     Corrupt { path: PathBuf, reason: String },
     /// The database was written by a newer warroom.
+    #[error(
+        "the state database {} was written by a newer warroom (schema version {version}); use that version, or point console.state_dir elsewhere",
+        path.display()
+    )]
     NewerSchema { path: PathBuf, version: i64 },
     /// Any other database failure, with what we were doing.
+    #[error("state database {}: {doing} failed: {reason}", path.display())]
     Failed { path: PathBuf, doing: &'static str, reason: String },
 }
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::Open { path, reason } => {
-                write!(f, "cannot open the state database {}: {reason}", path.display())
-            }
-            StoreError::Busy { path } => write!(
-                f,
-                "the state database {} stayed locked by another process; try again, or find the process holding it (fuser {})",
-                path.display(),
-                path.display()
-            ),
-            StoreError::Corrupt { path, reason } => write!(
-                f,
-                "the state database {} is damaged ({reason}); move it aside (keep it for investigation) and start again, or restore it from a copy",
-                path.display()
-            ),
-            StoreError::NewerSchema { path, version } => write!(
-                f,
-                "the state database {} was written by a newer warroom (schema version {version}); use that version, or point console.state_dir elsewhere",
-                path.display()
-            ),
-            StoreError::Failed { path, doing, reason } => {
-                write!(f, "state database {}: {doing} failed: {reason}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 impl StoreError {
     /// Classify a database error. `doing` says what we were doing, for the message.

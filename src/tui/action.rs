@@ -13,10 +13,15 @@ use crate::engine::backup::catalog::{BackupStanding, BackupView};
 use crate::engine::jobs::{JobSnapshot, Proof, Signal};
 use crate::engine::monitor::SystemHealth;
 use crate::model::Tier;
+use crate::model::audit::{AuditRecord, Verification};
 use crate::sim::{Fault, FaultState};
-use crate::store::{AuditRecord, Verification};
 
-use super::state::ReloadedConfig;
+use crate::config::Config;
+use crate::config::console::ConsoleConfig;
+use crate::config::keys::KeyBindings;
+use crate::model::Estate;
+
+use super::theme::ThemeCatalog;
 
 #[derive(Debug)]
 pub enum Event {
@@ -34,7 +39,7 @@ pub enum Event {
 }
 
 /// What the engine reports back after carrying out an effect.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum EngineEvent {
     AuditLoaded {
         records: Vec<AuditRecord>,
@@ -46,6 +51,9 @@ pub enum EngineEvent {
     ConfigRejected(String),
     /// The health monitor's latest on the systems that changed.
     Health(Vec<SystemHealth>),
+    /// The simulated faults as they are now (switched from anywhere: a key, `warroom sim
+    /// fault`, a failover step through the control API).
+    FaultsSeen(Vec<FaultState>),
     FaultSet {
         system: String,
         state: FaultState,
@@ -69,11 +77,36 @@ pub enum EngineEvent {
     Done(String),
 }
 
+/// The parts of a reloaded configuration the console takes on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReloadedConfig {
+    pub estate: Estate,
+    pub keys: KeyBindings,
+    pub console: ConsoleConfig,
+    pub approval: crate::model::ApprovalPolicies,
+    pub warnings: usize,
+    /// The theme files, read again (`None`: keep the ones loaded).
+    pub themes: Option<ThemeCatalog>,
+}
+
+impl ReloadedConfig {
+    pub fn from_config(config: &Config, warnings: usize) -> Self {
+        ReloadedConfig {
+            estate: config.estate.clone(),
+            keys: config.keys.clone(),
+            console: config.console.clone(),
+            approval: config.approval.clone(),
+            warnings,
+            themes: None,
+        }
+    }
+}
+
 /// What every process on this state shares, as the console last read it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Ops {
-    pub states: Vec<crate::store::failover::SystemStateRow>,
-    pub incident: Option<crate::store::incidents::IncidentRow>,
+    pub states: Vec<crate::model::failover::FailoverRecord>,
+    pub incident: Option<crate::model::failover::IncidentRecord>,
     pub timeline: Vec<crate::engine::incident::TimelineEntry>,
     pub jobs: Vec<JobSnapshot>,
 }
@@ -196,41 +229,14 @@ pub enum Action {
         fault: Fault,
         replace: bool,
     },
-    // Facts from the engine.
-    AuditLoaded {
-        records: Vec<AuditRecord>,
-        verification: Verification,
-    },
-    AuditFailed(String),
-    ConfigReloaded(Box<ReloadedConfig>),
-    ConfigRejected(String),
-    HealthChanged(Vec<SystemHealth>),
-    FaultSet {
-        system: String,
-        state: FaultState,
-    },
-    /// The simulated faults as they are now (switched from anywhere: a key, `warroom sim
-    /// fault`, a failover step through the control API).
-    FaultsSeen(Vec<FaultState>),
+    /// A fact from the engine (what it read or did).
+    Engine(EngineEvent),
     /// Plan a job and open the gate on it.
     Request(Request),
     ShowJobs,
     Gate(GateKey),
     /// Leave even though jobs run (after the question).
     QuitAnyway,
-    Proposed(Box<JobSnapshot>),
-    ActionFailed(String),
-    JobChanged(Box<JobSnapshot>),
-    JobsLoaded(Vec<JobSnapshot>),
-    BackupsLoaded {
-        backups: Vec<BackupView>,
-        standings: Vec<BackupStanding>,
-    },
-    OpsLoaded(Box<Ops>),
-    /// Reading the shared state failed (the reason): keep what was read last, marked stale.
-    StateUnreadable(String),
-    /// An engine action finished, with what to say.
-    Done(String),
     ShowIncident,
     Declare {
         kind: crate::model::failover::IncidentKind,

@@ -16,9 +16,10 @@ use crate::engine::Engine;
 use crate::engine::monitor::{Monitor, MonitorEvent};
 use crate::sim::SimHandle;
 
+use super::action::ReloadedConfig;
 use super::action::{Effect, EngineEvent, Event, Request};
 use super::event::to_action;
-use super::state::{Mode, ReloadedConfig, State};
+use super::state::{Mode, State};
 use super::theme::ThemeCatalog;
 use super::update::update;
 use super::{terminal, views};
@@ -222,7 +223,7 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
             let faults: Vec<crate::sim::FaultState> =
                 state.estate.systems().iter().map(|s| sim.fault(&s.name).unwrap_or_default()).collect();
             if faults != state.faults {
-                update(&mut state, super::action::Action::FaultsSeen(faults), now);
+                update(&mut state, super::action::Action::Engine(EngineEvent::FaultsSeen(faults)), now);
             }
         }
         if let Some(action) = to_action(&state, event) {
@@ -368,7 +369,7 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
     match effect {
         Effect::LoadAudit => {
             let loaded = async {
-                Ok::<_, crate::store::StoreError>((
+                Ok::<_, crate::engine::EngineError>((
                     engine.audit_records(Some(AUDIT_WINDOW)).await?,
                     engine.verify_audit().await?,
                 ))
@@ -524,7 +525,7 @@ async fn ops_reply(engine: &Engine) -> Reply {
 }
 
 /// Every read of the shared state, or the first that failed: never a partial all-clear.
-async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::store::StoreError> {
+async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::engine::EngineError> {
     let states = engine.failover_states().await?;
     let incident = engine.open_incident().await?;
     let timeline = match &incident {

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::action::{Action, Edit, EngineEvent, Event, GateKey};
+use super::action::{Action, Edit, Event, GateKey};
 use super::keymap::key_spec;
 use super::state::{Overlay, State};
 
@@ -17,25 +17,7 @@ pub fn to_action(state: &State, event: Event) -> Option<Action> {
             }
             typing(state).then(|| Action::Edit(Edit::Insert(text.replace(['\n', '\r'], " "))))
         }
-        Event::Engine(e) => Some(match e {
-            EngineEvent::AuditLoaded { records, verification } => {
-                Action::AuditLoaded { records, verification }
-            }
-            EngineEvent::AuditFailed(e) => Action::AuditFailed(e),
-            EngineEvent::ConfigReloaded(c) => Action::ConfigReloaded(c),
-            EngineEvent::ConfigRejected(text) => Action::ConfigRejected(text),
-            EngineEvent::Health(systems) => Action::HealthChanged(systems),
-            EngineEvent::FaultSet { system, state } => Action::FaultSet { system, state },
-            EngineEvent::FaultFailed(e) => Action::ConfigRejected(e),
-            EngineEvent::Proposed(job) => Action::Proposed(job),
-            EngineEvent::ActionFailed(e) => Action::ActionFailed(e),
-            EngineEvent::Job(job) => Action::JobChanged(job),
-            EngineEvent::Jobs(jobs) => Action::JobsLoaded(jobs),
-            EngineEvent::Backups { backups, standings } => Action::BackupsLoaded { backups, standings },
-            EngineEvent::Ops(ops) => Action::OpsLoaded(ops),
-            EngineEvent::StateUnreadable(why) => Action::StateUnreadable(why),
-            EngineEvent::Done(text) => Action::Done(text),
-        }),
+        Event::Engine(fact) => Some(Action::Engine(fact)),
         Event::Key(key) => key_action(state, &key),
     }
 }

@@ -4,16 +4,16 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 
-use crate::config::keys::KeyBindings;
 use crate::config::{Config, ConsoleConfig};
 use crate::engine::backup::catalog::{BackupStanding, BackupView};
 use crate::engine::jobs::{JobSnapshot, JobState};
 use crate::engine::monitor::SystemHealth;
 use crate::model::ApprovalPolicy;
+use crate::model::audit::{AuditRecord, Verification};
 use crate::model::{Estate, HealthState, RpoStatus, Tier};
 use crate::sim::FaultState;
-use crate::store::{AuditRecord, Verification};
 
+use super::action::Ops;
 use super::keymap::Keymap;
 use super::theme::{Theme, ThemeCatalog};
 
@@ -23,31 +23,6 @@ pub enum Mode {
     Live,
     Demo,
     ReadOnly,
-}
-
-/// The parts of a reloaded configuration the console takes on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReloadedConfig {
-    pub estate: Estate,
-    pub keys: KeyBindings,
-    pub console: ConsoleConfig,
-    pub approval: crate::model::ApprovalPolicies,
-    pub warnings: usize,
-    /// The theme files, read again (`None`: keep the ones loaded).
-    pub themes: Option<ThemeCatalog>,
-}
-
-impl ReloadedConfig {
-    pub fn from_config(config: &Config, warnings: usize) -> Self {
-        ReloadedConfig {
-            estate: config.estate.clone(),
-            keys: config.keys.clone(),
-            console: config.console.clone(),
-            approval: config.approval.clone(),
-            warnings,
-            themes: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +202,7 @@ pub struct State {
     /// The Jobs screen's selected job.
     pub job_selected: usize,
     /// What every process on this state shares: failover states, the open incident.
-    pub ops: super::action::Ops,
+    pub ops: Ops,
     /// Manual steps answered "later" (job and instruction), not asked again.
     pub manual_later: Vec<(String, String)>,
     /// Manual steps answered here (job, instruction): never asked again, while the job's

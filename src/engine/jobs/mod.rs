@@ -24,6 +24,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::EngineError;
 pub use crate::model::job::{JobKind, JobState, Plan, Progress, Signal, Unit, Waiting};
 use crate::model::{Action, ApprovalPolicy};
 use crate::store::StoreError;
@@ -250,6 +251,12 @@ impl fmt::Display for Refusal {
             Refusal::Missing => f.write_str("there is no such job"),
             Refusal::Held(e) | Refusal::Store(e) => f.write_str(e),
         }
+    }
+}
+
+impl From<EngineError> for Refusal {
+    fn from(e: EngineError) -> Self {
+        Refusal::Store(e.to_string())
     }
 }
 

@@ -23,6 +23,7 @@ use tokio::sync::{Semaphore, broadcast};
 use super::context::{JobContext, Meter};
 use super::{JobEvent, JobKind, JobSnapshot, JobSpec, JobState, Plan, Proof, Refusal, satisfies};
 use crate::clock::Clock;
+use crate::engine::EngineError;
 use crate::model::ApprovalPolicy;
 use crate::store::{JobRow, NewAuditRecord, Outcome, Store, StoreError};
 
@@ -116,7 +117,7 @@ impl JobPool {
         }
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<JobSnapshot>, StoreError> {
+    pub async fn get(&self, id: &str) -> Result<Option<JobSnapshot>, EngineError> {
         Ok(self.store.job(id).await?.as_ref().map(Self::snapshot_of))
     }
 
@@ -137,7 +138,7 @@ impl JobPool {
         })
     }
 
-    pub async fn list(&self, limit: u32) -> Result<Vec<JobSnapshot>, StoreError> {
+    pub async fn list(&self, limit: u32) -> Result<Vec<JobSnapshot>, EngineError> {
         Ok(self.store.jobs(limit).await?.iter().map(Self::snapshot_of).collect())
     }
 
@@ -535,7 +536,7 @@ impl JobPool {
 
     /// Whether the process that owns job `id` (proposed or runs it) is still there: on this
     /// host, its pid; on another host, its heartbeat, fresh within [`OWNER_GONE_AFTER`].
-    pub async fn owner_alive(&self, id: &str) -> Result<bool, StoreError> {
+    pub async fn owner_alive(&self, id: &str) -> Result<bool, EngineError> {
         let Some(row) = self.store.job(id).await? else { return Ok(false) };
         Ok(match (row.owner_host.as_deref(), row.owner_pid) {
             (Some(h), Some(pid)) if h == self.host => pid != i64::from(std::process::id()) && alive(pid),
@@ -546,8 +547,8 @@ impl JobPool {
 
     /// Tell the store this process is alive: every unfinished job it owns gets a fresh
     /// heartbeat (a running job's progress writes do the same, every second).
-    pub async fn heartbeat(&self) -> Result<(), StoreError> {
-        self.store.touch_jobs_of(&self.host, i64::from(std::process::id()), self.clock.now()).await
+    pub async fn heartbeat(&self) -> Result<(), EngineError> {
+        Ok(self.store.touch_jobs_of(&self.host, i64::from(std::process::id()), self.clock.now()).await?)
     }
 
     /// Wait until job `id` is approved (true) or finished without running (false), saying all
@@ -614,7 +615,7 @@ impl JobPool {
     /// A job left running by a process that is gone is Interrupted, never re-run. Jobs it had
     /// proposed or approved and not started are cancelled. Their locks are released. Returns
     /// the jobs marked.
-    pub async fn recover(&self) -> Result<Vec<String>, StoreError> {
+    pub async fn recover(&self) -> Result<Vec<String>, EngineError> {
         let mut marked = Vec::new();
         let now = self.clock.now();
         let stale = |row: &JobRow| -> bool {

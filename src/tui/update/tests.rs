@@ -9,10 +9,10 @@ use super::*;
 use crate::config::console::MapEnv;
 use crate::config::{Config, load_str};
 use crate::model::Tier;
-use crate::store::Verification;
+use crate::model::audit::Verification;
 use crate::tui::action::Event;
+use crate::tui::action::ReloadedConfig;
 use crate::tui::event::to_action;
-use crate::tui::state::ReloadedConfig;
 use crate::tui::theme::ThemeCatalog;
 
 const EXAMPLE: &str = include_str!("../../../config.toml.example");
@@ -225,7 +225,13 @@ fn the_audit_screen_asks_the_engine_and_shows_what_came_back() {
     assert_eq!(s.screen, Screen::Audit);
     assert!(s.audit.loading);
     let verification = Verification { records: 0, head: None, problem: None };
-    run(&mut s, [Action::AuditLoaded { records: vec![], verification: verification.clone() }]);
+    run(
+        &mut s,
+        [Action::Engine(crate::tui::action::EngineEvent::AuditLoaded {
+            records: vec![],
+            verification: verification.clone(),
+        })],
+    );
     assert!(!s.audit.loading);
     assert_eq!(s.audit.verification, Some(verification));
     run(&mut s, [cmd(KeyCommand::Back)]);
@@ -242,7 +248,12 @@ fn a_reload_keeps_the_selection_and_a_broken_one_keeps_everything() {
     let smaller = config(
         "[[systems]]\nname = \"wiki\"\ntier = 4\n\n[[systems]]\nname = \"search\"\ntier = 2\ndepends_on = [\"wiki\"]\n",
     );
-    run(&mut s, [Action::ConfigReloaded(Box::new(ReloadedConfig::from_config(&smaller, 1)))]);
+    run(
+        &mut s,
+        [Action::Engine(crate::tui::action::EngineEvent::ConfigReloaded(Box::new(
+            ReloadedConfig::from_config(&smaller, 1),
+        )))],
+    );
     assert_eq!(s.estate.systems().len(), 2);
     assert_eq!(detail_name(&s), Some("search"), "still looking at the same system");
     assert_eq!(selected_name(&s), "search");
@@ -251,7 +262,10 @@ fn a_reload_keeps_the_selection_and_a_broken_one_keeps_everything() {
         Some("configuration reloaded: 2 systems (1 warning: run warroom check)")
     );
 
-    run(&mut s, [Action::ConfigRejected("error: unknown dependency".into())]);
+    run(
+        &mut s,
+        [Action::Engine(crate::tui::action::EngineEvent::ConfigRejected("error: unknown dependency".into()))],
+    );
     assert!(
         matches!(&s.overlay, Some(Overlay::Problems { text, .. }) if text.contains("unknown dependency"))
     );
@@ -265,7 +279,12 @@ fn a_reload_that_removes_the_open_system_goes_home() {
     let mut s = state();
     run(&mut s, [Action::OpenSystem("payments".into())]);
     let smaller = config("[[systems]]\nname = \"wiki\"\ntier = 4\n");
-    run(&mut s, [Action::ConfigReloaded(Box::new(ReloadedConfig::from_config(&smaller, 0)))]);
+    run(
+        &mut s,
+        [Action::Engine(crate::tui::action::EngineEvent::ConfigReloaded(Box::new(
+            ReloadedConfig::from_config(&smaller, 0),
+        )))],
+    );
     assert_eq!(s.screen, Screen::Dashboard);
     assert_eq!(selected_name(&s), "wiki");
 }
@@ -352,7 +371,7 @@ fn a_backup_key_plans_first_and_the_gate_opens_with_cancel_focused() {
 
     let mut proposed = job("J-1", "backup", &system, JobState::Proposed);
     proposed.policy = ApprovalPolicy::Confirm;
-    run(&mut s, [Action::Proposed(Box::new(proposed))]);
+    run(&mut s, [Action::Engine(crate::tui::action::EngineEvent::Proposed(Box::new(proposed)))]);
     let g = gate(&s).unwrap();
     assert_eq!(g.focus, crate::tui::state::GateFocus::Cancel);
     // Enter at once presses Cancel: nothing runs, and the engine records the refusal.
@@ -367,13 +386,13 @@ fn esc_on_the_gate_cancels_and_approve_starts_the_job() {
     let mut s = state();
     let mut proposed = job("J-2", "backup", "database", JobState::Proposed);
     proposed.policy = ApprovalPolicy::Confirm;
-    run(&mut s, [Action::Proposed(Box::new(proposed.clone()))]);
+    run(&mut s, [Action::Engine(crate::tui::action::EngineEvent::Proposed(Box::new(proposed.clone())))]);
     assert_eq!(
         run(&mut s, [Action::Gate(GateKey::Cancel)]),
         vec![Effect::CancelProposal { id: "J-2".into() }]
     );
 
-    run(&mut s, [Action::Proposed(Box::new(proposed))]);
+    run(&mut s, [Action::Engine(crate::tui::action::EngineEvent::Proposed(Box::new(proposed)))]);
     let effects = run(&mut s, [Action::Gate(GateKey::Toggle), Action::Gate(GateKey::Press)]);
     assert_eq!(effects, vec![Effect::Approve { id: "J-2".into(), proof: Proof::Confirmed }]);
 }
@@ -382,7 +401,15 @@ fn esc_on_the_gate_cancels_and_approve_starts_the_job() {
 fn the_typed_policy_needs_the_system_name_exactly() {
     use crate::engine::jobs::JobState;
     let mut s = state();
-    run(&mut s, [Action::Proposed(Box::new(job("J-3", "restore", "database", JobState::Proposed)))]);
+    run(
+        &mut s,
+        [Action::Engine(crate::tui::action::EngineEvent::Proposed(Box::new(job(
+            "J-3",
+            "restore",
+            "database",
+            JobState::Proposed,
+        ))))],
+    );
     let keys: Vec<Action> = "datab".chars().map(|c| Action::Gate(GateKey::Insert(c.to_string()))).collect();
     run(&mut s, keys);
     let effects = run(&mut s, [Action::Gate(GateKey::Toggle), Action::Gate(GateKey::Press)]);
@@ -398,7 +425,15 @@ fn the_typed_policy_needs_the_system_name_exactly() {
 fn the_gate_takes_every_key_even_bound_ones() {
     use crate::engine::jobs::JobState;
     let mut s = state();
-    run(&mut s, [Action::Proposed(Box::new(job("J-4", "restore", "database", JobState::Proposed)))]);
+    run(
+        &mut s,
+        [Action::Engine(crate::tui::action::EngineEvent::Proposed(Box::new(job(
+            "J-4",
+            "restore",
+            "database",
+            JobState::Proposed,
+        ))))],
+    );
     // q would quit, b would back up: in the gate they are letters of the name.
     for c in ['q', 'b'] {
         let action = to_action(&s, Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))).unwrap();
@@ -415,26 +450,36 @@ fn job_events_update_the_list_and_a_finished_job_reloads_the_backups() {
     let mut j = job("J-5", "backup", "database", JobState::Running);
     j.progress.done = 10;
     j.progress.total = Some(100);
-    assert!(run(&mut s, [Action::JobChanged(Box::new(j.clone()))]).is_empty());
+    assert!(
+        run(&mut s, [Action::Engine(crate::tui::action::EngineEvent::Job(Box::new(j.clone())))]).is_empty()
+    );
     assert_eq!(s.running_jobs(), 1);
     j.progress.done = 60;
-    run(&mut s, [Action::JobChanged(Box::new(j.clone()))]);
+    run(&mut s, [Action::Engine(crate::tui::action::EngineEvent::Job(Box::new(j.clone())))]);
     assert_eq!(s.jobs.len(), 1, "the same job, updated in place");
     assert_eq!(s.jobs[0].progress.done, 60);
     j.state = JobState::Succeeded;
     j.outcome = Some("backup B-1: full".into());
-    let effects = run(&mut s, [Action::JobChanged(Box::new(j.clone()))]);
+    let effects = run(&mut s, [Action::Engine(crate::tui::action::EngineEvent::Job(Box::new(j.clone())))]);
     assert_eq!(effects, vec![Effect::LoadBackups]);
     assert!(s.message.as_ref().unwrap().text.contains("succeeded"));
     // The same event again (a late progress report) reloads nothing.
-    assert!(run(&mut s, [Action::JobChanged(Box::new(j))]).is_empty());
+    assert!(run(&mut s, [Action::Engine(crate::tui::action::EngineEvent::Job(Box::new(j)))]).is_empty());
 }
 
 #[test]
 fn quitting_while_a_job_runs_asks_first() {
     use crate::engine::jobs::JobState;
     let mut s = state();
-    run(&mut s, [Action::JobChanged(Box::new(job("J-6", "backup", "database", JobState::Running)))]);
+    run(
+        &mut s,
+        [Action::Engine(crate::tui::action::EngineEvent::Job(Box::new(job(
+            "J-6",
+            "backup",
+            "database",
+            JobState::Running,
+        ))))],
+    );
     run(&mut s, [cmd(KeyCommand::Quit)]);
     assert!(!s.quit);
     assert!(matches!(s.overlay, Some(Overlay::ConfirmQuit { running: 1 })));
@@ -452,7 +497,15 @@ fn quitting_while_a_job_runs_asks_first() {
 fn cancelling_a_running_job_goes_through_the_gate() {
     use crate::engine::jobs::JobState;
     let mut s = state();
-    run(&mut s, [Action::JobChanged(Box::new(job("J-7", "backup", "database", JobState::Running)))]);
+    run(
+        &mut s,
+        [Action::Engine(crate::tui::action::EngineEvent::Job(Box::new(job(
+            "J-7",
+            "backup",
+            "database",
+            JobState::Running,
+        ))))],
+    );
     run(&mut s, [Action::ShowJobs, cmd(KeyCommand::CancelJob)]);
     let g = gate(&s).unwrap();
     assert_eq!(g.subject, crate::tui::state::GateSubject::Cancellation);
@@ -488,7 +541,7 @@ fn a_manual_step_answered_here_is_not_asked_again_and_its_prompt_closes_when_it_
     j.progress.stage = "manual: Stop replication".into();
     j.progress.waiting =
         Some(crate::engine::jobs::Waiting::Manual { instruction: "Stop replication".into() });
-    run(&mut s, [Action::JobChanged(Box::new(j.clone()))]);
+    run(&mut s, [Action::Engine(crate::tui::action::EngineEvent::Job(Box::new(j.clone())))]);
     assert!(matches!(s.overlay, Some(Overlay::Manual { .. })), "the prompt opens");
     // Done: the signal goes; the job's progress still says it waits, for a moment.
     let effects = run(&mut s, [Action::Manual(ManualKey::Toggle), Action::Manual(ManualKey::Press)]);
@@ -500,15 +553,15 @@ fn a_manual_step_answered_here_is_not_asked_again_and_its_prompt_closes_when_it_
             argument: None
         }]
     );
-    run(&mut s, [Action::JobChanged(Box::new(j.clone()))]);
+    run(&mut s, [Action::Engine(crate::tui::action::EngineEvent::Job(Box::new(j.clone())))]);
     assert!(s.overlay.is_none(), "not asked again");
     // Another process's console shows the prompt; the step is answered there, the prompt closes.
     let mut other = state();
-    run(&mut other, [Action::JobChanged(Box::new(j.clone()))]);
+    run(&mut other, [Action::Engine(crate::tui::action::EngineEvent::Job(Box::new(j.clone())))]);
     assert!(matches!(other.overlay, Some(Overlay::Manual { .. })));
     j.progress.stage = "step 3/3 Repoint".into();
     j.progress.waiting = None;
-    run(&mut other, [Action::JobChanged(Box::new(j))]);
+    run(&mut other, [Action::Engine(crate::tui::action::EngineEvent::Job(Box::new(j)))]);
     assert!(other.overlay.is_none(), "the prompt closed when its step moved on");
 }
 
@@ -516,7 +569,15 @@ fn a_manual_step_answered_here_is_not_asked_again_and_its_prompt_closes_when_it_
 fn in_a_typed_gate_the_matching_name_and_enter_approve() {
     use crate::engine::jobs::JobState;
     let mut s = state();
-    run(&mut s, [Action::Proposed(Box::new(job("J-8", "restore", "database", JobState::Proposed)))]);
+    run(
+        &mut s,
+        [Action::Engine(crate::tui::action::EngineEvent::Proposed(Box::new(job(
+            "J-8",
+            "restore",
+            "database",
+            JobState::Proposed,
+        ))))],
+    );
     assert_eq!(gate(&s).unwrap().focus, GateFocus::Cancel, "the gate opens on Cancel");
     let keys: Vec<Action> =
         "database".chars().map(|c| Action::Gate(GateKey::Insert(c.to_string()))).collect();
