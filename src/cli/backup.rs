@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::status::{StatusReport, UNKNOWN};
+use super::status::UNKNOWN;
 use super::{CliError, open_engine};
 use crate::engine::Engine;
 use crate::engine::backup::catalog::BackupView;
@@ -658,15 +658,13 @@ struct ScheduleJson {
 /// `warroom rpo`: every system's RPO from its newest verified backup.
 pub async fn rpo(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, UNKNOWN).await?;
-    let problems = engine.refresh_catalog(None).await;
+    let now = engine.now();
+    // An unreadable state is UNKNOWN, never "never backed up".
+    let (report, problems) = engine.assess_estate(None).await.map_err(|e| CliError::message(e, UNKNOWN))?;
     for p in &problems {
         eprintln!("warning: {p}");
     }
-    let now = engine.now();
-    // An unreadable state is UNKNOWN, never "never backed up".
     let unknown = |e: String| CliError::message(format!("state unreadable: {e}"), UNKNOWN);
-    let newest = engine.newest_verified().await.map_err(unknown)?;
-    let report = StatusReport::assess(&engine.config().estate, &newest, now);
     let standings = engine.standings().await.map_err(unknown)?;
     // A missed scheduled run is a warning even while the RPO still holds.
     let missed = standings.iter().filter(|s| s.schedule.is_some_and(|x| x.missed)).count();

@@ -3,140 +3,12 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
-
-use serde::Serialize;
 
 use super::{CliError, open_engine};
 use crate::engine::Engine;
+use crate::engine::assessment::{ProbeLine, health_severity};
 use crate::engine::monitor::MonitorEvent;
-use crate::engine::probe::ProbeResult;
-use crate::model::decision::{confirmed_by, defer_to_root};
-use crate::model::{
-    Decision, HealthState, HealthTracker, HealthWindow, Outcome, Sample, Severity, Thresholds, WindowStats,
-    decide, impacted_by,
-};
-
-/// One system after one probe: what the probe found, nothing more. A verdict needs the
-/// window and the state machine's run of probes: see [`assess`].
-#[derive(Debug, Clone, Serialize)]
-pub struct ProbeLine {
-    pub name: String,
-    pub probe: String,
-    pub state: HealthState,
-    pub outcome: Outcome,
-    pub latency_ms: u64,
-    pub detail: String,
-}
-
-/// One system after a short run of probe rounds, judged as the monitor would judge it.
-#[derive(Debug, Clone, Serialize)]
-pub struct HealthLine {
-    pub name: String,
-    pub probe: String,
-    /// The state machine's state after the rounds (`unknown` if it did not settle).
-    pub state: HealthState,
-    pub probes: u32,
-    pub stats: WindowStats,
-    pub decision: Decision,
-    pub impacted_by: Option<String>,
-    /// The last probe's outcome and detail.
-    pub outcome: Outcome,
-    pub latency_ms: u64,
-    pub detail: String,
-}
-
-pub fn health_severity(state: HealthState) -> Severity {
-    match state {
-        HealthState::Down => Severity::Critical,
-        HealthState::Degraded => Severity::Warning,
-        HealthState::Healthy | HealthState::Unknown => Severity::Ok,
-    }
-}
-
-/// One round of probes, each judged on its own.
-pub async fn one_round(engine: &Engine, only: Option<usize>) -> Result<Vec<ProbeLine>, CliError> {
-    let results = engine.probe_once(only).await.map_err(|e| CliError::message(e, 3))?;
-    let config = engine.config();
-    let now = engine.now();
-    Ok(results
-        .into_iter()
-        .filter_map(|(i, r): (usize, ProbeResult)| {
-            let system = config.estate.systems().get(i)?;
-            let settings = config.systems.get(i)?;
-            let sample = Sample { at: now, outcome: r.outcome, latency: r.latency, excused: false };
-            Some(ProbeLine {
-                name: system.name.clone(),
-                probe: settings.health.as_ref().map(|h| h.probe.describe()).unwrap_or_default(),
-                state: HealthTracker::classify(&sample, settings.thresholds.response_time_above),
-                outcome: r.outcome,
-                latency_ms: r.latency.as_millis() as u64,
-                detail: r.detail,
-            })
-        })
-        .collect())
-}
-
-/// Enough rounds of probes, `gap` apart, for the state machine to settle (the configured
-/// `consecutive`), each system judged as the monitor would: its state with hysteresis, its
-/// window's decision confirmed by that state, and the down dependency it defers to.
-pub async fn assess(engine: &Engine, gap: Duration) -> Result<Vec<HealthLine>, CliError> {
-    let config = engine.config();
-    let rounds = config.health.consecutive.max(1);
-    let systems = config.estate.systems();
-    let mut trackers: Vec<HealthTracker> =
-        systems.iter().map(|_| HealthTracker::new(config.health.consecutive)).collect();
-    let mut windows: Vec<HealthWindow> =
-        systems.iter().map(|_| HealthWindow::new(config.health.window, rounds as usize)).collect();
-    let mut last: Vec<Option<ProbeResult>> = systems.iter().map(|_| None).collect();
-    for round in 0..rounds {
-        if round > 0 {
-            tokio::time::sleep(gap).await;
-        }
-        let now = engine.now();
-        for (i, r) in engine.probe_once(None).await.map_err(|e| CliError::message(e, 3))? {
-            let (Some(settings), Some(tracker), Some(window)) =
-                (config.systems.get(i), trackers.get_mut(i), windows.get_mut(i))
-            else {
-                continue;
-            };
-            let sample = Sample { at: now, outcome: r.outcome, latency: r.latency, excused: false };
-            tracker.observe(&sample, settings.thresholds.response_time_above);
-            window.push(sample);
-            if let Some(l) = last.get_mut(i) {
-                *l = Some(r);
-            }
-        }
-    }
-    let now = engine.now();
-    let states: Vec<HealthState> = trackers.iter().map(|t| t.state).collect();
-    let impacted = impacted_by(config.estate.graph(), &states);
-    Ok(systems
-        .iter()
-        .enumerate()
-        .filter_map(|(i, system)| {
-            let settings = config.systems.get(i)?;
-            let r = last.get(i)?.clone()?;
-            let stats = windows.get(i)?.stats(now);
-            // A short run: every probe of it counts, however few the thresholds ask for.
-            let thresholds = Thresholds { min_probes: 1, ..settings.thresholds };
-            let decision = confirmed_by(decide(&stats, &thresholds, settings.failover.is_some()), states[i]);
-            let cause = impacted.get(i).copied().flatten();
-            Some(HealthLine {
-                name: system.name.clone(),
-                probe: settings.health.as_ref().map(|h| h.probe.describe()).unwrap_or_default(),
-                state: states[i],
-                probes: stats.probes,
-                stats,
-                decision: if cause.is_some() { defer_to_root(decision) } else { decision },
-                impacted_by: cause.map(|c| config.estate.graph().name(c).to_owned()),
-                outcome: r.outcome,
-                latency_ms: r.latency.as_millis() as u64,
-                detail: r.detail,
-            })
-        })
-        .collect())
-}
+use crate::model::{Decision, Severity};
 
 pub async fn probe(
     config: Option<PathBuf>,
@@ -166,7 +38,7 @@ pub async fn probe(
             Some(i)
         }
     };
-    let lines = one_round(&engine, only).await?;
+    let lines = engine.probe_round(only).await.map_err(|e| CliError::message(e, 3))?;
     let worst = lines.iter().map(|l| health_severity(l.state)).max().unwrap_or(Severity::Ok);
     if json {
         let doc = serde_json::json!({

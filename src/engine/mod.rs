@@ -4,6 +4,7 @@
 //! An [`Engine`] is cheap to clone: the console hands clones to the tasks that carry out its
 //! effects, and each task sends an owned result back.
 
+pub mod assessment;
 pub mod backup;
 mod error;
 pub mod failover;

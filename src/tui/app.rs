@@ -9,15 +9,14 @@ use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::config::{LoadError, ProcessEnv};
+use crate::config::ProcessEnv;
 use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::engine::monitor::{Monitor, MonitorEvent};
-use crate::sim::SimHandle;
 
-use super::action::ReloadedConfig;
-use super::action::{Effect, EngineEvent, Event, Request};
+use super::action::{Effect, EngineEvent, Event};
+use super::effects::{Reply, carry_out, jobs_reply};
 use super::event::to_action;
 use super::state::{Mode, State};
 use super::theme::ThemeCatalog;
@@ -33,20 +32,10 @@ pub struct Options {
     pub sim: Option<crate::sim::SimHandle>,
 }
 
-/// What the effect tasks send back to the loop.
-enum Reply {
-    Event(EngineEvent),
-    /// A reloaded configuration comes with the engine that carries it.
-    Reloaded(Engine, Box<ReloadedConfig>),
-}
-
 /// How often the backup schedule is looked at.
 const SCHEDULE_EVERY: Duration = Duration::from_secs(10);
 /// How often (in ticks, seconds) the backups are read again from the repositories.
 const BACKUPS_EVERY_TICKS: u64 = 30;
-
-/// The newest audit records the console holds (the whole log stays in the store).
-const AUDIT_WINDOW: u32 = 1000;
 
 pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let mut engine = engine;
@@ -83,8 +72,7 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     {
         let (engine, tx) = (engine.clone(), tx.clone());
         tokio::spawn(async move {
-            let list = engine.jobs().list(JOBS_SHOWN).await.unwrap_or_default();
-            let _ = tx.send(Reply::Event(EngineEvent::Jobs(list)));
+            let _ = tx.send(jobs_reply(&engine).await);
         });
     }
     // The backup schedule runs while the console does (never when read-only).
@@ -287,7 +275,7 @@ async fn stop_jobs(engine: &Engine) {
 
 /// The theme catalog for the configuration's folder and the user's (file I/O: done in the loop
 /// or an effect task, never in `update`).
-fn load_themes(engine: &Engine, truecolor: bool) -> ThemeCatalog {
+pub(super) fn load_themes(engine: &Engine, truecolor: bool) -> ThemeCatalog {
     let config_dir = engine.config().path.parent().map(|p| p.to_owned()).unwrap_or_default();
     let themes = ThemeCatalog::load(&crate::config::console::theme_dirs(&config_dir, &ProcessEnv));
     for warning in &themes.warnings {
@@ -296,7 +284,7 @@ fn load_themes(engine: &Engine, truecolor: bool) -> ThemeCatalog {
     if truecolor { themes } else { themes.in_256_colors() }
 }
 
-fn truecolor() -> bool {
+pub(super) fn truecolor() -> bool {
     std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
 }
 
@@ -331,222 +319,4 @@ fn spawn_snapshot(monitor: &Arc<Monitor>, tx: &mpsc::UnboundedSender<Reply>) {
         let systems = monitor.snapshot().await;
         let _ = tx.send(Reply::Event(EngineEvent::Health(systems)));
     });
-}
-
-/// Run an effect on the engine in its own task; the result comes back as a reply. A panic in
-/// the task becomes an error reply: the console carries on.
-fn carry_out(effect: Effect, engine: &Engine, sim: Option<&SimHandle>, tx: &mpsc::UnboundedSender<Reply>) {
-    use futures_util::FutureExt;
-    if let Effect::SetFault { system, fault, replace } = &effect {
-        let switched =
-            sim.map(|s| if *replace { s.replace_fault(system, *fault) } else { s.set_fault(system, *fault) });
-        let reply = match switched {
-            Some(Ok(state)) => EngineEvent::FaultSet { system: system.clone(), state },
-            Some(Err(e)) => EngineEvent::FaultFailed(e),
-            None => EngineEvent::FaultFailed("this console is not running a simulated estate".to_owned()),
-        };
-        let _ = tx.send(Reply::Event(reply));
-        return;
-    }
-    let engine = engine.clone();
-    let tx = tx.clone();
-    tokio::spawn(async move {
-        let failed = match effect {
-            Effect::LoadAudit => |e: String| Reply::Event(EngineEvent::AuditFailed(e)),
-            Effect::ReloadConfig | Effect::SetFault { .. } => {
-                |e: String| Reply::Event(EngineEvent::ConfigRejected(e))
-            }
-            _ => |e: String| Reply::Event(EngineEvent::ActionFailed(e)),
-        };
-        let work = std::panic::AssertUnwindSafe(effect_reply(effect, engine)).catch_unwind();
-        let reply =
-            work.await.unwrap_or_else(|_| failed("an internal error stopped it (see the log)".to_owned()));
-        let _ = tx.send(reply);
-    });
-}
-
-async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
-    match effect {
-        Effect::LoadAudit => {
-            let loaded = async {
-                Ok::<_, crate::engine::EngineError>((
-                    engine.audit_records(Some(AUDIT_WINDOW)).await?,
-                    engine.verify_audit().await?,
-                ))
-            };
-            match loaded.await {
-                Ok((records, verification)) => {
-                    Reply::Event(EngineEvent::AuditLoaded { records, verification })
-                }
-                Err(e) => Reply::Event(EngineEvent::AuditFailed(e.to_string())),
-            }
-        }
-        Effect::ReloadConfig => match engine.reload(&ProcessEnv).await {
-            Ok((new_engine, loaded)) => {
-                let warnings = loaded.report.warnings().count();
-                let mut config = ReloadedConfig::from_config(new_engine.config(), warnings);
-                config.themes = Some(load_themes(&new_engine, truecolor()));
-                Reply::Reloaded(new_engine, Box::new(config))
-            }
-            Err(LoadError::Invalid(report)) => {
-                Reply::Event(EngineEvent::ConfigRejected(report.render(false)))
-            }
-            Err(other) => Reply::Event(EngineEvent::ConfigRejected(other.to_string())),
-        },
-        // Carried out at once in `carry_out`, never in a task.
-        Effect::SetFault { .. } => {
-            Reply::Event(EngineEvent::FaultFailed("a fault is switched in place".to_owned()))
-        }
-        Effect::Propose(request) => {
-            let planned = match request {
-                Request::Backup { system } => engine.plan_backup(&system).await,
-                Request::Verify { system, deep } => engine.plan_verify(&system, deep, None).await,
-                Request::Restore { system, id, to } => {
-                    engine.plan_restore(id.as_deref().unwrap_or(&system), None, to, false, None).await
-                }
-                Request::Prune { system } => engine.plan_prune(&system).await,
-                Request::Failover { system, failback } => {
-                    // No procedure: the decision panel's key restores instead.
-                    if !failback && engine.procedure(&system, false).is_err() {
-                        engine.plan_restore(&system, None, None, false, None).await
-                    } else {
-                        engine.plan_procedure(&system, failback).await
-                    }
-                }
-                Request::Recover { systems, incident } => {
-                    engine.plan_recover(&systems, incident.as_deref()).await
-                }
-            };
-            let (spec, plan) = match planned {
-                Ok(p) => p,
-                Err(e) => return Reply::Event(EngineEvent::ActionFailed(e)),
-            };
-            match engine.propose(&spec, plan, engine.operator()).await {
-                Ok(job) => Reply::Event(EngineEvent::Proposed(Box::new(job))),
-                Err(refusal) => {
-                    Reply::Event(EngineEvent::ActionFailed(format!("refused, nothing ran: {refusal}")))
-                }
-            }
-        }
-        Effect::Approve { id, proof } => match engine.approve(&id, engine.operator(), &proof).await {
-            Ok(_) => {
-                engine.spawn_job(&id);
-                Reply::Event(EngineEvent::Jobs(engine.jobs().list(JOBS_SHOWN).await.unwrap_or_default()))
-            }
-            Err(refusal) => {
-                let _ = engine.cancel_proposal(&id, engine.operator()).await;
-                Reply::Event(EngineEvent::ActionFailed(format!("not approved, nothing ran: {refusal}")))
-            }
-        },
-        Effect::CancelProposal { id } => match engine.cancel_proposal(&id, engine.operator()).await {
-            Ok(()) => {
-                Reply::Event(EngineEvent::Jobs(engine.jobs().list(JOBS_SHOWN).await.unwrap_or_default()))
-            }
-            Err(e) => Reply::Event(EngineEvent::ActionFailed(e.to_string())),
-        },
-        Effect::CancelJob { id } => match engine.jobs().cancel_running(&id, engine.operator()).await {
-            Ok(()) => {
-                Reply::Event(EngineEvent::Jobs(engine.jobs().list(JOBS_SHOWN).await.unwrap_or_default()))
-            }
-            Err(e) => Reply::Event(EngineEvent::ActionFailed(format!("cannot cancel {id}: {e}"))),
-        },
-        Effect::LoadBackups => backups_reply(&engine).await,
-        Effect::LoadOps => ops_reply(&engine).await,
-        Effect::Declare { kind, severity, systems } => {
-            let incident = match engine.declare_incident(kind, severity, &systems, engine.operator()).await {
-                Ok(i) => i,
-                Err(e) => return Reply::Event(EngineEvent::ActionFailed(e)),
-            };
-            // Declaring proposes the recovery plan: the gate opens on it.
-            match engine.plan_recover(&systems, Some(&incident.id)).await {
-                Ok((spec, plan)) => match engine.propose(&spec, plan, engine.operator()).await {
-                    Ok(job) => Reply::Event(EngineEvent::Proposed(Box::new(job))),
-                    Err(e) => Reply::Event(EngineEvent::ActionFailed(format!(
-                        "{} declared; the plan was refused: {e}",
-                        incident.id
-                    ))),
-                },
-                Err(e) => Reply::Event(EngineEvent::ActionFailed(format!(
-                    "{} declared; no recovery plan: {e}",
-                    incident.id
-                ))),
-            }
-        }
-        Effect::Commit { system } => match engine.commit(&system, engine.operator()).await {
-            Ok(m) => Reply::Event(EngineEvent::Done(m)),
-            Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
-        },
-        Effect::Note { incident, text } => {
-            match engine.incident_note(&incident, &text, engine.operator()).await {
-                Ok(()) => Reply::Event(EngineEvent::Done(format!("noted on {incident}"))),
-                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
-            }
-        }
-        Effect::CloseIncident { incident, summary } => {
-            match engine.close_incident(&incident, summary.as_deref(), engine.operator()).await {
-                Ok(id) => Reply::Event(EngineEvent::Done(format!("{id} closed"))),
-                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
-            }
-        }
-        Effect::Report { incident } => {
-            let found = match &incident {
-                Some(id) => engine.incident(Some(id)).await,
-                None => match engine.incidents().await {
-                    Ok(all) => all.into_iter().next().ok_or_else(|| "there is no incident".to_owned()),
-                    Err(e) => Err(format!("state unreadable: {e}")),
-                },
-            };
-            match found {
-                // The engine writes the report; the console only says where.
-                Ok(i) => match engine.write_report(&i).await {
-                    Ok(path) => {
-                        Reply::Event(EngineEvent::Done(format!("report written to {}", path.display())))
-                    }
-                    Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
-                },
-                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
-            }
-        }
-        Effect::Signal { job, signal, argument } => {
-            match engine.signal_job(&job, signal, argument.as_deref(), engine.operator()).await {
-                Ok(()) => Reply::Event(EngineEvent::Done(format!("{signal} sent to {job}"))),
-                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
-            }
-        }
-    }
-}
-
-/// The shared state: failover states, the open incident and its timeline, the jobs.
-async fn ops_reply(engine: &Engine) -> Reply {
-    match read_ops(engine).await {
-        Ok(ops) => Reply::Event(EngineEvent::Ops(Box::new(ops))),
-        Err(e) => Reply::Event(EngineEvent::StateUnreadable(e.to_string())),
-    }
-}
-
-/// Every read of the shared state, or the first that failed: never a partial all-clear.
-async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::engine::EngineError> {
-    let states = engine.failover_states().await?;
-    let incident = engine.open_incident().await?;
-    let timeline = match &incident {
-        Some(i) => engine.timeline(i).await?,
-        None => Vec::new(),
-    };
-    let jobs = engine.jobs().list(JOBS_SHOWN).await?;
-    Ok(super::action::Ops { states, incident, timeline, jobs })
-}
-
-/// Jobs the console loads.
-const JOBS_SHOWN: u32 = 300;
-
-async fn backups_reply(engine: &Engine) -> Reply {
-    let problems = engine.refresh_catalog(None).await;
-    for p in &problems {
-        tracing::warn!(problem = %p, "a backup location could not be read");
-    }
-    let read = async { Ok::<_, String>((engine.backups(None).await?, engine.standings().await?)) };
-    match read.await {
-        Ok((backups, standings)) => Reply::Event(EngineEvent::Backups { backups, standings }),
-        Err(e) => Reply::Event(EngineEvent::StateUnreadable(e)),
-    }
 }

@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod app;
+pub mod effects;
 pub mod event;
 pub mod filter;
 pub mod help;

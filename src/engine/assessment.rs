@@ -1,0 +1,319 @@
+//! One assessment of the estate, built by the engine and read by every view: each system's
+//! objectives and RPO status from its newest verified backup, and (after a short run of probes)
+//! its health and verdict, judged as the monitor judges them. `status`, `rpo` and (next) the
+//! documents format this snapshot; the schema is `warroom.status/1` (docs/json.md).
+//!
+//! ```text
+//!  config (estate, objectives) ─► model (RpoStatus, decide, impacted_by) ─► EstateAssessment ─► cli / tui / documents
+//!  catalog (newest verified) ─┘    probes (rounds) ─┘
+//! ```
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::engine::probe::ProbeResult;
+use crate::model::decision::{confirmed_by, defer_to_root};
+use crate::model::duration::human;
+use crate::model::{
+    Decision, Estate, HealthState, HealthTracker, HealthWindow, Outcome, RpoStatus, Sample, Severity,
+    Thresholds, Tier, WindowStats, decide, impacted_by,
+};
+
+/// The status of the estate at one moment: the `warroom.status/1` JSON document.
+#[derive(Debug, Clone, Serialize)]
+pub struct EstateAssessment {
+    pub schema: &'static str,
+    pub generated_at: String,
+    /// `ok`, `warning` or `critical`.
+    pub overall: &'static str,
+    pub exit_code: u8,
+    pub counts: Counts,
+    pub systems: Vec<SystemStatus>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub systems: usize,
+    pub compliant: usize,
+    pub at_risk: usize,
+    pub breached: usize,
+    pub never_backed_up: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemStatus {
+    pub name: String,
+    pub tier: u8,
+    pub tier_label: &'static str,
+    pub owner: Option<String>,
+    pub description: Option<String>,
+    pub depends_on: Vec<String>,
+    pub objectives: Objectives,
+    pub rpo: RpoJson,
+    /// `ok`, `warning` or `critical`.
+    pub severity: &'static str,
+    /// With `--probe`: the state and verdict after a short run of probes. Absent without
+    /// `--probe`; `null` for a system with no health check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Option<HealthLine>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Objectives {
+    pub rto_seconds: u64,
+    pub rpo_seconds: u64,
+    pub rto: String,
+    pub rpo: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RpoJson {
+    /// `compliant`, `at_risk`, `breached` or `never_backed_up`.
+    pub state: &'static str,
+    pub newest_verified_backup: Option<String>,
+    pub age_seconds: Option<u64>,
+    pub remaining_seconds: Option<u64>,
+    pub overdue_seconds: Option<u64>,
+}
+
+pub fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Ok => "ok",
+        Severity::Warning => "warning",
+        Severity::Critical => "critical",
+    }
+}
+
+impl EstateAssessment {
+    pub fn assess(
+        estate: &Estate,
+        newest_verified: &HashMap<String, DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut counts = Counts::default();
+        let mut worst = Severity::Ok;
+        let mut systems = Vec::new();
+        for tier in Tier::ALL {
+            for (_, s) in estate.tier(tier) {
+                let newest = newest_verified.get(&s.name).copied();
+                let rpo = RpoStatus::assess(newest, s.objective.rpo, estate.rpo_policy, now);
+                counts.systems += 1;
+                match rpo {
+                    RpoStatus::NeverBackedUp => counts.never_backed_up += 1,
+                    RpoStatus::Compliant { .. } => counts.compliant += 1,
+                    RpoStatus::AtRisk { .. } => counts.at_risk += 1,
+                    RpoStatus::Breached { .. } => counts.breached += 1,
+                }
+                worst = worst.max(rpo.severity());
+                systems.push(SystemStatus {
+                    name: s.name.clone(),
+                    tier: tier.number(),
+                    tier_label: tier.label(),
+                    owner: s.owner.clone(),
+                    description: s.description.clone(),
+                    depends_on: s.depends_on.clone(),
+                    objectives: Objectives {
+                        rto_seconds: s.objective.rto.as_secs(),
+                        rpo_seconds: s.objective.rpo.as_secs(),
+                        rto: human(s.objective.rto),
+                        rpo: human(s.objective.rpo),
+                    },
+                    rpo: RpoJson {
+                        state: rpo.key(),
+                        newest_verified_backup: newest.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                        age_seconds: rpo.age().map(|d| d.as_secs()),
+                        remaining_seconds: rpo.remaining().map(|d| d.as_secs()),
+                        overdue_seconds: match rpo {
+                            RpoStatus::Breached { overdue, .. } => Some(overdue.as_secs()),
+                            _ => None,
+                        },
+                    },
+                    severity: severity_name(rpo.severity()),
+                    health: None,
+                });
+            }
+        }
+        EstateAssessment {
+            schema: "warroom.status/1",
+            generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            overall: severity_name(worst),
+            exit_code: worst.exit_code(),
+            counts,
+            systems,
+        }
+    }
+
+    /// Add one round of probes: each system's health and verdict; the overall severity rises
+    /// with a down (critical) or degraded (warning) system.
+    pub fn add_health(&mut self, lines: Vec<HealthLine>) {
+        let parse = |s: &str| match s {
+            "critical" => Severity::Critical,
+            "warning" => Severity::Warning,
+            _ => Severity::Ok,
+        };
+        let mut worst = parse(self.overall);
+        for system in &mut self.systems {
+            let line = lines.iter().find(|l| l.name == system.name).cloned();
+            if let Some(l) = &line {
+                let severity = health_severity(l.state);
+                worst = worst.max(severity);
+                system.severity = severity_name(parse(system.severity).max(severity));
+            }
+            system.health = Some(line);
+        }
+        self.overall = severity_name(worst);
+        self.exit_code = worst.exit_code();
+    }
+}
+
+/// One system after one probe: what the probe found, nothing more. A verdict needs the
+/// window and the state machine's run of probes: see [`assess`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeLine {
+    pub name: String,
+    pub probe: String,
+    pub state: HealthState,
+    pub outcome: Outcome,
+    pub latency_ms: u64,
+    pub detail: String,
+}
+
+/// One system after a short run of probe rounds, judged as the monitor would judge it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthLine {
+    pub name: String,
+    pub probe: String,
+    /// The state machine's state after the rounds (`unknown` if it did not settle).
+    pub state: HealthState,
+    pub probes: u32,
+    pub stats: WindowStats,
+    pub decision: Decision,
+    pub impacted_by: Option<String>,
+    /// The last probe's outcome and detail.
+    pub outcome: Outcome,
+    pub latency_ms: u64,
+    pub detail: String,
+}
+
+pub fn health_severity(state: HealthState) -> Severity {
+    match state {
+        HealthState::Down => Severity::Critical,
+        HealthState::Degraded => Severity::Warning,
+        HealthState::Healthy | HealthState::Unknown => Severity::Ok,
+    }
+}
+
+impl Engine {
+    /// One round of probes, each judged on its own.
+    pub async fn probe_round(&self, only: Option<usize>) -> Result<Vec<ProbeLine>, String> {
+        let engine = self;
+        let results = engine.probe_once(only).await?;
+        let config = engine.config();
+        let now = engine.now();
+        Ok(results
+            .into_iter()
+            .filter_map(|(i, r): (usize, ProbeResult)| {
+                let system = config.estate.systems().get(i)?;
+                let settings = config.systems.get(i)?;
+                let sample = Sample { at: now, outcome: r.outcome, latency: r.latency, excused: false };
+                Some(ProbeLine {
+                    name: system.name.clone(),
+                    probe: settings.health.as_ref().map(|h| h.probe.describe()).unwrap_or_default(),
+                    state: HealthTracker::classify(&sample, settings.thresholds.response_time_above),
+                    outcome: r.outcome,
+                    latency_ms: r.latency.as_millis() as u64,
+                    detail: r.detail,
+                })
+            })
+            .collect())
+    }
+
+    /// Enough rounds of probes, `gap` apart, for the state machine to settle (the configured
+    /// `consecutive`), each system judged as the monitor would: its state with hysteresis, its
+    /// window's decision confirmed by that state, and the down dependency it defers to.
+    pub async fn assess_health(&self, gap: Duration) -> Result<Vec<HealthLine>, String> {
+        let engine = self;
+        let config = engine.config();
+        let rounds = config.health.consecutive.max(1);
+        let systems = config.estate.systems();
+        let mut trackers: Vec<HealthTracker> =
+            systems.iter().map(|_| HealthTracker::new(config.health.consecutive)).collect();
+        let mut windows: Vec<HealthWindow> =
+            systems.iter().map(|_| HealthWindow::new(config.health.window, rounds as usize)).collect();
+        let mut last: Vec<Option<ProbeResult>> = systems.iter().map(|_| None).collect();
+        for round in 0..rounds {
+            if round > 0 {
+                tokio::time::sleep(gap).await;
+            }
+            let now = engine.now();
+            for (i, r) in engine.probe_once(None).await? {
+                let (Some(settings), Some(tracker), Some(window)) =
+                    (config.systems.get(i), trackers.get_mut(i), windows.get_mut(i))
+                else {
+                    continue;
+                };
+                let sample = Sample { at: now, outcome: r.outcome, latency: r.latency, excused: false };
+                tracker.observe(&sample, settings.thresholds.response_time_above);
+                window.push(sample);
+                if let Some(l) = last.get_mut(i) {
+                    *l = Some(r);
+                }
+            }
+        }
+        let now = engine.now();
+        let states: Vec<HealthState> = trackers.iter().map(|t| t.state).collect();
+        let impacted = impacted_by(config.estate.graph(), &states);
+        Ok(systems
+            .iter()
+            .enumerate()
+            .filter_map(|(i, system)| {
+                let settings = config.systems.get(i)?;
+                let r = last.get(i)?.clone()?;
+                let stats = windows.get(i)?.stats(now);
+                // A short run: every probe of it counts, however few the thresholds ask for.
+                let thresholds = Thresholds { min_probes: 1, ..settings.thresholds };
+                let decision =
+                    confirmed_by(decide(&stats, &thresholds, settings.failover.is_some()), states[i]);
+                let cause = impacted.get(i).copied().flatten();
+                Some(HealthLine {
+                    name: system.name.clone(),
+                    probe: settings.health.as_ref().map(|h| h.probe.describe()).unwrap_or_default(),
+                    state: states[i],
+                    probes: stats.probes,
+                    stats,
+                    decision: if cause.is_some() { defer_to_root(decision) } else { decision },
+                    impacted_by: cause.map(|c| config.estate.graph().name(c).to_owned()),
+                    outcome: r.outcome,
+                    latency_ms: r.latency.as_millis() as u64,
+                    detail: r.detail,
+                })
+            })
+            .collect())
+    }
+}
+
+impl Engine {
+    /// The estate now: RPO from the repositories as they are (refreshed first; a location that
+    /// cannot be read is a warning returned beside it), and with `probe_gap`, health after a
+    /// short run of probes. An unreadable state is an error, never "never backed up".
+    pub async fn assess_estate(
+        &self,
+        probe_gap: Option<Duration>,
+    ) -> Result<(EstateAssessment, Vec<String>), String> {
+        let probed = match probe_gap {
+            Some(gap) => Some(self.assess_health(gap).await?),
+            None => None,
+        };
+        let problems = self.refresh_catalog(None).await;
+        let newest = self.newest_verified().await.map_err(|e| format!("state unreadable: {e}"))?;
+        let mut report = EstateAssessment::assess(&self.config().estate, &newest, self.now());
+        if let Some(lines) = probed {
+            report.add_health(lines);
+        }
+        Ok((report, problems))
+    }
+}

@@ -1,0 +1,249 @@
+//! The effects runner: each [`Effect`] `update` asks for is carried out on a task of its own
+//! against the engine (or the simulated estate), and its result comes back to the loop as a
+//! [`Reply`]: a fact for `update`, or a reloaded engine. A panic in one becomes a message, not
+//! a dead console.
+
+use crate::config::{LoadError, ProcessEnv};
+use crate::engine::Engine;
+use crate::sim::SimHandle;
+use tokio::sync::mpsc;
+
+use super::action::{Effect, EngineEvent, ReloadedConfig, Request};
+use super::app::{load_themes, truecolor};
+
+/// What the effect tasks send back to the loop.
+pub(super) enum Reply {
+    Event(EngineEvent),
+    /// A reloaded configuration comes with the engine that carries it.
+    Reloaded(Engine, Box<ReloadedConfig>),
+}
+
+/// The newest audit records the console holds (the whole log stays in the store).
+const AUDIT_WINDOW: u32 = 1000;
+
+/// Run an effect on the engine in its own task; the result comes back as a reply. A panic in
+/// the task becomes an error reply: the console carries on.
+pub(super) fn carry_out(
+    effect: Effect,
+    engine: &Engine,
+    sim: Option<&SimHandle>,
+    tx: &mpsc::UnboundedSender<Reply>,
+) {
+    use futures_util::FutureExt;
+    if let Effect::SetFault { system, fault, replace } = &effect {
+        let switched =
+            sim.map(|s| if *replace { s.replace_fault(system, *fault) } else { s.set_fault(system, *fault) });
+        let reply = match switched {
+            Some(Ok(state)) => EngineEvent::FaultSet { system: system.clone(), state },
+            Some(Err(e)) => EngineEvent::FaultFailed(e),
+            None => EngineEvent::FaultFailed("this console is not running a simulated estate".to_owned()),
+        };
+        let _ = tx.send(Reply::Event(reply));
+        return;
+    }
+    let engine = engine.clone();
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let failed = match effect {
+            Effect::LoadAudit => |e: String| Reply::Event(EngineEvent::AuditFailed(e)),
+            Effect::ReloadConfig | Effect::SetFault { .. } => {
+                |e: String| Reply::Event(EngineEvent::ConfigRejected(e))
+            }
+            _ => |e: String| Reply::Event(EngineEvent::ActionFailed(e)),
+        };
+        let work = std::panic::AssertUnwindSafe(effect_reply(effect, engine)).catch_unwind();
+        let reply =
+            work.await.unwrap_or_else(|_| failed("an internal error stopped it (see the log)".to_owned()));
+        let _ = tx.send(reply);
+    });
+}
+
+async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
+    match effect {
+        Effect::LoadAudit => {
+            let loaded = async {
+                Ok::<_, crate::engine::EngineError>((
+                    engine.audit_records(Some(AUDIT_WINDOW)).await?,
+                    engine.verify_audit().await?,
+                ))
+            };
+            match loaded.await {
+                Ok((records, verification)) => {
+                    Reply::Event(EngineEvent::AuditLoaded { records, verification })
+                }
+                Err(e) => Reply::Event(EngineEvent::AuditFailed(e.to_string())),
+            }
+        }
+        Effect::ReloadConfig => match engine.reload(&ProcessEnv).await {
+            Ok((new_engine, loaded)) => {
+                let warnings = loaded.report.warnings().count();
+                let mut config = ReloadedConfig::from_config(new_engine.config(), warnings);
+                config.themes = Some(load_themes(&new_engine, truecolor()));
+                Reply::Reloaded(new_engine, Box::new(config))
+            }
+            Err(LoadError::Invalid(report)) => {
+                Reply::Event(EngineEvent::ConfigRejected(report.render(false)))
+            }
+            Err(other) => Reply::Event(EngineEvent::ConfigRejected(other.to_string())),
+        },
+        // Carried out at once in `carry_out`, never in a task.
+        Effect::SetFault { .. } => {
+            Reply::Event(EngineEvent::FaultFailed("a fault is switched in place".to_owned()))
+        }
+        Effect::Propose(request) => {
+            let planned = match request {
+                Request::Backup { system } => engine.plan_backup(&system).await,
+                Request::Verify { system, deep } => engine.plan_verify(&system, deep, None).await,
+                Request::Restore { system, id, to } => {
+                    engine.plan_restore(id.as_deref().unwrap_or(&system), None, to, false, None).await
+                }
+                Request::Prune { system } => engine.plan_prune(&system).await,
+                Request::Failover { system, failback } => {
+                    // No procedure: the decision panel's key restores instead.
+                    if !failback && engine.procedure(&system, false).is_err() {
+                        engine.plan_restore(&system, None, None, false, None).await
+                    } else {
+                        engine.plan_procedure(&system, failback).await
+                    }
+                }
+                Request::Recover { systems, incident } => {
+                    engine.plan_recover(&systems, incident.as_deref()).await
+                }
+            };
+            let (spec, plan) = match planned {
+                Ok(p) => p,
+                Err(e) => return Reply::Event(EngineEvent::ActionFailed(e)),
+            };
+            match engine.propose(&spec, plan, engine.operator()).await {
+                Ok(job) => Reply::Event(EngineEvent::Proposed(Box::new(job))),
+                Err(refusal) => {
+                    Reply::Event(EngineEvent::ActionFailed(format!("refused, nothing ran: {refusal}")))
+                }
+            }
+        }
+        Effect::Approve { id, proof } => match engine.approve(&id, engine.operator(), &proof).await {
+            Ok(_) => {
+                engine.spawn_job(&id);
+                jobs_reply(&engine).await
+            }
+            Err(refusal) => {
+                let _ = engine.cancel_proposal(&id, engine.operator()).await;
+                Reply::Event(EngineEvent::ActionFailed(format!("not approved, nothing ran: {refusal}")))
+            }
+        },
+        Effect::CancelProposal { id } => match engine.cancel_proposal(&id, engine.operator()).await {
+            Ok(()) => jobs_reply(&engine).await,
+            Err(e) => Reply::Event(EngineEvent::ActionFailed(e.to_string())),
+        },
+        Effect::CancelJob { id } => match engine.jobs().cancel_running(&id, engine.operator()).await {
+            Ok(()) => jobs_reply(&engine).await,
+            Err(e) => Reply::Event(EngineEvent::ActionFailed(format!("cannot cancel {id}: {e}"))),
+        },
+        Effect::LoadBackups => backups_reply(&engine).await,
+        Effect::LoadOps => ops_reply(&engine).await,
+        Effect::Declare { kind, severity, systems } => {
+            let incident = match engine.declare_incident(kind, severity, &systems, engine.operator()).await {
+                Ok(i) => i,
+                Err(e) => return Reply::Event(EngineEvent::ActionFailed(e)),
+            };
+            // Declaring proposes the recovery plan: the gate opens on it.
+            match engine.plan_recover(&systems, Some(&incident.id)).await {
+                Ok((spec, plan)) => match engine.propose(&spec, plan, engine.operator()).await {
+                    Ok(job) => Reply::Event(EngineEvent::Proposed(Box::new(job))),
+                    Err(e) => Reply::Event(EngineEvent::ActionFailed(format!(
+                        "{} declared; the plan was refused: {e}",
+                        incident.id
+                    ))),
+                },
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(format!(
+                    "{} declared; no recovery plan: {e}",
+                    incident.id
+                ))),
+            }
+        }
+        Effect::Commit { system } => match engine.commit(&system, engine.operator()).await {
+            Ok(m) => Reply::Event(EngineEvent::Done(m)),
+            Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+        },
+        Effect::Note { incident, text } => {
+            match engine.incident_note(&incident, &text, engine.operator()).await {
+                Ok(()) => Reply::Event(EngineEvent::Done(format!("noted on {incident}"))),
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+            }
+        }
+        Effect::CloseIncident { incident, summary } => {
+            match engine.close_incident(&incident, summary.as_deref(), engine.operator()).await {
+                Ok(id) => Reply::Event(EngineEvent::Done(format!("{id} closed"))),
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+            }
+        }
+        Effect::Report { incident } => {
+            let found = match &incident {
+                Some(id) => engine.incident(Some(id)).await,
+                None => match engine.incidents().await {
+                    Ok(all) => all.into_iter().next().ok_or_else(|| "there is no incident".to_owned()),
+                    Err(e) => Err(format!("state unreadable: {e}")),
+                },
+            };
+            match found {
+                // The engine writes the report; the console only says where.
+                Ok(i) => match engine.write_report(&i).await {
+                    Ok(path) => {
+                        Reply::Event(EngineEvent::Done(format!("report written to {}", path.display())))
+                    }
+                    Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+                },
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+            }
+        }
+        Effect::Signal { job, signal, argument } => {
+            match engine.signal_job(&job, signal, argument.as_deref(), engine.operator()).await {
+                Ok(()) => Reply::Event(EngineEvent::Done(format!("{signal} sent to {job}"))),
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+            }
+        }
+    }
+}
+
+/// The shared state: failover states, the open incident and its timeline, the jobs.
+async fn ops_reply(engine: &Engine) -> Reply {
+    match read_ops(engine).await {
+        Ok(ops) => Reply::Event(EngineEvent::Ops(Box::new(ops))),
+        Err(e) => Reply::Event(EngineEvent::StateUnreadable(e.to_string())),
+    }
+}
+
+/// Every read of the shared state, or the first that failed: never a partial all-clear.
+async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::engine::EngineError> {
+    let states = engine.failover_states().await?;
+    let incident = engine.open_incident().await?;
+    let timeline = match &incident {
+        Some(i) => engine.timeline(i).await?,
+        None => Vec::new(),
+    };
+    let jobs = engine.jobs().list(JOBS_SHOWN).await?;
+    Ok(super::action::Ops { states, incident, timeline, jobs })
+}
+
+/// Jobs the console loads.
+const JOBS_SHOWN: u32 = 300;
+
+/// The jobs as they stand, or why they cannot be read (the list on screen stays, marked stale).
+pub(super) async fn jobs_reply(engine: &Engine) -> Reply {
+    match engine.jobs().list(JOBS_SHOWN).await {
+        Ok(list) => Reply::Event(EngineEvent::Jobs(list)),
+        Err(e) => Reply::Event(EngineEvent::StateUnreadable(e.to_string())),
+    }
+}
+
+async fn backups_reply(engine: &Engine) -> Reply {
+    let problems = engine.refresh_catalog(None).await;
+    for p in &problems {
+        tracing::warn!(problem = %p, "a backup location could not be read");
+    }
+    let read = async { Ok::<_, String>((engine.backups(None).await?, engine.standings().await?)) };
+    match read.await {
+        Ok((backups, standings)) => Reply::Event(EngineEvent::Backups { backups, standings }),
+        Err(e) => Reply::Event(EngineEvent::StateUnreadable(e)),
+    }
+}
