@@ -99,7 +99,7 @@ rollback = [ {undo} ]
     assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
     assert_eq!(s.log(), "promoted\nchecked\n", "steps, then the check; no rollback");
     assert!(job.log.iter().any(|l| l.contains("HTTP 200")), "{:?}", job.log);
-    let (state, row) = engine.failover_state("database").await;
+    let (state, row) = engine.failover_state("database").await.unwrap();
     assert_eq!(state, FailoverState::Recovered);
     assert!(row.unwrap().commit_deadline.is_some());
     // Every state change and step is in the audit log.
@@ -117,7 +117,7 @@ rollback = [ {undo} ]
 
     // Commit: the standby is the system now.
     assert!(engine.commit("database", "alice").await.unwrap().contains("committed"));
-    assert_eq!(engine.failover_state("database").await.0, FailoverState::Normal);
+    assert_eq!(engine.failover_state("database").await.unwrap().0, FailoverState::Normal);
     assert!(engine.commit("database", "alice").await.is_err(), "nothing left to commit");
 }
 
@@ -147,7 +147,7 @@ rollback = [ {ua}, {ub}, {uc} ]
     assert!(outcome.contains("rolled back (2 steps)"), "{outcome}");
     // Each completed step's rollback, the latest first; the failed step's own is not run.
     assert_eq!(s.log(), "one\ntwo\nundo-two\nundo-one\n");
-    let (state, row) = engine.failover_state("api").await;
+    let (state, row) = engine.failover_state("api").await.unwrap();
     assert_eq!((state, row.unwrap().detail.as_deref()), (FailoverState::Failed, Some("rolled back")));
 }
 
@@ -174,7 +174,7 @@ rollback = [ {{ name = "Restore DNS", run = ["sh", "-c", "echo dns api down >&2;
     // ("Restore DNS") runs, and fails.
     assert!(outcome.contains("ROLLBACK FAILED at \"Restore DNS\": exit 7: dns api down"), "{outcome}");
     assert!(outcome.contains("Do by hand, in order: \"Restore DNS\""), "{outcome}");
-    let (state, row) = engine.failover_state("api").await;
+    let (state, row) = engine.failover_state("api").await.unwrap();
     assert_eq!(state, FailoverState::Failed);
     assert!(row.unwrap().detail.unwrap().contains("rollback failed"));
 }
@@ -315,7 +315,7 @@ steps = [ {back} ]
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(done[0].contains("failing back"), "{done:?}");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while engine.failover_state("database").await.0 != FailoverState::Normal {
+    while engine.failover_state("database").await.unwrap().0 != FailoverState::Normal {
         assert!(Instant::now() < deadline, "the failback never finished");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

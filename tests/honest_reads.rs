@@ -103,3 +103,34 @@ async fn an_unreadable_state_settles_nothing_and_says_so_then_resumes() {
     assert_eq!(states[0].state, "failover_initiated", "{states:?}");
     assert_eq!(engine.jobs().get("J-ours").await.unwrap().unwrap().state, JobState::Running);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_failover_state_is_an_error_not_normal() {
+    let (e, engine) = estate().await;
+    let db = e.path("state/warroom.db");
+    plant_failover(&db, "J-ours", &warroom::engine::jobs::hostname(), i64::from(std::process::id()), 0).await;
+    assert!(engine.failover_state("files").await.unwrap().0.in_progress());
+    let p = pool(&db).await;
+    sqlx::query("ALTER TABLE system_states RENAME TO away").execute(&p).await.unwrap();
+    // "Normal" here would let a second failover of a system in the middle of one be planned.
+    let read = engine.failover_state("files").await;
+    assert!(read.is_err(), "{read:?}");
+    sqlx::query("ALTER TABLE away RENAME TO system_states").execute(&p).await.unwrap();
+    p.close().await;
+    assert!(engine.failover_state("files").await.unwrap().0.in_progress());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_row_this_version_cannot_read_is_named_not_skipped_or_defaulted() {
+    let (e, engine) = estate().await;
+    let db = e.path("state/warroom.db");
+    plant_failover(&db, "J-odd", "other-host", 4242, 0).await;
+    let p = pool(&db).await;
+    sqlx::query("UPDATE jobs SET kind = 'teleport' WHERE id = 'J-odd'").execute(&p).await.unwrap();
+    p.close().await;
+    let err =
+        engine.jobs().list(10).await.expect_err("an unknown kind is not read as another one").to_string();
+    assert!(err.contains("J-odd") && err.contains("\"teleport\""), "{err}");
+    let err = engine.jobs().get("J-odd").await.expect_err("nor as no job").to_string();
+    assert!(err.contains("does not know"), "{err}");
+}

@@ -12,6 +12,8 @@
 //! ```
 //! `clock` is the injected time every layer but `model` may take (model gets `now` passed in).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 /// What each layer may name, besides itself.
@@ -82,7 +84,8 @@ fn named_layers(line: &str) -> Vec<&'static str> {
             // `use crate::{a, b}`: every layer named inside the braces.
             let inner: String = rest[1..].chars().take_while(|c| *c != '}').collect();
             for part in inner.split(',') {
-                let head: String = part.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let head: String =
+                    part.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
                 if let Some(layer) = LAYERS.iter().find(|l| **l == head) {
                     found.push(*layer);
                 }

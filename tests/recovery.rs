@@ -324,7 +324,7 @@ steps = [ { name = "Copy the WAL", run = ["sleep", "60"] } ]
     child.wait().unwrap();
     // A console that stays open on the same state sees it too (it checks now and then).
     e.settle_stopped().await.unwrap();
-    let (state, _) = e.failover_state("database").await;
+    let (state, _) = e.failover_state("database").await.unwrap();
     assert_eq!(state, warroom::model::failover::FailoverState::Failed);
     e.close().await;
     // A new process on the same state: the job is Interrupted at its step, never re-run.
@@ -339,7 +339,7 @@ steps = [ { name = "Copy the WAL", run = ["sleep", "60"] } ]
         "{timeline:#?}"
     );
     // The system is not left "in progress" for ever: it failed, and can be failed over again.
-    let (state, row) = e.failover_state("database").await;
+    let (state, row) = e.failover_state("database").await.unwrap();
     assert_eq!(state, warroom::model::failover::FailoverState::Failed);
     let detail = row.unwrap().detail.unwrap();
     assert!(

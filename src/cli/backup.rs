@@ -623,8 +623,8 @@ pub async fn schedule(config: Option<PathBuf>) -> Result<ExitCode, CliError> {
         }
     }
     scheduler.abort();
-    for job in engine.active_jobs().await {
-        let _ = engine.jobs().cancel_running(&job.id, "scheduler").await;
+    for id in engine.jobs().running_ids() {
+        let _ = engine.jobs().cancel_running(&id, "scheduler").await;
     }
     engine.close().await;
     Ok(ExitCode::SUCCESS)

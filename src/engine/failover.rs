@@ -70,10 +70,14 @@ impl Engine {
         })
     }
 
-    /// The system's failover state now (Normal when nothing was ever recorded).
-    pub async fn failover_state(&self, system: &str) -> (FailoverState, Option<FailoverRecord>) {
-        let row = self.store.system_state(system).await.ok().flatten();
-        (row.as_ref().map(|r| FailoverState::parse(&r.state)).unwrap_or_default(), row)
+    /// The system's failover state now (Normal when nothing was ever recorded). A state that
+    /// cannot be read is an error: never "Normal", which would let a second failover start.
+    pub async fn failover_state(
+        &self,
+        system: &str,
+    ) -> Result<(FailoverState, Option<FailoverRecord>), EngineError> {
+        let row = self.store.system_state(system).await?;
+        Ok((row.as_ref().map(|r| FailoverState::parse(&r.state)).unwrap_or(FailoverState::Normal), row))
     }
 
     /// Every system's failover state that is not Normal.
@@ -135,7 +139,15 @@ impl Engine {
 
     /// Record a failover state change (an audit record).
     pub async fn set_failover_state(&self, system: &str, change: StateChange<'_>, operator: &str) {
-        let (from, _) = self.failover_state(system).await;
+        // What it was, for the record; unreadable, the record says so and the change is still
+        // written (it is what happened).
+        let from = match self.failover_state(system).await {
+            Ok((from, _)) => Some(from),
+            Err(e) => {
+                tracing::warn!(%system, error = %e, "cannot read the failover state before changing it");
+                None
+            }
+        };
         let StateChange { to, job, commit_deadline, on_timeout, detail } = change;
         let row = FailoverRecord {
             system: system.to_owned(),
@@ -150,10 +162,10 @@ impl Engine {
             detail: detail.clone(),
         };
         // The state and its audit record commit together (no record when nothing changed).
-        let record = (from != to || detail.is_some()).then(|| {
+        let record = (from != Some(to) || detail.is_some()).then(|| {
             NewAuditRecord::new(operator, "failover.state", system, Outcome::Recorded).details(
                 serde_json::json!({
-                    "from": from.name(), "to": to.name(), "job": job,
+                    "from": from.map(FailoverState::name), "to": to.name(), "job": job,
                     "commit_deadline": commit_deadline.map(|d| d.to_rfc3339()), "detail": detail,
                 }),
             )
@@ -168,7 +180,7 @@ impl Engine {
     pub async fn plan_procedure(&self, system: &str, failback: bool) -> Result<(JobSpec, Plan), String> {
         let procedure = self.procedure(system, failback)?.clone();
         let mut lines = Vec::new();
-        let (state, _) = self.failover_state(system).await;
+        let (state, _) = self.failover_state(system).await.map_err(|e| format!("state unreadable: {e}"))?;
         if state.in_progress() {
             return Err(format!(
                 "{system} is already in \"{state}\": wait for it to finish (see `warroom jobs`)"
@@ -213,10 +225,14 @@ impl Engine {
     /// `forecast  6m10s (from the steps' estimates) · RTO left 24m (down since 22:04) · on time`
     pub async fn rto_forecast(&self, system: &str, estimate: Duration) -> Vec<String> {
         let Some(s) = self.config.estate.system(system) else { return Vec::new() };
-        let start = self.store.outage_start(system).await.ok().flatten();
         let mut lines = vec![format!("forecast   {} to recover, from the steps' estimates", human(estimate))];
-        match start {
-            Some(start) => {
+        match self.store.outage_start(system).await {
+            // Not "the system is not down": the gate says what is not known.
+            Err(e) => lines.push(format!(
+                "RTO        {}: when the outage began cannot be read ({e}), so the time left is not known",
+                human(s.objective.rto)
+            )),
+            Ok(Some(start)) => {
                 let elapsed = (self.now() - start).to_std().unwrap_or_default();
                 let left = s.objective.rto.saturating_sub(elapsed);
                 let verdict = if estimate > left {
@@ -231,7 +247,7 @@ impl Engine {
                     start.format("%H:%M:%S UTC")
                 ));
             }
-            None => lines.push(format!("RTO        {} (the system is not down)", human(s.objective.rto))),
+            Ok(None) => lines.push(format!("RTO        {} (the system is not down)", human(s.objective.rto))),
         }
         lines
     }
@@ -273,7 +289,7 @@ impl Engine {
                 self.audit(NewAuditRecord::new(operator, "failover.commit", system, Outcome::Refused)).await;
             return Err("console.read_only is set: every side effect is refused".into());
         }
-        let (state, row) = self.failover_state(system).await;
+        let (state, row) = self.failover_state(system).await.map_err(|e| format!("state unreadable: {e}"))?;
         if state != FailoverState::Recovered {
             return Err(format!(
                 "{system} is {state}: only a failover in its commit window can be committed"

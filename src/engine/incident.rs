@@ -89,9 +89,16 @@ impl Engine {
                 detail: detail.clone(),
             },
             MonitorEvent::Verdict { name, from, to, at, decision, .. } => {
-                let (state, _) = self.failover_state(name).await;
+                let state = match self.failover_state(name).await {
+                    Ok((state, _)) => Some(state),
+                    Err(e) => {
+                        // Nothing is changed on a guess; the verdict is still recorded.
+                        tracing::warn!(system = %name, error = %e, "cannot read the failover state for a verdict");
+                        None
+                    }
+                };
                 match (to.is_action(), state) {
-                    (true, FailoverState::Normal) => {
+                    (true, Some(FailoverState::Normal)) => {
                         self.set_failover_state(
                             name,
                             StateChange::to(FailoverState::Alert).detail(decision.summary()),
@@ -99,7 +106,7 @@ impl Engine {
                         )
                         .await
                     }
-                    (false, FailoverState::Alert) => {
+                    (false, Some(FailoverState::Alert)) => {
                         self.set_failover_state(
                             name,
                             StateChange::to(FailoverState::Normal).detail(format!("verdict {to}")),
@@ -366,7 +373,7 @@ impl Engine {
                     }
                 }
                 Some(_) => {
-                    match self.replicated_point(name, outage_start, end).await {
+                    match self.replicated_point(name, outage_start, end).await.map_err(|e| e.to_string())? {
                         Some(t) => (Some(t), "replicated point reported by the failover".to_owned()),
                         None => {
                             let newest = backups
@@ -427,16 +434,17 @@ impl Engine {
         system: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Option<DateTime<Utc>> {
-        let jobs = self.jobs.list(500).await.ok()?;
-        jobs.iter()
+    ) -> Result<Option<DateTime<Utc>>, EngineError> {
+        let jobs = self.jobs.list(500).await?;
+        Ok(jobs
+            .iter()
             .filter(|j| j.target == system && j.kind == crate::engine::jobs::JobKind::Failover)
             .filter(|j| j.started_at.is_some_and(|t| t >= from && t <= to))
             .flat_map(|j| j.log.iter())
             .filter_map(|l| l.split(super::failover::REPLICATED_AT).nth(1))
             .filter_map(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
             .map(|t| t.with_timezone(&Utc))
-            .max()
+            .max())
     }
 }
 

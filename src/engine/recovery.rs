@@ -129,7 +129,12 @@ impl Engine {
                     Duration::from_secs(30 + size / 100_000_000)
                 }
             };
-            if let Some(start) = self.store.outage_start(name).await.ok().flatten()
+            // The forecast needs when the outage began: unreadable, the plan is not made on a guess.
+            let outage =
+                self.store.outage_start(name).await.map_err(|e| {
+                    format!("state unreadable: when {name}'s outage began cannot be read: {e}")
+                })?;
+            if let Some(start) = outage
                 && let Some(s) = self.config.estate.system(name)
             {
                 let elapsed = (self.now() - start).to_std().unwrap_or_default();

@@ -255,9 +255,9 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
 /// they wrote is cleaned up); anything left is marked Interrupted by the next start.
 async fn stop_jobs(engine: &Engine) {
     let mut ours = Vec::new();
-    for job in engine.active_jobs().await {
-        if engine.jobs().cancel_running(&job.id, engine.operator()).await.is_ok() {
-            ours.push(job.id);
+    for id in engine.jobs().running_ids() {
+        if engine.jobs().cancel_running(&id, engine.operator()).await.is_ok() {
+            ours.push(id);
         }
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -265,7 +265,12 @@ async fn stop_jobs(engine: &Engine) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let mut still = Vec::new();
         for id in ours {
-            if engine.jobs().get(&id).await.ok().flatten().is_some_and(|j| !j.state.finished()) {
+            // Unreadable: still waited for (until the deadline), never taken for finished.
+            let running = match engine.jobs().get(&id).await {
+                Ok(job) => job.is_some_and(|j| !j.state.finished()),
+                Err(_) => true,
+            };
+            if running {
                 still.push(id);
             }
         }

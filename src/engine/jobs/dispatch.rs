@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::engine::Engine;
-use crate::engine::jobs::{JobContext, JobSnapshot, JobSpec, JobState, Plan, Proof, Refusal};
+use crate::engine::jobs::{JobContext, JobSnapshot, JobSpec, Plan, Proof, Refusal};
 
 impl Engine {
     /// The signals sent to the running job `ctx` since it last looked. One that cannot be read
@@ -119,15 +119,5 @@ impl Engine {
                 JobSpec::Recover { systems, .. } => self.run_recovery(&systems, &ctx).await,
             }
         })
-    }
-
-    pub async fn active_jobs(&self) -> Vec<JobSnapshot> {
-        self.jobs
-            .list(500)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|j| j.state == JobState::Running)
-            .collect()
     }
 }

@@ -379,6 +379,11 @@ impl JobPool {
         }
     }
 
+    /// The ids of the jobs running in this process (known here, whatever the store says).
+    pub fn running_ids(&self) -> Vec<String> {
+        self.running.lock().map(|r| r.keys().cloned().collect()).unwrap_or_default()
+    }
+
     /// Jobs running in this process.
     pub fn running_here(&self) -> usize {
         self.running.lock().map(|r| r.len()).unwrap_or(0)

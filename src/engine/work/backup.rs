@@ -184,7 +184,8 @@ impl Engine {
                 id: id.clone(),
                 system: system.to_owned(),
                 taken_at: manifest.started_at,
-                manifest: serde_json::to_string(&manifest).unwrap_or_default(),
+                manifest: serde_json::to_string(&manifest)
+                    .map_err(|e| format!("cannot record the manifest: {e}"))?,
                 verified_at: record.quick_at,
                 deep_verified_at: None,
                 verify_error: record.error.clone(),

@@ -17,10 +17,12 @@ impl Engine {
         let backups: Vec<BackupView> =
             self.backups(Some(system)).await?.into_iter().filter(BackupView::trusted).collect();
         let policy = self.policy(system)?;
-        let keep = policy
-            .retention
-            .map(|r| retain(&backups.iter().map(BackupView::summary).collect::<Vec<_>>(), &r))
-            .unwrap_or_default();
+        let Some(retention) = policy.retention else {
+            return Err(format!(
+                "\"{system}\" has no retention any more (the configuration changed): nothing was deleted"
+            ));
+        };
+        let keep = retain(&backups.iter().map(BackupView::summary).collect::<Vec<_>>(), &retention);
         let locked = locks(&backups);
         let now = self.now();
         ctx.stage("deleting", Unit::Steps);

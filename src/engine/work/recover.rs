@@ -106,7 +106,10 @@ impl Engine {
                 detail.systems.iter().filter(|s| s.state == Step::Failed).map(|s| s.name.clone()).collect();
             detail.waiting = (running.is_empty() && !stuck.is_empty())
                 .then(|| format!("retry or skip {} (the plan waits for the operator)", stuck.join(", ")));
-            ctx.set_detail(serde_json::to_value(&detail).unwrap_or_default());
+            match serde_json::to_value(&detail) {
+                Ok(d) => ctx.set_detail(d),
+                Err(e) => ctx.log_once(format!("cannot record the plan's progress: {e}")),
+            }
             if running.is_empty()
                 && detail
                     .systems

@@ -54,11 +54,14 @@ impl Engine {
             return Err(e);
         }
         let summaries: Vec<BackupSummary> = backups.iter().map(BackupView::summary).collect();
-        let chained: Vec<&BackupView> = chain(&summaries, &target.manifest.id)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|s| backups.iter().find(|b| b.manifest.id == s.id))
-            .collect();
+        let links = chain(&summaries, &target.manifest.id).ok_or_else(|| {
+            format!(
+                "backup {}: a backup it builds on is missing (or its chain loops): it cannot be restored",
+                target.manifest.id
+            )
+        })?;
+        let chained: Vec<&BackupView> =
+            links.iter().filter_map(|s| backups.iter().find(|b| b.manifest.id == s.id)).collect();
         if let Some(bad) = chained.iter().find(|b| !b.trusted()) {
             return Err(format!(
                 "backup {} builds on {}, which is {}: it cannot be verified as restorable",
