@@ -149,6 +149,24 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::insert_job`] with several audit records (a job proposed and approved at once
+    /// by the plan it belongs to), in one write.
+    pub async fn insert_job_audited_all(
+        &self,
+        job: &JobRow,
+        audit: &[NewAuditRecord],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let doing = "recording a job";
+        let q = insert_query(job).map_err(self.error(doing))?;
+        let mut w = self.write(doing).await?;
+        q.execute(&mut *w).await.map_err(self.error(doing))?;
+        for record in audit {
+            self.append_in(&mut w, record, at).await?;
+        }
+        w.commit().await
+    }
+
     pub async fn job(&self, id: &str) -> Result<Option<JobRow>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM jobs WHERE id = $1")))
             .bind(id)
@@ -206,6 +224,32 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let q = transition_query(id, from, to, set);
         let done = self.execute_audited(q, "updating a job", audit, at, false).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A job's end: [`Store::transition_job_audited`] and the release of every lock it holds,
+    /// in one write.
+    pub async fn finish_job_audited(
+        &self,
+        id: &str,
+        from: &[JobState],
+        to: JobState,
+        set: &[(&str, Option<String>)],
+        audit: &NewAuditRecord,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let doing = "recording a job's end";
+        let mut w = self.write(doing).await?;
+        let done = transition_query(id, from, to, set).execute(&mut *w).await.map_err(self.error(doing))?;
+        if done.rows_affected() > 0 {
+            self.append_in(&mut w, audit, at).await?;
+        }
+        sqlx::query("DELETE FROM job_locks WHERE job_id = $1")
+            .bind(id)
+            .execute(&mut *w)
+            .await
+            .map_err(self.error(doing))?;
+        w.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -33,6 +33,19 @@ impl Engine {
         Ok(job)
     }
 
+    /// A system's job inside the approved recovery plan `parent`: proposed and approved by it
+    /// at once (one write).
+    pub(in crate::engine) async fn propose_in_plan(
+        &self,
+        spec: &JobSpec,
+        plan: Plan,
+        operator: &str,
+        parent: &str,
+    ) -> Result<JobSnapshot, Refusal> {
+        let policy = self.policy_for(spec);
+        self.jobs.propose_in_plan(spec, plan, policy, operator, parent, self.config.console.read_only).await
+    }
+
     pub fn policy_for(&self, spec: &JobSpec) -> crate::model::ApprovalPolicy {
         let tier_of = |name: &str| self.config.estate.system(name).map(|s| s.tier);
         let tier = match spec {

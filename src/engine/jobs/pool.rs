@@ -239,6 +239,86 @@ impl JobPool {
         Ok(Self::snapshot_of(&row))
     }
 
+    /// One system's job inside an approved recovery plan: proposed and approved (by the plan,
+    /// `Proof::Plan`) in one write, with both audit records, as `propose` then `approve` would
+    /// record them. A plan starts a wave's jobs at once; one write each instead of two.
+    pub async fn propose_in_plan(
+        &self,
+        spec: &JobSpec,
+        plan: Plan,
+        policy: ApprovalPolicy,
+        operator: &str,
+        parent: &str,
+        read_only: bool,
+    ) -> Result<JobSnapshot, Refusal> {
+        let now = self.clock.now();
+        let kind = spec.kind();
+        let proposed = serde_json::json!({ "kind": kind, "plan": plan, "policy": policy.name() });
+        if read_only {
+            self.audit(operator, &format!("{kind}.proposed"), spec.system(), Outcome::Refused, proposed)
+                .await?;
+            return Err(Refusal::ReadOnly);
+        }
+        let proof = Proof::Plan(parent.to_owned());
+        satisfies(policy, &proof, spec.system())?;
+        // What only a typed name approves, no plan approves for the operator.
+        if spec.needs_typed_proof() {
+            return Err(Refusal::NeedsTyped { system: spec.system().to_owned() });
+        }
+        let spec_json = serde_json::to_string(spec)
+            .map_err(|e| Refusal::Store(format!("cannot record the job's spec: {e}")))?;
+        let mut row = JobRow {
+            id: new_job_id(now),
+            kind,
+            target: spec.system().to_owned(),
+            state: JobState::Approved,
+            plan,
+            spec: spec_json,
+            policy,
+            proposed_by: operator.to_owned(),
+            proposed_at: now,
+            approved_by: Some(operator.to_owned()),
+            approved_at: Some(now),
+            started_at: None,
+            finished_at: None,
+            outcome: None,
+            progress: None,
+            log: Vec::new(),
+            owner_pid: Some(i64::from(std::process::id())),
+            owner_host: Some(self.host.clone()),
+            heartbeat_at: Some(now),
+            approvals: vec![operator.to_owned()],
+            detail: None,
+        };
+        let mut tries = 0;
+        loop {
+            let mut p = proposed.clone();
+            p["job"] = serde_json::json!(row.id);
+            let approved = serde_json::json!({
+                "job": row.id, "how": proof.describe(), "policy": policy.name(), "plan_job": parent,
+            });
+            let records = [
+                Self::record(operator, &format!("{kind}.proposed"), spec.system(), Outcome::Recorded, p),
+                Self::record(
+                    operator,
+                    &format!("{kind}.approved"),
+                    spec.system(),
+                    Outcome::Approved,
+                    approved,
+                ),
+            ];
+            match self.store.insert_job_audited_all(&row, &records, now).await {
+                Err(e) if e.is_duplicate() && tries < 16 => {
+                    tries += 1;
+                    row.id = new_job_id(now);
+                }
+                other => break other?,
+            }
+        }
+        self.announce(&row.id).await;
+        Ok(Self::snapshot_of(&row))
+    }
+
     /// The gate: approve the proposed job `id` if `proof` satisfies its policy. Every decision
     /// is audited, refusals too.
     pub async fn approve(
@@ -432,7 +512,7 @@ impl JobPool {
                     "another {} of {} is running ({}): this one did not start",
                     row.kind, row.target, held.job_id
                 );
-                self.finish(id, &row, JobState::Failed, &message).await?;
+                self.finish(id, &row, JobState::Failed, &message, None).await?;
                 return Err(Refusal::Held(message));
             }
         }
@@ -481,7 +561,6 @@ impl JobPool {
         if let Ok(mut r) = self.running.lock() {
             r.remove(id);
         }
-        self.save_runtime(&ctx, None).await;
         let (state, message) = match outcome {
             Ok(m) => (JobState::Succeeded, m),
             Err(e) if ctx.cancelled() && e == "cancelled" => {
@@ -489,11 +568,37 @@ impl JobPool {
             }
             Err(e) => (JobState::Failed, e),
         };
-        self.finish(id, &row, state, &message).await?;
+        self.finish(id, &row, state, &message, Some(&ctx)).await?;
         self.get(id).await?.ok_or(Refusal::Missing)
     }
 
-    async fn finish(&self, id: &str, row: &JobRow, state: JobState, message: &str) -> Result<(), StoreError> {
+    /// Record a job's end (with its last progress, log and detail when it ran) and release its
+    /// locks: one write.
+    async fn finish(
+        &self,
+        id: &str,
+        row: &JobRow,
+        state: JobState,
+        message: &str,
+        ran: Option<&JobContext>,
+    ) -> Result<(), StoreError> {
+        let mut set =
+            vec![("finished_at", Some(ts(self.clock.now()))), ("outcome", Some(message.to_owned()))];
+        if let Some(ctx) = ran {
+            let json = |v: serde_json::Result<String>| {
+                v.map_err(|e| tracing::warn!(job = id, error = %e, "cannot record a job's last progress"))
+                    .ok()
+            };
+            if let Some(p) = json(serde_json::to_string(&ctx.progress(None))) {
+                set.push(("progress", Some(p)));
+            }
+            if let Some(l) = json(serde_json::to_string(&ctx.log_lines())) {
+                set.push(("log", Some(l)));
+            }
+            if let Some(d) = ctx.detail() {
+                set.push(("detail", Some(d.to_string())));
+            }
+        }
         let outcome = match state {
             JobState::Succeeded => Outcome::Succeeded,
             JobState::Cancelled => Outcome::Cancelled,
@@ -503,11 +608,11 @@ impl JobPool {
         // Its end and the record of it commit together; ended already (by another process)
         // means it was recorded then.
         self.store
-            .transition_job_audited(
+            .finish_job_audited(
                 id,
                 &[JobState::Approved, JobState::Running],
                 state,
-                &[("finished_at", Some(ts(now))), ("outcome", Some(message.to_owned()))],
+                &set,
                 &Self::record(
                     row.approved_by.as_deref().unwrap_or(&row.proposed_by),
                     &format!("{}.finished", row.kind),
@@ -518,25 +623,8 @@ impl JobPool {
                 now,
             )
             .await?;
-        self.store.release_locks_of(id).await?;
         self.announce(id).await;
         Ok(())
-    }
-
-    async fn save_runtime(&self, ctx: &JobContext, rate: Option<f64>) {
-        let saved = self
-            .store
-            .save_job_runtime(
-                &ctx.id,
-                &ctx.progress(rate),
-                &ctx.log_lines(),
-                ctx.detail().as_ref(),
-                self.clock.now(),
-            )
-            .await;
-        if let Err(e) = saved {
-            tracing::warn!(job = %ctx.id, error = %e, "cannot save a job's progress");
-        }
     }
 
     /// Whether the process that owns job `id` (proposed or runs it) is still there: on this

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::backup::Source;
 use crate::engine::Engine;
-use crate::engine::jobs::{JobContext, JobState, Proof, Signal, Unit};
+use crate::engine::jobs::{JobContext, JobState, Signal, Unit};
 use crate::engine::recovery::*;
 use crate::model::duration::human;
 
@@ -244,8 +244,7 @@ impl Engine {
             }
         };
         let operator = self.job_operator(parent).await;
-        let job = self.propose(&spec, plan, &operator).await.map_err(|e| e.to_string())?;
-        self.approve(&job.id, &operator, &Proof::Plan(parent.to_owned())).await.map_err(|e| e.to_string())?;
+        let job = self.propose_in_plan(&spec, plan, &operator, parent).await.map_err(|e| e.to_string())?;
         Ok(job.id)
     }
 }
