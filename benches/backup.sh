@@ -129,7 +129,7 @@ for line in open(path):
     rows.setdefault(name, []).append((float(wall), float(user) + float(system), int(rss)))
 med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in rows.items()}
 print(f"{size} MiB, medians of {len(next(iter(rows.values())))} runs\n")
-print(f"{'run':<18} {'wall s':>8} {'MB/s':>8} {'CPU s':>7} {'peak RSS':>10} {'stored':>10}")
+print(f"{'run':<18} {'wall s':>8} {'MB/s':>8} {'CPU s':>7} {'CPU-s/GiB':>10} {'cores busy':>11} {'peak RSS':>10} {'stored':>10}")
 for name in ["warroom-backup", "baseline-backup", "stock-backup", "restic-backup", "warroom-nochange",
              "baseline-nochange", "restic-nochange",
              "warroom-restore", "stock-restore", "restic-restore"]:
@@ -138,7 +138,8 @@ for name in ["warroom-backup", "baseline-backup", "stock-backup", "restic-backup
     wall, cpu, rss = med[name]
     rate = size * 1.048576 / wall if "nochange" not in name else float("nan")
     st = f"{stored[name] / 1048576:.0f} MiB" if name in stored else ""
-    print(f"{name:<18} {wall:>8.2f} {rate:>8.0f} {cpu:>7.2f} {rss / 1024:>7.0f} MiB {st:>10}")
+    per_gib = cpu / (size / 1024) if "nochange" not in name else float("nan")
+    print(f"{name:<18} {wall:>8.2f} {rate:>8.0f} {cpu:>7.2f} {per_gib:>10.2f} {cpu / wall:>11.2f} {rss / 1024:>7.0f} MiB {st:>10}")
 if "baseline-backup" in med:
     (bw, bc, br), (ww, wc, wr) = med["baseline-backup"], med["warroom-backup"]
     print(f"\nagainst the baseline build: backup {bw / ww:.3f}x its speed ({ww:.2f} s against {bw:.2f} s), "

@@ -700,7 +700,7 @@ fn incident_ops(s: &State) -> warroom::tui::action::Ops {
     warroom::tui::action::Ops {
         states: vec![warroom::model::failover::FailoverRecord {
             system: "database".into(),
-            state: "recovered".into(),
+            state: warroom::model::failover::FailoverState::Recovered,
             since: at(1),
             job_id: None,
             commit_deadline: Some(now() + chrono::TimeDelta::minutes(27)),

@@ -134,3 +134,26 @@ async fn a_job_row_this_version_cannot_read_is_named_not_skipped_or_defaulted() 
     let err = engine.jobs().get("J-odd").await.expect_err("nor as no job").to_string();
     assert!(err.contains("does not know"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_this_version_cannot_read_does_not_block_or_lose_the_ones_after_it() {
+    let (e, engine) = estate().await;
+    let db = e.path("state/warroom.db");
+    plant_failover(&db, "J-sig", &warroom::engine::jobs::hostname(), i64::from(std::process::id()), 0).await;
+    let p = pool(&db).await;
+    for signal in ["teleport", "confirm"] {
+        sqlx::query("INSERT INTO job_signals (job_id, signal, argument, by_whom, at) VALUES ('J-sig', $1, NULL, 'bob', $2)")
+            .bind(signal)
+            .bind(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .execute(&p)
+            .await
+            .unwrap();
+    }
+    p.close().await;
+    let store = warroom::store::Store::open(engine.state_dir()).await.unwrap();
+    let taken = store.take_signals("J-sig", Utc::now()).await.unwrap();
+    assert_eq!(taken.len(), 2, "{taken:?}");
+    assert!(taken[0].as_ref().is_err_and(|e| e.contains("\"teleport\"")), "{taken:?}");
+    assert_eq!(taken[1].as_ref().map(|s| s.signal).ok(), Some(warroom::engine::jobs::Signal::Confirm));
+    assert!(store.take_signals("J-sig", Utc::now()).await.unwrap().is_empty(), "each is taken once");
+}

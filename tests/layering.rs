@@ -81,9 +81,25 @@ fn named_layers(line: &str) -> Vec<&'static str> {
         if let Some(layer) = LAYERS.iter().find(|l| **l == name) {
             found.push(*layer);
         } else if name.is_empty() && rest.starts_with('{') {
-            // `use crate::{a, b}`: every layer named inside the braces.
-            let inner: String = rest[1..].chars().take_while(|c| *c != '}').collect();
-            for part in inner.split(',') {
+            // `use crate::{a, b::{c, d}}`: every layer named at the top of the braces.
+            let mut depth = 0;
+            let mut parts = vec![String::new()];
+            for c in rest[1..].chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        parts.push(String::new());
+                        continue;
+                    }
+                    _ => {}
+                }
+                if let Some(last) = parts.last_mut() {
+                    last.push(c);
+                }
+            }
+            for part in parts {
                 let head: String =
                     part.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
                 if let Some(layer) = LAYERS.iter().find(|l| **l == head) {
@@ -95,6 +111,37 @@ fn named_layers(line: &str) -> Vec<&'static str> {
     found
 }
 
+/// The file's lines, each `use` statement joined up to its `;` (rustfmt spreads a brace group
+/// over lines), numbered by the line it starts on.
+fn statements(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        if let Some((start, mut joined)) = open.take() {
+            joined.push(' ');
+            joined.push_str(code.trim());
+            if code.contains(';') {
+                out.push((start, joined));
+            } else {
+                open = Some((start, joined));
+            }
+            continue;
+        }
+        let trimmed = code.trim_start();
+        let is_use = trimmed.starts_with("use ")
+            || trimmed.starts_with("pub use ")
+            || trimmed.starts_with("pub(crate) use ");
+        if is_use && !code.contains(';') {
+            open = Some((n, code.trim().to_owned()));
+        } else {
+            out.push((n, line.to_owned()));
+        }
+    }
+    out.extend(open);
+    out
+}
+
 fn forbidden_edges(src: &Path) -> Vec<String> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
@@ -103,8 +150,8 @@ fn forbidden_edges(src: &Path) -> Vec<String> {
     for file in &files {
         let layer = layer_of(src, file);
         let text = std::fs::read_to_string(file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            for target in named_layers(line) {
+        for (n, line) in statements(&text) {
+            for target in named_layers(&line) {
                 if target != layer && !allowed(&layer).contains(&target) {
                     problems.push(format!(
                         "{}:{}: {layer} names {target} (`{}`), which DESIGN.md does not allow: {layer} may use {}",
@@ -138,6 +185,10 @@ fn the_check_sees_an_edge_in_every_form_it_takes() {
     assert!(named_layers("// crate::store in a comment").is_empty());
     assert!(named_layers(r#"let s = "crate::store in a message";"#).is_empty());
     assert!(named_layers("use warroom_crate::store;").is_empty());
+    assert_eq!(named_layers("use crate::{engine::{jobs, Engine}, store::Store};"), ["engine", "store"]);
+    let joined = statements("use crate::{\n    model::Tier,\n    store::{JobRow, Store},\n};\nfn f() {}\n");
+    assert_eq!(joined[0].0, 0);
+    assert_eq!(named_layers(&joined[0].1), ["model", "store"]);
 }
 
 #[test]
@@ -148,8 +199,11 @@ fn a_forbidden_edge_fails_with_its_file_and_line() {
     std::fs::create_dir_all(src.join("tui")).unwrap();
     std::fs::write(src.join("model/mod.rs"), "//! pure\nuse crate::engine::Engine;\n").unwrap();
     std::fs::write(src.join("tui/app.rs"), "use crate::engine::Engine;\nuse crate::store::Store;\n").unwrap();
+    std::fs::write(src.join("tui/view.rs"), "use crate::{\n    model::Tier,\n    store::JobRow,\n};\n")
+        .unwrap();
     let problems = forbidden_edges(&src);
-    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(problems[2].contains("tui/view.rs:1: tui names store"), "{}", problems[2]);
     assert!(problems[0].contains("model/mod.rs:2: model names engine"), "{}", problems[0]);
     assert!(problems[0].ends_with("model may use nothing of ours"), "{}", problems[0]);
     assert!(problems[1].contains("tui/app.rs:2: tui names store"), "{}", problems[1]);

@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::Engine;
-use super::jobs::{JobSpec, Plan, Signal};
+use super::jobs::{JobContext, JobSpec, Plan, Signal};
 use crate::config::failover::{CommitDefault, Procedure, Step, StepAction};
 use crate::engine::EngineError;
 use crate::model::duration::{hms, human};
@@ -77,7 +77,7 @@ impl Engine {
         system: &str,
     ) -> Result<(FailoverState, Option<FailoverRecord>), EngineError> {
         let row = self.store.system_state(system).await?;
-        Ok((row.as_ref().map(|r| FailoverState::parse(&r.state)).unwrap_or(FailoverState::Normal), row))
+        Ok((row.as_ref().map(|r| r.state).unwrap_or(FailoverState::Normal), row))
     }
 
     /// Every system's failover state that is not Normal.
@@ -87,7 +87,7 @@ impl Engine {
             .system_states()
             .await?
             .into_iter()
-            .filter(|r| FailoverState::parse(&r.state) != FailoverState::Normal)
+            .filter(|r| r.state != FailoverState::Normal)
             .collect())
     }
 
@@ -100,7 +100,7 @@ impl Engine {
     pub async fn settle_interrupted_failovers(&self) -> Result<Vec<String>, EngineError> {
         let mut settled = Vec::new();
         for row in self.store.system_states().await? {
-            if !FailoverState::parse(&row.state).in_progress() {
+            if !row.state.in_progress() {
                 continue;
             }
             let job = match &row.job_id {
@@ -120,8 +120,7 @@ impl Engine {
             };
             let detail = format!(
                 "interrupted in \"{}\" ({how}); {undone}: check {} by hand, then fail over again or fail back",
-                FailoverState::parse(&row.state),
-                row.system
+                row.state, row.system
             );
             self.set_failover_state(
                 &row.system,
@@ -131,14 +130,20 @@ impl Engine {
                 },
                 "warroom",
             )
-            .await;
+            .await?;
             settled.push(row.system.clone());
         }
         Ok(settled)
     }
 
-    /// Record a failover state change (an audit record).
-    pub async fn set_failover_state(&self, system: &str, change: StateChange<'_>, operator: &str) {
+    /// Record a failover state change (an audit record). Not recorded is an error the caller
+    /// tells: before a procedure acts it stops it; after, the job's log says so.
+    pub async fn set_failover_state(
+        &self,
+        system: &str,
+        change: StateChange<'_>,
+        operator: &str,
+    ) -> Result<(), EngineError> {
         // What it was, for the record; unreadable, the record says so and the change is still
         // written (it is what happened).
         let from = match self.failover_state(system).await {
@@ -151,7 +156,7 @@ impl Engine {
         let StateChange { to, job, commit_deadline, on_timeout, detail } = change;
         let row = FailoverRecord {
             system: system.to_owned(),
-            state: to.name().to_owned(),
+            state: to,
             since: self.now(),
             job_id: job.map(str::to_owned),
             commit_deadline,
@@ -170,8 +175,24 @@ impl Engine {
                 }),
             )
         });
-        if let Err(e) = self.store.set_system_state(&row, record.as_ref().map(|r| (r, self.now()))).await {
+        self.store.set_system_state(&row, record.as_ref().map(|r| (r, self.now()))).await?;
+        Ok(())
+    }
+
+    /// [`Engine::set_failover_state`] for a procedure already acting: a state that cannot be
+    /// recorded is told in the job's log (and the tracing log), and the procedure goes on: what
+    /// it does next (a rollback) matters more than the record.
+    pub(in crate::engine) async fn note_failover_state(
+        &self,
+        system: &str,
+        change: StateChange<'_>,
+        operator: &str,
+        ctx: &JobContext,
+    ) {
+        let to = change.to;
+        if let Err(e) = self.set_failover_state(system, change, operator).await {
             tracing::warn!(%system, error = %e, "could not record a failover state");
+            ctx.log(format!("  ✖ the state {to} of {system} could not be recorded: {e}"));
         }
     }
 
@@ -301,7 +322,10 @@ impl Engine {
             StateChange { job: job.as_deref(), ..StateChange::to(FailoverState::Normal) }.detail("committed"),
             operator,
         )
-        .await;
+        .await
+        .map_err(|e| {
+            format!("the commit could not be recorded, {system} is still in its commit window: {e}")
+        })?;
         let _ = self
             .audit(
                 NewAuditRecord::new(operator, "failover.committed", system, Outcome::Succeeded)
@@ -321,7 +345,7 @@ impl Engine {
         let mut done = Vec::new();
         for row in self.failover_states().await? {
             let Some(deadline) = row.commit_deadline else { continue };
-            if FailoverState::parse(&row.state) != FailoverState::Recovered || deadline > now {
+            if row.state != FailoverState::Recovered || deadline > now {
                 continue;
             }
             let who = "warroom (commit window ended)";
@@ -360,10 +384,12 @@ impl Engine {
     }
 
     /// Who a job acts for: who approved it, else who proposed it.
-    pub async fn job_operator(&self, id: &str) -> String {
+    /// Who a job acts for (its approver, else its proposer): what its audit records name.
+    pub async fn job_operator(&self, id: &str) -> Result<String, String> {
         match self.jobs.get(id).await {
-            Ok(Some(j)) => j.approved_by.unwrap_or(j.proposed_by),
-            _ => self.operator().to_owned(),
+            Ok(Some(j)) => Ok(j.approved_by.unwrap_or(j.proposed_by)),
+            Ok(None) => Err(format!("there is no job {id}")),
+            Err(e) => Err(format!("state unreadable: who job {id} acts for cannot be read: {e}")),
         }
     }
 }

@@ -98,22 +98,26 @@ impl Engine {
                     }
                 };
                 match (to.is_action(), state) {
-                    (true, Some(FailoverState::Normal)) => {
-                        self.set_failover_state(
+                    (true, Some(FailoverState::Normal)) => self
+                        .set_failover_state(
                             name,
                             StateChange::to(FailoverState::Alert).detail(decision.summary()),
                             "warroom",
                         )
                         .await
-                    }
-                    (false, Some(FailoverState::Alert)) => {
-                        self.set_failover_state(
+                        .unwrap_or_else(
+                            |e| tracing::warn!(system = %name, error = %e, "cannot record a failover state"),
+                        ),
+                    (false, Some(FailoverState::Alert)) => self
+                        .set_failover_state(
                             name,
                             StateChange::to(FailoverState::Normal).detail(format!("verdict {to}")),
                             "warroom",
                         )
                         .await
-                    }
+                        .unwrap_or_else(
+                            |e| tracing::warn!(system = %name, error = %e, "cannot record a failover state"),
+                        ),
                     _ => {}
                 }
                 HealthEvent {

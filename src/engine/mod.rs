@@ -77,7 +77,7 @@ impl Engine {
         self
     }
 
-    /// The state store, for what the engine does not wrap.
+    /// The job pool (and the gate): shared by every clone of the engine.
     pub fn jobs(&self) -> &Arc<jobs::JobPool> {
         &self.jobs
     }

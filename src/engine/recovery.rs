@@ -106,7 +106,7 @@ impl Engine {
         let mut methods = vec![Method::Restore; self.config.estate.systems().len()];
         let mut estimates = vec![Duration::ZERO; methods.len()];
         let mut left = vec![None; methods.len()];
-        let newest = self.backups(None).await.unwrap_or_default();
+        let newest = self.backups(None).await?;
         for name in systems {
             let i = self.config.estate.index_of(name).ok_or_else(|| self.no_system(name))?;
             if affected.contains(&i) {

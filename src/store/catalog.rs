@@ -26,10 +26,6 @@ fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn parse(t: Option<String>) -> Option<DateTime<Utc>> {
-    t.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
-}
-
 impl Store {
     /// Record (or refresh) a copy with a verification this host can believe (its own, or one
     /// signed by a configured signer). Verification times are kept unless given.
@@ -137,10 +133,10 @@ impl Store {
                     location: r.try_get(0)?,
                     id: r.try_get(1)?,
                     system: r.try_get(2)?,
-                    taken_at: parse(Some(r.try_get(3)?)).unwrap_or_default(),
+                    taken_at: super::time("a backup's time", r.try_get(3)?)?,
                     manifest: r.try_get(4)?,
-                    verified_at: parse(r.try_get(5)?),
-                    deep_verified_at: parse(r.try_get(6)?),
+                    verified_at: super::maybe_time("a verification time", r.try_get(5)?)?,
+                    deep_verified_at: super::maybe_time("a deep verification time", r.try_get(6)?)?,
                     verify_error: r.try_get(7)?,
                     trust: r.try_get(8)?,
                 })

@@ -4,17 +4,13 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::Row;
 
-use super::{NewAuditRecord, Store, StoreError};
-use crate::model::failover::FailoverRecord;
+use super::{NewAuditRecord, Store, StoreError, maybe_time, time};
+use crate::model::failover::{FailoverRecord, FailoverState};
 use crate::model::health::HealthEvent;
 use crate::model::job::Signal;
 
 fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn parse(t: Option<String>) -> Option<DateTime<Utc>> {
-    t.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
 }
 
 /// A signal an operator sent a job.
@@ -53,7 +49,11 @@ impl Store {
     }
 
     /// The signals sent to `job_id` not yet taken, oldest first; they are marked taken.
-    pub async fn take_signals(&self, job_id: &str, now: DateTime<Utc>) -> Result<Vec<SignalRow>, StoreError> {
+    pub async fn take_signals(
+        &self,
+        job_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<SignalRow, String>>, StoreError> {
         let err = self.error("reading a job's signals");
         let rows = sqlx::query(
             "SELECT id, job_id, signal, argument, by_whom, at FROM job_signals WHERE job_id = $1 AND taken_at IS NULL ORDER BY id",
@@ -62,29 +62,35 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(&err)?;
-        let mut out = Vec::new();
+        // Every row is read first: one this version cannot read is taken too (so it cannot
+        // block the ones after it) and handed back as what it was, for the job's log.
+        let mut read = Vec::new();
         for r in rows {
+            let id: i64 = r.try_get(0).map_err(&err)?;
             let name: String = r.try_get(2).map_err(&err)?;
-            let signal = SignalRow {
-                id: r.try_get(0).map_err(&err)?,
-                job_id: r.try_get(1).map_err(&err)?,
-                signal: Signal::parse(&name).ok_or_else(|| {
-                    err(sqlx::Error::Decode(
-                        format!(
-                            "a signal \"{name}\", which this warroom does not know (sent by a newer one?)"
-                        )
-                        .into(),
-                    ))
-                })?,
-                argument: r.try_get(3).map_err(&err)?,
-                by: r.try_get(4).map_err(&err)?,
-                at: parse(Some(r.try_get(5).map_err(&err)?)).unwrap_or(now),
+            let by: String = r.try_get(4).map_err(&err)?;
+            let signal = match Signal::parse(&name) {
+                Some(signal) => Ok(SignalRow {
+                    id,
+                    job_id: r.try_get(1).map_err(&err)?,
+                    signal,
+                    argument: r.try_get(3).map_err(&err)?,
+                    by,
+                    at: time("a signal's time", r.try_get(5).map_err(&err)?).map_err(&err)?,
+                }),
+                None => Err(format!(
+                    "{by} sent \"{name}\", which this warroom does not know (a newer one's signal?): it was set aside"
+                )),
             };
+            read.push((id, signal));
+        }
+        let mut out = Vec::new();
+        for (id, signal) in read {
             let taken = self
                 .execute(
                     sqlx::query("UPDATE job_signals SET taken_at = $1 WHERE id = $2 AND taken_at IS NULL")
                         .bind(ts(&now))
-                        .bind(signal.id),
+                        .bind(id),
                     "taking a job's signal",
                 )
                 .await?;
@@ -109,12 +115,19 @@ impl Store {
         .map_err(&err)?;
         rows.iter()
             .map(|r| {
+                let system: String = r.try_get(0)?;
+                let state: String = r.try_get(1)?;
                 Ok(FailoverRecord {
-                    system: r.try_get(0)?,
-                    state: r.try_get(1)?,
-                    since: parse(Some(r.try_get(2)?)).unwrap_or_default(),
+                    state: FailoverState::parse(&state).ok_or_else(|| {
+                        sqlx::Error::Decode(
+                            format!("{system}'s failover state \"{state}\" is not one this warroom knows (written by a newer one?)")
+                                .into(),
+                        )
+                    })?,
+                    system,
+                    since: time("a failover state's time", r.try_get(2)?)?,
                     job_id: r.try_get(3)?,
-                    commit_deadline: parse(r.try_get(4)?),
+                    commit_deadline: maybe_time("a commit deadline", r.try_get(4)?)?,
                     on_timeout: r.try_get(5)?,
                     detail: r.try_get(6)?,
                 })
@@ -136,7 +149,7 @@ impl Store {
              commit_deadline = excluded.commit_deadline, on_timeout = excluded.on_timeout, detail = excluded.detail",
         )
         .bind(&row.system)
-        .bind(&row.state)
+        .bind(row.state.name())
         .bind(ts(&row.since))
         .bind(&row.job_id)
         .bind(row.commit_deadline.as_ref().map(ts))
@@ -183,7 +196,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(HealthEvent {
-                    at: parse(Some(r.try_get(0)?)).unwrap_or_default(),
+                    at: time("a health event's time", r.try_get(0)?)?,
                     system: r.try_get(1)?,
                     kind: r.try_get(2)?,
                     from: r.try_get(3)?,
@@ -207,7 +220,9 @@ impl Store {
         .await
         .map_err(&err)?;
         Ok(match row {
-            Some((at, Some(to))) if to == "down" || to == "degraded" => parse(Some(at)),
+            Some((at, Some(to))) if to == "down" || to == "degraded" => {
+                Some(time("a health event's time", at).map_err(&err)?)
+            }
             _ => None,
         })
     }

@@ -11,10 +11,6 @@ fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn parse(t: Option<String>) -> Option<DateTime<Utc>> {
-    t.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
-}
-
 const COLUMNS: &str =
     "id, kind, severity, systems, declared_by, declared_at, plan_job, closed_by, closed_at, summary";
 
@@ -24,12 +20,13 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<IncidentRecord, sqlx::Error> {
         id: r.try_get(0)?,
         kind: r.try_get(1)?,
         severity: r.try_get(2)?,
-        systems: serde_json::from_str(&systems).unwrap_or_default(),
+        systems: serde_json::from_str(&systems)
+            .map_err(|e| sqlx::Error::Decode(format!("an incident's systems are not a list: {e}").into()))?,
         declared_by: r.try_get(4)?,
-        declared_at: parse(Some(r.try_get(5)?)).unwrap_or_default(),
+        declared_at: super::time("an incident's declaration time", r.try_get(5)?)?,
         plan_job: r.try_get(6)?,
         closed_by: r.try_get(7)?,
-        closed_at: parse(r.try_get(8)?),
+        closed_at: super::maybe_time("an incident's closing time", r.try_get(8)?)?,
         summary: r.try_get(9)?,
     })
 }

@@ -192,6 +192,20 @@ impl Store {
     }
 }
 
+/// A stored time; one that does not parse is a damaged row, never "now" or "never".
+pub(crate) fn time(what: &str, t: String) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
+    chrono::DateTime::parse_from_rfc3339(&t)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| sqlx::Error::Decode(format!("{what} \"{t}\" is not a time: {e}").into()))
+}
+
+pub(crate) fn maybe_time(
+    what: &str,
+    t: Option<String>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    t.map(|t| time(what, t)).transpose()
+}
+
 /// Create the state directory readable by this user only (it holds the audit log and logs).
 /// An existing directory is left as it is.
 pub fn create_private_dir(dir: &Path) -> Result<(), String> {

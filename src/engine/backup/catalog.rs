@@ -181,7 +181,16 @@ impl Engine {
     /// A location that cannot be read keeps what the catalog knew; its error is returned.
     pub async fn refresh_catalog(&self, system: Option<&str>) -> Vec<String> {
         let mut problems = Vec::new();
-        let known = self.store.catalog(system).await.unwrap_or_default();
+        // What the catalog knew decides what a location's answer may change (a recorded
+        // failure, a trusted id): unreadable, nothing is changed.
+        let known = match self.store.catalog(system).await {
+            Ok(known) => known,
+            Err(e) => {
+                return vec![format!(
+                    "state unreadable: the backup catalog cannot be read, so it was not refreshed: {e}"
+                )];
+            }
+        };
         for location in &self.config.locations {
             // A folder that is not there is a location that cannot be read (an unmounted
             // disk), not an empty one.

@@ -15,7 +15,10 @@ impl Engine {
         ctx: &JobContext,
     ) -> Vec<crate::store::failover::SignalRow> {
         match self.store.take_signals(&ctx.id, self.now()).await {
-            Ok(signals) => signals,
+            Ok(signals) => signals
+                .into_iter()
+                .filter_map(|s| s.map_err(|unknown| ctx.log(format!("  │ {unknown}"))).ok())
+                .collect(),
             Err(e) => {
                 ctx.log_once(format!("cannot read operators' signals (trying again): {e}"));
                 Vec::new()

@@ -260,10 +260,20 @@ impl JobPool {
             return Err(Refusal::ReadOnly);
         }
         let proof = Proof::Plan(parent.to_owned());
-        satisfies(policy, &proof, spec.system())?;
         // What only a typed name approves, no plan approves for the operator.
-        if spec.needs_typed_proof() {
-            return Err(Refusal::NeedsTyped { system: spec.system().to_owned() });
+        let checked = if spec.needs_typed_proof() {
+            Err(Refusal::NeedsTyped { system: spec.system().to_owned() })
+        } else {
+            satisfies(policy, &proof, spec.system())
+        };
+        if let Err(refusal) = checked {
+            // Audited as a refusal at the gate, as an approval asked for and refused would be.
+            let details = serde_json::json!({
+                "how": proof.describe(), "policy": policy.name(), "plan_job": parent, "reason": refusal.to_string(),
+            });
+            self.audit(operator, &format!("{kind}.approved"), spec.system(), Outcome::Refused, details)
+                .await?;
+            return Err(refusal);
         }
         let spec_json = serde_json::to_string(spec)
             .map_err(|e| Refusal::Store(format!("cannot record the job's spec: {e}")))?;
@@ -496,15 +506,19 @@ impl JobPool {
         }
         let _permit =
             self.semaphore(row.kind).acquire_owned().await.map_err(|e| Refusal::Store(e.to_string()))?;
-        let host = self.host.clone();
+        let (host, now) = (self.host.clone(), self.clock.now());
         if let Some(class) = row.kind.lock_class() {
             let taken = self
                 .store
                 .take_lock(&row.target, class, id, |holder| {
-                    // Approved: it holds the lock and is about to start.
+                    // Approved: it holds the lock and is about to start. Its owner is alive by
+                    // the one rule: on this host its pid, on another its heartbeat.
                     matches!(holder.state, JobState::Running | JobState::Approved)
-                        && (holder.owner_host.as_deref() != Some(host.as_str())
-                            || holder.owner_pid.is_some_and(alive))
+                        && if holder.owner_host.as_deref() == Some(host.as_str()) {
+                            holder.owner_pid.is_some_and(alive)
+                        } else {
+                            heartbeat_fresh(holder.heartbeat_at, now)
+                        }
                 })
                 .await?;
             if let Err(held) = taken {

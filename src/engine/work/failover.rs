@@ -25,11 +25,14 @@ impl Engine {
         ctx: &JobContext,
     ) -> Result<String, String> {
         let procedure = self.procedure(system, failback)?.clone();
-        let operator = self.job_operator(&ctx.id).await;
+        let operator = self.job_operator(&ctx.id).await?;
         let total = (procedure.steps.len() + procedure.validate.len()) as u64;
         ctx.meter.set_total(total);
         let started = if failback { FailoverState::FailingBack } else { FailoverState::FailoverInitiated };
-        self.set_failover_state(system, StateChange::to(started).job(&ctx.id), &operator).await;
+        // Recorded before anything acts: a state that cannot be written stops it here.
+        self.set_failover_state(system, StateChange::to(started).job(&ctx.id), &operator)
+            .await
+            .map_err(|e| format!("{system}'s failover state cannot be recorded, nothing was done: {e}"))?;
         let n = procedure.steps.len();
         let mut completed = 0;
         for (i, step) in procedure.steps.iter().enumerate() {
@@ -43,19 +46,21 @@ impl Engine {
             ctx.meter.advance(1);
         }
         if !failback {
-            self.set_failover_state(
+            self.note_failover_state(
                 system,
                 StateChange::to(FailoverState::FailoverComplete).job(&ctx.id),
                 &operator,
+                ctx,
             )
             .await;
         }
         if !procedure.validate.is_empty() {
             if !failback {
-                self.set_failover_state(
+                self.note_failover_state(
                     system,
                     StateChange::to(FailoverState::Validation).job(&ctx.id),
                     &operator,
+                    ctx,
                 )
                 .await;
             }
@@ -71,10 +76,11 @@ impl Engine {
         }
         let now = self.now();
         if failback {
-            self.set_failover_state(
+            self.note_failover_state(
                 system,
                 StateChange::to(FailoverState::Normal).job(&ctx.id).detail("failed back"),
                 &operator,
+                ctx,
             )
             .await;
             let message = format!("{system} failed back: {n} steps done");
@@ -90,12 +96,13 @@ impl Engine {
         let message = match procedure.commit_window {
             Some(window) => {
                 let deadline = now + chrono::TimeDelta::from_std(window).unwrap_or_default();
-                self.set_failover_state(
+                self.note_failover_state(
                     system,
                     StateChange::to(FailoverState::Recovered)
                         .job(&ctx.id)
                         .window(Some(deadline), Some(procedure.on_commit_timeout)),
                     &operator,
+                    ctx,
                 )
                 .await;
                 format!(
@@ -108,16 +115,18 @@ impl Engine {
                 )
             }
             None => {
-                self.set_failover_state(
+                self.note_failover_state(
                     system,
                     StateChange::to(FailoverState::Recovered).job(&ctx.id),
                     &operator,
+                    ctx,
                 )
                 .await;
-                self.set_failover_state(
+                self.note_failover_state(
                     system,
                     StateChange::to(FailoverState::Normal).job(&ctx.id).detail("committed: no commit window"),
                     &operator,
+                    ctx,
                 )
                 .await;
                 format!("{system} failed over and validated (committed: no commit window)")
@@ -151,10 +160,11 @@ impl Engine {
         };
         if steps.is_empty() {
             let detail = "failed, nothing rolled back".to_owned();
-            self.set_failover_state(
+            self.note_failover_state(
                 system,
                 StateChange::to(FailoverState::Failed).job(&ctx.id).detail(detail),
                 operator,
+                ctx,
             )
             .await;
             let what = if procedure.rollback.is_empty() {
@@ -171,10 +181,11 @@ impl Engine {
             // A rollback runs to its end even if the job was cancelled.
             if let Err(e) = self.run_step_uncancellable(system, step, ctx, &label, operator).await {
                 let detail = format!("rollback failed at \"{}\"", step.name);
-                self.set_failover_state(
+                self.note_failover_state(
                     system,
                     StateChange::to(FailoverState::Failed).job(&ctx.id).detail(detail),
                     operator,
+                    ctx,
                 )
                 .await;
                 return Err(format!(
@@ -184,10 +195,11 @@ impl Engine {
                 ));
             }
         }
-        self.set_failover_state(
+        self.note_failover_state(
             system,
             StateChange::to(FailoverState::Failed).job(&ctx.id).detail("rolled back"),
             operator,
+            ctx,
         )
         .await;
         Err(format!("{why}; rolled back ({} step{})", steps.len(), if steps.len() == 1 { "" } else { "s" }))

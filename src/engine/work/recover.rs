@@ -243,7 +243,7 @@ impl Engine {
                 self.plan_restore(system, None, to, true, None).await?
             }
         };
-        let operator = self.job_operator(parent).await;
+        let operator = self.job_operator(parent).await?;
         let job = self.propose_in_plan(&spec, plan, &operator, parent).await.map_err(|e| e.to_string())?;
         Ok(job.id)
     }

@@ -70,9 +70,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         ));
     }
     // A failover that failed (or was interrupted) waits for someone to look at it by hand.
-    for s in
-        state.ops.states.iter().filter(|s| s.state == crate::model::failover::FailoverState::Failed.name())
-    {
+    for s in state.ops.states.iter().filter(|s| s.state == crate::model::failover::FailoverState::Failed) {
         first.push(Span::raw("  "));
         first
             .push(Span::styled(format!(" ✖ {} failover failed ", s.system), theme.badge(Severity::Critical)));
