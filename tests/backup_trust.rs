@@ -46,6 +46,7 @@ fn archive(entries: &[Entry]) -> (Vec<u8>, Index) {
             ctime: 0,
             mode: 0o644,
             sha256,
+            blake3: None,
             target: target.map(str::to_owned),
             stored: true,
         };
@@ -439,6 +440,7 @@ async fn a_decompression_bomb_stops_at_the_manifests_size() {
             ctime: 0,
             mode: 0o644,
             sha256: Some("0".repeat(64)),
+            blake3: None,
             target: None,
             stored: true,
         }],

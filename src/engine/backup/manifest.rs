@@ -88,9 +88,12 @@ pub struct IndexEntry {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ctime: i128,
     pub mode: u32,
-    /// Files: SHA-256 of the content, hex.
+    /// Files, in listings written before BLAKE3: SHA-256 of the content, hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// Files: BLAKE3 of the content, hex (the stored object itself keeps its SHA-256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<String>,
     /// Symlinks: where it points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
@@ -188,6 +191,44 @@ impl Trust {
             Trust::Signed { key } => format!("signed by {key}"),
             Trust::Unsigned => "unsigned (made before signing)".to_owned(),
             Trust::Untrusted { reason } => format!("not signed by a trusted key: ignored ({reason})"),
+        }
+    }
+}
+/// A file's content checked against its listing as it is read: BLAKE3 for listings that have
+/// it, SHA-256 for those written before.
+#[derive(Clone)]
+pub enum ContentCheck {
+    Blake3(Box<blake3::Hasher>, String),
+    Sha256(sha2::Sha256, String),
+}
+
+impl ContentCheck {
+    /// How `entry`'s content is checked; `None` when its listing gives no hash for it.
+    pub fn of(entry: &IndexEntry) -> Option<ContentCheck> {
+        use sha2::Digest;
+        match (&entry.blake3, &entry.sha256) {
+            (Some(b), _) => Some(ContentCheck::Blake3(Box::new(blake3::Hasher::new()), b.clone())),
+            (None, Some(s)) => Some(ContentCheck::Sha256(sha2::Sha256::new(), s.clone())),
+            (None, None) => None,
+        }
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        use sha2::Digest;
+        match self {
+            ContentCheck::Blake3(h, _) => {
+                h.update(data);
+            }
+            ContentCheck::Sha256(h, _) => h.update(data),
+        }
+    }
+
+    /// Whether what was read is what the listing says.
+    pub fn matches(self) -> bool {
+        use sha2::Digest;
+        match self {
+            ContentCheck::Blake3(h, want) => h.finalize().to_hex().as_str() == want,
+            ContentCheck::Sha256(h, want) => format!("{:x}", h.finalize()) == want,
         }
     }
 }

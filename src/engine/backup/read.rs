@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::contain::{Found, Tree};
-use super::manifest::{EntryKind, Index, IndexEntry, Manifest, SourceInfo};
+use super::manifest::{ContentCheck, EntryKind, Index, IndexEntry, Manifest, SourceInfo};
 use super::repo::{DATA, INDEX, Repository};
 use crate::engine::jobs::Meter;
 
@@ -455,8 +455,10 @@ fn write_output(
     let Some(expected) = listed.filter(|e| e.kind == EntryKind::File) else {
         return Err(format!("the output {file} is not in the backup's listing: refused"));
     };
+    let Some(mut check) = ContentCheck::of(expected) else {
+        return Err(format!("the output {file} has no content hash in its listing: refused"));
+    };
     let mut out = tree.create_file(file, !fresh)?;
-    let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut buf = vec![0u8; 256 * 1024];
     let written = (|| -> Result<(), String> {
@@ -472,13 +474,12 @@ fn write_output(
                     expected.size
                 ));
             }
-            hasher.update(&buf[..n]);
+            check.update(&buf[..n]);
             control.advance(n as u64);
             io::Write::write_all(&mut out, &buf[..n]).map_err(|e| format!("cannot write {file}: {e}"))?;
         }
         out.sync_all().map_err(|e| format!("cannot sync {file}: {e}"))?;
-        let sha = format!("{:x}", hasher.finalize_reset());
-        if expected.size != size || expected.sha256.as_deref() != Some(sha.as_str()) {
+        if expected.size != size || !check.clone().matches() {
             return Err(format!("the restored output does not match its listing ({size} bytes)"));
         }
         Ok(())
@@ -640,11 +641,10 @@ fn unpack(
                             &format!("{size} bytes in the archive, its listing says {} bytes", expected.size),
                         ));
                     }
-                    let mut hasher = Sha256::new();
-                    let matches = |hasher: Sha256| {
-                        let sha = format!("{:x}", hasher.finalize());
-                        expected.sha256.as_deref() == Some(sha.as_str())
+                    let Some(mut hasher) = ContentCheck::of(expected) else {
+                        return Err(refuse(&rel, "its listing gives no content hash"));
                     };
+                    let matches = |check: ContentCheck| check.matches();
                     if size <= SMALL {
                         // Read and checked whole before it is written.
                         let mut data = Vec::with_capacity(size as usize);

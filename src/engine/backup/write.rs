@@ -504,7 +504,7 @@ fn archive_command(
         })
     };
     let _stop_watcher = StopOnDrop(finished, Some(watcher));
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
     let mut buf = vec![0u8; 256 * 1024];
     let kill = |child: &mut std::process::Child| {
@@ -553,7 +553,8 @@ fn archive_command(
         mtime: 0,
         ctime: 0,
         mode: 0o600,
-        sha256: Some(format!("{:x}", hasher.finalize())),
+        sha256: None,
+        blake3: Some(hasher.finalize().to_hex().to_string()),
         target: None,
         stored: true,
     };
@@ -724,6 +725,7 @@ fn archive_path(
                 ctime: f.meta.ctime_ns,
                 mode,
                 sha256: None,
+                blake3: None,
                 target: None,
                 stored: true,
             });
@@ -742,6 +744,7 @@ fn archive_path(
                 ctime: f.meta.ctime_ns,
                 mode,
                 sha256: None,
+                blake3: None,
                 target: Some(target.to_string_lossy().into_owned()),
                 stored: true,
             });
@@ -755,7 +758,7 @@ fn archive_path(
             let mut reader = ExactReader {
                 inner: file,
                 left: size,
-                hasher: Sha256::new(),
+                hasher: blake3::Hasher::new(),
                 short: false,
                 buf: &mut buf,
                 control,
@@ -767,7 +770,7 @@ fn archive_path(
             if reader.short || std::fs::metadata(&path).is_ok_and(|m| m.len() != size) {
                 notes.push(format!("{} changed while it was read; stored as {} bytes", f.rel, size));
             }
-            let sha256 = format!("{:x}", reader.hasher.finalize());
+            let content = reader.hasher.finalize().to_hex().to_string();
             plain += size;
             entries.push(IndexEntry {
                 path: f.rel.clone(),
@@ -776,7 +779,8 @@ fn archive_path(
                 mtime,
                 ctime: f.meta.ctime_ns,
                 mode,
-                sha256: Some(sha256),
+                sha256: None,
+                blake3: Some(content),
                 target: None,
                 stored: true,
             });
@@ -797,7 +801,7 @@ fn archive_path(
 struct ExactReader<'a, R> {
     inner: R,
     left: u64,
-    hasher: Sha256,
+    hasher: blake3::Hasher,
     short: bool,
     buf: &'a mut Vec<u8>,
     control: &'a Meter,
