@@ -839,3 +839,18 @@ fn the_dependency_cell_shows_counts_when_names_do_not_fit() {
         assert!(api.contains("needs"), "at {w} columns: {api}");
     }
 }
+
+/// Healthy or not, at every width from 80 to 200 columns: never a bare `needs …`.
+#[test]
+fn the_dependency_cell_is_never_a_bare_ellipsis() {
+    for w in 80..=200u16 {
+        for down in [false, true] {
+            let mut s = state("default", w, 40);
+            if down {
+                outage(&mut s);
+            }
+            let t = text(&draw(&s));
+            assert!(!t.contains("needs …"), "at {w} columns (outage {down}):\n{t}");
+        }
+    }
+}

@@ -199,10 +199,11 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
             spans.push(Span::styled(fit(" needs —", room), theme.muted()));
         } else if room <= 14 {
             let worst = deps.iter().map(|&d| state.health(d)).max_by_key(|h| h.badness()).unwrap_or_default();
-            spans.push(Span::styled(
-                fit(&format!(" needs {} {}", worst.symbol(), deps.len()), room),
-                theme.health(worst),
-            ));
+            // The word goes before the count does: never a bare "needs …".
+            let full = format!(" needs {} {}", worst.symbol(), deps.len());
+            let short = format!(" {} {}", worst.symbol(), deps.len());
+            let text = if full.chars().count() <= room { full } else { short };
+            spans.push(Span::styled(fit(&text, room), theme.health(worst)));
         } else {
             spans.push(Span::styled(" needs", theme.muted()));
             room -= 6;
