@@ -101,8 +101,17 @@ impl Store {
         Ok(out)
     }
 
+    /// One system's failover state (one row read, not every system's).
     pub async fn system_state(&self, system: &str) -> Result<Option<FailoverRecord>, StoreError> {
-        Ok(self.system_states().await?.into_iter().find(|s| s.system == system))
+        let err = self.error("reading a failover state");
+        let rows = sqlx::query(
+            "SELECT system, state, since, job_id, commit_deadline, on_timeout, detail FROM system_states WHERE system = $1",
+        )
+        .bind(system)
+        .fetch_all(self.pool())
+        .await
+        .map_err(&err)?;
+        Ok(Self::failover_records(&rows).map_err(err)?.into_iter().next())
     }
 
     pub async fn system_states(&self) -> Result<Vec<FailoverRecord>, StoreError> {
@@ -113,6 +122,10 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(&err)?;
+        Self::failover_records(&rows).map_err(err)
+    }
+
+    fn failover_records(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<FailoverRecord>, sqlx::Error> {
         rows.iter()
             .map(|r| {
                 let system: String = r.try_get(0)?;
@@ -133,7 +146,6 @@ impl Store {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(err)
     }
 
     /// Record a system's failover state and, with `audit`, its audit record in the same write.
