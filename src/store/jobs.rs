@@ -137,21 +137,9 @@ impl Store {
         Ok(())
     }
 
-    /// [`Store::insert_job`] and its audit record, in one write.
+    /// [`Store::insert_job`] and its audit records (its proposal; a job of an approved plan,
+    /// its approval too), in one write.
     pub async fn insert_job_audited(
-        &self,
-        job: &JobRow,
-        audit: &NewAuditRecord,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let q = insert_query(job).map_err(self.error("recording a job"))?;
-        self.execute_audited(q, "recording a job", audit, at, true).await?;
-        Ok(())
-    }
-
-    /// [`Store::insert_job`] with several audit records (a job proposed and approved at once
-    /// by the plan it belongs to), in one write.
-    pub async fn insert_job_audited_all(
         &self,
         job: &JobRow,
         audit: &[NewAuditRecord],

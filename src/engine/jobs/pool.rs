@@ -186,57 +186,31 @@ impl JobPool {
         operator: &str,
         read_only: bool,
     ) -> Result<JobSnapshot, Refusal> {
-        let now = self.clock.now();
-        let kind = spec.kind();
-        let details = serde_json::json!({ "kind": kind, "plan": plan, "policy": policy.name() });
+        let details = serde_json::json!({ "kind": spec.kind(), "plan": plan, "policy": policy.name() });
         if read_only {
-            self.audit(operator, &format!("{kind}.proposed"), spec.system(), Outcome::Refused, details)
-                .await?;
+            self.audit(
+                operator,
+                &format!("{}.proposed", spec.kind()),
+                spec.system(),
+                Outcome::Refused,
+                details,
+            )
+            .await?;
             return Err(Refusal::ReadOnly);
         }
-        let spec_json = serde_json::to_string(spec)
-            .map_err(|e| Refusal::Store(format!("cannot record the job's spec: {e}")))?;
-        let mut row = JobRow {
-            id: new_job_id(now),
-            kind,
-            target: spec.system().to_owned(),
-            state: JobState::Proposed,
-            plan: plan.clone(),
-            spec: spec_json,
-            policy,
-            proposed_by: operator.to_owned(),
-            proposed_at: now,
-            approved_by: None,
-            approved_at: None,
-            started_at: None,
-            finished_at: None,
-            outcome: None,
-            progress: None,
-            log: Vec::new(),
-            owner_pid: Some(i64::from(std::process::id())),
-            owner_host: Some(self.host.clone()),
-            heartbeat_at: Some(now),
-            approvals: Vec::new(),
-            detail: None,
-        };
-        // Ids are short for people to type: two proposed in the same second may draw the same
-        // digits (a plan proposes dozens at once). The second draws again.
-        let mut tries = 0;
-        loop {
+        let row = self.new_row(spec, plan, policy, operator, None)?;
+        self.insert_new(row, |id| {
             let mut d = details.clone();
-            d["job"] = serde_json::json!(row.id);
-            let action = format!("{kind}.proposed");
-            let record = Self::record(operator, &action, spec.system(), Outcome::Recorded, d);
-            match self.store.insert_job_audited(&row, &record, now).await {
-                Err(e) if e.is_duplicate() && tries < 16 => {
-                    tries += 1;
-                    row.id = new_job_id(now);
-                }
-                other => break other?,
-            }
-        }
-        self.announce(&row.id).await;
-        Ok(Self::snapshot_of(&row))
+            d["job"] = serde_json::json!(id);
+            vec![Self::record(
+                operator,
+                &format!("{}.proposed", spec.kind()),
+                spec.system(),
+                Outcome::Recorded,
+                d,
+            )]
+        })
+        .await
     }
 
     /// One system's job inside an approved recovery plan: proposed and approved (by the plan,
@@ -251,7 +225,6 @@ impl JobPool {
         parent: &str,
         read_only: bool,
     ) -> Result<JobSnapshot, Refusal> {
-        let now = self.clock.now();
         let kind = spec.kind();
         let proposed = serde_json::json!({ "kind": kind, "plan": plan, "policy": policy.name() });
         if read_only {
@@ -275,39 +248,14 @@ impl JobPool {
                 .await?;
             return Err(refusal);
         }
-        let spec_json = serde_json::to_string(spec)
-            .map_err(|e| Refusal::Store(format!("cannot record the job's spec: {e}")))?;
-        let mut row = JobRow {
-            id: new_job_id(now),
-            kind,
-            target: spec.system().to_owned(),
-            state: JobState::Approved,
-            plan,
-            spec: spec_json,
-            policy,
-            proposed_by: operator.to_owned(),
-            proposed_at: now,
-            approved_by: Some(operator.to_owned()),
-            approved_at: Some(now),
-            started_at: None,
-            finished_at: None,
-            outcome: None,
-            progress: None,
-            log: Vec::new(),
-            owner_pid: Some(i64::from(std::process::id())),
-            owner_host: Some(self.host.clone()),
-            heartbeat_at: Some(now),
-            approvals: vec![operator.to_owned()],
-            detail: None,
-        };
-        let mut tries = 0;
-        loop {
+        let row = self.new_row(spec, plan, policy, operator, Some(operator))?;
+        self.insert_new(row, |id| {
             let mut p = proposed.clone();
-            p["job"] = serde_json::json!(row.id);
+            p["job"] = serde_json::json!(id);
             let approved = serde_json::json!({
-                "job": row.id, "how": proof.describe(), "policy": policy.name(), "plan_job": parent,
+                "job": id, "how": proof.describe(), "policy": policy.name(), "plan_job": parent,
             });
-            let records = [
+            vec![
                 Self::record(operator, &format!("{kind}.proposed"), spec.system(), Outcome::Recorded, p),
                 Self::record(
                     operator,
@@ -316,11 +264,62 @@ impl JobPool {
                     Outcome::Approved,
                     approved,
                 ),
-            ];
-            match self.store.insert_job_audited_all(&row, &records, now).await {
+            ]
+        })
+        .await
+    }
+
+    /// A new job's row, owned by this process: proposed, or (`approved_by`) approved already.
+    fn new_row(
+        &self,
+        spec: &JobSpec,
+        plan: Plan,
+        policy: ApprovalPolicy,
+        operator: &str,
+        approved_by: Option<&str>,
+    ) -> Result<JobRow, Refusal> {
+        let now = self.clock.now();
+        let spec_json = serde_json::to_string(spec)
+            .map_err(|e| Refusal::Store(format!("cannot record the job's spec: {e}")))?;
+        Ok(JobRow {
+            id: new_job_id(now),
+            kind: spec.kind(),
+            target: spec.system().to_owned(),
+            state: if approved_by.is_some() { JobState::Approved } else { JobState::Proposed },
+            plan,
+            spec: spec_json,
+            policy,
+            proposed_by: operator.to_owned(),
+            proposed_at: now,
+            approved_by: approved_by.map(str::to_owned),
+            approved_at: approved_by.map(|_| now),
+            started_at: None,
+            finished_at: None,
+            outcome: None,
+            progress: None,
+            log: Vec::new(),
+            owner_pid: Some(i64::from(std::process::id())),
+            owner_host: Some(self.host.clone()),
+            heartbeat_at: Some(now),
+            approvals: approved_by.map(|a| vec![a.to_owned()]).unwrap_or_default(),
+            detail: None,
+        })
+    }
+
+    /// Insert `row` with the audit records `records(its id)`, in one write. Ids are short for
+    /// people to type: two proposed in the same second may draw the same digits (a plan
+    /// proposes dozens at once); the second draws again.
+    async fn insert_new(
+        &self,
+        mut row: JobRow,
+        records: impl Fn(&str) -> Vec<NewAuditRecord>,
+    ) -> Result<JobSnapshot, Refusal> {
+        let mut tries = 0;
+        loop {
+            match self.store.insert_job_audited(&row, &records(&row.id), row.proposed_at).await {
                 Err(e) if e.is_duplicate() && tries < 16 => {
                     tries += 1;
-                    row.id = new_job_id(now);
+                    row.id = new_job_id(row.proposed_at);
                 }
                 other => break other?,
             }
