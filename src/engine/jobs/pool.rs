@@ -563,11 +563,13 @@ impl JobPool {
             r.insert(id.to_owned(), Running { meter: ctx.meter.clone() });
         }
         let reporter = self.report(ctx.clone());
+        // How it ended is typed: the work's own result, or the timeout; a stop asked for (the
+        // meter's flag) is Cancelled whatever words the work ended with.
         let outcome = tokio::select! {
-            r = work(ctx.clone()) => r,
+            r = work(ctx.clone()) => Some(r),
             _ = tokio::time::sleep(timeout) => {
                 ctx.meter.cancel();
-                Err(format!("timed out after {} and was stopped", crate::model::duration::human(timeout)))
+                None
             }
         };
         reporter.abort();
@@ -575,11 +577,13 @@ impl JobPool {
             r.remove(id);
         }
         let (state, message) = match outcome {
-            Ok(m) => (JobState::Succeeded, m),
-            Err(e) if ctx.cancelled() && e == "cancelled" => {
-                (JobState::Cancelled, "cancelled while running".to_owned())
-            }
-            Err(e) => (JobState::Failed, e),
+            Some(Ok(m)) => (JobState::Succeeded, m),
+            None => (
+                JobState::Failed,
+                format!("timed out after {} and was stopped", crate::model::duration::human(timeout)),
+            ),
+            Some(Err(_)) if ctx.cancelled() => (JobState::Cancelled, "cancelled while running".to_owned()),
+            Some(Err(e)) => (JobState::Failed, e),
         };
         self.finish(id, &row, state, &message, Some(&ctx)).await?;
         self.get(id).await?.ok_or(Refusal::Missing)
