@@ -20,11 +20,7 @@ pub async fn probe(
         None => None,
         Some(name) => {
             let Some(i) = engine.config().estate.index_of(name) else {
-                let names = engine.config().estate.systems().iter().map(|s| s.name.as_str());
-                let hint = crate::config::diagnostic::did_you_mean(name, names)
-                    .map(|s| format!("; did you mean \"{s}\"?"))
-                    .unwrap_or_default();
-                return Err(CliError::message(format!("there is no system \"{name}\"{hint}"), 3));
+                return Err(CliError::message(engine.no_such_system(name), 3));
             };
             if engine.config().systems.get(i).is_none_or(|s| s.health.is_none()) {
                 return Err(CliError::message(

@@ -153,11 +153,7 @@ impl Engine {
         }
         for s in systems {
             if self.config.estate.index_of(s).is_none() {
-                let names = self.config.estate.systems().iter().map(|x| x.name.as_str());
-                let hint = crate::config::diagnostic::did_you_mean(s, names)
-                    .map(|h| format!("; did you mean \"{h}\"?"))
-                    .unwrap_or_default();
-                return Err(format!("there is no system \"{s}\"{hint}"));
+                return Err(self.no_such_system(s));
             }
         }
         Ok(())

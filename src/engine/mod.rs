@@ -86,6 +86,15 @@ impl Engine {
         &self.config
     }
 
+    /// The one wording of a system name that is not in the estate, with the nearest one.
+    pub fn no_such_system(&self, name: &str) -> String {
+        let names = self.config.estate.systems().iter().map(|s| s.name.as_str());
+        let hint = crate::config::diagnostic::did_you_mean(name, names)
+            .map(|s| format!("; did you mean \"{s}\"?"))
+            .unwrap_or_default();
+        format!("there is no system \"{name}\"{hint}")
+    }
+
     pub fn operator(&self) -> &str {
         &self.config.console.operator
     }

@@ -77,7 +77,7 @@ pub struct PlanDetail {
 
 impl Engine {
     fn method(&self, system: &str) -> Result<Method, String> {
-        let settings = self.config.system(system).ok_or_else(|| self.no_system(system))?;
+        let settings = self.config.system(system).ok_or_else(|| self.no_such_system(system))?;
         if settings.failover.is_some() {
             Ok(Method::Failover)
         } else if settings.backup.is_some() {
@@ -87,14 +87,6 @@ impl Engine {
                 "\"{system}\" has neither a failover procedure nor a backup: warroom cannot recover it (add [systems.failover] or [systems.backup])"
             ))
         }
-    }
-
-    fn no_system(&self, name: &str) -> String {
-        let names = self.config.estate.systems().iter().map(|s| s.name.as_str());
-        let hint = crate::config::diagnostic::did_you_mean(name, names)
-            .map(|s| format!("; did you mean \"{s}\"?"))
-            .unwrap_or_default();
-        format!("there is no system \"{name}\"{hint}")
     }
 
     /// The plan for `systems`: waves, forecast and RTO, each system's method.
@@ -108,7 +100,7 @@ impl Engine {
         let mut left = vec![None; methods.len()];
         let newest = self.backups(None).await?;
         for name in systems {
-            let i = self.config.estate.index_of(name).ok_or_else(|| self.no_system(name))?;
+            let i = self.config.estate.index_of(name).ok_or_else(|| self.no_such_system(name))?;
             if affected.contains(&i) {
                 continue;
             }

@@ -168,14 +168,6 @@ impl Engine {
         })
     }
 
-    pub(in crate::engine) fn no_such_system(&self, name: &str) -> String {
-        let names = self.config.estate.systems().iter().map(|s| s.name.as_str());
-        let hint = crate::config::diagnostic::did_you_mean(name, names)
-            .map(|s| format!("; did you mean \"{s}\"?"))
-            .unwrap_or_default();
-        format!("there is no system \"{name}\"{hint}")
-    }
-
     /// Bring the catalog in step with the repositories (of one system, or all): every backup
     /// with a manifest is recorded with its copies' verifications; what is gone is forgotten.
     /// A location that cannot be read keeps what the catalog knew; its error is returned.
