@@ -292,6 +292,7 @@ pub enum IncidentCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Every incident, newest first
     List {
         #[arg(long)]
         json: bool,
@@ -300,15 +301,19 @@ pub enum IncidentCommand {
     Show { id: Option<String> },
     /// Add a note to the timeline
     Note {
+        /// What to note (a decision, a call made, what was seen)
         #[arg(value_parser = non_empty)]
         text: String,
         /// The incident (the open one by default)
         #[arg(long)]
         id: Option<String>,
     },
+    /// Close an incident (the open one by default), with a summary for its report
     Close {
+        /// The incident (the open one by default)
         #[arg(long)]
         id: Option<String>,
+        /// What happened, in a line, for the report
         #[arg(long)]
         summary: Option<String>,
     },
