@@ -259,6 +259,7 @@ impl Theme {
             &mut p.border_focused,
             &mut p.header_fg,
             &mut p.header_bg,
+            &mut p.background,
         ]
         .into_iter()
         .chain(p.tiers.iter_mut())
@@ -486,5 +487,35 @@ mod tests {
         assert_eq!(to_256(Color::Rgb(255, 95, 95)), Color::Indexed(203));
         assert_eq!(to_256(Color::Rgb(128, 128, 128)), Color::Indexed(244));
         assert_eq!(to_256(Color::Red), Color::Red);
+    }
+
+    /// Without truecolor, no colour of any theme is left as RGB (the light theme's background
+    /// was: a terminal without truecolor drew it wrong).
+    #[test]
+    fn in_256_colours_no_theme_keeps_an_rgb_colour() {
+        for (name, text) in BUILT_IN {
+            let theme = parse_theme(text, None).unwrap_or_else(|e| panic!("{name}: {e}")).in_256_colors();
+            let p = &theme.palette;
+            let all = [
+                p.text,
+                p.muted,
+                p.accent,
+                p.ok,
+                p.warning,
+                p.danger,
+                p.info,
+                p.unknown,
+                p.selection_fg,
+                p.selection_bg,
+                p.border,
+                p.border_focused,
+                p.header_fg,
+                p.header_bg,
+                p.background,
+            ];
+            for c in all.iter().chain(p.tiers.iter()) {
+                assert!(!matches!(c, Color::Rgb(..)), "{name}: {c:?}");
+            }
+        }
     }
 }
