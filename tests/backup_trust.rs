@@ -654,3 +654,39 @@ async fn a_link_planted_in_the_repository_sends_nothing_elsewhere() {
     assert_eq!(entries.len(), 2, "nothing was added or removed: {entries:?}");
     assert!(engine.refresh_catalog(Some("files")).await.iter().any(|p| p.contains("is a link")));
 }
+
+/// A listing whose file has no content hash (stripped, so that nothing would be checked), or a
+/// BLAKE3 that is not the content's: restore and deep verify refuse it, naming the file, and
+/// leave nothing behind. Small files (read whole) and large ones (streamed) alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_whose_listing_gives_no_or_a_wrong_content_hash_is_refused() {
+    let (e, engine, _) = estate_with_a_backup().await;
+    for (n, (name, size, blake3)) in [
+        ("small.txt", 100usize, None),
+        ("large.bin", 600 * 1024, None),
+        ("small.txt", 100, Some(blake3::hash(b"something else").to_hex().to_string())),
+        ("large.bin", 600 * 1024, Some(blake3::hash(b"something else").to_hex().to_string())),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (tar, mut index) = archive(&[Entry::File(name, vec![7u8; size])]);
+        for entry in &mut index.entries {
+            entry.sha256 = None;
+            entry.blake3 = blake3.clone();
+        }
+        let ago = -200 - 10 * n as i64;
+        let id = forged_id(ago);
+        plant(&e, &id, &tar, &index, size as u64, Sig::With(&signing_key(&e)), 2, ago);
+        engine.refresh_catalog(None).await;
+        let to = e.path(&format!("restored-{n}"));
+        let (spec, plan) = engine.plan_restore(&id, None, Some(to.clone()), false, None).await.unwrap();
+        let job = run(&engine, spec, plan).await;
+        assert_eq!(job.state, JobState::Failed, "case {n}: {:?}", job.outcome);
+        assert!(job.outcome.clone().unwrap().contains(name), "case {n}: {:?}", job.outcome);
+        assert!(!to.join(name).exists(), "case {n}: nothing is left of {name}");
+        let (spec, plan) = engine.plan_verify(&id, true, None).await.unwrap();
+        let job = run(&engine, spec, plan).await;
+        assert_eq!(job.state, JobState::Failed, "case {n}: {:?}", job.outcome);
+    }
+}

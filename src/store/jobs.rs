@@ -59,29 +59,11 @@ fn row_to_job(row: &sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
             "job {id} has {what} \"{value}\", which this warroom does not know (written by a newer one?)"
         ))
     };
-    let json = |column: &str, text: &str| -> Result<serde_json::Value, sqlx::Error> {
-        serde_json::from_str(text)
-            .map_err(|e| decode(format!("job {id}: its {column} is not valid JSON: {e}")))
-    };
-    let typed = |column: &str, text: &str| {
-        let value = json(column, text)?;
-        Ok::<_, sqlx::Error>((column.to_owned(), value))
-    };
-    let time = |column: &str, text: Option<String>| -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-        text.map(|t| {
-            DateTime::parse_from_rfc3339(&t)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| decode(format!("job {id}: its {column} \"{t}\" is not a time: {e}")))
-        })
-        .transpose()
-    };
-    fn from<T: serde::de::DeserializeOwned>(
-        id: &str,
-        (column, value): (String, serde_json::Value),
-    ) -> Result<T, sqlx::Error> {
-        serde_json::from_value(value)
-            .map_err(|e| decode(format!("job {id}: its {column} cannot be read: {e}")))
+    /// A JSON column, decoded into what it holds.
+    fn json<T: serde::de::DeserializeOwned>(id: &str, column: &str, text: &str) -> Result<T, sqlx::Error> {
+        serde_json::from_str(text).map_err(|e| decode(format!("job {id}: its {column} cannot be read: {e}")))
     }
+    let time = |column: &str, text: Option<String>| super::maybe_time(&format!("job {id}'s {column}"), text);
     let kind: String = row.try_get(1)?;
     let state: String = row.try_get(3)?;
     let policy: String = row.try_get(6)?;
@@ -94,27 +76,26 @@ fn row_to_job(row: &sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
         kind: JobKind::parse(&kind).ok_or_else(|| unknown("the kind", &kind))?,
         state: JobState::parse(&state).ok_or_else(|| unknown("the state", &state))?,
         target: row.try_get(2)?,
-        plan: from(&id, typed("plan", &plan)?)?,
+        plan: json(&id, "plan", &plan)?,
         spec: row.try_get(5)?,
         policy: policy.parse().map_err(|_| unknown("the approval policy", &policy))?,
         proposed_by: row.try_get(7)?,
-        proposed_at: time("proposal time", Some(row.try_get(8)?))?
-            .ok_or_else(|| decode(format!("job {id} has no proposal time")))?,
+        proposed_at: super::time(&format!("job {id}'s proposal time"), row.try_get(8)?)?,
         approved_by: row.try_get(9)?,
         approved_at: time("approval time", row.try_get(10)?)?,
         started_at: time("start time", row.try_get(11)?)?,
         finished_at: time("end time", row.try_get(12)?)?,
         outcome: row.try_get(13)?,
-        progress: progress.map(|p| typed("progress", &p).and_then(|v| from(&id, v))).transpose()?,
-        log: from(&id, typed("log", &log)?)?,
+        progress: progress.map(|p| json(&id, "progress", &p)).transpose()?,
+        log: json(&id, "log", &log)?,
         owner_pid: row.try_get(16)?,
         owner_host: row.try_get(17)?,
         heartbeat_at: time("heartbeat", row.try_get(18)?)?,
         approvals: match approvals {
-            Some(a) => from(&id, typed("approvals", &a)?)?,
+            Some(a) => json(&id, "approvals", &a)?,
             None => Vec::new(),
         },
-        detail: detail.map(|d| json("detail", &d)).transpose()?,
+        detail: detail.map(|d| json(&id, "detail", &d)).transpose()?,
         id,
     })
 }

@@ -9,7 +9,6 @@ use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::config::ProcessEnv;
 use std::sync::Arc;
 
 use crate::engine::Engine;
@@ -40,7 +39,7 @@ const BACKUPS_EVERY_TICKS: u64 = 30;
 pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let mut engine = engine;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let themes = load_themes(&engine, truecolor());
+    let themes = ThemeCatalog::for_config(engine.config(), super::theme::truecolor());
     let mut state = State::new(engine.config(), themes, options.mode, no_color, engine.now());
 
     let (mut tty, _restore) = terminal::enter()?;
@@ -276,21 +275,6 @@ async fn stop_jobs(engine: &Engine) {
         }
         ours = still;
     }
-}
-
-/// The theme catalog for the configuration's folder and the user's (file I/O: done in the loop
-/// or an effect task, never in `update`).
-pub(super) fn load_themes(engine: &Engine, truecolor: bool) -> ThemeCatalog {
-    let config_dir = engine.config().path.parent().map(|p| p.to_owned()).unwrap_or_default();
-    let themes = ThemeCatalog::load(&crate::config::console::theme_dirs(&config_dir, &ProcessEnv));
-    for warning in &themes.warnings {
-        tracing::warn!("{}", warning.0);
-    }
-    if truecolor { themes } else { themes.in_256_colors() }
-}
-
-pub(super) fn truecolor() -> bool {
-    std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
 }
 
 /// Start the health monitor (when any system has a health check) and ask for everything it

@@ -9,7 +9,7 @@ use crate::sim::SimHandle;
 use tokio::sync::mpsc;
 
 use super::action::{Effect, EngineEvent, ReloadedConfig, Request};
-use super::app::{load_themes, truecolor};
+use super::theme::{ThemeCatalog, truecolor};
 
 /// What the effect tasks send back to the loop.
 pub(super) enum Reply {
@@ -78,7 +78,7 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
             Ok((new_engine, loaded)) => {
                 let warnings = loaded.report.warnings().count();
                 let mut config = ReloadedConfig::from_config(new_engine.config(), warnings);
-                config.themes = Some(load_themes(&new_engine, truecolor()));
+                config.themes = Some(ThemeCatalog::for_config(new_engine.config(), truecolor()));
                 Reply::Reloaded(new_engine, Box::new(config))
             }
             Err(LoadError::Invalid(report)) => {

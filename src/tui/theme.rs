@@ -391,6 +391,19 @@ impl ThemeCatalog {
     }
 
     /// Every theme mapped to the 256-colour palette (terminals without truecolor).
+    /// The catalog for `config`: the built-in themes, then the configuration's folder's and the
+    /// user's (file I/O: done in the loop or an effect task, never in `update`); in the
+    /// 256-colour palette unless the terminal takes `truecolor`.
+    pub fn for_config(config: &crate::config::Config, truecolor: bool) -> ThemeCatalog {
+        let config_dir = config.path.parent().map(|p| p.to_owned()).unwrap_or_default();
+        let themes =
+            ThemeCatalog::load(&crate::config::console::theme_dirs(&config_dir, &crate::config::ProcessEnv));
+        for warning in &themes.warnings {
+            tracing::warn!("{}", warning.0);
+        }
+        if truecolor { themes } else { themes.in_256_colors() }
+    }
+
     pub fn in_256_colors(self) -> ThemeCatalog {
         ThemeCatalog {
             themes: self.themes.into_iter().map(Theme::in_256_colors).collect(),
@@ -441,6 +454,11 @@ fn load_file(path: &Path, default: &Theme) -> Result<Theme, ThemeWarning> {
         theme.name = stem;
     }
     Ok(theme)
+}
+
+/// Whether the terminal says it draws 24-bit colour.
+pub fn truecolor() -> bool {
+    std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
 }
 
 #[cfg(test)]

@@ -142,15 +142,18 @@ impl JobPool {
         Ok(self.store.jobs(limit).await?.iter().map(Self::snapshot_of).collect())
     }
 
-    async fn announce(&self, id: &str) {
-        match self.get(id).await {
+    /// Read job `id` once, tell listeners, and hand it back. Unreadable, it is logged here
+    /// (listeners catch up at their next read of the jobs, which says why it failed).
+    async fn announce(&self, id: &str) -> Result<Option<JobSnapshot>, EngineError> {
+        let job = self.get(id).await;
+        match &job {
             Ok(Some(s)) => {
-                let _ = self.events.send(JobEvent::Changed(Box::new(s)));
+                let _ = self.events.send(JobEvent::Changed(Box::new(s.clone())));
             }
             Ok(None) => {}
-            // Listeners catch up at their next read of the jobs, which says why it failed.
             Err(e) => tracing::warn!(job = id, error = %e, "cannot read a job to announce its change"),
         }
+        job
     }
 
     async fn audit(
@@ -324,8 +327,10 @@ impl JobPool {
                 other => break other?,
             }
         }
-        self.announce(&row.id).await;
-        Ok(Self::snapshot_of(&row))
+        // What was written is what listeners get: no read back.
+        let job = Self::snapshot_of(&row);
+        let _ = self.events.send(JobEvent::Changed(Box::new(job.clone())));
+        Ok(job)
     }
 
     /// The gate: approve the proposed job `id` if `proof` satisfies its policy. Every decision
@@ -375,7 +380,7 @@ impl JobPool {
                 let mut d = details;
                 d["approval"] = serde_json::json!("first of two");
                 self.audit(operator, &action, &job.target, Outcome::Recorded, d).await?;
-                self.announce(id).await;
+                let _ = self.announce(id).await;
                 return Err(Refusal::AwaitingSecond { job: id.to_owned(), first: operator.to_owned() });
             }
             if job.approvals.iter().any(|a| a == operator) || operator == job.proposed_by {
@@ -412,8 +417,7 @@ impl JobPool {
         if !moved {
             return Err(Refusal::NotWaiting { state: JobState::Approved });
         }
-        self.announce(id).await;
-        self.get(id).await?.ok_or(Refusal::Missing)
+        self.announce(id).await?.ok_or(Refusal::Missing)
     }
 
     /// Turn a proposal down at the gate: nothing runs, and the audit log says so.
@@ -443,7 +447,7 @@ impl JobPool {
         if !moved {
             return Err(Refusal::NotWaiting { state: job.state });
         }
-        self.announce(id).await;
+        let _ = self.announce(id).await;
         Ok(())
     }
 
@@ -556,13 +560,14 @@ impl JobPool {
             self.store.release_locks_of(id).await?;
             return Err(Refusal::NotWaiting { state: JobState::Approved });
         }
-        self.announce(id).await;
+        // Unreadable now, the reporter reads it itself (announce has logged why).
+        let started = self.announce(id).await.unwrap_or(None);
 
         let ctx = JobContext::new(id, self.clock.clone());
         if let Ok(mut r) = self.running.lock() {
             r.insert(id.to_owned(), Running { meter: ctx.meter.clone() });
         }
-        let reporter = self.report(ctx.clone());
+        let reporter = self.report(ctx.clone(), started);
         // How it ended is typed: the work's own result, or the timeout; a stop asked for (the
         // meter's flag) is Cancelled whatever words the work ended with.
         let outcome = tokio::select! {
@@ -585,8 +590,7 @@ impl JobPool {
             Some(Err(_)) if ctx.cancelled() => (JobState::Cancelled, "cancelled while running".to_owned()),
             Some(Err(e)) => (JobState::Failed, e),
         };
-        self.finish(id, &row, state, &message, Some(&ctx)).await?;
-        self.get(id).await?.ok_or(Refusal::Missing)
+        self.finish(id, &row, state, &message, Some(&ctx)).await?.ok_or(Refusal::Missing)
     }
 
     /// Record a job's end (with its last progress, log and detail when it ran) and release its
@@ -598,7 +602,7 @@ impl JobPool {
         state: JobState,
         message: &str,
         ran: Option<&JobContext>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<JobSnapshot>, EngineError> {
         let mut set =
             vec![("finished_at", Some(ts(self.clock.now()))), ("outcome", Some(message.to_owned()))];
         if let Some(ctx) = ran {
@@ -640,8 +644,7 @@ impl JobPool {
                 now,
             )
             .await?;
-        self.announce(id).await;
-        Ok(())
+        self.announce(id).await
     }
 
     /// Whether the process that owns job `id` (proposed or runs it) is still there: on this
@@ -678,7 +681,9 @@ impl JobPool {
     }
 
     /// Four times a second: progress to listeners; once a second: to the store (the heartbeat).
-    fn report(&self, ctx: JobContext) -> tokio::task::JoinHandle<()> {
+    /// `base` is the job as it started: only its progress, log and detail change while it runs
+    /// (its end is announced by `finish`), so it is read once, not four times a second.
+    fn report(&self, ctx: JobContext, mut base: Option<JobSnapshot>) -> tokio::task::JoinHandle<()> {
         let events = self.events.clone();
         let store = self.store.clone();
         let clock = self.clock.clone();
@@ -701,16 +706,18 @@ impl JobPool {
                 };
                 let progress = ctx.progress(rate);
                 let (log, detail) = (ctx.log_lines(), ctx.detail());
-                match store.job(&ctx.id).await {
-                    Ok(Some(row)) => {
-                        let mut snap = JobPool::snapshot_of(&row);
-                        snap.progress = progress.clone();
-                        snap.log = log.clone();
-                        snap.detail = detail.clone().or(snap.detail);
-                        let _ = events.send(JobEvent::Changed(Box::new(snap)));
+                if base.is_none() {
+                    match store.job(&ctx.id).await {
+                        Ok(row) => base = row.as_ref().map(JobPool::snapshot_of),
+                        Err(e) => tracing::warn!(job = %ctx.id, error = %e, "cannot read a running job"),
                     }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(job = %ctx.id, error = %e, "cannot read a running job"),
+                }
+                if let Some(b) = &base {
+                    let mut snap = b.clone();
+                    snap.progress = progress.clone();
+                    snap.log = log.clone();
+                    snap.detail = detail.clone().or(snap.detail);
+                    let _ = events.send(JobEvent::Changed(Box::new(snap)));
                 }
                 if n.is_multiple_of(4)
                     && let Err(e) =
