@@ -7,6 +7,7 @@ pub mod check;
 pub mod error;
 pub mod health;
 pub mod logging;
+pub mod notify;
 pub mod ops;
 pub mod sim;
 pub mod status;
@@ -173,6 +174,11 @@ pub enum Command {
     Incident {
         #[command(subcommand)]
         command: IncidentCommand,
+    },
+    /// Stakeholder notices: preview, send (through the gate), the outbox, a test, the deliverer
+    Notify {
+        #[command(subcommand)]
+        command: notify::NotifyCommand,
     },
     /// The tamper-evident audit log
     Audit {
@@ -405,6 +411,7 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
             IncidentCommand::Close { id, summary } => ops::incident_close(cli.config, id, summary).await,
             IncidentCommand::Report { id, format } => ops::incident_report(cli.config, id, format).await,
         },
+        Some(Command::Notify { command }) => notify::run(cli.config, command).await,
         Some(Command::Rpo { json }) => backup::rpo(cli.config, json).await,
         Some(Command::Backup { command }) => match command {
             BackupCommand::Run { system, yes } => backup::run(cli.config, system, yes).await,

@@ -266,6 +266,23 @@ pub async fn incident_declare(
         .await
         .map_err(|e| CliError::message(e, REFUSED))?;
     println!("{} declared: {} {} · {}", incident.id, incident.kind, incident.severity, systems.join(", "));
+    // Declaring proposes the initial notice (T+0) to the stakeholders, then the recovery plan.
+    if !engine.config().notify.contacts.is_empty() {
+        match engine.compose(&incident, crate::model::comms::Stage::Initial, &[], "").await {
+            Ok(c) => {
+                let spec = JobSpec::Notify {
+                    incident: incident.id.clone(),
+                    stage: c.stage,
+                    lists: c.lists.clone(),
+                    message: String::new(),
+                };
+                if let Err(e) = gate_and_run(&engine, spec, super::notify::notice_plan(&c), yes).await {
+                    eprintln!("{}", e.render(false));
+                }
+            }
+            Err(e) => eprintln!("no initial notice: {e}"),
+        }
+    }
     // Declaring proposes the recovery plan for the affected systems.
     let (spec, plan) = match engine.plan_recover(&systems, Some(&incident.id)).await {
         Ok(p) => p,

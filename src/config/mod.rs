@@ -14,6 +14,7 @@ pub mod estate;
 pub mod failover;
 pub mod health;
 pub mod keys;
+pub mod notify;
 pub mod secrets;
 pub mod systems;
 pub mod tiers;
@@ -52,6 +53,9 @@ pub const SECTIONS: &[&str] = &[
     "tiers",
     "rpo",
     "keys",
+    "contacts",
+    "notify",
+    "statuspage",
 ];
 
 /// A loaded, checked configuration.
@@ -74,6 +78,8 @@ pub struct Config {
     pub encryption: Encryption,
     pub locations: Vec<Location>,
     pub approval: ApprovalPolicies,
+    /// Contacts, channels, the cadence, templates and the status page.
+    pub notify: notify::Notify,
 }
 
 impl Config {
@@ -234,6 +240,17 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
     let any_backups = systems.iter().any(|s| s.backup.is_some());
     backup::check_signing(&encryption, any_backups, &sections.encryption, &mut report);
     let keys = keys::resolve(&sections.keys, &mut report);
+    let system_names: Vec<String> = estate.systems().iter().map(|s| s.name.clone()).collect();
+    let location_names: Vec<String> = locations.iter().map(|l| l.name.clone()).collect();
+    let notify = notify::resolve(
+        &sections.contacts,
+        &sections.notify,
+        sections.statuspage.as_ref(),
+        &config_dir,
+        &system_names,
+        &location_names,
+        &mut report,
+    );
     report.sort();
     if report.has_errors() {
         return Err(LoadError::Invalid(Box::new(report)));
@@ -252,6 +269,7 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
             encryption,
             locations,
             approval,
+            notify,
         },
         report,
     })
@@ -266,6 +284,9 @@ struct Sections {
     encryption: EncryptionSection,
     locations: Vec<LocationEntry>,
     approval: ApprovalSection,
+    contacts: Vec<notify::ContactEntry>,
+    notify: notify::NotifySection,
+    statuspage: Option<notify::StatusPageSection>,
 }
 
 /// Send each top-level key to the module of its section.
@@ -279,6 +300,9 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
         encryption: EncryptionSection::default(),
         locations: Vec::new(),
         approval: ApprovalSection::new(),
+        contacts: Vec::new(),
+        notify: notify::NotifySection::default(),
+        statuspage: None,
     };
     for (key, node) in doc.root.iter() {
         let name: &str = key.get_ref();
@@ -293,6 +317,9 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
             "encryption" => sections.encryption = read(doc, name, node, report).unwrap_or_default(),
             "locations" => sections.locations = read_list(doc, name, node, report),
             "approval" => sections.approval = read(doc, name, node, report).unwrap_or_default(),
+            "contacts" => sections.contacts = read_list(doc, name, node, report),
+            "notify" => sections.notify = read(doc, name, node, report).unwrap_or_default(),
+            "statuspage" => sections.statuspage = read(doc, name, node, report),
             _ => report.push(unknown_section(name, key.span())),
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod assessment;
 pub mod backup;
+pub mod comms;
 mod error;
 pub mod failover;
 pub mod incident;

@@ -66,11 +66,13 @@ pub enum Action {
     Failover,
     Failback,
     Recover,
+    /// Sending a stakeholder notice.
+    Notify,
     Cancel,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::Backup,
         Action::Verify,
         Action::Restore,
@@ -79,6 +81,7 @@ impl Action {
         Action::Failover,
         Action::Failback,
         Action::Recover,
+        Action::Notify,
         Action::Cancel,
     ];
 
@@ -92,6 +95,7 @@ impl Action {
             Action::Failover => "failover",
             Action::Failback => "failback",
             Action::Recover => "recover",
+            Action::Notify => "notify",
             Action::Cancel => "cancel",
         }
     }
@@ -102,7 +106,8 @@ impl Action {
         match self {
             Action::Backup | Action::Verify => ApprovalPolicy::None,
             // Adopting a backup makes this host vouch for it.
-            Action::Prune | Action::Cancel | Action::Adopt => ApprovalPolicy::Confirm,
+            // A notice reaches people: the commander reads it first.
+            Action::Prune | Action::Cancel | Action::Adopt | Action::Notify => ApprovalPolicy::Confirm,
             Action::Restore | Action::Failover | Action::Failback | Action::Recover => ApprovalPolicy::Typed,
         }
     }

@@ -2,7 +2,7 @@
 //! to it. One spelling each, used by the store, the audit log, JSON and the command line.
 //!
 //! ```text
-//!  JobKind   backup verify deep-verify restore adopt prune failover failback recover
+//!  JobKind   backup verify deep-verify restore adopt prune failover failback recover notify
 //!  JobState  proposed ─► approved ─► running ─► succeeded | failed | cancelled | interrupted
 //!  Signal    confirm abort skip retry        (to a running job, from any process)
 //!  Progress  stage, done/total in bytes or steps, rate, ETA, and what it waits for
@@ -26,10 +26,12 @@ pub enum JobKind {
     Failover,
     Failback,
     Recover,
+    /// A stakeholder notice: queued in the outbox and delivered.
+    Notify,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 9] = [
+    pub const ALL: [JobKind; 10] = [
         JobKind::Backup,
         JobKind::Verify,
         JobKind::DeepVerify,
@@ -39,6 +41,7 @@ impl JobKind {
         JobKind::Failover,
         JobKind::Failback,
         JobKind::Recover,
+        JobKind::Notify,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +55,7 @@ impl JobKind {
             JobKind::Failover => "failover",
             JobKind::Failback => "failback",
             JobKind::Recover => "recover",
+            JobKind::Notify => "notify",
         }
     }
 
@@ -68,6 +72,7 @@ impl JobKind {
             JobKind::Restore => 8,
             JobKind::Recover => 4,
             JobKind::Adopt | JobKind::Prune => 1,
+            JobKind::Notify => 4,
         }
     }
 
@@ -81,6 +86,8 @@ impl JobKind {
             // A failover and a failback of one system never run at once.
             JobKind::Failover | JobKind::Failback => Some(LockClass::Failover),
             JobKind::Recover => Some(LockClass::Recover),
+            // Notices of one incident may overlap (an update while the last one retries).
+            JobKind::Notify => None,
         }
     }
 }

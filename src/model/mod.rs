@@ -6,12 +6,14 @@
 pub mod approval;
 pub mod audit;
 pub mod backup;
+pub mod comms;
 pub mod decision;
 pub mod duration;
 pub mod failover;
 pub mod graph;
 pub mod health;
 pub mod job;
+pub mod notice;
 pub mod objective;
 pub mod recovery;
 pub mod rpo;

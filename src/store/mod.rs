@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod failover;
 pub mod incidents;
 pub mod jobs;
+pub mod outbox;
 mod writer;
 
 use std::fs::File;

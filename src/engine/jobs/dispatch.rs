@@ -133,6 +133,9 @@ impl Engine {
                 JobSpec::Prune { system, delete } => self.prune(&system, &delete, &ctx).await,
                 JobSpec::Failover { system, failback } => self.run_procedure(&system, failback, &ctx).await,
                 JobSpec::Recover { systems, .. } => self.run_recovery(&systems, &ctx).await,
+                JobSpec::Notify { incident, stage, lists, message } => {
+                    self.send_notice(&incident, stage, &lists, &message, &ctx).await
+                }
             }
         })
     }

@@ -91,6 +91,14 @@ pub enum JobSpec {
         systems: Vec<String>,
         incident: Option<String>,
     },
+    /// A stakeholder notice of `stage` for `incident` to `lists`.
+    Notify {
+        incident: String,
+        stage: crate::model::comms::Stage,
+        lists: Vec<String>,
+        #[serde(default)]
+        message: String,
+    },
 }
 
 impl JobSpec {
@@ -105,6 +113,7 @@ impl JobSpec {
             JobSpec::Failover { failback: false, .. } => JobKind::Failover,
             JobSpec::Failover { failback: true, .. } => JobKind::Failback,
             JobSpec::Recover { .. } => JobKind::Recover,
+            JobSpec::Notify { .. } => JobKind::Notify,
         }
     }
 
@@ -117,6 +126,7 @@ impl JobSpec {
             | JobSpec::Prune { system, .. }
             | JobSpec::Failover { system, .. } => system,
             JobSpec::Recover { target, .. } => target,
+            JobSpec::Notify { incident, .. } => incident,
         }
     }
 
@@ -130,6 +140,7 @@ impl JobSpec {
             JobSpec::Failover { failback: false, .. } => Action::Failover,
             JobSpec::Failover { failback: true, .. } => Action::Failback,
             JobSpec::Recover { .. } => Action::Recover,
+            JobSpec::Notify { .. } => Action::Notify,
         }
     }
 

@@ -6,6 +6,7 @@
 mod adopt;
 mod backup;
 mod failover;
+mod notify;
 mod prune;
 mod recover;
 mod restore;
