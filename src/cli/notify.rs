@@ -14,7 +14,6 @@ use super::{CliError, open_engine};
 use crate::engine::Engine;
 use crate::engine::comms::deliver::Deliverer;
 use crate::engine::comms::{Composition, Recipient, Rendered};
-use crate::engine::jobs::{JobSpec, Plan};
 use crate::model::comms::{Audience, Channel, OutboxHealth, Stage, sms_segments};
 use crate::model::failover::IncidentRecord;
 
@@ -156,11 +155,6 @@ async fn preview(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The gate's plan for a composition.
-pub fn notice_plan(c: &Composition) -> Plan {
-    Plan { title: format!("notify · {} · {}", c.stage.title(), c.incident), lines: c.plan_lines() }
-}
-
 async fn send(
     engine: &Engine,
     stage: Option<String>,
@@ -169,15 +163,14 @@ async fn send(
     incident: Option<String>,
     yes: bool,
 ) -> Result<ExitCode, CliError> {
-    let (incident, stage) = incident_and_stage(engine, incident, stage).await?;
-    let lists = split(lists);
-    let c = engine.compose(&incident, stage, &lists, &message).await.map_err(bad)?;
-    let spec = JobSpec::Notify { incident: incident.id.clone(), stage, lists: c.lists.clone(), message };
-    gate_and_run(engine, spec, notice_plan(&c), yes).await
+    let stage = stage.map(|s| Stage::parse(&s)).transpose().map_err(bad)?;
+    let (spec, plan) =
+        engine.plan_notice(incident.as_deref(), stage, &split(lists), &message).await.map_err(bad)?;
+    gate_and_run(engine, spec, plan, yes).await
 }
 
 async fn outbox(engine: &Engine, json: bool, incident: Option<String>) -> Result<ExitCode, CliError> {
-    let rows = engine.outbox(incident.as_deref()).await.map_err(|e| CliError::message(e, 3))?;
+    let rows = engine.outbox(incident.as_deref()).await.map_err(|e| CliError::engine(e, 3))?;
     let health = OutboxHealth::of(rows.iter().map(|r| r.state));
     if json {
         let doc = serde_json::json!({
@@ -311,7 +304,7 @@ async fn test(engine: &Engine, channel: &str) -> Result<ExitCode, CliError> {
         let rows: Vec<_> = engine
             .outbox(Some("TEST"))
             .await
-            .map_err(|e| CliError::message(e, 2))?
+            .map_err(|e| CliError::engine(e, 2))?
             .into_iter()
             .filter(|r| r.notice == notice)
             .collect();

@@ -268,15 +268,10 @@ pub async fn incident_declare(
     println!("{} declared: {} {} · {}", incident.id, incident.kind, incident.severity, systems.join(", "));
     // Declaring proposes the initial notice (T+0) to the stakeholders, then the recovery plan.
     if !engine.config().notify.contacts.is_empty() {
-        match engine.compose(&incident, crate::model::comms::Stage::Initial, &[], "").await {
-            Ok(c) => {
-                let spec = JobSpec::Notify {
-                    incident: incident.id.clone(),
-                    stage: c.stage,
-                    lists: c.lists.clone(),
-                    message: String::new(),
-                };
-                if let Err(e) = gate_and_run(&engine, spec, super::notify::notice_plan(&c), yes).await {
+        match engine.plan_notice(Some(&incident.id), Some(crate::model::comms::Stage::Initial), &[], "").await
+        {
+            Ok((spec, plan)) => {
+                if let Err(e) = gate_and_run(&engine, spec, plan, yes).await {
                     eprintln!("{}", e.render(false));
                 }
             }

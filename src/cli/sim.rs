@@ -19,7 +19,16 @@ fn demo_config(path: Option<PathBuf>) -> Result<Config, CliError> {
 }
 
 /// Start the simulated estate of `config` and its control API; record where it listens.
-async fn start_estate(config: &mut Config) -> Result<(SimEstate, tokio::task::JoinHandle<()>), CliError> {
+/// The demo's message servers: where they listen (a reload points the notices there again).
+#[derive(Clone)]
+struct Sinks {
+    smtp: std::net::SocketAddr,
+    sms: String,
+}
+
+async fn start_estate(
+    config: &mut Config,
+) -> Result<(SimEstate, tokio::task::JoinHandle<()>, Sinks), CliError> {
     // One simulated estate per state folder: a second would take the first one's control file.
     // Asked before anything starts or is written.
     if let Ok(running) = control::read_info(&demo::state_dir(config))
@@ -48,16 +57,27 @@ async fn start_estate(config: &mut Config) -> Result<(SimEstate, tokio::task::Jo
     crate::engine::create_state_dir(&config.console.state_dir).map_err(|e| CliError::engine(e, 1))?;
     demo::point_backups(config)
         .map_err(|e| CliError::message(format!("cannot set up the demo's backups: {e}"), 1))?;
+    // The notices go to servers of the demo's own, which keep what they get.
+    let dir = config.console.state_dir.clone();
+    let (smtp, _smtp_task) = crate::sim::sinks::smtp(&dir)
+        .await
+        .map_err(|e| CliError::message(format!("cannot start the demo's SMTP server: {e}"), 1))?;
+    let (sms, _sms_task) = crate::sim::sinks::sms(&dir)
+        .await
+        .map_err(|e| CliError::message(format!("cannot start the demo's SMS gateway: {e}"), 1))?;
+    demo::point_notify(config, smtp, &sms)
+        .map_err(|e| CliError::message(format!("cannot set up the demo's notices: {e}"), 1))?;
+    let sinks = Sinks { smtp, sms };
     let info = ControlInfo { control: format!("http://{addr}"), token, pid: std::process::id() };
     control::write_info(&config.console.state_dir, &info)
         .map_err(|e| CliError::message(format!("cannot record the control API's address: {e}"), 1))?;
-    Ok((sim, task))
+    Ok((sim, task, sinks))
 }
 
 pub async fn demo(config: Option<PathBuf>, started: std::time::Instant) -> Result<ExitCode, CliError> {
     super::need_terminal()?;
     let mut config = demo_config(config)?;
-    let (sim, _control) = start_estate(&mut config).await?;
+    let (sim, _control, sinks) = start_estate(&mut config).await?;
     let state_dir = config.console.state_dir.clone();
     let _log = logging::init(&state_dir);
     let endpoints = sim.endpoints();
@@ -69,6 +89,9 @@ pub async fn demo(config: Option<PathBuf>, started: std::time::Instant) -> Resul
         demo::point_procedures(c, &control_url, &token);
         if let Err(e) = demo::point_backups(c) {
             tracing::warn!(error = %e, "the demo's backups could not be set up again");
+        }
+        if let Err(e) = demo::point_notify(c, sinks.smtp, &sinks.sms) {
+            tracing::warn!(error = %e, "the demo's notices could not be set up again");
         }
         super::error::override_operator(c);
     });
@@ -94,8 +117,14 @@ pub async fn demo(config: Option<PathBuf>, started: std::time::Instant) -> Resul
 
 pub async fn run(config: Option<PathBuf>) -> Result<ExitCode, CliError> {
     let mut config = demo_config(config)?;
-    let (sim, _control) = start_estate(&mut config).await?;
+    let (sim, _control, sinks) = start_estate(&mut config).await?;
     let _log = logging::init(&config.console.state_dir);
+    println!(
+        "notices go to SMTP {} and the SMS gateway {} (kept in {})",
+        sinks.smtp,
+        sinks.sms,
+        config.console.state_dir.display()
+    );
     println!("simulating {} systems (ctrl-c stops):", config.estate.systems().len());
     for (name, endpoint) in sim.endpoints() {
         println!("  {name:<20} {endpoint}");

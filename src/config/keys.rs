@@ -61,6 +61,10 @@ pub enum KeyCommand {
     Incident,
     /// Answer a job waiting at a manual step.
     Manual,
+    /// The communications screen: notices, the outbox, what is due.
+    Comms,
+    /// Send the notice that is due (a preview at the gate first).
+    Notify,
 }
 
 impl KeyCommand {
@@ -95,6 +99,8 @@ impl KeyCommand {
         KeyCommand::Failover,
         KeyCommand::Incident,
         KeyCommand::Manual,
+        KeyCommand::Comms,
+        KeyCommand::Notify,
     ];
 
     /// The name used in `[keys]`.
@@ -130,6 +136,8 @@ impl KeyCommand {
             KeyCommand::Failover => "failover",
             KeyCommand::Incident => "incident",
             KeyCommand::Manual => "manual",
+            KeyCommand::Comms => "comms",
+            KeyCommand::Notify => "notify",
         }
     }
 
@@ -168,6 +176,12 @@ impl KeyCommand {
             }
             KeyCommand::Incident => "the incident: recovery plan, timeline, notes",
             KeyCommand::Manual => "answer a job waiting at a manual step",
+            KeyCommand::Comms => {
+                "communications: notices sent, each recipient's delivery, the next update due"
+            }
+            KeyCommand::Notify => {
+                "send the stakeholder notice that is due (the gate shows every recipient first)"
+            }
         }
     }
 
@@ -225,6 +239,8 @@ impl KeyCommand {
             KeyCommand::Failover => &["f"],
             KeyCommand::Incident => &["I"],
             KeyCommand::Manual => &["m"],
+            KeyCommand::Comms => &["C"],
+            KeyCommand::Notify => &["n"],
         }
     }
 }

@@ -97,6 +97,54 @@ pub fn point_backups(config: &mut Config) -> Result<(), String> {
     Ok(())
 }
 
+/// Point the notices at the demo's own SMTP server and SMS gateway (`sinks`): real servers on
+/// loopback that keep what they get in the demo's folder. Webhooks are left out (their URLs
+/// would be the user's secrets); the file channel writes into the demo's folder.
+pub fn point_notify(config: &mut Config, smtp: std::net::SocketAddr, sms_url: &str) -> Result<(), String> {
+    use crate::config::notify::{AccountSid, EmailChannel, FileChannel, SmsChannel, Tls};
+    use crate::config::secrets::SecretSource;
+    let dir = config.console.state_dir.clone();
+    let from = config
+        .notify
+        .email
+        .as_ref()
+        .map(|e| e.from.clone())
+        .unwrap_or_else(|| "warroom <warroom@example.com>".into());
+    let reply_to = config.notify.email.as_ref().and_then(|e| e.reply_to.clone());
+    config.notify.email = Some(EmailChannel {
+        host: smtp.ip().to_string(),
+        port: smtp.port(),
+        tls: Tls::None,
+        username: None,
+        password: None,
+        from,
+        reply_to,
+        pool: 4,
+        timeout: std::time::Duration::from_secs(10),
+    });
+    let token = dir.join("demo-sms-token");
+    if !token.exists() {
+        write_private(&token, b"demo-token\n")?;
+    }
+    let from = match &config.notify.sms {
+        Some(SmsChannel::Twilio { from, .. }) => from.clone(),
+        _ => None,
+    };
+    config.notify.sms = Some(SmsChannel::Twilio {
+        base_url: sms_url.to_owned(),
+        account_sid: AccountSid::Plain("ACdemo".into()),
+        auth_token: SecretSource::File(token),
+        from: from.or_else(|| Some("+15005550006".into())),
+        messaging_service_sid: None,
+        timeout: std::time::Duration::from_secs(10),
+    });
+    config.notify.webhooks.clear();
+    if let Some(file) = &mut config.notify.file {
+        *file = FileChannel { path: dir.join("notices.log"), lists: file.lists.clone() };
+    }
+    Ok(())
+}
+
 /// The demo's age key pair: made once, private key 0600.
 fn demo_key(dir: &Path) -> Result<(String, PathBuf), String> {
     use age::secrecy::ExposeSecret;

@@ -20,6 +20,7 @@
 
 pub mod control;
 pub mod demo;
+pub mod sinks;
 
 use std::collections::BTreeMap;
 use std::fmt;

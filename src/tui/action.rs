@@ -61,6 +61,9 @@ pub enum EngineEvent {
     FaultFailed(String),
     /// A job was proposed: the gate opens on it.
     Proposed(Box<JobSnapshot>),
+    /// Several were (declaring proposes the initial notice and the recovery plan): the gate
+    /// opens on each in turn.
+    ProposedSeveral(Vec<JobSnapshot>),
     /// Planning or proposing failed (nothing was proposed), or the gate refused.
     ActionFailed(String),
     /// A job changed (state, progress, log).
@@ -109,6 +112,8 @@ pub struct Ops {
     pub incident: Option<crate::model::failover::IncidentRecord>,
     pub timeline: Vec<crate::engine::incident::TimelineEntry>,
     pub jobs: Vec<JobSnapshot>,
+    /// The incident's communications: what is due, what was sent, each delivery.
+    pub comms: Option<crate::engine::comms::CommsStatus>,
 }
 
 /// What the operator asked to be done, before it is planned.
@@ -136,6 +141,11 @@ pub enum Request {
         failback: bool,
     },
     /// A recovery plan over `systems` (for an incident).
+    /// A stakeholder notice: `stage` (the due one when `None`), with the commander's words.
+    Notify {
+        stage: Option<crate::model::comms::Stage>,
+        message: String,
+    },
     Recover {
         systems: Vec<String>,
         incident: Option<String>,
@@ -151,6 +161,7 @@ impl Request {
             | Request::Prune { system }
             | Request::Failover { system, .. } => system,
             Request::Recover { systems, .. } => systems.first().map(String::as_str).unwrap_or("plan"),
+            Request::Notify { .. } => "notice",
         }
     }
 }
@@ -238,6 +249,7 @@ pub enum Action {
     /// Leave even though jobs run (after the question).
     QuitAnyway,
     ShowIncident,
+    ShowComms,
     Declare {
         kind: crate::model::failover::IncidentKind,
         severity: crate::model::failover::Severity,

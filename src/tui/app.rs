@@ -78,6 +78,8 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let runs_schedule = |c: &crate::config::ConsoleConfig| c.run_schedule && !c.read_only;
     let mut scheduler =
         runs_schedule(&engine.config().console).then(|| engine.start_scheduler(SCHEDULE_EVERY));
+    // An open console delivers the outbox too (never when read-only).
+    let mut deliverer = start_deliverer(&engine);
     let mut ticks: u64 = 0;
     let mut hung_up = false;
 
@@ -127,6 +129,11 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                         s.abort();
                     }
                     scheduler = runs_schedule(&config.console).then(|| engine.start_scheduler(SCHEDULE_EVERY));
+                    // Deliver with the new channels.
+                    if let Some(stop) = deliverer.take() {
+                        let _ = stop.send(true);
+                    }
+                    deliverer = start_deliverer(&engine);
                     // Probe what the new configuration says to probe.
                     drop(monitor);
                     (monitor, health) = start_monitor(&engine, &tx);
@@ -226,6 +233,9 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     if let Some(s) = scheduler {
         s.abort();
     }
+    if let Some(stop) = deliverer {
+        let _ = stop.send(true);
+    }
     if hung_up {
         // Dropping the terminal would show the cursor on a terminal that is gone, and report
         // the failure on a closed stderr: leave it be.
@@ -300,6 +310,28 @@ fn start_monitor(
             (None, tokio::sync::broadcast::channel(1).1)
         }
     }
+}
+
+/// Deliver the outbox in the background until told to stop; `None` when read-only.
+fn start_deliverer(engine: &Engine) -> Option<tokio::sync::watch::Sender<bool>> {
+    if engine.config().console.read_only {
+        return None;
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let deliverer = crate::engine::comms::deliver::Deliverer::new(engine);
+    tokio::spawn(async move {
+        deliverer
+            .run(stopped, |r| {
+                tracing::info!(
+                    delivered = r.delivered,
+                    retrying = r.retrying,
+                    failed = r.failed,
+                    "outbox round"
+                )
+            })
+            .await
+    });
+    Some(stop)
 }
 
 fn spawn_snapshot(monitor: &Arc<Monitor>, tx: &mpsc::UnboundedSender<Reply>) {

@@ -109,6 +109,7 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
                 Request::Recover { systems, incident } => {
                     engine.plan_recover(&systems, incident.as_deref()).await
                 }
+                Request::Notify { stage, message } => engine.plan_notice(None, stage, &[], &message).await,
             };
             let (spec, plan) = match planned {
                 Ok(p) => p,
@@ -146,20 +147,42 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
                 Ok(i) => i,
                 Err(e) => return Reply::Event(EngineEvent::ActionFailed(e)),
             };
-            // Declaring proposes the recovery plan: the gate opens on it.
-            match engine.plan_recover(&systems, Some(&incident.id)).await {
-                Ok((spec, plan)) => match engine.propose(&spec, plan, engine.operator()).await {
-                    Ok(job) => Reply::Event(EngineEvent::Proposed(Box::new(job))),
-                    Err(e) => Reply::Event(EngineEvent::ActionFailed(format!(
-                        "{} declared; the plan was refused: {e}",
-                        incident.id
-                    ))),
-                },
-                Err(e) => Reply::Event(EngineEvent::ActionFailed(format!(
-                    "{} declared; no recovery plan: {e}",
-                    incident.id
-                ))),
+            // Declaring proposes the initial notice (T+0) and the recovery plan: the gate opens
+            // on each in turn.
+            let mut proposed = Vec::new();
+            let mut problems = Vec::new();
+            let has_contacts = !engine.config().notify.contacts.is_empty();
+            let notice = if has_contacts {
+                Some(
+                    engine
+                        .plan_notice(Some(&incident.id), Some(crate::model::comms::Stage::Initial), &[], "")
+                        .await,
+                )
+            } else {
+                None
+            };
+            let plan = engine.plan_recover(&systems, Some(&incident.id)).await;
+            for (what, planned) in [("initial notice", notice), ("recovery plan", Some(plan))] {
+                match planned {
+                    Some(Ok((spec, plan))) => match engine.propose(&spec, plan, engine.operator()).await {
+                        Ok(job) => proposed.push(job),
+                        Err(e) => problems.push(format!("the {what} was refused: {e}")),
+                    },
+                    Some(Err(e)) => problems.push(format!("no {what}: {e}")),
+                    None => {}
+                }
             }
+            if proposed.is_empty() {
+                return Reply::Event(EngineEvent::ActionFailed(format!(
+                    "{} declared; {}",
+                    incident.id,
+                    problems.join("; ")
+                )));
+            }
+            for p in &problems {
+                tracing::warn!(incident = %incident.id, problem = %p, "declared");
+            }
+            Reply::Event(EngineEvent::ProposedSeveral(proposed))
         }
         Effect::Commit { system } => match engine.commit(&system, engine.operator()).await {
             Ok(m) => Reply::Event(EngineEvent::Done(m)),
@@ -222,7 +245,8 @@ async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::engine::
         None => Vec::new(),
     };
     let jobs = engine.jobs().list(JOBS_SHOWN).await?;
-    Ok(super::action::Ops { states, incident, timeline, jobs })
+    let comms = engine.current_comms().await?;
+    Ok(super::action::Ops { states, incident, timeline, jobs, comms })
 }
 
 /// Jobs the console loads.

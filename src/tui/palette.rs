@@ -129,6 +129,18 @@ const COMMANDS: &[Command] = &[
         description: "add a note to the open incident's timeline",
     },
     Command {
+        name: "comms",
+        arg: Arg::None,
+        usage: "comms",
+        description: "the incident's communications: notices, each recipient's delivery, the next update due",
+    },
+    Command {
+        name: "notify",
+        arg: Arg::Words,
+        usage: "notify [STAGE] [MESSAGE]",
+        description: "send a stakeholder notice (the due stage when none is named; initial, update, progress, resolution, post-incident), with your words; the gate previews it",
+    },
+    Command {
         name: "close-incident",
         arg: Arg::Words,
         usage: "close-incident [SUMMARY]",
@@ -301,6 +313,17 @@ fn words(name: &str, arg: &str, state: &State) -> Result<Action, String> {
                 systems: systems(rest)?,
             })
         }
+        "notify" => {
+            // The first word is a stage when it names one; the rest is the commander's message.
+            let (first, rest) = arg.split_once(' ').unwrap_or((arg, ""));
+            match crate::model::comms::Stage::parse(first) {
+                Ok(stage) if !first.is_empty() => Ok(Action::Request(Request::Notify {
+                    stage: Some(stage),
+                    message: rest.trim().to_owned(),
+                })),
+                _ => Ok(Action::Request(Request::Notify { stage: None, message: arg.to_owned() })),
+            }
+        }
         "note" if arg.is_empty() => Err(":note needs the text to record".into()),
         "note" => Ok(Action::Note(arg.to_owned())),
         "close-incident" => Ok(Action::CloseIncident((!arg.is_empty()).then(|| arg.to_owned()))),
@@ -332,6 +355,7 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
             "dashboard" => Action::ShowDashboard,
             "jobs" => Action::ShowJobs,
             "incident" => Action::ShowIncident,
+            "comms" => Action::ShowComms,
             "report" => Action::Report,
             "audit" => Action::ShowAudit,
             "reload" => Action::Reload,

@@ -32,6 +32,8 @@ pub enum Screen {
     Audit,
     Jobs,
     Incident,
+    /// The incident's communications.
+    Comms,
 }
 
 /// The system detail screen: which system, which pane has focus, where the cursor is in the
@@ -185,6 +187,8 @@ pub struct State {
     /// Set while the filter is being typed.
     pub filter_input: Option<TextInput>,
     pub overlay: Option<Overlay>,
+    /// Proposals waiting for the gate while it shows another (declaring proposes two).
+    pub gate_queue: std::collections::VecDeque<JobSnapshot>,
     pub audit: AuditView,
     /// Per system (estate order): what the health monitor last reported; `None` until it does
     /// (or when the system has no health check).
@@ -246,6 +250,7 @@ impl State {
             filter: String::new(),
             filter_input: None,
             overlay: None,
+            gate_queue: std::collections::VecDeque::new(),
             audit: AuditView::default(),
             health: vec![None; n],
             faults: vec![FaultState::default(); n],

@@ -17,6 +17,13 @@ use crate::engine::jobs::{JobSnapshot, Proof, Signal};
 use crate::model::ApprovalPolicy;
 
 pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
+    let effects = step(state, action, now);
+    // A gate that closed lets the next waiting proposal in.
+    facts::open_next_gate(state);
+    effects
+}
+
+fn step(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
     match action {
         Action::Tick { local_offset } => {
             state.local_offset = local_offset;
@@ -131,6 +138,12 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::ShowIncident => {
             if state.screen != Screen::Incident {
                 go(state, Screen::Incident);
+            }
+            vec![Effect::LoadOps]
+        }
+        Action::ShowComms => {
+            if state.screen != Screen::Comms {
+                go(state, Screen::Comms);
             }
             vec![Effect::LoadOps]
         }

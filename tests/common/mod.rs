@@ -2,8 +2,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod estate;
+pub mod http;
 pub mod moto;
 pub mod s3;
+pub mod smtp;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};

@@ -108,8 +108,33 @@ impl Senders {
         Senders { smtp, smtp_error, http, notify }
     }
 
-    /// Hand `row` to its server.
+    /// Hand `row` to its server. A server that takes the connection and never answers is given
+    /// up on after its channel's timeout (twice, for the slowest honest server): the row is
+    /// tried again later, and the deliverer goes on with the others.
     pub async fn send(&self, row: &OutboxRow) -> Answer {
+        let limit = self.limit(row.channel);
+        match tokio::time::timeout(limit, self.send_now(row)).await {
+            Ok(answer) => answer,
+            Err(_) => Answer::Retry { error: format!("no answer within {}s", limit.as_secs()), after: None },
+        }
+    }
+
+    fn limit(&self, channel: Channel) -> Duration {
+        let n = &self.notify;
+        let t = match channel {
+            Channel::Email => n.email.as_ref().map(|e| e.timeout),
+            Channel::Sms => match &n.sms {
+                Some(SmsChannel::Twilio { timeout, .. }) => Some(*timeout),
+                Some(SmsChannel::Http(h)) => Some(h.timeout),
+                None => None,
+            },
+            Channel::Chat => n.webhooks.iter().map(|w| w.timeout).max(),
+            Channel::File => None,
+        };
+        t.unwrap_or(Duration::from_secs(30)).saturating_mul(2)
+    }
+
+    async fn send_now(&self, row: &OutboxRow) -> Answer {
         match row.channel {
             Channel::Email => self.send_email(row).await,
             Channel::Sms => match &self.notify.sms {

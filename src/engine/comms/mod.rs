@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::Engine;
+use super::{Engine, EngineError};
 use crate::config::notify::{Contact, Notify};
 use crate::model::comms::{
     Audience, CadenceKept, Channel, DeliveryState, Due, NoticeRecord, OutboxHealth, OutboxRow, Segments,
@@ -114,15 +114,27 @@ impl Composition {
             lines.push(format!("{channel} {n}{quiet}: {}", names.join(", ")));
         }
         for r in &self.rendered {
-            if let Some(s) = r.segments {
-                lines.push(format!(
-                    "sms ({}) {} characters, {}, {} segment{}",
+            match (r.channel, r.segments) {
+                (Channel::Sms, Some(s)) => lines.push(format!(
+                    "sms ({}), {} characters, {}, {} segment{}: {}",
                     r.audience.name(),
                     s.units,
                     s.encoding,
                     s.segments,
-                    if s.segments == 1 { "" } else { "s" }
-                ));
+                    if s.segments == 1 { "" } else { "s" },
+                    r.text
+                )),
+                (Channel::Email, _) => lines.push(format!(
+                    "email ({}) subject: {}",
+                    r.audience.name(),
+                    r.subject.as_deref().unwrap_or_default()
+                )),
+                (Channel::Chat, _) => lines.push(format!(
+                    "chat ({}): {}",
+                    r.audience.name(),
+                    r.text.lines().next().unwrap_or_default()
+                )),
+                _ => {}
             }
         }
         lines.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
@@ -180,17 +192,17 @@ impl Engine {
     }
 
     /// The notices of an incident, oldest first.
-    pub async fn notices(&self, incident: &str) -> Result<Vec<NoticeRecord>, String> {
-        self.store.notices(Some(incident)).await.map_err(|e| e.to_string())
+    pub async fn notices(&self, incident: &str) -> Result<Vec<NoticeRecord>, EngineError> {
+        Ok(self.store.notices(Some(incident)).await?)
     }
 
     /// Outbox rows, newest first (of one incident, or all).
-    pub async fn outbox(&self, incident: Option<&str>) -> Result<Vec<OutboxRow>, String> {
-        self.store.outbox(None, incident).await.map_err(|e| e.to_string())
+    pub async fn outbox(&self, incident: Option<&str>) -> Result<Vec<OutboxRow>, EngineError> {
+        Ok(self.store.outbox(None, incident).await?)
     }
 
     /// What `incident` owes next and how its communications have gone.
-    pub async fn comms_status(&self, incident: &IncidentRecord) -> Result<CommsStatus, String> {
+    pub async fn comms_status(&self, incident: &IncidentRecord) -> Result<CommsStatus, EngineError> {
         let notices = self.notices(&incident.id).await?;
         let outbox = self.outbox(Some(&incident.id)).await?;
         let sent: Vec<_> = notices.iter().map(NoticeRecord::sent).collect();
@@ -210,7 +222,7 @@ impl Engine {
 
     /// The stage an incident owes now (or next), for a `notify send` that names none.
     pub async fn due_stage(&self, incident: &IncidentRecord) -> Result<Stage, String> {
-        let s = self.comms_status(incident).await?;
+        let s = self.comms_status(incident).await.map_err(|e| e.to_string())?;
         s.next.map(|d| d.stage).ok_or_else(|| {
             format!(
                 "{} owes no more notices: its post-incident summary went out; name --stage to send another",
@@ -429,7 +441,7 @@ impl Engine {
             }
         }
         let lists: Vec<String> = if lists.is_empty() { notify.stage(stage).lists } else { lists.to_vec() };
-        let notices = self.notices(&incident.id).await?;
+        let notices = self.notices(&incident.id).await.map_err(|e| e.to_string())?;
         let seq = notices.iter().filter(|n| n.stage == stage).map(|n| n.seq).max().unwrap_or(0) + 1;
         let sent: Vec<_> = notices.iter().map(NoticeRecord::sent).collect();
         let now = self.now();
@@ -548,8 +560,13 @@ impl Engine {
         job: Option<&str>,
     ) -> Result<Vec<OutboxRow>, String> {
         let now = self.now();
-        let first =
-            self.notices(&c.incident).await?.into_iter().find(|n| n.stage == Stage::Initial).map(|n| n.id);
+        let first = self
+            .notices(&c.incident)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|n| n.stage == Stage::Initial)
+            .map(|n| n.id);
         let mut rows = Vec::new();
         for r in &c.recipients {
             let mut row = self.outbox_row(c, r, r.channel, first.as_deref(), now)?;
@@ -590,6 +607,50 @@ impl Engine {
         );
         self.store.queue_notice(&notice, &rows, &audit, now).await.map_err(|e| e.to_string())?;
         Ok(rows)
+    }
+
+    /// Plan the notice of `stage` (the one due when `None`) for `incident` (the open one when
+    /// `None`): the job and the gate's plan, which lists every recipient and previews each
+    /// channel.
+    pub async fn plan_notice(
+        &self,
+        incident: Option<&str>,
+        stage: Option<Stage>,
+        lists: &[String],
+        message: &str,
+    ) -> Result<(crate::engine::jobs::JobSpec, crate::engine::jobs::Plan), String> {
+        if self.notify_config().contacts.is_empty() && self.notify_config().webhooks.is_empty() {
+            return Err("there is nobody to tell: add [[contacts]] and a channel ([notify.email], [notify.sms], a webhook) to the configuration".into());
+        }
+        let record = self.incident(incident).await?;
+        let stage = match stage {
+            Some(s) => s,
+            None => self.due_stage(&record).await?,
+        };
+        let c = self.compose(&record, stage, lists, message).await?;
+        let plan = crate::engine::jobs::Plan {
+            title: format!("notify · {} · {}", c.stage.title(), c.incident),
+            lines: c.plan_lines(),
+        };
+        let spec = crate::engine::jobs::JobSpec::Notify {
+            incident: record.id,
+            stage,
+            lists: c.lists,
+            message: message.to_owned(),
+        };
+        Ok((spec, plan))
+    }
+
+    /// What the console shows of communications: the open incident's, else the newest
+    /// incident's while it still owes its resolution notice.
+    pub async fn current_comms(&self) -> Result<Option<CommsStatus>, EngineError> {
+        let all = self.incidents().await?;
+        let Some(newest) = all.iter().find(|i| i.closed_at.is_none()).or_else(|| all.first()) else {
+            return Ok(None);
+        };
+        let status = self.comms_status(newest).await?;
+        let owes = newest.closed_at.is_none() || status.next.is_some_and(|d| d.stage == Stage::Resolution);
+        Ok(owes.then_some(status))
     }
 
     /// Queue a test message (`warroom notify test`): its rows and audit record, one write.

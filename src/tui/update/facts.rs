@@ -4,21 +4,51 @@
 use super::*;
 use crate::tui::action::EngineEvent;
 
+/// The gate shows one proposal at a time: the next waiting one opens when it is free.
+pub(super) fn open_next_gate(state: &mut State) {
+    if state.overlay.is_some() {
+        return;
+    }
+    while let Some(job) = state.gate_queue.pop_front() {
+        // One decided meanwhile (from another console, or the command line) is not asked again.
+        let still = state
+            .jobs
+            .iter()
+            .find(|j| j.id == job.id)
+            .is_none_or(|j| j.state == crate::engine::jobs::JobState::Proposed);
+        if !still {
+            continue;
+        }
+        let policy = job.policy;
+        state.overlay = Some(Overlay::Gate(Box::new(Gate {
+            subject: GateSubject::Proposal,
+            job,
+            policy,
+            focus: GateFocus::Cancel,
+            typed: TextInput::default(),
+            scroll: 0,
+            error: None,
+        })));
+        return;
+    }
+}
+
 pub(super) fn apply(state: &mut State, fact: EngineEvent, now: DateTime<Utc>) -> Vec<Effect> {
     match fact {
         EngineEvent::Proposed(job) => {
-            let policy = job.policy;
             upsert_job(state, (*job).clone());
             state.message = None;
-            state.overlay = Some(Overlay::Gate(Box::new(Gate {
-                subject: GateSubject::Proposal,
-                job: *job,
-                policy,
-                focus: GateFocus::Cancel,
-                typed: TextInput::default(),
-                scroll: 0,
-                error: None,
-            })));
+            state.gate_queue.push_back(*job);
+            open_next_gate(state);
+            Vec::new()
+        }
+        EngineEvent::ProposedSeveral(jobs) => {
+            for job in jobs {
+                upsert_job(state, job.clone());
+                state.gate_queue.push_back(job);
+            }
+            state.message = None;
+            open_next_gate(state);
             Vec::new()
         }
         EngineEvent::ActionFailed(e) => {

@@ -102,5 +102,7 @@ pub(super) fn describe_request(r: &Request) -> String {
         Request::Failover { system, failback: false } => format!("fail {system} over"),
         Request::Failover { system, failback: true } => format!("fail {system} back"),
         Request::Recover { systems, .. } => format!("recover {}", systems.join(", ")),
+        Request::Notify { stage: Some(stage), .. } => format!("send the {}", stage.title()),
+        Request::Notify { stage: None, .. } => "send the notice that is due".to_owned(),
     }
 }

@@ -98,6 +98,14 @@ pub(super) fn on_command(state: &mut State, command: KeyCommand, now: DateTime<U
         }
         KeyCommand::Jobs => return update(state, Action::ShowJobs, now),
         KeyCommand::Incident => return update(state, Action::ShowIncident, now),
+        KeyCommand::Comms => return update(state, Action::ShowComms, now),
+        KeyCommand::Notify => {
+            return update(
+                state,
+                Action::Request(Request::Notify { stage: None, message: String::new() }),
+                now,
+            );
+        }
         KeyCommand::Manual => {
             state.manual_later.clear();
             prompt_manual(state);
@@ -131,7 +139,7 @@ pub(super) fn on_command(state: &mut State, command: KeyCommand, now: DateTime<U
         Screen::Detail(detail) => detail_command(state, detail, command),
         Screen::Audit => audit_command(state, command),
         Screen::Jobs => return jobs_command(state, command, now),
-        Screen::Incident => {
+        Screen::Incident | Screen::Comms => {
             if command == KeyCommand::Back {
                 back(state);
             }

@@ -89,9 +89,22 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         Screen::Audit => {
             &[KeyCommand::Back, KeyCommand::Up, KeyCommand::Down, KeyCommand::Help, KeyCommand::Quit]
         }
-        Screen::Incident => {
-            &[KeyCommand::Back, KeyCommand::Palette, KeyCommand::Jobs, KeyCommand::Help, KeyCommand::Quit]
-        }
+        Screen::Incident => &[
+            KeyCommand::Back,
+            KeyCommand::Palette,
+            KeyCommand::Jobs,
+            KeyCommand::Comms,
+            KeyCommand::Help,
+            KeyCommand::Quit,
+        ],
+        Screen::Comms => &[
+            KeyCommand::Back,
+            KeyCommand::Notify,
+            KeyCommand::Palette,
+            KeyCommand::Incident,
+            KeyCommand::Help,
+            KeyCommand::Quit,
+        ],
         Screen::Jobs => &[
             KeyCommand::Back,
             KeyCommand::Up,

@@ -83,6 +83,24 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             theme.badge(Severity::Critical),
         ));
     }
+    // The next stakeholder update: counting down, then an alarm that repeats (it flashes
+    // every other second until the notice goes).
+    if let Some(due) = state.ops.comms.as_ref().and_then(|c| c.next) {
+        first.push(Span::raw("  "));
+        if due.overdue(now) {
+            let style =
+                if now.timestamp() % 2 == 0 { theme.badge(Severity::Critical) } else { theme.danger() };
+            first.push(Span::styled(
+                format!(" ✖ UPDATE OVERDUE {} ", super::comms::countdown(due.seconds_left(now))),
+                style,
+            ));
+        } else {
+            first.push(Span::styled(
+                format!(" next update in {} ", super::comms::countdown(due.seconds_left(now))),
+                theme.badge(Severity::Warning),
+            ));
+        }
+    }
     let used: usize = first.iter().map(|s| s.content.chars().count()).sum();
     first.push(Span::styled(" ".repeat(usize::from(area.width).saturating_sub(used)), bar));
 

@@ -8,6 +8,7 @@
 //! ```
 
 pub mod audit;
+pub mod comms;
 pub mod dashboard;
 pub mod detail;
 pub mod footer;
@@ -58,6 +59,7 @@ fn draw(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc>) {
         Screen::Audit => audit::render(frame, body, state, theme),
         Screen::Jobs => jobs::render(frame, body, state, theme),
         Screen::Incident => incident::render(frame, body, state, theme, now),
+        Screen::Comms => comms::render(frame, body, state, theme, now),
     }
     footer::render(frame, layout::footer(area), state, theme, now);
     match &state.overlay {
