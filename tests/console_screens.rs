@@ -729,6 +729,140 @@ fn incident_ops(s: &State) -> warroom::tui::action::Ops {
             line(2, Some("database"), "failover.validated", Some("alice"), "succeeded"),
         ],
         jobs: vec![plan],
+        comms: None,
+    }
+}
+
+/// The incident's communications: one notice sent, its deliveries in every state.
+fn comms_status(incident: &str, next_in_secs: i64) -> warroom::engine::comms::CommsStatus {
+    use warroom::model::comms::{
+        CadenceKept, Channel, DeliveryState, Due, NoticeRecord, OutboxHealth, OutboxRow, Stage,
+    };
+    let at = |m: i64| now() - chrono::TimeDelta::minutes(m);
+    let notice = format!("{incident}-initial-1");
+    let row = |who: &str,
+               channel: Channel,
+               address: &str,
+               state: DeliveryState,
+               attempts: u32,
+               error: Option<&str>| OutboxRow {
+        key: format!("{notice}/{who}/{channel}"),
+        notice: notice.clone(),
+        incident: incident.into(),
+        recipient: who.into(),
+        channel,
+        address: address.into(),
+        body: Vec::new(),
+        meta: serde_json::json!({}),
+        state,
+        attempts,
+        next_attempt: (state == DeliveryState::FailedRetrying)
+            .then(|| now() + chrono::TimeDelta::seconds(40)),
+        last_error: error.map(str::to_owned),
+        provider_id: (state == DeliveryState::DeliveredToProvider).then(|| "SMabc123".to_owned()),
+        queued_at: at(5),
+        sent_at: state.delivered().then(|| at(5)),
+        fallback_of: None,
+    };
+    warroom::engine::comms::CommsStatus {
+        incident: incident.into(),
+        next: Some(Due { stage: Stage::Update, at: now() + chrono::TimeDelta::seconds(next_in_secs) }),
+        overdue: next_in_secs <= 0,
+        kept: CadenceKept { on_time: 1, due: 1 },
+        notices: vec![NoticeRecord {
+            id: notice.clone(),
+            incident: incident.into(),
+            stage: Stage::Initial,
+            seq: 1,
+            due_at: at(6),
+            sent_at: at(5),
+            next_update: Some(now() + chrono::TimeDelta::seconds(next_in_secs)),
+            lists: vec!["executive".into(), "technical".into(), "external".into()],
+            message: "Standby promotion under way".into(),
+            sent_by: "alice".into(),
+            job_id: None,
+            external: None,
+        }],
+        outbox: vec![
+            row("alice", Channel::Email, "alice@example.com", DeliveryState::Sent, 1, None),
+            row(
+                "bob",
+                Channel::Sms,
+                "+4915112345602",
+                DeliveryState::FailedRetrying,
+                3,
+                Some("rate limited (429): Too Many Requests"),
+            ),
+            row("carmen", Channel::Sms, "+4915112345603", DeliveryState::DeliveredToProvider, 1, None),
+            row(
+                "frank",
+                Channel::Sms,
+                "+15005550001",
+                DeliveryState::FailedPermanent,
+                1,
+                Some("refused (400, code 21211): invalid To"),
+            ),
+            row("gina", Channel::Email, "gina@example.com", DeliveryState::SuppressedQuietHours, 0, None),
+        ],
+        health: OutboxHealth::Failed,
+    }
+}
+
+#[test]
+fn the_comms_screen_shows_each_recipients_delivery_and_the_header_counts_down() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        let mut ops = incident_ops(&s);
+        let id = ops.incident.as_ref().unwrap().id.clone();
+        ops.comms = Some(comms_status(&id, 750));
+        act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Ops(Box::new(ops))));
+        act(&mut s, Action::ShowComms);
+        let t = snapshot(&format!("comms_default_{w}x{h}"), &s);
+        let screen = text(&t);
+        assert!(screen.contains("status update in 12:30"), "{screen}");
+        if w >= 120 {
+            assert!(screen.lines().next().unwrap().contains("next update in 12:30"), "{screen}");
+        }
+        assert!(screen.contains("failed-permanent"), "{screen}");
+        assert!(screen.contains("suppressed-quiet-hours"), "{screen}");
+        let (x, y) = find(t.backend().buffer(), "✖ failed-permanent").unwrap();
+        assert_eq!(t.backend().buffer()[(x, y)].fg, s.theme.palette.danger);
+    }
+}
+
+#[test]
+fn an_overdue_update_is_an_alarm_in_the_header() {
+    let mut s = state("default", 120, 40);
+    let mut ops = incident_ops(&s);
+    let id = ops.incident.as_ref().unwrap().id.clone();
+    ops.comms = Some(comms_status(&id, -130));
+    act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Ops(Box::new(ops))));
+    let t = snapshot("header_overdue_default_120x40", &s);
+    let screen = text(&t);
+    assert!(screen.contains("✖ UPDATE OVERDUE 02:10"), "{screen}");
+}
+
+#[test]
+fn the_gate_previews_a_notice_per_channel() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        let mut job = gate_job(warroom::model::ApprovalPolicy::Confirm);
+        job.kind = warroom::engine::jobs::JobKind::parse("notify").unwrap();
+        job.target = "INC-261126-2235-3fa9".into();
+        job.plan = warroom::engine::jobs::Plan {
+            title: "notify · initial notice · INC-261126-2235-3fa9".into(),
+            lines: vec![
+                "initial notice for INC-261126-2235-3fa9 to executive, technical, external".into(),
+                "email 3: alice <alice@example.com>, carmen <carmen@example.com>, customers <status@example.com>".into(),
+                "sms 1, 1 in quiet hours: bob <+4915112345602>, gina (quiet hours: not sent)".into(),
+                "email (internal) subject: [INC-261126-2235-3fa9] SEV1 infrastructure incident: database".into(),
+                "sms (internal), 171 characters, GSM-7, 2 segments: INC-261126-2235-3fa9 SEV1: Incident detected".into(),
+                "warning: the internal SMS is 171 characters (GSM-7): it goes as 2 segments, each billed".into(),
+            ],
+        };
+        act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Proposed(Box::new(job))));
+        let t = snapshot(&format!("gate_notice_default_{w}x{h}"), &s);
+        assert!(text(&t).contains("2 segments"), "{}", text(&t));
     }
 }
 

@@ -338,11 +338,15 @@ fn the_demo_runs_an_outage_and_its_recovery_end_to_end() {
     t.wait_for("failover recommended for the database", |s| {
         s.lines().any(|l| l.contains("✖ DOWN") && l.contains("database") && l.contains("▶ FAILOVER"))
     });
-    // Declare the incident: the recovery plan comes to the gate.
+    // Declare the incident: the initial notice comes to the gate, then the recovery plan.
     t.type_text(":");
     t.wait_text("tab complete");
     t.type_text("declare infrastructure sev1 database");
     t.keys(&["Enter"]);
+    t.wait_for("the initial notice at the gate", |s| {
+        s.contains("APPROVAL · notify · initial notice") && s.contains("email ") && s.contains("segment")
+    });
+    t.keys(&["Tab", "Enter"]);
     // The plan, with the forecast against the RTO left.
     t.wait_for("the recovery plan at the gate", |s| {
         s.contains("APPROVAL · Recover database")
@@ -375,6 +379,85 @@ fn the_demo_runs_an_outage_and_its_recovery_end_to_end() {
     assert!(row.contains("✔ met"), "RTO achieved within the objective: {report}");
     assert!(!row.contains("not recovered"), "{report}");
     assert!(report.contains("recover.approved"), "who approved the plan: {report}");
+    assert!(report.contains("cadence kept: 1 of 1 on time"), "{report}");
+    t.type_text("q");
+    t.wait_text("EXITED-0");
+}
+
+/// Declare, approve the T+0 notice, see it delivered by the demo's own servers, see the next
+/// update fall due (a 20-second cadence) and the header's alarm.
+#[test]
+fn the_demo_sends_the_initial_notice_and_the_next_update_falls_due() {
+    let Some(t) = Tmux::start("comms", 140, 40) else { return };
+    let state = tempfile::tempdir().unwrap();
+    let config = state.path().join("comms.toml");
+    std::fs::write(
+        &config,
+        r#"[console]
+operator = "tester"
+
+[[systems]]
+name = "database"
+tier = 1
+[systems.health]
+kind = "http"
+url = "http://127.0.0.1:1/health"
+
+[[contacts]]
+name = "alice"
+email = "alice@example.com"
+lists = ["executive"]
+
+[[contacts]]
+name = "bob"
+phone = "+4915112345602"
+lists = ["technical"]
+channels = ["sms"]
+
+[notify.cadence]
+update_after = "8s"
+
+[notify.email]
+host = "smtp.example.com"
+from = "warroom <warroom@example.com>"
+"#,
+    )
+    .unwrap();
+    let env = format!(
+        "env -u COLORTERM XDG_STATE_HOME={} HOME={} WARROOM_OPERATOR=tester",
+        state.path().display(),
+        state.path().display()
+    );
+    t.type_text(&format!(
+        "{env} {} demo --config {}; echo EXITED-$?",
+        env!("CARGO_BIN_EXE_warroom"),
+        config.display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_text("TIER 1");
+    t.type_text(":");
+    t.wait_text("tab complete");
+    t.type_text("declare infrastructure sev1 database");
+    t.keys(&["Enter"]);
+    let gate =
+        t.wait_for("the initial notice at the gate", |s| s.contains("APPROVAL · notify · initial notice"));
+    assert!(gate.contains("email 1: alice <alice@example.com>"), "{gate}");
+    assert!(gate.contains("sms 1: bob <+4915112345602>"), "{gate}");
+    t.keys(&["Tab", "Enter"]);
+    // No procedure and no backup: there is no recovery plan to propose.
+    t.type_text("C");
+    let comms =
+        t.wait_for("both delivered", |s| s.contains("✔ sent") && s.contains("✔ delivered-to-provider"));
+    assert!(comms.contains("initial notice"), "{comms}");
+    assert!(comms.contains("next update in"), "the header counts down: {comms}");
+    // Eight seconds after the notice, the status update is due: the alarm.
+    t.wait_for("the update overdue", |s| s.contains("UPDATE OVERDUE") && s.contains("STATUS UPDATE OVERDUE"));
+    // What the demo's servers kept.
+    let demo = state.path().join("warroom/demo");
+    let mails: Vec<_> = std::fs::read_dir(demo.join("mail")).unwrap().collect();
+    assert_eq!(mails.len(), 1);
+    let sms = std::fs::read_to_string(demo.join("sms.log")).unwrap();
+    assert!(sms.contains("to +4915112345602: INC-"), "{sms}");
     t.type_text("q");
     t.wait_text("EXITED-0");
 }

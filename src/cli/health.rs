@@ -98,9 +98,22 @@ pub async fn watch(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliE
     let mut events = monitor.subscribe();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| CliError::message(e.to_string(), 1))?;
+    let mut comms_tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    let mut cadence = CadenceWatch::default();
     loop {
         let event = tokio::select! {
             e = events.recv() => e,
+            _ = comms_tick.tick() => {
+                match engine.current_comms().await {
+                    Ok(status) => {
+                        if let Some(line) = cadence.look(status.as_ref(), engine.now(), json) {
+                            println!("{line}");
+                        }
+                    }
+                    Err(e) => eprintln!("warning: the incident's notices cannot be read: {e}"),
+                }
+                continue;
+            }
             _ = tokio::signal::ctrl_c() => break,
             _ = sigterm.recv() => break,
         };
@@ -139,6 +152,61 @@ pub async fn watch(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliE
     drop(monitor);
     engine.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `watch` last said about the stakeholder cadence: a line when a notice is due next, and
+/// when it is overdue (again every five minutes while it stays so).
+#[derive(Default)]
+struct CadenceWatch {
+    announced: Option<(String, crate::model::comms::Stage, chrono::DateTime<chrono::Utc>)>,
+    overdue_said: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl CadenceWatch {
+    fn look(
+        &mut self,
+        status: Option<&crate::engine::comms::CommsStatus>,
+        now: chrono::DateTime<chrono::Utc>,
+        json: bool,
+    ) -> Option<String> {
+        let status = status?;
+        let due = status.next?;
+        let key = (status.incident.clone(), due.stage, due.at);
+        let at = now.format("%Y-%m-%dT%H:%M:%SZ");
+        if self.announced.as_ref() != Some(&key) {
+            self.announced = Some(key);
+            self.overdue_said = None;
+            if !due.overdue(now) {
+                return Some(if json {
+                    serde_json::json!({"event": "notice_due", "incident": status.incident, "stage": due.stage, "due_at": due.at.to_rfc3339()}).to_string()
+                } else {
+                    format!(
+                        "{at}  {}  next: {} due at {} (in {})",
+                        status.incident,
+                        due.stage.title(),
+                        due.at.format("%H:%M UTC"),
+                        crate::tui::views::comms::countdown(due.seconds_left(now))
+                    )
+                });
+            }
+        }
+        let again = self.overdue_said.is_none_or(|t| now - t >= chrono::Duration::minutes(5));
+        if due.overdue(now) && again {
+            self.overdue_said = Some(now);
+            return Some(if json {
+                serde_json::json!({"event": "notice_overdue", "incident": status.incident, "stage": due.stage, "due_at": due.at.to_rfc3339(), "overdue_seconds": -due.seconds_left(now)}).to_string()
+            } else {
+                format!(
+                    "{at}  {}  ✖ UPDATE OVERDUE: the {} was due at {} ({} ago): `warroom notify send`",
+                    status.incident,
+                    due.stage.title(),
+                    due.at.format("%H:%M UTC"),
+                    crate::tui::views::comms::countdown(due.seconds_left(now))
+                )
+            });
+        }
+        None
+    }
 }
 
 /// `  (score 7: availability 41% < 95% +3, p95 response 6.2s > 5.0s +2)`

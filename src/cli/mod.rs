@@ -180,6 +180,8 @@ pub enum Command {
         #[command(subcommand)]
         command: notify::NotifyCommand,
     },
+    /// Write the public status page (HTML and an Atom feed) from the incident's external updates
+    Statuspage,
     /// The tamper-evident audit log
     Audit {
         #[command(subcommand)]
@@ -412,6 +414,7 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
             IncidentCommand::Report { id, format } => ops::incident_report(cli.config, id, format).await,
         },
         Some(Command::Notify { command }) => notify::run(cli.config, command).await,
+        Some(Command::Statuspage) => notify::statuspage(cli.config).await,
         Some(Command::Rpo { json }) => backup::rpo(cli.config, json).await,
         Some(Command::Backup { command }) => match command {
             BackupCommand::Run { system, yes } => backup::run(cli.config, system, yes).await,

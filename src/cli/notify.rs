@@ -347,3 +347,13 @@ async fn deliver(engine: &Engine) -> Result<ExitCode, CliError> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `warroom statuspage`: render and write the public page now.
+pub async fn statuspage(config: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let result = engine.publish_statuspage().await;
+    engine.close().await;
+    let at = result.map_err(|e| CliError::message(e, 1))?;
+    println!("status page written: {at} (and feed.atom beside it)");
+    Ok(ExitCode::SUCCESS)
+}

@@ -59,7 +59,24 @@ pub struct Report {
     pub approvals: Vec<TimelineEntry>,
     /// What failed.
     pub failures: Vec<TimelineEntry>,
+    /// Stakeholder notices: each stage, when it was due and sent, and each one's deliveries.
+    pub communications: Vec<NoticeLine>,
+    /// "cadence kept: 5 of 6 on time".
+    pub cadence: crate::model::comms::CadenceKept,
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// One notice in the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoticeLine {
+    pub notice: String,
+    pub stage: crate::model::comms::Stage,
+    pub due_at: DateTime<Utc>,
+    pub sent_at: DateTime<Utc>,
+    pub on_time: bool,
+    pub delivered: usize,
+    pub messages: usize,
+    pub failed: usize,
 }
 
 fn new_incident_id(at: DateTime<Utc>) -> String {
@@ -410,7 +427,37 @@ impl Engine {
             })
             .cloned()
             .collect();
+        let notices = self.notices(&incident.id).await.map_err(|e| e.to_string())?;
+        let outbox = self.outbox(Some(&incident.id)).await.map_err(|e| e.to_string())?;
+        let cadence = self.config.notify.cadence;
+        let grace = chrono::Duration::from_std(cadence.on_time_within).unwrap_or_default();
+        let communications = notices
+            .iter()
+            .map(|n| {
+                let rows: Vec<_> =
+                    outbox.iter().filter(|r| r.notice == n.id && r.fallback_of.is_none()).collect();
+                NoticeLine {
+                    notice: n.id.clone(),
+                    stage: n.stage,
+                    due_at: n.due_at,
+                    sent_at: n.sent_at,
+                    on_time: n.sent_at <= n.due_at + grace,
+                    delivered: outbox.iter().filter(|r| r.notice == n.id && r.state.delivered()).count(),
+                    messages: rows.len(),
+                    failed: outbox
+                        .iter()
+                        .filter(|r| {
+                            r.notice == n.id && r.state == crate::model::comms::DeliveryState::FailedPermanent
+                        })
+                        .count(),
+                }
+            })
+            .collect();
+        let sent: Vec<_> = notices.iter().map(|n| n.sent()).collect();
+        let cadence = cadence.kept(incident.declared_at, incident.closed_at, &sent, self.now());
         Ok(Report {
+            communications,
+            cadence,
             id: incident.id.clone(),
             kind: incident.kind.clone(),
             severity: incident.severity.clone(),
@@ -545,6 +592,25 @@ pub fn report_markdown(r: &Report) -> String {
             e.kind,
             e.system.as_deref().unwrap_or(""),
             e.text
+        ));
+    }
+    out.push_str(&format!("\n## Stakeholder communications\n\n{}.\n\n", r.cadence));
+    if r.communications.is_empty() {
+        out.push_str("No notice was sent.\n");
+    } else {
+        out.push_str("| notice | due | sent | | delivered |\n|---|---|---|---|---|\n");
+    }
+    for n in &r.communications {
+        out.push_str(&format!(
+            "| {} ({}) | {} | {} | {} | {} of {}{} |\n",
+            n.notice,
+            n.stage.title(),
+            t(n.due_at),
+            t(n.sent_at),
+            if n.on_time { "✔ on time" } else { "✖ late" },
+            n.delivered,
+            n.messages,
+            if n.failed > 0 { format!(", {} refused", n.failed) } else { String::new() }
         ));
     }
     out.push_str("\n## Timeline\n\n");

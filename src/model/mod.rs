@@ -18,6 +18,7 @@ pub mod objective;
 pub mod recovery;
 pub mod rpo;
 pub mod signature;
+pub mod statuspage;
 pub mod system;
 pub mod tier;
 

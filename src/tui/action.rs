@@ -63,7 +63,11 @@ pub enum EngineEvent {
     Proposed(Box<JobSnapshot>),
     /// Several were (declaring proposes the initial notice and the recovery plan): the gate
     /// opens on each in turn.
-    ProposedSeveral(Vec<JobSnapshot>),
+    ProposedSeveral {
+        jobs: Vec<JobSnapshot>,
+        /// What could not be proposed, and why.
+        problems: Vec<String>,
+    },
     /// Planning or proposing failed (nothing was proposed), or the gate refused.
     ActionFailed(String),
     /// A job changed (state, progress, log).

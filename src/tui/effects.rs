@@ -179,10 +179,7 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
                     problems.join("; ")
                 )));
             }
-            for p in &problems {
-                tracing::warn!(incident = %incident.id, problem = %p, "declared");
-            }
-            Reply::Event(EngineEvent::ProposedSeveral(proposed))
+            Reply::Event(EngineEvent::ProposedSeveral { jobs: proposed, problems })
         }
         Effect::Commit { system } => match engine.commit(&system, engine.operator()).await {
             Ok(m) => Reply::Event(EngineEvent::Done(m)),

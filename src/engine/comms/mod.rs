@@ -16,6 +16,7 @@
 
 pub mod channels;
 pub mod deliver;
+pub mod statuspage;
 
 use std::collections::BTreeMap;
 

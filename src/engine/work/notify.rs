@@ -24,6 +24,15 @@ impl Engine {
         let operator = self.job_operator(&ctx.id).await.unwrap_or_else(|_| self.operator().to_owned());
         let rows = self.queue_notice(&composition, &operator, Some(&ctx.id)).await?;
         ctx.log(format!("queued {} ({} messages)", composition.notice, rows.len()));
+        // An external update goes on the public page at once.
+        if composition.status_text.is_some() && self.config.notify.statuspage.is_some() {
+            match self.publish_statuspage().await {
+                Ok(at) => ctx.log(format!("status page updated: {at}")),
+                Err(e) => {
+                    ctx.log(format!("the status page could not be written (the notices still go): {e}"))
+                }
+            }
+        }
         ctx.stage("delivering", Unit::Steps);
         ctx.meter.set_total(rows.len() as u64);
         let deliverer = Deliverer::new(self);

@@ -42,12 +42,15 @@ pub(super) fn apply(state: &mut State, fact: EngineEvent, now: DateTime<Utc>) ->
             open_next_gate(state);
             Vec::new()
         }
-        EngineEvent::ProposedSeveral(jobs) => {
+        EngineEvent::ProposedSeveral { jobs, problems } => {
             for job in jobs {
                 upsert_job(state, job.clone());
                 state.gate_queue.push_back(job);
             }
             state.message = None;
+            if !problems.is_empty() {
+                say(state, MessageLevel::Warning, problems.join("; "), now);
+            }
             open_next_gate(state);
             Vec::new()
         }

@@ -59,22 +59,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             theme.badge(Severity::Critical),
         ));
     }
-    // Every commit window counting down (the most pressing), then the open incident.
-    for s in &state.ops.states {
-        let Some(deadline) = s.commit_deadline else { continue };
-        let left = (deadline - now).to_std().unwrap_or_default();
-        first.push(Span::raw("  "));
-        first.push(Span::styled(
-            format!(" ⏱ {} commit {} ", s.system, crate::model::duration::clock(left)),
-            theme.badge(Severity::Warning),
-        ));
-    }
-    // A failover that failed (or was interrupted) waits for someone to look at it by hand.
-    for s in state.ops.states.iter().filter(|s| s.state == crate::model::failover::FailoverState::Failed) {
-        first.push(Span::raw("  "));
-        first
-            .push(Span::styled(format!(" ✖ {} failover failed ", s.system), theme.badge(Severity::Critical)));
-    }
+    // The open incident and its next stakeholder update, then every commit window counting
+    // down, then failovers that failed.
     if let Some(i) = state.ops.incident.as_ref().filter(|i| i.closed_at.is_none()) {
         let open = (now - i.declared_at).to_std().unwrap_or_default();
         first.push(Span::raw("  "));
@@ -101,7 +87,35 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             ));
         }
     }
-    let used: usize = first.iter().map(|s| s.content.chars().count()).sum();
+    for s in &state.ops.states {
+        let Some(deadline) = s.commit_deadline else { continue };
+        let left = (deadline - now).to_std().unwrap_or_default();
+        first.push(Span::raw("  "));
+        first.push(Span::styled(
+            format!(" ⏱ {} commit {} ", s.system, crate::model::duration::clock(left)),
+            theme.badge(Severity::Warning),
+        ));
+    }
+    // A failover that failed (or was interrupted) waits for someone to look at it by hand.
+    for s in state.ops.states.iter().filter(|s| s.state == crate::model::failover::FailoverState::Failed) {
+        first.push(Span::raw("  "));
+        first
+            .push(Span::styled(format!(" ✖ {} failover failed ", s.system), theme.badge(Severity::Critical)));
+    }
+    // Too long for the terminal: the operator's name gives way first (it is on the help screen).
+    let width = |spans: &[Span]| spans.iter().map(|s| s.content.chars().count()).sum::<usize>();
+    if width(&first) > usize::from(area.width) {
+        first.retain(|s| !s.content.starts_with("  op "));
+    }
+    // Then the incident's id (the incident screen has it): its severity and age stay.
+    if width(&first) > usize::from(area.width)
+        && let Some(i) = state.ops.incident.as_ref().filter(|i| i.closed_at.is_none())
+        && let Some(badge) = first.iter_mut().find(|s| s.content.starts_with(" ⚠ "))
+    {
+        let open = (now - i.declared_at).to_std().unwrap_or_default();
+        badge.content = format!(" ⚠ {} {} ", i.severity, crate::model::duration::hms(open)).into();
+    }
+    let used: usize = width(&first);
     first.push(Span::styled(" ".repeat(usize::from(area.width).saturating_sub(used)), bar));
 
     let n = state.estate.systems().len();
