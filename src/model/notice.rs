@@ -302,10 +302,17 @@ fn describe(e: &minijinja::Error, origin: &str) -> TemplateError {
         None => origin.to_owned(),
     };
     let message = match e.kind() {
-        minijinja::ErrorKind::UndefinedError => format!(
-            "{} (templates may use: incident.id, incident.type, incident.severity, incident.declared_at, incident.commander, systems[].name/tier/state/rto_left, components, impact, rto_left, eta, stage, stage_title, audience, next_update, message, sent_at)",
-            e.detail().unwrap_or("an unknown field")
-        ),
+        minijinja::ErrorKind::UndefinedError => {
+            // The expression itself, from the template's text: `incident.colour`.
+            let named = e.template_source().zip(e.range()).and_then(|(src, r)| src.get(r)).map(str::trim);
+            format!(
+                "{} (templates may use: incident.id, incident.type, incident.severity, incident.declared_at, incident.commander, systems[].name/tier/state/rto_left, components, impact, rto_left, eta, stage, stage_title, audience, next_update, message, sent_at)",
+                match named {
+                    Some(n) => format!("`{n}` is not a field"),
+                    None => e.detail().unwrap_or("an unknown field").to_owned(),
+                }
+            )
+        }
         _ => e.detail().map(str::to_owned).unwrap_or_else(|| e.kind().to_string()),
     };
     TemplateError { origin, line: e.line(), message }
