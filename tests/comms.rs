@@ -443,3 +443,72 @@ async fn a_notice_survives_a_dead_server_and_a_killed_deliverer_and_arrives_once
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let _ = incident;
 }
+
+/// The one window: a deliverer that dies after claiming a row and before sending sends
+/// nothing twice; one that dies after the server accepted and before its write does (the
+/// lease runs out and the row goes again, same Message-ID); one that dies after its write
+/// sends nothing again. Each case against the real server.
+#[tokio::test]
+async fn a_crash_repeats_a_message_only_between_the_servers_acceptance_and_our_write() {
+    use warroom::engine::comms::channels::{Answer, Senders};
+    let smtp = SmtpServer::start();
+    let setup = Setup::new();
+    let clock = Arc::new(ManualClock::new(now()));
+    let people = r#"
+[[contacts]]
+name = "before"
+email = "before@example.com"
+lists = ["technical"]
+
+[[contacts]]
+name = "between"
+email = "between@example.com"
+lists = ["technical"]
+
+[[contacts]]
+name = "after"
+email = "after@example.com"
+lists = ["technical"]
+"#;
+    let config = setup.config(&format!("{people}{}", email_channel(smtp.port)));
+    let engine = setup.engine(&config, clock.clone()).await;
+    let incident = declare(&engine, "sev1").await;
+    let c = engine.compose(&incident, Stage::Initial, &["technical".into()], "").await.unwrap();
+    engine.queue_notice(&c, "alice", None).await.unwrap();
+    // A second process on the same state: the one that dies.
+    let store = warroom::store::Store::open(&setup.path("state")).await.unwrap();
+    let until = now() + chrono::Duration::seconds(120);
+    let claimed = store.claim_due("dying", now(), until, 10).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    let senders = Senders::new(Arc::new(engine.config().notify.clone()));
+    for row in &claimed {
+        match row.recipient.as_str() {
+            // Dies before sending: nothing reached the server.
+            "before" => {}
+            // The server accepts; the process dies before its write.
+            "between" => assert!(matches!(senders.send(row).await, Answer::Accepted { .. })),
+            // The server accepts and the write is made; then it dies.
+            _ => {
+                let answer = senders.send(row).await;
+                let Answer::Accepted { state, provider_id } = answer else { panic!("{answer:?}") };
+                let attempt = warroom::store::outbox::Attempt::Accepted { state, provider_id };
+                assert!(store.settle_attempt(&row.key, "dying", &attempt, None, now()).await.unwrap());
+            }
+        }
+    }
+    // While the lease holds, nobody else touches the rows.
+    let d = Deliverer::new(&engine);
+    assert_eq!(d.round().await.unwrap().attempted(), 0);
+    // The lease runs out: the survivor delivers what the dead one held.
+    clock.advance(Duration::from_secs(121));
+    deliver_all(&d).await;
+    clock.advance(Duration::from_secs(3600));
+    deliver_all(&d).await;
+    let count = |who: &str| smtp.mails().iter().filter(|m| m.to.iter().any(|t| t.starts_with(who))).count();
+    assert_eq!(count("before@"), 1, "died before sending: sent once");
+    assert_eq!(count("after@"), 1, "died after its write: sent once");
+    assert_eq!(count("between@"), 2, "the one window: accepted, then died before the write");
+    let ids: Vec<_> = smtp.mails().iter().filter(|m| m.to[0].starts_with("between@")).map(|m| m.header("Message-ID")).collect();
+    assert_eq!(ids[0], ids[1], "the repeat carries the same Message-ID");
+    assert!(engine.outbox(None).await.unwrap().iter().all(|r| r.state == DeliveryState::Sent));
+}
