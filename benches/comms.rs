@@ -67,8 +67,10 @@ async fn pooled(engine: &Engine) -> (Duration, Duration, Vec<Duration>, Vec<Outb
     let total = started.elapsed();
     let done = engine.outbox(Some(&incident.id)).await.unwrap();
     assert_eq!(done.iter().filter(|r| r.state.delivered()).count(), 2 * N, "every message accepted");
-    let mut latency: Vec<Duration> =
-        done.iter().filter_map(|r| r.sent_at.map(|s| (s - r.queued_at).to_std().unwrap_or_default())).collect();
+    let mut latency: Vec<Duration> = done
+        .iter()
+        .filter_map(|r| r.sent_at.map(|s| (s - r.queued_at).to_std().unwrap_or_default()))
+        .collect();
     latency.sort();
     (total, enqueued, latency, rows)
 }
@@ -79,10 +81,12 @@ async fn one_connection_each(rows: &[OutboxRow], smtp: std::net::SocketAddr, sms
     for r in rows {
         match r.channel {
             warroom::model::comms::Channel::Email => {
-                let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(smtp.ip().to_string())
-                    .port(smtp.port())
-                    .tls(lettre::transport::smtp::client::Tls::None)
-                    .build();
+                let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(
+                    smtp.ip().to_string(),
+                )
+                .port(smtp.port())
+                .tls(lettre::transport::smtp::client::Tls::None)
+                .build();
                 let envelope = lettre::address::Envelope::new(
                     Some("warroom@example.com".parse().unwrap()),
                     vec![r.address.parse().unwrap()],
@@ -95,7 +99,11 @@ async fn one_connection_each(rows: &[OutboxRow], smtp: std::net::SocketAddr, sms
                 let response = client
                     .post(format!("{sms}/2010-04-01/Accounts/ACbench/Messages.json"))
                     .basic_auth("ACbench", Some("token"))
-                    .form(&[("To", r.address.as_str()), ("From", "+15005550006"), ("Body", &String::from_utf8_lossy(&r.body))])
+                    .form(&[
+                        ("To", r.address.as_str()),
+                        ("From", "+15005550006"),
+                        ("Body", &String::from_utf8_lossy(&r.body)),
+                    ])
                     .send()
                     .await
                     .unwrap();

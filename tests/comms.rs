@@ -508,7 +508,48 @@ lists = ["technical"]
     assert_eq!(count("before@"), 1, "died before sending: sent once");
     assert_eq!(count("after@"), 1, "died after its write: sent once");
     assert_eq!(count("between@"), 2, "the one window: accepted, then died before the write");
-    let ids: Vec<_> = smtp.mails().iter().filter(|m| m.to[0].starts_with("between@")).map(|m| m.header("Message-ID")).collect();
+    let ids: Vec<_> = smtp
+        .mails()
+        .iter()
+        .filter(|m| m.to[0].starts_with("between@"))
+        .map(|m| m.header("Message-ID"))
+        .collect();
     assert_eq!(ids[0], ids[1], "the repeat carries the same Message-ID");
     assert!(engine.outbox(None).await.unwrap().iter().all(|r| r.state == DeliveryState::Sent));
+}
+
+#[tokio::test]
+async fn notify_test_sends_one_message_to_the_test_recipient_and_says_what_became_of_it() {
+    let smtp = SmtpServer::start();
+    let setup = Setup::new();
+    let config = setup
+        .config(&format!("[notify]\ntest_recipient = \"alice\"\n\n{PEOPLE}{}", email_channel(smtp.port)));
+    let state = setup.path("state");
+    let out = common::warroom(&state)
+        .args(["--config", config.to_str().unwrap(), "notify", "test", "email"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("✔ sent alice <alice@example.com>"), "{stdout}");
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].header("Subject").as_deref(), Some("[warroom] test message (email)"));
+    // A channel that is not configured says what to add.
+    let out = common::warroom(&state)
+        .args(["--config", config.to_str().unwrap(), "notify", "test", "sms"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("add [notify.sms]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And the test is audited.
+    let out = common::warroom(&state)
+        .args(["--config", config.to_str().unwrap(), "audit", "list"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("notify.test"));
 }

@@ -23,32 +23,16 @@ const BAD_INPUT: u8 = 3;
 pub enum NotifyCommand {
     /// Show what a notice would say, per channel and audience, and who would get it; sends nothing
     Preview {
-        /// initial, update, progress, resolution, post-incident (default: the stage that is due)
-        #[arg(long)]
-        stage: Option<String>,
-        /// Only these lists (comma-separated; default: the stage's lists)
-        #[arg(long, value_delimiter = ',')]
-        lists: Vec<String>,
-        /// The commander's own words, put into every message
-        #[arg(long, default_value = "")]
-        message: String,
-        /// The incident (default: the open one)
-        #[arg(long)]
-        incident: Option<String>,
+        #[command(flatten)]
+        notice: NoticeArgs,
         #[arg(long)]
         json: bool,
     },
     /// Send a notice through the approval gate; waits a bounded time for delivery and says what
     /// is still queued (exit 0 delivered, 1 some still retrying or failed, 2 refused at the gate)
     Send {
-        #[arg(long)]
-        stage: Option<String>,
-        #[arg(long, value_delimiter = ',')]
-        lists: Vec<String>,
-        #[arg(long, default_value = "")]
-        message: String,
-        #[arg(long)]
-        incident: Option<String>,
+        #[command(flatten)]
+        notice: NoticeArgs,
         /// Approve at the gate without a prompt, for scripts (audited)
         #[arg(long)]
         yes: bool,
@@ -67,14 +51,31 @@ pub enum NotifyCommand {
     Deliver,
 }
 
+/// Which notice: the same for a preview and a send.
+#[derive(Debug, clap::Args)]
+pub struct NoticeArgs {
+    /// initial, update, progress, resolution, post-incident (default: the stage that is due)
+    #[arg(long)]
+    stage: Option<String>,
+    /// Only these lists (comma-separated; default: the stage's lists)
+    #[arg(long, value_delimiter = ',')]
+    lists: Vec<String>,
+    /// The commander's own words, put into every message
+    #[arg(long, default_value = "")]
+    message: String,
+    /// The incident (default: the open one)
+    #[arg(long)]
+    incident: Option<String>,
+}
+
 pub async fn run(config: Option<PathBuf>, command: NotifyCommand) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
     let result = match command {
-        NotifyCommand::Preview { stage, lists, message, incident, json } => {
-            preview(&engine, stage, lists, message, incident, json).await
+        NotifyCommand::Preview { notice: n, json } => {
+            preview(&engine, n.stage, n.lists, n.message, n.incident, json).await
         }
-        NotifyCommand::Send { stage, lists, message, incident, yes } => {
-            send(&engine, stage, lists, message, incident, yes).await
+        NotifyCommand::Send { notice: n, yes } => {
+            send(&engine, n.stage, n.lists, n.message, n.incident, yes).await
         }
         NotifyCommand::Outbox { json, incident } => outbox(&engine, json, incident).await,
         NotifyCommand::Test { channel } => test(&engine, &channel).await,

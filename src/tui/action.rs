@@ -148,6 +148,8 @@ pub enum Request {
     /// A stakeholder notice: `stage` (the due one when `None`), with the commander's words.
     Notify {
         stage: Option<crate::model::comms::Stage>,
+        /// Only these lists (the stage's when empty).
+        lists: Vec<String>,
         message: String,
     },
     Recover {

@@ -109,7 +109,9 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
                 Request::Recover { systems, incident } => {
                     engine.plan_recover(&systems, incident.as_deref()).await
                 }
-                Request::Notify { stage, message } => engine.plan_notice(None, stage, &[], &message).await,
+                Request::Notify { stage, lists, message } => {
+                    engine.plan_notice(None, stage, &lists, &message).await
+                }
             };
             let (spec, plan) = match planned {
                 Ok(p) => p,

@@ -137,8 +137,8 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "notify",
         arg: Arg::Words,
-        usage: "notify [STAGE] [MESSAGE]",
-        description: "send a stakeholder notice (the due stage when none is named; initial, update, progress, resolution, post-incident), with your words; the gate previews it",
+        usage: "notify [STAGE] [to=LIST,...] [MESSAGE]",
+        description: "send a stakeholder notice (the due stage when none is named; initial, update, progress, resolution, post-incident) to the stage's lists or those named, with your words; the gate previews it",
     },
     Command {
         name: "close-incident",
@@ -314,15 +314,25 @@ fn words(name: &str, arg: &str, state: &State) -> Result<Action, String> {
             })
         }
         "notify" => {
-            // The first word is a stage when it names one; the rest is the commander's message.
-            let (first, rest) = arg.split_once(' ').unwrap_or((arg, ""));
-            match crate::model::comms::Stage::parse(first) {
-                Ok(stage) if !first.is_empty() => Ok(Action::Request(Request::Notify {
-                    stage: Some(stage),
-                    message: rest.trim().to_owned(),
-                })),
-                _ => Ok(Action::Request(Request::Notify { stage: None, message: arg.to_owned() })),
-            }
+            // The first word is a stage when it names one; a word `to=a,b` names the lists;
+            // the rest is the commander's message.
+            let mut words: Vec<&str> = arg.split(' ').filter(|w| !w.is_empty()).collect();
+            let stage = match words.first().map(|w| crate::model::comms::Stage::parse(w)) {
+                Some(Ok(stage)) => {
+                    words.remove(0);
+                    Some(stage)
+                }
+                _ => None,
+            };
+            let mut lists = Vec::new();
+            words.retain(|w| match w.strip_prefix("to=") {
+                Some(l) => {
+                    lists.extend(l.split(',').filter(|x| !x.is_empty()).map(str::to_owned));
+                    false
+                }
+                None => true,
+            });
+            Ok(Action::Request(Request::Notify { stage, lists, message: words.join(" ") }))
         }
         "note" if arg.is_empty() => Err(":note needs the text to record".into()),
         "note" => Ok(Action::Note(arg.to_owned())),

@@ -210,9 +210,6 @@ fn fallback_row(row: &OutboxRow, now: chrono::DateTime<chrono::Utc>) -> Option<O
     meta["fallback"] = serde_json::Value::Array(rest.to_vec());
     Some(OutboxRow {
         key: OutboxRow::key_for(&row.notice, &row.recipient, channel),
-        notice: row.notice.clone(),
-        incident: row.incident.clone(),
-        recipient: row.recipient.clone(),
         channel,
         address: next.get("address")?.as_str()?.to_owned(),
         body,
@@ -225,5 +222,6 @@ fn fallback_row(row: &OutboxRow, now: chrono::DateTime<chrono::Utc>) -> Option<O
         queued_at: now,
         sent_at: None,
         fallback_of: Some(row.key.clone()),
+        ..row.clone()
     })
 }

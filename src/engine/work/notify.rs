@@ -75,7 +75,15 @@ impl Engine {
                 let quiet = count(|s| s == DeliveryState::SuppressedQuietHours);
                 let mut out = format!("{}: {delivered} delivered", composition.notice);
                 if open > 0 {
-                    out.push_str(&format!(", {open} still queued (retried until delivered)"));
+                    let waiting: Vec<String> = now_rows
+                        .iter()
+                        .filter(|r| r.state.pending())
+                        .map(|r| format!("{} {}", r.recipient, r.channel))
+                        .collect();
+                    out.push_str(&format!(
+                        ", {open} still queued (retried until delivered: {})",
+                        waiting.join(", ")
+                    ));
                 }
                 if quiet > 0 {
                     out.push_str(&format!(", {quiet} held for quiet hours"));

@@ -102,7 +102,7 @@ pub(super) fn on_command(state: &mut State, command: KeyCommand, now: DateTime<U
         KeyCommand::Notify => {
             return update(
                 state,
-                Action::Request(Request::Notify { stage: None, message: String::new() }),
+                Action::Request(Request::Notify { stage: None, lists: Vec::new(), message: String::new() }),
                 now,
             );
         }

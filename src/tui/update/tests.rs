@@ -534,6 +534,53 @@ fn the_palette_plans_backups_and_restores() {
 }
 
 #[test]
+fn the_palette_sends_a_notice_with_its_stage_lists_and_words() {
+    let mut s = state();
+    let mut actions = vec![cmd(KeyCommand::Palette)];
+    actions.extend(typed("notify update to=executive,legal Standby promoted, writes resume"));
+    actions.push(Action::Edit(Edit::Submit));
+    let effects = run(&mut s, actions);
+    assert_eq!(
+        effects,
+        vec![Effect::Propose(Request::Notify {
+            stage: Some(crate::model::comms::Stage::Update),
+            lists: vec!["executive".into(), "legal".into()],
+            message: "Standby promoted, writes resume".into(),
+        })]
+    );
+    // `n`: the notice that is due, to the stage's lists.
+    let effects = run(&mut s, [cmd(KeyCommand::Notify)]);
+    assert_eq!(
+        effects,
+        vec![Effect::Propose(Request::Notify { stage: None, lists: Vec::new(), message: String::new() })]
+    );
+}
+
+#[test]
+fn two_proposals_at_once_come_to_the_gate_in_turn() {
+    use crate::engine::jobs::JobState;
+    let mut s = state();
+    let notice = job("J-1", "notify", "INC-1", JobState::Proposed);
+    let plan = job("J-2", "recover", "database", JobState::Proposed);
+    run(
+        &mut s,
+        [Action::Engine(crate::tui::action::EngineEvent::ProposedSeveral {
+            jobs: vec![notice, plan],
+            problems: Vec::new(),
+        })],
+    );
+    let on = |s: &State| match &s.overlay {
+        Some(Overlay::Gate(g)) => Some(g.job.id.clone()),
+        _ => None,
+    };
+    assert_eq!(on(&s).as_deref(), Some("J-1"));
+    // Cancel the first: the second opens.
+    let effects = run(&mut s, [Action::Gate(GateKey::Press)]);
+    assert_eq!(effects, vec![Effect::CancelProposal { id: "J-1".into() }]);
+    assert_eq!(on(&s).as_deref(), Some("J-2"));
+}
+
+#[test]
 fn a_manual_step_answered_here_is_not_asked_again_and_its_prompt_closes_when_it_moves_on() {
     use crate::engine::jobs::JobState;
     let mut s = state();
