@@ -99,7 +99,8 @@ pub fn point_backups(config: &mut Config) -> Result<(), String> {
 
 /// Point the notices at the demo's own SMTP server and SMS gateway (`sinks`): real servers on
 /// loopback that keep what they get in the demo's folder. Webhooks are left out (their URLs
-/// would be the user's secrets); the file channel writes into the demo's folder.
+/// would be the user's secrets); the file channel and the status page write into the demo's
+/// folder.
 pub fn point_notify(config: &mut Config, smtp: std::net::SocketAddr, sms_url: &str) -> Result<(), String> {
     use crate::config::notify::{AccountSid, EmailChannel, FileChannel, SmsChannel, Tls};
     use crate::config::secrets::SecretSource;
@@ -139,6 +140,10 @@ pub fn point_notify(config: &mut Config, smtp: std::net::SocketAddr, sms_url: &s
         timeout: std::time::Duration::from_secs(10),
     });
     config.notify.webhooks.clear();
+    if let Some(page) = &mut config.notify.statuspage {
+        page.path = Some(dir.join("statuspage"));
+        page.location = None;
+    }
     if let Some(file) = &mut config.notify.file {
         *file = FileChannel { path: dir.join("notices.log"), lists: file.lists.clone() };
     }

@@ -274,9 +274,12 @@ impl Engine {
             systems.push(AffectedSystem { name: name.clone(), tier: system.tier.number(), state, rto_left });
         }
         let public = self.notify_config().statuspage.as_ref().map(|p| &p.components);
-        let mut components: Vec<String> =
-            incident.systems.iter().filter_map(|s| public.and_then(|p| p.get(s)).cloned()).collect();
-        components.dedup();
+        let mut components: Vec<String> = Vec::new();
+        for name in incident.systems.iter().filter_map(|s| public.and_then(|p| p.get(s))) {
+            if !components.contains(name) {
+                components.push(name.clone());
+            }
+        }
         if components.is_empty() {
             components.push("some of our services".to_owned());
         }

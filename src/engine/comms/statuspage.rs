@@ -32,7 +32,7 @@ impl Engine {
             .health_events(now - chrono::Duration::days(30), now)
             .await
             .map_err(|e| e.to_string())?;
-        let mut components = Vec::new();
+        let mut components: Vec<Component> = Vec::new();
         for (system, public) in &page.components {
             let last = events
                 .iter()
@@ -47,7 +47,17 @@ impl Engine {
                 _ if open_incident_on_it => ComponentState::Degraded,
                 _ => ComponentState::Operational,
             };
-            components.push(Component { name: public.clone(), state });
+            // Systems that share a public name are one component (a group): the worst shows.
+            let rank = |s: ComponentState| match s {
+                ComponentState::Operational => 0,
+                ComponentState::Degraded => 1,
+                ComponentState::Outage => 2,
+            };
+            match components.iter_mut().find(|c: &&mut Component| &c.name == public) {
+                Some(c) if rank(state) > rank(c.state) => c.state = state,
+                Some(_) => {}
+                None => components.push(Component { name: public.clone(), state }),
+            }
         }
         let (incident, resolved, updates, next_update) = match newest {
             Some(i) => {
