@@ -143,8 +143,11 @@ async fn email_notices_thread_carry_both_parts_and_mark_themselves_automatic() {
     assert_eq!(carol.len(), 1);
     assert!(carol[0].header("List-Unsubscribe").unwrap().contains("mailto:ops@example.com"));
     assert_eq!(alice[0].header("List-Unsubscribe"), None);
-    // The external reader is told about the service, not the internals.
+    // The external reader is told about the service, not the internals, and is promised no
+    // update the playbook will not send them (status updates go inside).
     assert!(!carol[0].data.contains("tier 1"), "{}", carol[0].data);
+    assert!(!carol[0].data.contains("Next update"), "{}", carol[0].data);
+    assert!(alice[0].data.contains("Next update by"), "{}", alice[0].data);
     // Every delivery is audited.
     let records = engine.audit_records(None).await.unwrap();
     assert_eq!(records.iter().filter(|r| r.action == "notify.delivered").count(), 3);
@@ -331,6 +334,26 @@ async fn slack_and_teams_webhooks_receive_their_shapes() {
     let card = &t[0].json()["attachments"][0];
     assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
     assert!(card["content"]["body"][0]["text"].as_str().unwrap().contains(&incident.id));
+}
+
+#[tokio::test]
+async fn a_list_of_ones_own_reads_the_external_wording_when_named_so_and_a_typo_is_warned() {
+    let setup = Setup::new();
+    let people = "[notify]\nexternal_lists = [\"external\", \"press\"]\n\n[notify.stages.initial]\nlists = [\"technical\", \"press\"]\n\n[notify.file]\npath = \"notices.log\"\n\n[[contacts]]\nname = \"pat\"\nemail = \"pat@news.example\"\nlists = [\"press\"]\n\n[[contacts]]\nname = \"tom\"\nemail = \"tom@example.com\"\nlists = [\"technical\", \"externl\"]\n";
+    let config = setup.config(&format!("{people}{}", email_channel(free_port())));
+    let loaded = config::load(&config, &ProcessEnv).unwrap_or_else(|e| panic!("{e}"));
+    let warning =
+        loaded.report.warnings().find(|w| w.message.contains("\"externl\"")).expect("the typo is warned");
+    assert_eq!(
+        warning.help.as_deref(),
+        Some("did you mean \"external\"? Or name it in [notify.stages.STAGE] lists")
+    );
+    let engine = Engine::open_with_clock(loaded.config, Arc::new(ManualClock::new(now()))).await.unwrap();
+    let incident = declare(&engine, "sev1").await;
+    let c = engine.compose(&incident, Stage::Initial, &[], "").await.unwrap();
+    let audience = |who: &str| c.recipients.iter().find(|r| r.name == who).map(|r| r.audience);
+    assert_eq!(audience("pat"), Some(warroom::model::comms::Audience::External));
+    assert_eq!(audience("tom"), Some(warroom::model::comms::Audience::Internal));
 }
 
 #[tokio::test]

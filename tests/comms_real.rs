@@ -90,7 +90,8 @@ async fn the_status_page_reads_in_a_real_browser_at_phone_and_desktop_widths() {
     assert!(dom.contains("data-component=\"Public API\""), "{dom}");
     assert!(dom.contains("Investigating"), "{dom}");
     assert!(dom.contains("Card payments may fail &lt;for now&gt;."), "the commander's words, escaped: {dom}");
-    assert!(dom.contains("id=\"next-update\""), "{dom}");
+    // The playbook's updates go inside only: the public is promised no next update it will not get.
+    assert!(!dom.contains("id=\"next-update\""), "{dom}");
     assert!(dom.contains("Last updated"), "{dom}");
     assert!(!dom.contains("<script"), "no JavaScript: {dom}");
     for (name, w, h) in [("phone", 390, 844), ("desktop", 1280, 800)] {

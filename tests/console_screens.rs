@@ -766,8 +766,12 @@ fn comms_status(incident: &str, next_in_secs: i64) -> warroom::engine::comms::Co
     };
     warroom::engine::comms::CommsStatus {
         incident: incident.into(),
-        next: Some(Due { stage: Stage::Update, at: now() + chrono::TimeDelta::seconds(next_in_secs) }),
-        overdue: next_in_secs <= 0,
+        next: Some(Due {
+            stage: Stage::Update,
+            at: now() + chrono::TimeDelta::seconds(next_in_secs),
+            late_after: now() + chrono::TimeDelta::seconds(next_in_secs + 60),
+        }),
+        overdue: next_in_secs + 60 < 0,
         kept: CadenceKept { on_time: 1, due: 1 },
         notices: vec![NoticeRecord {
             id: notice.clone(),
@@ -835,11 +839,11 @@ fn an_overdue_update_is_an_alarm_in_the_header() {
     let mut s = state("default", 120, 40);
     let mut ops = incident_ops(&s);
     let id = ops.incident.as_ref().unwrap().id.clone();
-    ops.comms = Some(comms_status(&id, -130));
+    ops.comms = Some(comms_status(&id, -190));
     act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Ops(Box::new(ops))));
     let t = snapshot("header_overdue_default_120x40", &s);
     let screen = text(&t);
-    assert!(screen.contains("✖ UPDATE OVERDUE 02:10"), "{screen}");
+    assert!(screen.contains("✖ UPDATE OVERDUE 03:10"), "{screen}");
 }
 
 #[test]

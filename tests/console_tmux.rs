@@ -415,7 +415,8 @@ lists = ["technical"]
 channels = ["sms"]
 
 [notify.cadence]
-update_after = "8s"
+update_after = "5s"
+on_time_within = "2s"
 
 [notify.email]
 host = "smtp.example.com"
@@ -450,7 +451,7 @@ from = "warroom <warroom@example.com>"
         t.wait_for("both delivered", |s| s.contains("✔ sent") && s.contains("✔ delivered-to-provider"));
     assert!(comms.contains("initial notice"), "{comms}");
     assert!(comms.contains("next update in"), "the header counts down: {comms}");
-    // Eight seconds after the notice, the status update is due: the alarm.
+    // Five seconds after the notice the status update is due, two more and it is late: the alarm.
     t.wait_for("the update overdue", |s| s.contains("UPDATE OVERDUE") && s.contains("STATUS UPDATE OVERDUE"));
     // What the demo's servers kept.
     let demo = state.path().join("warroom/demo");

@@ -89,11 +89,16 @@ pub async fn watch(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliE
     let (engine, _log) = open_engine(config, 1).await?;
     let monitor = engine.start_monitor().map_err(|e| CliError::message(e, 1))?;
     let checked = engine.config().systems.iter().filter(|s| s.health.is_some()).count();
-    if checked == 0 {
+    let tells = !engine.config().notify.contacts.is_empty();
+    if checked == 0 && !tells {
         return Err(CliError::message("no system has a health check: there is nothing to watch", 1));
     }
     if !json {
-        println!("watching {checked} systems; a line per health or verdict change (ctrl-c stops)");
+        let systems = if checked == 1 { "1 system".to_owned() } else { format!("{checked} systems") };
+        println!(
+            "watching {systems}{}; a line per health or verdict change (ctrl-c stops)",
+            if tells { " and the stakeholder cadence" } else { "" }
+        );
     }
     let mut events = monitor.subscribe();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -159,6 +164,7 @@ pub async fn watch(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliE
 #[derive(Default)]
 struct CadenceWatch {
     announced: Option<(String, crate::model::comms::Stage, chrono::DateTime<chrono::Utc>)>,
+    due_said: bool,
     overdue_said: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -175,8 +181,9 @@ impl CadenceWatch {
         let at = now.format("%Y-%m-%dT%H:%M:%SZ");
         if self.announced.as_ref() != Some(&key) {
             self.announced = Some(key);
+            self.due_said = false;
             self.overdue_said = None;
-            if !due.overdue(now) {
+            if !due.due(now) {
                 return Some(if json {
                     serde_json::json!({"event": "notice_due", "incident": status.incident, "stage": due.stage, "due_at": due.at.to_rfc3339()}).to_string()
                 } else {
@@ -190,6 +197,19 @@ impl CadenceWatch {
                 });
             }
         }
+        if due.due(now) && !due.overdue(now) && !self.due_said {
+            self.due_said = true;
+            return Some(if json {
+                serde_json::json!({"event": "notice_due_now", "incident": status.incident, "stage": due.stage, "due_at": due.at.to_rfc3339(), "late_after": due.late_after.to_rfc3339()}).to_string()
+            } else {
+                format!(
+                    "{at}  {}  the {} is due now (late after {}): `warroom notify send`",
+                    status.incident,
+                    due.stage.title(),
+                    due.late_after.format("%H:%M UTC")
+                )
+            });
+        }
         let again = self.overdue_said.is_none_or(|t| now - t >= chrono::Duration::minutes(5));
         if due.overdue(now) && again {
             self.overdue_said = Some(now);
@@ -201,7 +221,7 @@ impl CadenceWatch {
                     status.incident,
                     due.stage.title(),
                     due.at.format("%H:%M UTC"),
-                    crate::tui::views::comms::countdown(due.seconds_left(now))
+                    crate::tui::views::comms::countdown((now - due.at).num_seconds())
                 )
             });
         }

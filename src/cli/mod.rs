@@ -324,6 +324,9 @@ pub enum IncidentCommand {
         /// What happened, in a line, for the report
         #[arg(long)]
         summary: Option<String>,
+        /// Approve the resolution notice it proposes without a prompt (audited)
+        #[arg(long)]
+        yes: bool,
     },
     /// The post-incident report: RTO and RPO achieved, actions, approvals, failures, timeline
     Report {
@@ -410,7 +413,9 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
             IncidentCommand::List { json } => ops::incident_list(cli.config, json).await,
             IncidentCommand::Show { id } => ops::incident_show(cli.config, id).await,
             IncidentCommand::Note { text, id } => ops::incident_note(cli.config, id, text).await,
-            IncidentCommand::Close { id, summary } => ops::incident_close(cli.config, id, summary).await,
+            IncidentCommand::Close { id, summary, yes } => {
+                ops::incident_close(cli.config, id, summary, yes).await
+            }
             IncidentCommand::Report { id, format } => ops::incident_report(cli.config, id, format).await,
         },
         Some(Command::Notify { command }) => notify::run(cli.config, command).await,

@@ -2,6 +2,7 @@
 //! line. A notice passes the approval gate like any side effect; the outbox keeps it until it
 //! is delivered.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -29,7 +30,7 @@ pub enum NotifyCommand {
         json: bool,
     },
     /// Send a notice through the approval gate; waits a bounded time for delivery and says what
-    /// is still queued (exit 0 delivered, 1 some still retrying or failed, 2 refused at the gate)
+    /// is still queued (exit 0 delivered, 1 some still queued or refused, 2 refused at the gate)
     Send {
         #[command(flatten)]
         notice: NoticeArgs,
@@ -94,7 +95,7 @@ async fn incident_and_stage(
     incident: Option<String>,
     stage: Option<String>,
 ) -> Result<(IncidentRecord, Stage), CliError> {
-    let incident = engine.incident(incident.as_deref()).await.map_err(bad)?;
+    let incident = engine.comms_incident(incident.as_deref()).await.map_err(bad)?;
     let stage = match stage {
         Some(s) => Stage::parse(&s).map_err(bad)?,
         None => engine.due_stage(&incident).await.map_err(bad)?,
@@ -180,7 +181,8 @@ async fn outbox(engine: &Engine, json: bool, incident: Option<String>) -> Result
             "health": health,
             "messages": rows,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        let _ =
+            writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else if rows.is_empty() {
         println!("the outbox is empty: no notice has been sent");
     } else {
@@ -192,7 +194,9 @@ async fn outbox(engine: &Engine, json: bool, incident: Option<String>) -> Result
                 (Some(id), _) => format!(" · id {id}"),
                 _ => String::new(),
             };
-            println!(
+            // A reader that went away (`| head`) ends the listing, not the program.
+            let written = writeln!(
+                std::io::stdout().lock(),
                 "{} {:<22} {:<5} {:<14} {:<32} tries {} {when}{extra}",
                 r.state.symbol(),
                 r.state.name(),
@@ -201,6 +205,9 @@ async fn outbox(engine: &Engine, json: bool, incident: Option<String>) -> Result
                 r.notice,
                 r.attempts
             );
+            if written.is_err() {
+                break;
+            }
         }
     }
     Ok(ExitCode::from(health.exit_code() as u8))

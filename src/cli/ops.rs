@@ -377,6 +377,7 @@ pub async fn incident_close(
     config: Option<PathBuf>,
     id: Option<String>,
     summary: Option<String>,
+    yes: bool,
 ) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
     let incident = engine.incident(id.as_deref()).await.map_err(bad)?;
@@ -385,8 +386,23 @@ pub async fn incident_close(
         .await
         .map_err(|e| CliError::message(e, REFUSED))?;
     println!("{closed} closed");
+    // Closing proposes the resolution notice to the stakeholders.
+    let mut code = ExitCode::SUCCESS;
+    if !engine.config().notify.contacts.is_empty() {
+        match engine.plan_notice(Some(&closed), Some(crate::model::comms::Stage::Resolution), &[], "").await {
+            Ok((spec, plan)) => match gate_and_run(&engine, spec, plan, yes).await {
+                Ok(c) => code = c,
+                Err(e) => eprintln!(
+                    "{}
+the resolution notice is still due: `warroom notify send --stage resolution --incident {closed}`",
+                    e.render(false)
+                ),
+            },
+            Err(e) => eprintln!("no resolution notice: {e}"),
+        }
+    }
     engine.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 pub async fn incident_report(

@@ -42,7 +42,7 @@ use toml::Spanned;
 use super::diagnostic::{Diagnostic, Report, did_you_mean};
 use super::secrets::SecretSource;
 use super::values::{HumanDuration, valid_name};
-use crate::model::comms::{Cadence, Channel, QuietHours, STANDARD_LISTS, Stage, check_e164};
+use crate::model::comms::{Audience, Cadence, Channel, QuietHours, STANDARD_LISTS, Stage, check_e164};
 use crate::model::notice::{TemplateSource, Templates, override_names};
 
 /// `[[contacts]]` as written.
@@ -99,6 +99,9 @@ pub struct NotifySection {
     pub test_recipient: Option<Spanned<String>>,
     /// How long `notify send` waits for its messages before it returns.
     pub send_wait: Option<HumanDuration>,
+    /// The lists that read the external (public) wording: `external`, and any of your own
+    /// (customers, press).
+    pub external_lists: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub cadence: CadenceSection,
     #[serde(default)]
@@ -322,6 +325,8 @@ pub struct Notify {
     pub test_recipient: Option<String>,
     pub send_wait: Duration,
     pub statuspage: Option<StatusPage>,
+    /// The lists that read external wording.
+    pub external_lists: Vec<String>,
 }
 
 impl Default for Notify {
@@ -339,6 +344,7 @@ impl Default for Notify {
             test_recipient: None,
             send_wait: Duration::from_secs(30),
             statuspage: None,
+            external_lists: vec!["external".to_owned()],
         }
     }
 }
@@ -372,6 +378,17 @@ impl Notify {
 
     pub fn stage(&self, stage: Stage) -> StagePolicy {
         self.stages.get(&stage).cloned().unwrap_or_else(|| default_stage(stage))
+    }
+
+    /// Who reads `list`: the public wording for the external lists, the inside one otherwise.
+    pub fn audience_of(&self, list: &str) -> Audience {
+        if self.external_lists.iter().any(|l| l == list) { Audience::External } else { Audience::Internal }
+    }
+
+    /// Whether a notice of `stage` goes to any external list (so a promise of it may be made
+    /// to the public).
+    pub fn reaches_external(&self, stage: Stage) -> bool {
+        self.stage(stage).lists.iter().any(|l| self.audience_of(l) == Audience::External)
     }
 }
 
@@ -492,7 +509,7 @@ pub fn resolve(
                 report.push(
                     Diagnostic::error(format!("a contact is reached by email or sms, not {ch}"))
                         .at(format!("{}[{i}]", key("channels")), span)
-                        .help("chat rooms are [notify.webhook.NAME] with the lists they serve; the file is [notify.file]"),
+                        .help("a contact's channels are email and sms; chat rooms are [notify.webhook.NAME] with the lists they serve; the file is [notify.file]"),
                 );
             }
         }
@@ -838,6 +855,28 @@ fn finish(
             policy.channels = channels(report, &key("channels"), ch);
         }
         notify.stages.insert(st, policy);
+    }
+    if let Some(ext) = &section.external_lists {
+        notify.external_lists = known_lists(report, "notify.external_lists", ext, known);
+    }
+    // A contact's list that no stage sends to is most likely a typo: nobody would tell them.
+    for c in &notify.contacts {
+        for l in &c.lists {
+            let used = Stage::ALL.iter().any(|st| notify.stage(*st).lists.contains(l));
+            if !used {
+                let d = Diagnostic::warning(format!(
+                    "contact \"{}\" is on the list \"{l}\", which no stage sends to: nothing reaches them through it",
+                    c.name
+                ))
+                .at(format!("contacts[{}].lists", c.name), None);
+                report.push(match did_you_mean(l, STANDARD_LISTS.iter().copied()) {
+                    Some(s) => {
+                        d.help(format!("did you mean \"{s}\"? Or name it in [notify.stages.STAGE] lists"))
+                    }
+                    None => d.help("name it in a stage's lists: [notify.stages.initial] lists = [...]"),
+                });
+            }
+        }
     }
     notify.fallback_after = section.fallback_after.unwrap_or(3).max(1);
     notify.send_wait = seconds(&section.send_wait, Duration::from_secs(30));

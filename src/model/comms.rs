@@ -289,16 +289,25 @@ pub struct SentNotice {
     pub sent_at: DateTime<Utc>,
 }
 
-/// The next notice an incident owes.
+/// The next notice an incident owes: due at `at`, overdue (late, an alarm) after
+/// `late_after` (`at` plus the cadence's `on_time_within`). One definition of late, for the
+/// header, `watch` and the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Due {
     pub stage: Stage,
     pub at: DateTime<Utc>,
+    pub late_after: DateTime<Utc>,
 }
 
 impl Due {
-    pub fn overdue(&self, now: DateTime<Utc>) -> bool {
+    /// It has fallen due: send it now.
+    pub fn due(&self, now: DateTime<Utc>) -> bool {
         now >= self.at
+    }
+
+    /// Later than the cadence allows: the alarm.
+    pub fn overdue(&self, now: DateTime<Utc>) -> bool {
+        now > self.late_after
     }
 
     /// Seconds until it falls due (negative once overdue).
@@ -320,25 +329,34 @@ impl Cadence {
         resolved: Option<DateTime<Utc>>,
         sent: &[SentNotice],
     ) -> Option<Due> {
+        self.next_stage(declared, resolved, sent).map(|(stage, at)| Due {
+            stage,
+            at,
+            late_after: after(at, self.on_time_within),
+        })
+    }
+
+    fn next_stage(
+        &self,
+        declared: DateTime<Utc>,
+        resolved: Option<DateTime<Utc>>,
+        sent: &[SentNotice],
+    ) -> Option<(Stage, DateTime<Utc>)> {
         let last = |stage: Stage| sent.iter().filter(|n| n.stage == stage).map(|n| n.sent_at).max();
         if let Some(resolved) = resolved {
             return match (last(Stage::Resolution), last(Stage::PostIncident)) {
                 (_, Some(_)) => None,
-                (Some(res), None) => {
-                    Some(Due { stage: Stage::PostIncident, at: after(res, self.summary_after) })
-                }
-                (None, None) => Some(Due { stage: Stage::Resolution, at: resolved }),
+                (Some(res), None) => Some((Stage::PostIncident, after(res, self.summary_after))),
+                (None, None) => Some((Stage::Resolution, resolved)),
             };
         }
         let Some(initial) = last(Stage::Initial) else {
-            return Some(Due { stage: Stage::Initial, at: declared });
+            return Some((Stage::Initial, declared));
         };
         let updates = [Stage::Update, Stage::Progress].into_iter().filter_map(last).max();
         match updates {
-            None => Some(Due { stage: Stage::Update, at: after(initial.max(declared), self.update_after) }),
-            Some(latest) => {
-                Some(Due { stage: Stage::Progress, at: after(latest.max(initial), self.progress_every) })
-            }
+            None => Some((Stage::Update, after(initial.max(declared), self.update_after))),
+            Some(latest) => Some((Stage::Progress, after(latest.max(initial), self.progress_every))),
         }
     }
 
@@ -366,7 +384,7 @@ impl Cadence {
         let on_time = sent.iter().filter(|n| n.sent_at <= n.due_at + grace).count();
         let mut due = sent.len();
         if let Some(next) = self.next_due(declared, resolved, sent)
-            && now > next.at + grace
+            && next.overdue(now)
         {
             due += 1;
         }
@@ -571,6 +589,10 @@ mod tests {
     use chrono::TimeZone;
     use proptest::prelude::*;
 
+    fn due(stage: Stage, at: DateTime<Utc>) -> Due {
+        Due { stage, at, late_after: at + chrono::Duration::minutes(5) }
+    }
+
     fn t(h: u32, m: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 2, h, m, 0).single().unwrap_or_default()
     }
@@ -602,31 +624,22 @@ mod tests {
     fn the_playbook_cadence() {
         let c = Cadence::default();
         let declared = t(22, 0);
-        assert_eq!(c.next_due(declared, None, &[]), Some(Due { stage: Stage::Initial, at: declared }));
+        assert_eq!(c.next_due(declared, None, &[]), Some(due(Stage::Initial, declared)));
         let initial = SentNotice { stage: Stage::Initial, due_at: declared, sent_at: t(22, 2) };
-        assert_eq!(c.next_due(declared, None, &[initial]), Some(Due { stage: Stage::Update, at: t(22, 32) }));
+        assert_eq!(c.next_due(declared, None, &[initial]), Some(due(Stage::Update, t(22, 32))));
         let update = SentNotice { stage: Stage::Update, due_at: t(22, 32), sent_at: t(22, 40) };
-        assert_eq!(
-            c.next_due(declared, None, &[initial, update]),
-            Some(Due { stage: Stage::Progress, at: t(23, 10) })
-        );
+        assert_eq!(c.next_due(declared, None, &[initial, update]), Some(due(Stage::Progress, t(23, 10))));
         let progress = SentNotice { stage: Stage::Progress, due_at: t(23, 10), sent_at: t(23, 5) };
         assert_eq!(
             c.next_due(declared, None, &[update, progress, initial]),
-            Some(Due { stage: Stage::Progress, at: t(23, 35) })
+            Some(due(Stage::Progress, t(23, 35)))
         );
         // Resolved: the resolution is due at once, then the summary a day after it.
         let all = [initial, update, progress];
-        assert_eq!(
-            c.next_due(declared, Some(t(23, 20)), &all),
-            Some(Due { stage: Stage::Resolution, at: t(23, 20) })
-        );
+        assert_eq!(c.next_due(declared, Some(t(23, 20)), &all), Some(due(Stage::Resolution, t(23, 20))));
         let resolution = SentNotice { stage: Stage::Resolution, due_at: t(23, 20), sent_at: t(23, 21) };
-        let due = c.next_due(declared, Some(t(23, 20)), &[initial, update, progress, resolution]);
-        assert_eq!(
-            due,
-            Some(Due { stage: Stage::PostIncident, at: t(23, 21) + chrono::Duration::hours(24) })
-        );
+        let next = c.next_due(declared, Some(t(23, 20)), &[initial, update, progress, resolution]);
+        assert_eq!(next, Some(due(Stage::PostIncident, t(23, 21) + chrono::Duration::hours(24))));
         let summary = SentNotice { stage: Stage::PostIncident, due_at: t(23, 21), sent_at: t(23, 30) };
         assert_eq!(c.next_due(declared, Some(t(23, 20)), &[initial, resolution, summary]), None);
     }

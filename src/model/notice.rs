@@ -228,13 +228,28 @@ impl Templates {
     }
 
     /// Render every stage x audience x part with a complete example: an unknown field, a
-    /// syntax error or a filter that does not exist is found now, with its file and line.
+    /// syntax error or a filter that does not exist is found now, with its file and line. Every
+    /// name a template reads is checked too, in branches the example does not take
+    /// (`{% if message == "x" %}{{ nope }}{% endif %}`).
     pub fn check(&self) -> Vec<TemplateError> {
         let compiled = match self.compile() {
             Ok(c) => c,
             Err(e) => return vec![e],
         };
         let mut problems = Vec::new();
+        for (name, source) in &self.overrides {
+            let Ok(template) = compiled.env.get_template(&format!("user:{name}")) else { continue };
+            let mut names: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+            names.sort();
+            for n in names.into_iter().filter(|n| !known_name(n)) {
+                let line = source.text.lines().position(|l| l.contains(n.as_str())).map(|i| i + 1);
+                problems.push(TemplateError {
+                    origin: source.origin.clone(),
+                    line,
+                    message: format!("`{n}` is not a field (templates may use: {FIELDS})"),
+                });
+            }
+        }
         for stage in Stage::ALL {
             for audience in [Audience::Internal, Audience::External] {
                 let fields = NoticeFields::sample(stage, audience);
@@ -294,6 +309,48 @@ impl Compiled {
     }
 }
 
+/// What the error messages list.
+const FIELDS: &str = "incident.id, incident.type, incident.severity, incident.declared_at, incident.commander, systems[].name/tier/state/rto_left, components, impact, rto_left, eta, stage, stage_title, audience, next_update, message, sent_at";
+
+/// A name a template may read: a field (with `incident`'s own fields checked), or one of
+/// minijinja's globals.
+fn known_name(name: &str) -> bool {
+    const TOP: &[&str] = &[
+        "incident",
+        "systems",
+        "components",
+        "impact",
+        "rto_left",
+        "eta",
+        "stage",
+        "stage_title",
+        "audience",
+        "next_update",
+        "message",
+        "sent_at",
+        // minijinja's own
+        "loop",
+        "range",
+        "dict",
+        "namespace",
+        "debug",
+        "lipsum",
+        "cycler",
+        "joiner",
+        "self",
+        "caller",
+        "varargs",
+        "kwargs",
+    ];
+    const INCIDENT: &[&str] = &["id", "type", "severity", "declared_at", "commander"];
+    let mut parts = name.split('.');
+    let top = parts.next().unwrap_or_default();
+    match (top, parts.next()) {
+        ("incident", Some(field)) => INCIDENT.contains(&field),
+        (top, _) => TOP.contains(&top),
+    }
+}
+
 fn describe(e: &minijinja::Error, origin: &str) -> TemplateError {
     // A built-in template imported by the user's (phrases.j2) names itself.
     let origin = match e.name() {
@@ -306,7 +363,7 @@ fn describe(e: &minijinja::Error, origin: &str) -> TemplateError {
             // The expression itself, from the template's text: `incident.colour`.
             let named = e.template_source().zip(e.range()).and_then(|(src, r)| src.get(r)).map(str::trim);
             format!(
-                "{} (templates may use: incident.id, incident.type, incident.severity, incident.declared_at, incident.commander, systems[].name/tier/state/rto_left, components, impact, rto_left, eta, stage, stage_title, audience, next_update, message, sent_at)",
+                "{} (templates may use: {FIELDS})",
                 match named {
                     Some(n) => format!("`{n}` is not a field"),
                     None => e.detail().unwrap_or("an unknown field").to_owned(),
@@ -360,6 +417,25 @@ mod tests {
             "{}",
             problems[0]
         );
+    }
+
+    #[test]
+    fn a_field_in_a_branch_the_example_does_not_take_is_found_too() {
+        let problems = user(
+            "sms",
+            "{{ incident.id }}\n{% if message == \"boom\" %}{{ nope }} {{ incident.colour }}{% endif %}",
+        )
+        .check();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(text.iter().any(|t| t.starts_with("templates/sms.j2:2: `nope` is not a field")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("`incident.colour` is not a field")), "{text:?}");
+        // Loops, their variables and the built-in globals are fine.
+        let ok = user(
+            "text",
+            "{% for s in systems %}{{ s.name }} {{ loop.index }}{% endfor %}{{ range(3) | length }}",
+        )
+        .check();
+        assert_eq!(ok, Vec::new());
     }
 
     #[test]

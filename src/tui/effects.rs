@@ -195,6 +195,26 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
         }
         Effect::CloseIncident { incident, summary } => {
             match engine.close_incident(&incident, summary.as_deref(), engine.operator()).await {
+                // Closing proposes the resolution notice: the gate opens on it.
+                Ok(id) if !engine.config().notify.contacts.is_empty() => {
+                    let planned = engine
+                        .plan_notice(Some(&id), Some(crate::model::comms::Stage::Resolution), &[], "")
+                        .await;
+                    match planned {
+                        Ok((spec, plan)) => match engine.propose(&spec, plan, engine.operator()).await {
+                            Ok(job) => Reply::Event(EngineEvent::ProposedSeveral {
+                                jobs: vec![job],
+                                problems: vec![format!("{id} closed")],
+                            }),
+                            Err(e) => Reply::Event(EngineEvent::ActionFailed(format!(
+                                "{id} closed; the resolution notice was refused: {e}"
+                            ))),
+                        },
+                        Err(e) => Reply::Event(EngineEvent::ActionFailed(format!(
+                            "{id} closed; no resolution notice: {e}"
+                        ))),
+                    }
+                }
                 Ok(id) => Reply::Event(EngineEvent::Done(format!("{id} closed"))),
                 Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
             }

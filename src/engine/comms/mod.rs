@@ -365,7 +365,7 @@ impl Engine {
         }
         for c in &notify.contacts {
             let Some(list) = c.lists.iter().find(|l| lists.contains(l)) else { continue };
-            let audience = Audience::of_list(list);
+            let audience = notify.audience_of(list);
             let usable: Vec<Channel> = c
                 .channels
                 .iter()
@@ -400,7 +400,7 @@ impl Engine {
                         name: hook.name.clone(),
                         channel: Channel::Chat,
                         address: format!("{} webhook", hook.kind.name()),
-                        audience: Audience::of_list(list),
+                        audience: notify.audience_of(list),
                         quiet: false,
                         fallback: Vec::new(),
                     });
@@ -411,7 +411,7 @@ impl Engine {
             && let Some(file) = &notify.file
         {
             for audience in [Audience::Internal, Audience::External] {
-                if file.lists.iter().any(|l| lists.contains(l) && Audience::of_list(l) == audience) {
+                if file.lists.iter().any(|l| lists.contains(l) && notify.audience_of(l) == audience) {
                     out.push(Recipient {
                         name: format!("file-{}", audience.name()),
                         channel: Channel::File,
@@ -462,8 +462,18 @@ impl Engine {
         let templates = self.templates()?;
         let mut fields = self.notice_fields(incident, stage, message, next_update).await?;
         let mut rendered = Vec::new();
+        // The public is promised a next update only if the next stage goes to them too.
+        let next_stage = match stage {
+            Stage::Initial => Some(Stage::Update),
+            Stage::Update | Stage::Progress => Some(Stage::Progress),
+            Stage::Resolution | Stage::PostIncident => None,
+        };
+        let promise_public = next_stage.is_some_and(|n| notify.reaches_external(n));
+        let next_inside = fields.next_update.clone();
         for audience in [Audience::Internal, Audience::External] {
             fields.audience = audience.name().to_owned();
+            fields.next_update =
+                if audience == Audience::External && !promise_public { None } else { next_inside.clone() };
             let render =
                 |part| templates.render(stage, audience, part, &fields).map_err(|e| format!("template {e}"));
             for channel in Channel::ALL {
@@ -530,7 +540,7 @@ impl Engine {
             }
         }
         fields.audience = Audience::External.name().to_owned();
-        let status_text = if lists.iter().any(|l| Audience::of_list(l) == Audience::External) {
+        let status_text = if lists.iter().any(|l| notify.audience_of(l) == Audience::External) {
             Some(
                 templates
                     .render(stage, Audience::External, Part::Status, &fields)
@@ -613,6 +623,18 @@ impl Engine {
         Ok(rows)
     }
 
+    /// The incident a notice is for: `id`, else the open one, else the newest that still owes
+    /// a notice (a closed one owes its resolution and summary).
+    pub async fn comms_incident(&self, id: Option<&str>) -> Result<IncidentRecord, String> {
+        if id.is_some() {
+            return self.incident(id).await;
+        }
+        match self.current_comms().await.map_err(|e| e.to_string())? {
+            Some(status) => self.incident(Some(&status.incident)).await,
+            None => self.incident(None).await,
+        }
+    }
+
     /// Plan the notice of `stage` (the one due when `None`) for `incident` (the open one when
     /// `None`): the job and the gate's plan, which lists every recipient and previews each
     /// channel.
@@ -626,7 +648,7 @@ impl Engine {
         if self.notify_config().contacts.is_empty() && self.notify_config().webhooks.is_empty() {
             return Err("there is nobody to tell: add [[contacts]] and a channel ([notify.email], [notify.sms], a webhook) to the configuration".into());
         }
-        let record = self.incident(incident).await?;
+        let record = self.comms_incident(incident).await?;
         let stage = match stage {
             Some(s) => s,
             None => self.due_stage(&record).await?,
@@ -653,7 +675,7 @@ impl Engine {
             return Ok(None);
         };
         let status = self.comms_status(newest).await?;
-        let owes = newest.closed_at.is_none() || status.next.is_some_and(|d| d.stage == Stage::Resolution);
+        let owes = newest.closed_at.is_none() || status.next.is_some();
         Ok(owes.then_some(status))
     }
 

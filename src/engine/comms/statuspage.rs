@@ -74,7 +74,21 @@ impl Engine {
                         })
                     })
                     .collect();
-                let next = notices.iter().rev().find(|n| n.external.is_some()).and_then(|n| n.next_update);
+                // A next update is shown only if the next stage goes to the public too.
+                let notify = &self.config.notify;
+                let next = notices
+                    .iter()
+                    .rev()
+                    .find(|n| n.external.is_some())
+                    .filter(|n| {
+                        let following = match n.stage {
+                            Stage::Initial => Some(Stage::Update),
+                            Stage::Update | Stage::Progress => Some(Stage::Progress),
+                            _ => None,
+                        };
+                        following.is_some_and(|f| notify.reaches_external(f))
+                    })
+                    .and_then(|n| n.next_update);
                 // An incident no outsider was told of is not on the public page.
                 if updates.is_empty() {
                     (None, true, Vec::new(), None)

@@ -68,11 +68,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
                 format!(
                     " · ✖ {} OVERDUE {} ",
                     due.stage.title().to_uppercase(),
-                    countdown(due.seconds_left(now))
+                    countdown((now - due.at).num_seconds())
                 ),
                 theme.badge(Severity::Critical),
             ));
         }
+        Some(due) if due.due(now) => head.push(Span::styled(
+            format!(" · ⚠ the {} is due now: n sends it", due.stage.title()),
+            theme.badge(Severity::Warning),
+        )),
         Some(due) => head.push(Span::styled(
             format!(
                 " · next: {} in {} ({})",

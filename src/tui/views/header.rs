@@ -77,8 +77,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             let style =
                 if now.timestamp() % 2 == 0 { theme.badge(Severity::Critical) } else { theme.danger() };
             first.push(Span::styled(
-                format!(" ✖ UPDATE OVERDUE {} ", super::comms::countdown(due.seconds_left(now))),
+                format!(" ✖ UPDATE OVERDUE {} ", super::comms::countdown((now - due.at).num_seconds())),
                 style,
+            ));
+        } else if due.due(now) {
+            first.push(Span::styled(
+                format!(" ⚠ {} DUE NOW ", due.stage.title().to_uppercase()),
+                theme.badge(Severity::Warning),
             ));
         } else {
             first.push(Span::styled(
