@@ -5,7 +5,8 @@ use super::*;
 /// The approval gate takes every key while it is open.
 pub(super) fn gate_key(state: &mut State, key: GateKey, now: DateTime<Utc>) -> Vec<Effect> {
     let Some(Overlay::Gate(gate)) = &mut state.overlay else { return Vec::new() };
-    let lines = gate.job.plan.lines.len();
+    // Rows once long lines wrap (the view clamps to what it draws).
+    let lines: usize = gate.job.plan.lines.iter().map(|l| 1 + l.chars().count() / 40).sum();
     match key {
         GateKey::Toggle => {
             gate.focus = match gate.focus {

@@ -32,16 +32,16 @@ pub fn render(frame: &mut Frame, area: Rect, gate: &Gate, theme: &Theme) {
     // Title, the plan, a gap, the prompt, the buttons, an error line.
     let footer_lines = 4 + usize::from(gate.policy == ApprovalPolicy::Typed);
     let room = usize::from(area.height.saturating_sub(4)).saturating_sub(footer_lines + 2).max(1);
-    let plan_rows = gate.job.plan.lines.len().clamp(1, room);
+    // What the gate shows is what will run: a long line (a recipient list, an SMS's text) wraps
+    // instead of being cut.
+    let rows = wrap_lines(&gate.job.plan.lines, inner);
+    let plan_rows = rows.len().clamp(1, room);
     let height = (plan_rows + footer_lines + 2) as u16;
     let rect = layout::centered(area, width, height.min(area.height));
-    let max = gate.job.plan.lines.len().saturating_sub(plan_rows);
+    let max = rows.len().saturating_sub(plan_rows);
     let scroll = gate.scroll.min(max);
 
-    let mut lines: Vec<Line> = gate
-        .job
-        .plan
-        .lines
+    let mut lines: Vec<Line> = rows
         .iter()
         .skip(scroll)
         .take(plan_rows)
@@ -52,12 +52,7 @@ pub fn render(frame: &mut Frame, area: Rect, gate: &Gate, theme: &Theme) {
     }
     lines.push(Line::from(Span::styled(
         if max > 0 {
-            format!(
-                "↑↓ scroll the plan: lines {}-{} of {}",
-                scroll + 1,
-                scroll + plan_rows,
-                gate.job.plan.lines.len()
-            )
+            format!("↑↓ scroll the plan: lines {}-{} of {}", scroll + 1, scroll + plan_rows, rows.len())
         } else {
             String::new()
         },
@@ -196,4 +191,49 @@ pub fn manual(frame: &mut Frame, area: Rect, title: &str, instruction: &str, foc
         );
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+/// Lines wrapped to `width` characters at spaces (a word longer than the width is cut when
+/// drawn); continuation rows are indented two more than their line.
+fn wrap_lines(lines: &[String], width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in lines {
+        if line.chars().count() <= width || width < 16 {
+            out.push(line.clone());
+            continue;
+        }
+        let lead = line.len() - line.trim_start().len();
+        let mut row = " ".repeat(lead);
+        let mut start = lead;
+        for word in line.trim_start().split(' ').filter(|w| !w.is_empty()) {
+            let len = row.chars().count();
+            if len > start && len + 1 + word.chars().count() > width {
+                out.push(std::mem::take(&mut row));
+                start = lead + 2;
+                row = " ".repeat(start);
+            } else if len > start {
+                row.push(' ');
+            }
+            row.push_str(word);
+        }
+        out.push(row);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_lines;
+
+    #[test]
+    fn long_plan_lines_wrap_and_keep_every_word() {
+        let line =
+            "email 4: alice <alice@example.com>, carmen <carmen@example.com>, dmitri <dmitri@example.com>"
+                .to_owned();
+        let rows = wrap_lines(&[line.clone(), "short".into()], 40);
+        assert!(rows.iter().all(|r| r.chars().count() <= 40), "{rows:?}");
+        assert!(rows[1].starts_with("  "));
+        let words: Vec<&str> = rows.iter().flat_map(|r| r.split_whitespace()).collect();
+        assert_eq!(words.join(" "), format!("{line} short"));
+    }
 }
