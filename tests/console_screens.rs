@@ -730,6 +730,7 @@ fn incident_ops(s: &State) -> warroom::tui::action::Ops {
         ],
         jobs: vec![plan],
         comms: None,
+        preview: None,
     }
 }
 
@@ -812,6 +813,59 @@ fn comms_status(incident: &str, next_in_secs: i64) -> warroom::engine::comms::Co
     }
 }
 
+/// The status update as it would go now.
+fn next_notice(incident: &str) -> warroom::engine::comms::Composition {
+    use warroom::engine::comms::{Composition, Recipient, Rendered};
+    use warroom::model::comms::{Audience, Channel, Stage, sms_segments};
+    let recipient = |name: &str, channel, address: &str| Recipient {
+        name: name.into(),
+        channel,
+        address: address.into(),
+        audience: Audience::Internal,
+        quiet: false,
+        fallback: Vec::new(),
+    };
+    let sms = format!(
+        "{incident} SEV1: Status update: cause identified, recovery under way. Affected: database. The standby is being promoted; writes resume within minutes. Next update 23:11 UTC."
+    );
+    Composition {
+        incident: incident.into(),
+        notice: format!("{incident}-update-1"),
+        stage: Stage::Update,
+        seq: 1,
+        lists: vec!["executive".into(), "technical".into()],
+        message: String::new(),
+        due_at: now(),
+        next_update: None,
+        recipients: vec![
+            recipient("alice", Channel::Email, "alice@example.com"),
+            recipient("bob", Channel::Sms, "+4915112345602"),
+        ],
+        rendered: vec![
+            Rendered {
+                audience: Audience::Internal,
+                channel: Channel::Email,
+                subject: Some(format!("[{incident}] SEV1 infrastructure incident: database")),
+                text: String::new(),
+                html: None,
+                segments: None,
+            },
+            Rendered {
+                audience: Audience::Internal,
+                channel: Channel::Sms,
+                subject: None,
+                segments: Some(sms_segments(&sms)),
+                text: sms,
+                html: None,
+            },
+        ],
+        status_text: None,
+        warnings: vec![
+            "the internal SMS is 183 characters (GSM-7): it goes as 2 segments, each billed".into(),
+        ],
+    }
+}
+
 #[test]
 fn the_comms_screen_shows_each_recipients_delivery_and_the_header_counts_down() {
     for (w, h) in [(80, 24), (120, 40)] {
@@ -819,6 +873,7 @@ fn the_comms_screen_shows_each_recipients_delivery_and_the_header_counts_down() 
         let mut ops = incident_ops(&s);
         let id = ops.incident.as_ref().unwrap().id.clone();
         ops.comms = Some(comms_status(&id, 750));
+        ops.preview = Some(Ok(next_notice(&id)));
         act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Ops(Box::new(ops))));
         act(&mut s, Action::ShowComms);
         let t = snapshot(&format!("comms_default_{w}x{h}"), &s);
@@ -829,6 +884,8 @@ fn the_comms_screen_shows_each_recipients_delivery_and_the_header_counts_down() 
         }
         assert!(screen.contains("failed-permanent"), "{screen}");
         assert!(screen.contains("suppressed-quiet-hours"), "{screen}");
+        assert!(screen.contains("NEXT NOTICE status update"), "the due notice previewed: {screen}");
+        assert!(screen.contains("sms (internal) 183 characters · GSM-7 · 2 segments"), "{screen}");
         let (x, y) = find(t.backend().buffer(), "✖ failed-permanent").unwrap();
         assert_eq!(t.backend().buffer()[(x, y)].fg, s.theme.palette.danger);
     }

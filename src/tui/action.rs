@@ -118,6 +118,8 @@ pub struct Ops {
     pub jobs: Vec<JobSnapshot>,
     /// The incident's communications: what is due, what was sent, each delivery.
     pub comms: Option<crate::engine::comms::CommsStatus>,
+    /// The notice that is due next, composed as it would go now (or why it cannot be).
+    pub preview: Option<Result<crate::engine::comms::Composition, String>>,
 }
 
 /// What the operator asked to be done, before it is planned.

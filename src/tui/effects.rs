@@ -265,7 +265,15 @@ async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::engine::
     };
     let jobs = engine.jobs().list(JOBS_SHOWN).await?;
     let comms = engine.current_comms().await?;
-    Ok(super::action::Ops { states, incident, timeline, jobs, comms })
+    // The notice that is due next, as it would go now: the comms screen previews it.
+    let preview = match comms.as_ref().and_then(|c| c.next.map(|d| (c.incident.clone(), d.stage))) {
+        Some((id, stage)) => Some(match engine.incident(Some(&id)).await {
+            Ok(i) => engine.compose(&i, stage, &[], "").await,
+            Err(e) => Err(e),
+        }),
+        None => None,
+    };
+    Ok(super::action::Ops { states, incident, timeline, jobs, comms, preview })
 }
 
 /// Jobs the console loads.

@@ -4,6 +4,8 @@
 //! ```text
 //!  COMMS INC-261202-2204-ab12 · next: status update in 12:30 (22:34 UTC) · cadence kept: 1 of 1 on time
 //!  NOTICES
+//!  NEXT NOTICE status update → executive, technical · email 3 · sms 1 · n sends it
+//!    sms (internal) 111 characters · GSM-7 · 1 segment: INC-261202-2204-ab12 SEV1: ...
 //!  22:05 initial notice      executive, technical, operations, legal, external   by alice   ✔ 5 of 6
 //! ┌ DELIVERY ─────────────────────────────────────────────────────────────────────────┐
 //! │ ✔ sent                  email alice     alice@example.com        1 try            │
@@ -90,8 +92,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
     }
     head.push(Span::styled(format!(" · {}", comms.kept), theme.muted()));
     let notices = comms.notices.len().max(1) as u16;
-    let [top, list, rows] = Layout::vertical([
+    let preview = preview_lines(state, theme, width);
+    let [top, next, list, rows] = Layout::vertical([
         Constraint::Length(2),
+        Constraint::Length(preview.len() as u16),
         Constraint::Length((notices + 1).min(area.height / 3).max(2)),
         Constraint::Min(3),
     ])
@@ -105,6 +109,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         ]),
         top,
     );
+    frame.render_widget(Paragraph::new(preview), next);
     let mut lines = vec![Line::from(Span::styled(" NOTICES", theme.accent()))];
     if comms.notices.is_empty() {
         lines.push(Line::from(Span::styled("  none sent yet: n sends the one that is due", theme.muted())));
@@ -159,4 +164,65 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         Paragraph::new(out).block(Block::default().borders(Borders::ALL).title(" DELIVERY ")),
         rows,
     );
+}
+
+/// The notice due next, as it would go now: its lists, recipients per channel, and each
+/// channel's text (for SMS its characters and segments). The gate shows every recipient.
+fn preview_lines<'a>(state: &State, theme: &Theme, width: usize) -> Vec<Line<'a>> {
+    let Some(preview) = &state.ops.preview else { return Vec::new() };
+    let c = match preview {
+        Ok(c) => c,
+        Err(e) => {
+            return vec![Line::from(Span::styled(
+                fit(&format!(" NEXT NOTICE cannot be composed: {e}"), width),
+                theme.danger(),
+            ))];
+        }
+    };
+    let counts: Vec<String> = c
+        .counts()
+        .iter()
+        .map(
+            |(ch, (n, quiet))| {
+                if *quiet > 0 { format!("{ch} {n} (+{quiet} in quiet hours)") } else { format!("{ch} {n}") }
+            },
+        )
+        .collect();
+    let mut lines = vec![Line::from(vec![
+        Span::styled(" NEXT NOTICE ", theme.accent()),
+        Span::raw(fit(
+            &format!(
+                "{} → {} · {} · n sends it (the gate lists every recipient)",
+                c.stage.title(),
+                c.lists.join(", "),
+                counts.join(" · ")
+            ),
+            width.saturating_sub(13),
+        )),
+    ])];
+    for r in &c.rendered {
+        let text = match (r.channel, r.segments) {
+            (crate::model::comms::Channel::Sms, Some(s)) => format!(
+                "  sms ({}) {} characters · {} · {} segment{}: {}",
+                r.audience.name(),
+                s.units,
+                s.encoding,
+                s.segments,
+                if s.segments == 1 { "" } else { "s" },
+                r.text
+            ),
+            (crate::model::comms::Channel::Email, _) => {
+                format!("  email ({}): {}", r.audience.name(), r.subject.as_deref().unwrap_or_default())
+            }
+            (crate::model::comms::Channel::Chat, _) => {
+                format!("  chat ({}): {}", r.audience.name(), r.text.lines().next().unwrap_or_default())
+            }
+            _ => continue,
+        };
+        lines.push(Line::from(Span::styled(fit(&text, width), theme.muted())));
+    }
+    for w in &c.warnings {
+        lines.push(Line::from(Span::styled(fit(&format!("  ▲ {w}"), width), theme.warning())));
+    }
+    lines
 }
