@@ -62,5 +62,27 @@ pub fn summary(config: &Config) -> String {
             let _ = writeln!(out, "  wave {}  {}", i + 1, names.join(", "));
         }
     }
+    let notify = &config.notify;
+    if !notify.contacts.is_empty() {
+        use crate::model::comms::Channel;
+        let channels: Vec<&str> =
+            Channel::ALL.into_iter().filter(|c| notify.channel_configured(*c)).map(Channel::name).collect();
+        let lists: Vec<String> = notify
+            .lists()
+            .into_iter()
+            .filter_map(|l| {
+                let n = notify.contacts.iter().filter(|c| c.lists.contains(&l)).count();
+                (n > 0).then(|| format!("{l} {n}"))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "notices: {} contact{} ({}); channels: {}",
+            notify.contacts.len(),
+            if notify.contacts.len() == 1 { "" } else { "s" },
+            lists.join(", "),
+            if channels.is_empty() { "none".to_owned() } else { channels.join(", ") }
+        );
+    }
     out
 }
