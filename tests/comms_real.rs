@@ -88,6 +88,9 @@ async fn the_status_page_reads_in_a_real_browser_at_phone_and_desktop_widths() {
     let dom = run(&["--dump-dom"]);
     assert!(dom.contains("data-component=\"Payments\""), "{dom}");
     assert!(dom.contains("data-component=\"Public API\""), "{dom}");
+    // The API was never probed and depends on the affected database: degraded, not operational.
+    let api = dom.split("data-component=\"Public API\"").nth(1).unwrap_or_default();
+    assert!(api.split("</li>").next().unwrap_or_default().contains("Degraded performance"), "{dom}");
     assert!(dom.contains("Investigating"), "{dom}");
     assert!(dom.contains("Card payments may fail &lt;for now&gt;."), "the commander's words, escaped: {dom}");
     // The playbook's updates go inside only: the public is promised no next update it will not get.

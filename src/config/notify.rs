@@ -198,7 +198,7 @@ pub struct StatusPageSection {
     pub location: Option<Spanned<String>>,
     /// The public components: system name = the name the public knows it by.
     #[serde(default)]
-    pub components: BTreeMap<String, String>,
+    pub components: BTreeMap<String, Spanned<String>>,
     /// Where the page is served, for the feed's links.
     pub url: Option<String>,
 }
@@ -902,13 +902,15 @@ fn finish(
         );
     }
     if let Some(sp) = statuspage {
-        for system in sp.components.keys() {
+        for (system, public) in &sp.components {
             if !system_names.contains(system) {
-                report.push(
-                    Diagnostic::error(format!("statuspage component \"{system}\" is not a system"))
-                        .at(format!("statuspage.components.{system}"), None)
-                        .help("the keys of [statuspage.components] are system names; the values are what the public reads"),
-                );
+                let d = Diagnostic::error(format!("statuspage component \"{system}\" is not a system"))
+                    .at(format!("statuspage.components.{system}"), Some(public.span()));
+                let d = match did_you_mean(system, system_names.iter().map(String::as_str)) {
+                    Some(s) => d.help(format!("did you mean \"{s}\"? The keys of [statuspage.components] are system names; the values are what the public reads")),
+                    None => d.help("the keys of [statuspage.components] are system names; the values are what the public reads"),
+                };
+                report.push(d);
             }
         }
         if let Some(loc) = &sp.location
@@ -934,7 +936,7 @@ fn finish(
             title: sp.title.clone().unwrap_or_else(|| "Service status".into()),
             path: sp.path.as_ref().map(|p| base.join(p)),
             location: sp.location.as_ref().map(|l| l.get_ref().clone()),
-            components: sp.components.clone(),
+            components: sp.components.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
             url: sp.url.clone(),
         });
     }

@@ -283,23 +283,7 @@ impl Engine {
         if components.is_empty() {
             components.push("some of our services".to_owned());
         }
-        // What depends on them, directly or through others.
-        let mut impact: Vec<String> = Vec::new();
-        loop {
-            let more: Vec<String> = self
-                .config
-                .estate
-                .systems()
-                .iter()
-                .filter(|s| !incident.systems.contains(&s.name) && !impact.contains(&s.name))
-                .filter(|s| s.depends_on.iter().any(|d| incident.systems.contains(d) || impact.contains(d)))
-                .map(|s| s.name.clone())
-                .collect();
-            if more.is_empty() {
-                break;
-            }
-            impact.extend(more);
-        }
+        let impact = self.impacted_by(&incident.systems);
         let eta = self.plan_eta(incident).await;
         Ok(NoticeFields {
             incident: IncidentFields {
@@ -321,6 +305,26 @@ impl Engine {
             message: message.to_owned(),
             sent_at: when(now),
         })
+    }
+
+    /// The systems that depend on `systems`, directly or through others (not those themselves).
+    pub fn impacted_by(&self, systems: &[String]) -> Vec<String> {
+        let mut impact: Vec<String> = Vec::new();
+        loop {
+            let more: Vec<String> = self
+                .config
+                .estate
+                .systems()
+                .iter()
+                .filter(|s| !systems.contains(&s.name) && !impact.contains(&s.name))
+                .filter(|s| s.depends_on.iter().any(|d| systems.contains(d) || impact.contains(d)))
+                .map(|s| s.name.clone())
+                .collect();
+            if more.is_empty() {
+                return impact;
+            }
+            impact.extend(more);
+        }
     }
 
     /// `down`, `degraded`: the system's last health transition.

@@ -32,6 +32,8 @@ impl Engine {
             .health_events(now - chrono::Duration::days(30), now)
             .await
             .map_err(|e| e.to_string())?;
+        let open = newest.filter(|i| i.closed_at.is_none());
+        let impacted = open.map(|i| self.impacted_by(&i.systems)).unwrap_or_default();
         let mut components: Vec<Component> = Vec::new();
         for (system, public) in &page.components {
             let last = events
@@ -39,8 +41,9 @@ impl Engine {
                 .rev()
                 .find(|e| &e.system == system && e.kind == "transition")
                 .and_then(|e| e.to.clone());
-            let open_incident_on_it =
-                newest.is_some_and(|i| i.closed_at.is_none() && i.systems.contains(system));
+            // Affected by the open incident, or depending on what is and not known healthy.
+            let open_incident_on_it = open.is_some_and(|i| i.systems.contains(system))
+                || (last.is_none() && impacted.contains(system));
             let state = match last.as_deref() {
                 Some("down") => ComponentState::Outage,
                 Some("degraded") => ComponentState::Degraded,
