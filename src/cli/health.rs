@@ -192,7 +192,7 @@ impl CadenceWatch {
                         status.incident,
                         due.stage.title(),
                         due.at.format("%H:%M UTC"),
-                        crate::tui::views::comms::countdown(due.seconds_left(now))
+                        crate::model::duration::clock(due.left(now))
                     )
                 });
             }
@@ -221,7 +221,7 @@ impl CadenceWatch {
                     status.incident,
                     due.stage.title(),
                     due.at.format("%H:%M UTC"),
-                    crate::tui::views::comms::countdown((now - due.at).num_seconds())
+                    crate::model::duration::clock(due.past_due(now))
                 )
             });
         }

@@ -123,13 +123,7 @@ pub fn render_preview(c: &Composition) -> String {
         out.push_str(r.text.trim_end());
         out.push('\n');
         if let Some(s) = r.segments {
-            out.push_str(&format!(
-                "[{} characters · {} · {} segment{}]\n",
-                s.units,
-                s.encoding,
-                s.segments,
-                if s.segments == 1 { "" } else { "s" }
-            ));
+            out.push_str(&format!("[{s}]\n"));
         }
     }
     for w in &c.warnings {

@@ -314,6 +314,16 @@ impl Due {
     pub fn seconds_left(&self, now: DateTime<Utc>) -> i64 {
         (self.at - now).num_seconds()
     }
+
+    /// How long until it falls due (zero once it has).
+    pub fn left(&self, now: DateTime<Utc>) -> Duration {
+        (self.at - now).to_std().unwrap_or_default()
+    }
+
+    /// How long since it fell due (zero before).
+    pub fn past_due(&self, now: DateTime<Utc>) -> Duration {
+        (now - self.at).to_std().unwrap_or_default()
+    }
 }
 
 fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
@@ -413,6 +423,14 @@ pub struct Segments {
     /// Characters as the network counts them (septets for GSM-7, UTF-16 units for UCS-2).
     pub units: usize,
     pub segments: usize,
+}
+
+impl fmt::Display for Segments {
+    /// `183 characters · GSM-7 · 2 segments`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = if self.segments == 1 { "" } else { "s" };
+        write!(f, "{} characters · {} · {} segment{plural}", self.units, self.encoding, self.segments)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

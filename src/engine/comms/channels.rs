@@ -559,6 +559,19 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_webhooks_url_never_reaches_a_message() {
+        // A webhook's URL is its secret: an unreachable one is reported without it.
+        let e = reqwest::Client::new()
+            .post("http://127.0.0.1:1/services/T0/B0/SECRET-TOKEN")
+            .send()
+            .await
+            .unwrap_err();
+        let said = without_url(&e);
+        assert!(!said.contains("SECRET-TOKEN") && !said.contains("/services/"), "{said}");
+        assert!(said.starts_with("cannot connect"), "{said}");
+    }
+
     #[test]
     fn what_a_server_says_is_bounded_and_cleaned() {
         assert_eq!(clean_id("SM0123abc"), Some("SM0123abc".into()));

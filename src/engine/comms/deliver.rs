@@ -85,26 +85,23 @@ impl Deliverer {
         let answer = self.senders.send(&row).await;
         let now = self.engine.now();
         let fallback_after = self.engine.config().notify.fallback_after;
-        let what = |outcome| {
-            NewAuditRecord::new("warroom", "notify.delivered", &row.incident, outcome).details(serde_json::json!({
+        // The delivery's audit record: which row, which attempt, and what this answer adds.
+        let what = |outcome, extra: serde_json::Value| {
+            let mut details = serde_json::json!({
                 "key": row.key, "channel": row.channel, "recipient": row.recipient, "attempt": row.attempts + 1,
-            }))
+            });
+            if let (Some(d), serde_json::Value::Object(extra)) = (details.as_object_mut(), extra) {
+                d.extend(extra);
+            }
+            NewAuditRecord::new("warroom", "notify.delivered", &row.incident, outcome).details(details)
         };
         let (attempt, audit, settled) = match answer {
             Answer::Accepted { state, provider_id } => {
-                let mut audit = what(Outcome::Succeeded);
-                if let Some(id) = &provider_id {
-                    audit = audit.details(serde_json::json!({
-                        "key": row.key, "channel": row.channel, "recipient": row.recipient,
-                        "attempt": row.attempts + 1, "provider_id": id,
-                    }));
-                }
+                let audit = what(Outcome::Succeeded, serde_json::json!({ "provider_id": provider_id }));
                 (Attempt::Accepted { state, provider_id }, Some(audit), Settled::Delivered)
             }
             Answer::Permanent { error } => {
-                let audit = what(Outcome::Failed).details(serde_json::json!({
-                    "key": row.key, "channel": row.channel, "recipient": row.recipient, "error": error,
-                }));
+                let audit = what(Outcome::Failed, serde_json::json!({ "error": error }));
                 match fallback_row(&row, now) {
                     Some(replacement) => (
                         Attempt::FallBack { error, replacement: Box::new(replacement) },
@@ -118,10 +115,10 @@ impl Deliverer {
                 let attempts = row.attempts + 1;
                 match fallback_row(&row, now).filter(|_| attempts >= fallback_after) {
                     Some(replacement) => {
-                        let audit = what(Outcome::Failed).details(serde_json::json!({
-                            "key": row.key, "channel": row.channel, "recipient": row.recipient,
-                            "error": error, "fallback": replacement.channel,
-                        }));
+                        let audit = what(
+                            Outcome::Failed,
+                            serde_json::json!({ "error": error, "fallback": replacement.channel }),
+                        );
                         let error = format!(
                             "{error} (after {attempts} attempts: {} takes over)",
                             replacement.channel

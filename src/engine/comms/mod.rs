@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use super::{Engine, EngineError};
 use crate::config::notify::{Contact, Notify};
+use crate::model::backup::when;
 use crate::model::comms::{
     Audience, CadenceKept, Channel, DeliveryState, Due, NoticeRecord, OutboxHealth, OutboxRow, Segments,
     Stage, overrides_quiet_hours, sms_segments,
@@ -57,6 +58,24 @@ pub struct Rendered {
     pub html: Option<String>,
     /// For SMS: the encoding and parts.
     pub segments: Option<Segments>,
+}
+
+impl Rendered {
+    /// One line for the gate and the previews: `sms (internal) 183 characters · GSM-7 ·
+    /// 2 segments: TEXT`, `email (external) subject: ...`, `chat (internal): FIRST LINE`.
+    pub fn summary(&self) -> Option<String> {
+        let who = self.audience.name();
+        match (self.channel, self.segments) {
+            (Channel::Sms, Some(s)) => Some(format!("sms ({who}) {s}: {}", self.text)),
+            (Channel::Email, _) => {
+                Some(format!("email ({who}) subject: {}", self.subject.as_deref().unwrap_or_default()))
+            }
+            (Channel::Chat, _) => {
+                Some(format!("chat ({who}): {}", self.text.lines().next().unwrap_or_default()))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A notice ready for the gate: who gets what.
@@ -114,30 +133,7 @@ impl Composition {
             let quiet = if quiet > 0 { format!(", {quiet} in quiet hours") } else { String::new() };
             lines.push(format!("{channel} {n}{quiet}: {}", names.join(", ")));
         }
-        for r in &self.rendered {
-            match (r.channel, r.segments) {
-                (Channel::Sms, Some(s)) => lines.push(format!(
-                    "sms ({}), {} characters, {}, {} segment{}: {}",
-                    r.audience.name(),
-                    s.units,
-                    s.encoding,
-                    s.segments,
-                    if s.segments == 1 { "" } else { "s" },
-                    r.text
-                )),
-                (Channel::Email, _) => lines.push(format!(
-                    "email ({}) subject: {}",
-                    r.audience.name(),
-                    r.subject.as_deref().unwrap_or_default()
-                )),
-                (Channel::Chat, _) => lines.push(format!(
-                    "chat ({}): {}",
-                    r.audience.name(),
-                    r.text.lines().next().unwrap_or_default()
-                )),
-                _ => {}
-            }
-        }
+        lines.extend(self.rendered.iter().filter_map(Rendered::summary));
         lines.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
         lines
     }
@@ -164,11 +160,6 @@ impl CommsStatus {
         }
         t
     }
-}
-
-/// `2026-12-02 22:04 UTC`
-pub fn when(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 fn hhmm(t: DateTime<Utc>) -> String {
@@ -242,6 +233,20 @@ impl Engine {
     ) -> Result<NoticeFields, String> {
         let now = self.now();
         let states = self.failover_states().await.map_err(|e| e.to_string())?;
+        // Read once for every affected system: the last health transition names its state.
+        let events = self
+            .store
+            .health_events(now - chrono::Duration::days(30), now)
+            .await
+            .map_err(|e| e.to_string())?;
+        let health_word = |system: &str| {
+            events
+                .iter()
+                .rev()
+                .find(|e| e.system == system && e.kind == "transition")
+                .and_then(|e| e.to.clone())
+                .unwrap_or_else(|| "affected".to_owned())
+        };
         let mut systems = Vec::new();
         let mut least: Option<i64> = None;
         for name in &incident.systems {
@@ -260,7 +265,7 @@ impl Engine {
                 {
                     f.words().to_owned()
                 }
-                (_, Some(_)) => self.health_word(name).await,
+                (_, Some(_)) => health_word(name),
                 _ => "affected".to_owned(),
             };
             let rto_left = match (outage, resolved) {
@@ -284,7 +289,7 @@ impl Engine {
             components.push("some of our services".to_owned());
         }
         let impact = self.impacted_by(&incident.systems);
-        let eta = self.plan_eta(incident).await;
+        let eta = self.plan_eta(incident).await?;
         Ok(NoticeFields {
             incident: IncidentFields {
                 id: incident.id.clone(),
@@ -327,30 +332,16 @@ impl Engine {
         }
     }
 
-    /// `down`, `degraded`: the system's last health transition.
-    async fn health_word(&self, system: &str) -> String {
-        let since = self.now() - chrono::Duration::days(7);
-        match self.store.health_events(since, self.now()).await {
-            Ok(events) => events
-                .iter()
-                .rev()
-                .find(|e| e.system == system && e.kind == "transition")
-                .and_then(|e| e.to.clone())
-                .unwrap_or_else(|| "affected".to_owned()),
-            Err(_) => "affected".to_owned(),
-        }
-    }
-
     /// When the incident's recovery plan expects to be done: its start plus the forecast.
-    async fn plan_eta(&self, incident: &IncidentRecord) -> Option<DateTime<Utc>> {
-        let job = incident.plan_job.as_deref()?;
-        let snap = self.jobs.get(job).await.ok()??;
-        if snap.state.finished() {
-            return None;
-        }
-        let secs = snap.progress.eta_secs?;
-        let start = self.now();
-        Some(start + chrono::Duration::seconds(secs as i64))
+    /// A plan's job that cannot be read is an error, never "no ETA".
+    async fn plan_eta(&self, incident: &IncidentRecord) -> Result<Option<DateTime<Utc>>, String> {
+        let Some(job) = incident.plan_job.as_deref() else { return Ok(None) };
+        let snap =
+            self.jobs.get(job).await.map_err(|e| format!("the recovery plan {job} cannot be read: {e}"))?;
+        Ok(snap
+            .filter(|s| !s.state.finished())
+            .and_then(|s| s.progress.eta_secs)
+            .map(|secs| self.now() + chrono::Duration::seconds(secs as i64)))
     }
 
     /// Who gets a notice of `stage` to `lists` now, on which channel.
@@ -458,7 +449,10 @@ impl Engine {
             _ => now,
         };
         let next_update = notify.cadence.next_update_after(stage, now);
-        let severity = crate::model::failover::Severity::parse(&incident.severity).map(|s| s.0).unwrap_or(1);
+        // A stored severity this version cannot read is an error, not a guess at quiet hours.
+        let severity = crate::model::failover::Severity::parse(&incident.severity)
+            .map_err(|e| format!("{}'s severity cannot be read: {e}", incident.id))?
+            .0;
         let (recipients, mut warnings) = self.recipients(stage, &lists, severity);
         if recipients.is_empty() {
             warnings.push("nobody would receive this notice".to_owned());

@@ -21,7 +21,8 @@ impl Engine {
     ) -> Result<String, String> {
         let record = self.incident(Some(incident)).await?;
         let composition = self.compose(&record, stage, lists, message).await?;
-        let operator = self.job_operator(&ctx.id).await.unwrap_or_else(|_| self.operator().to_owned());
+        // Who approved it is who sent it, in the audit log: never a guess.
+        let operator = self.job_operator(&ctx.id).await?;
         let rows = self.queue_notice(&composition, &operator, Some(&ctx.id)).await?;
         ctx.log(format!("queued {} ({} messages)", composition.notice, rows.len()));
         // An external update goes on the public page at once.

@@ -29,16 +29,6 @@ use crate::model::comms::DeliveryState;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 
-/// "12:30" for 750 s; "1:02:03" past an hour.
-pub fn countdown(secs: i64) -> String {
-    let s = secs.unsigned_abs();
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{:02}:{:02}", s / 60, s % 60)
-    }
-}
-
 fn state_style(theme: &Theme, s: DeliveryState) -> ratatui::style::Style {
     match s {
         DeliveryState::Sent | DeliveryState::DeliveredToProvider => theme.ok(),
@@ -70,7 +60,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
                 format!(
                     " · ✖ {} OVERDUE {} ",
                     due.stage.title().to_uppercase(),
-                    countdown((now - due.at).num_seconds())
+                    crate::model::duration::clock(due.past_due(now))
                 ),
                 theme.badge(Severity::Critical),
             ));
@@ -83,7 +73,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             format!(
                 " · next: {} in {} ({})",
                 due.stage.title(),
-                countdown(due.seconds_left(now)),
+                crate::model::duration::clock(due.left(now)),
                 due.at.format("%H:%M UTC")
             ),
             theme.muted(),
@@ -142,7 +132,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         };
         let when = match (r.state, r.next_attempt, r.sent_at) {
             (DeliveryState::FailedRetrying, Some(t), _) => {
-                format!(" · next {}", countdown((t - now).num_seconds().max(0)))
+                format!(" · next {}", crate::model::duration::clock((t - now).to_std().unwrap_or_default()))
             }
             (_, _, Some(t)) => format!(" · {}", t.format("%H:%M:%S")),
             _ => String::new(),
@@ -200,26 +190,8 @@ fn preview_lines<'a>(state: &State, theme: &Theme, width: usize) -> Vec<Line<'a>
             width.saturating_sub(13),
         )),
     ])];
-    for r in &c.rendered {
-        let text = match (r.channel, r.segments) {
-            (crate::model::comms::Channel::Sms, Some(s)) => format!(
-                "  sms ({}) {} characters · {} · {} segment{}: {}",
-                r.audience.name(),
-                s.units,
-                s.encoding,
-                s.segments,
-                if s.segments == 1 { "" } else { "s" },
-                r.text
-            ),
-            (crate::model::comms::Channel::Email, _) => {
-                format!("  email ({}): {}", r.audience.name(), r.subject.as_deref().unwrap_or_default())
-            }
-            (crate::model::comms::Channel::Chat, _) => {
-                format!("  chat ({}): {}", r.audience.name(), r.text.lines().next().unwrap_or_default())
-            }
-            _ => continue,
-        };
-        lines.push(Line::from(Span::styled(fit(&text, width), theme.muted())));
+    for line in c.rendered.iter().filter_map(|r| r.summary()) {
+        lines.push(Line::from(Span::styled(fit(&format!("  {line}"), width), theme.muted())));
     }
     for w in &c.warnings {
         lines.push(Line::from(Span::styled(fit(&format!("  ▲ {w}"), width), theme.warning())));

@@ -77,7 +77,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             let style =
                 if now.timestamp() % 2 == 0 { theme.badge(Severity::Critical) } else { theme.danger() };
             first.push(Span::styled(
-                format!(" ✖ UPDATE OVERDUE {} ", super::comms::countdown((now - due.at).num_seconds())),
+                format!(" ✖ UPDATE OVERDUE {} ", crate::model::duration::clock(due.past_due(now))),
                 style,
             ));
         } else if due.due(now) {
@@ -87,7 +87,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             ));
         } else {
             first.push(Span::styled(
-                format!(" next update in {} ", super::comms::countdown(due.seconds_left(now))),
+                format!(" next update in {} ", crate::model::duration::clock(due.left(now))),
                 theme.badge(Severity::Warning),
             ));
         }
