@@ -9,6 +9,7 @@ pub mod backup;
 pub mod comms;
 pub mod decision;
 pub mod duration;
+pub mod exercise;
 pub mod failover;
 pub mod graph;
 pub mod health;
