@@ -160,7 +160,9 @@ fn key_path_by_text(text: &str, offset: usize) -> Option<String> {
 
 /// `[api]` for a table with a string `name`, else the position: `[3]`.
 pub fn element_label(item: &Node<'_>, index: usize) -> String {
-    match item.get_ref().as_table().and_then(|t| t.get("name")).and_then(|n| n.get_ref().as_str()) {
+    let table = item.get_ref().as_table();
+    let named = |key: &str| table.and_then(|t| t.get(key)).and_then(|n| n.get_ref().as_str());
+    match named("name").or_else(|| named("id")) {
         Some(name) => format!("[{name}]"),
         None => format!("[{index}]"),
     }

@@ -15,6 +15,7 @@ pub mod failover;
 pub mod health;
 pub mod keys;
 pub mod notify;
+pub mod scenario;
 pub mod secrets;
 pub mod systems;
 pub mod tiers;
@@ -341,7 +342,7 @@ pub(crate) fn read<T: serde::de::DeserializeOwned>(
 }
 
 /// An array of tables (`[[locations]]`), each entry read on its own.
-fn read_list<T: serde::de::DeserializeOwned>(
+pub(crate) fn read_list<T: serde::de::DeserializeOwned>(
     doc: &Document<'_>,
     name: &str,
     node: &Spanned<DeValue<'_>>,

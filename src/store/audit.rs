@@ -125,13 +125,26 @@ impl Store {
             },
             None => (0, GENESIS.to_owned()),
         };
+        // While an exercise is open, every record says it was made in it.
+        let exercise: Option<String> = sqlx::query_scalar("SELECT id FROM exercises WHERE open = 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(&err)?;
+        let details = match (exercise, &new.details) {
+            (Some(id), serde_json::Value::Object(map)) if !map.contains_key("exercise") => {
+                let mut map = map.clone();
+                map.insert("exercise".to_owned(), serde_json::Value::String(id));
+                serde_json::Value::Object(map).to_string()
+            }
+            _ => new.details.to_string(),
+        };
         let mut record = AuditRecord {
             seq: prev_seq + 1,
             at: at.to_rfc3339_opts(SecondsFormat::Micros, true),
             operator: new.operator.clone(),
             action: new.action.clone(),
             target: new.target.clone(),
-            details: new.details.to_string(),
+            details,
             outcome: new.outcome.as_str().to_owned(),
             prev_hash,
             hash: String::new(),

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod exercises;
 pub mod failover;
 pub mod incidents;
 pub mod jobs;

@@ -6,6 +6,7 @@
 //! Scenario Events List); a *module* groups injects with a timebox and discussion questions;
 //! an *objective* has a target a measurement can be held against, and gets an HSEEP rating.
 
+pub mod action;
 pub mod clock;
 pub mod evaluate;
 pub mod run;
@@ -18,6 +19,7 @@ use serde::Serialize;
 use super::comms::Stage;
 use super::duration::human;
 
+pub use action::{ActionStatus, CorrectiveAction, Element};
 pub use clock::ScenarioClock;
 pub use evaluate::{Measures, ObjectiveResult, Rating};
 pub use run::{Decision, EventKind, ExerciseEvent, Facts, InjectRun, InjectState, Run, Seen};
@@ -560,6 +562,22 @@ impl Scenario {
     pub fn in_scope(&self, system: &str) -> bool {
         self.scope.iter().any(|s| s == system)
     }
+}
+
+/// An exercise as the store keeps it: the scenario's exact text (evidence of what ran) and
+/// when it started and ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExerciseRecord {
+    pub id: String,
+    pub name: String,
+    pub kind: ExerciseType,
+    #[serde(skip)]
+    pub scenario: String,
+    pub scenario_sha256: String,
+    pub path: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub started_by: String,
+    pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[cfg(test)]
