@@ -6,6 +6,7 @@ CREATE TABLE exercises (
     name            TEXT NOT NULL,
     kind            TEXT NOT NULL,      -- tabletop | drill | functional | full-scale
     scenario        TEXT NOT NULL,      -- the scenario file's text, as it ran
+    checked         TEXT NOT NULL,      -- JSON: the scenario as checked when it started
     scenario_sha256 TEXT NOT NULL,
     path            TEXT NOT NULL,      -- where it was read from
     started_at      TEXT NOT NULL,

@@ -32,6 +32,47 @@ pub async fn run(file: Option<PathBuf>, locations: bool) -> Result<ExitCode, Cli
     Ok(if warnings > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// `warroom check --scenario FILE`: the scenario against the estate (the configured one, or the
+/// built-in demo estate when no configuration is found).
+pub async fn scenario(file: Option<PathBuf>, scenario: PathBuf) -> Result<ExitCode, CliError> {
+    let config = match crate::config::locate(file.as_deref(), &crate::config::ProcessEnv) {
+        Ok(_) => load_config(file.as_deref(), 2)?.config,
+        Err(_) => {
+            eprintln!("no configuration found: checking against the built-in demo estate");
+            crate::sim::demo::load(None, &crate::config::ProcessEnv)
+                .map_err(|e| CliError::config(e, 2))?
+                .config
+        }
+    };
+    let text = std::fs::read_to_string(&scenario)
+        .map_err(|e| CliError::message(format!("cannot read {}: {e}", scenario.display()), 2))?;
+    let fault_ok = |f: &str| crate::sim::Fault::parse_text(f).map(|_| ());
+    match crate::config::scenario::load(&scenario, &text, &config, &fault_ok) {
+        Ok(checked) => {
+            let s = &checked.scenario;
+            println!(
+                "{}: valid, {} ({}), {} objectives, {} modules, {} injects, scope: {}",
+                scenario.display(),
+                s.name,
+                s.kind,
+                s.objectives.len(),
+                s.modules.len(),
+                s.injects.len(),
+                s.scope.join(", ")
+            );
+            let warnings = checked.report.warnings().count();
+            if warnings > 0 {
+                eprint!("\n{}", checked.report.render(stderr_color()));
+            }
+            Ok(if warnings > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Err(report) => {
+            eprint!("{}", report.render(stderr_color()));
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
 /// The estate at a glance: systems per tier and the recovery order.
 pub fn summary(config: &Config) -> String {
     let estate = &config.estate;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backup;
 pub mod check;
 pub mod error;
+pub mod exercise;
 pub mod health;
 pub mod logging;
 pub mod notify;
@@ -52,6 +53,10 @@ pub enum Command {
         /// (an S3 bucket with Object Lock enabled)
         #[arg(long)]
         locations: bool,
+        /// Check a scenario file against the estate instead (the built-in demo estate when no
+        /// configuration is found)
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
     },
     /// Every system by tier with objectives and RPO status (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     Status {
@@ -182,6 +187,20 @@ pub enum Command {
     },
     /// Write the public status page (HTML and an Atom feed) from the incident's external updates
     Statuspage,
+    /// Exercises: run a scenario's injects on its own clock, evaluate, and write the after-action report
+    Exercise {
+        #[command(subcommand)]
+        command: exercise::ExerciseCommand,
+        #[command(flatten)]
+        at: exercise::Where,
+    },
+    /// Corrective actions from exercises and tests, tracked to closure (exit 1 when one is overdue)
+    Actions {
+        #[command(subcommand)]
+        command: Option<exercise::ActionsCommand>,
+        #[arg(long)]
+        json: bool,
+    },
     /// The tamper-evident audit log
     Audit {
         #[command(subcommand)]
@@ -376,7 +395,10 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
                 2,
             ))
         }
-        Some(Command::Check { file, locations }) => check::run(file.or(cli.config), locations).await,
+        Some(Command::Check { file, scenario: Some(scenario), .. }) => {
+            check::scenario(file.or(cli.config), scenario).await
+        }
+        Some(Command::Check { file, locations, .. }) => check::run(file.or(cli.config), locations).await,
         Some(Command::Status { json, probe }) => status::run(cli.config, json, probe).await,
         Some(Command::Probe { system, json }) => health::probe(cli.config, system, json).await,
         Some(Command::Watch { json }) => health::watch(cli.config, json).await,
@@ -420,6 +442,8 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         },
         Some(Command::Notify { command }) => notify::run(cli.config, command).await,
         Some(Command::Statuspage) => notify::statuspage(cli.config).await,
+        Some(Command::Exercise { command, at }) => exercise::run(cli.config, command, at.demo).await,
+        Some(Command::Actions { command, json }) => exercise::actions(cli.config, command, json).await,
         Some(Command::Rpo { json }) => backup::rpo(cli.config, json).await,
         Some(Command::Backup { command }) => match command {
             BackupCommand::Run { system, yes } => backup::run(cli.config, system, yes).await,
@@ -493,7 +517,8 @@ pub fn need_terminal() -> Result<(), CliError> {
 async fn console(config: Option<PathBuf>, started: std::time::Instant) -> Result<ExitCode, CliError> {
     need_terminal()?;
     let (engine, _log) = open_engine(config, 1).await?;
-    let options = crate::tui::Options { mode: crate::tui::state::Mode::Live, started, sim: None };
+    let options =
+        crate::tui::Options { mode: crate::tui::state::Mode::Live, started, sim: None, player: false };
     crate::tui::run(engine.clone(), options)
         .await
         .map_err(|e| CliError::message(format!("the console stopped: {e}"), 1))?;

@@ -106,8 +106,12 @@ pub async fn demo(config: Option<PathBuf>, started: std::time::Instant) -> Resul
         }
     });
     let engine = Engine::open(config).await.map_err(|e| CliError::engine(e, 1))?.with_adapt(adapt);
-    let options =
-        crate::tui::Options { mode: crate::tui::state::Mode::Demo, started, sim: Some(sim.handle()) };
+    let options = crate::tui::Options {
+        mode: crate::tui::state::Mode::Demo,
+        started,
+        sim: Some(sim.handle()),
+        player: false,
+    };
     let result = crate::tui::run(engine.clone(), options).await;
     control::remove_info(&state_dir);
     engine.close().await;

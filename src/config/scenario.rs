@@ -205,9 +205,11 @@ fn build(
     }
     if scope.is_empty() && kind.carries_out() {
         report.push(
-            Diagnostic::error(format!("a {kind} exercise runs real procedures, but its scope names no system"))
-                .at("scope", h.name.span().into())
-                .help("list the systems in play: scope = [\"database\"]; every other system is out of bounds"),
+            Diagnostic::error(format!(
+                "a {kind} exercise runs real procedures, but its scope names no system"
+            ))
+            .at("scope", h.name.span().into())
+            .help("list the systems in play: scope = [\"database\"]; every other system is out of bounds"),
         );
     }
     let in_scope = |name: &str| scope.iter().any(|s| s == name);
@@ -221,7 +223,14 @@ fn build(
                 Some(s) => format!("did you mean \"{s}\"?"),
                 None => "name a list a [[contacts]] entry is on (an exercise list)".to_owned(),
             };
-            report.push(err(format!("no contact is on the list \"{}\"", l.get_ref()), &format!("notify_lists[{i}]"), l.span()).help(help));
+            report.push(
+                err(
+                    format!("no contact is on the list \"{}\"", l.get_ref()),
+                    &format!("notify_lists[{i}]"),
+                    l.span(),
+                )
+                .help(help),
+            );
         }
     }
     let real = match h.notify.as_ref().map(|n| n.get_ref().as_str()) {
@@ -240,7 +249,10 @@ fn build(
         let key = format!("leave_failed_over[{i}]");
         if system_known(s, &key, config, report) {
             if !in_scope(s.get_ref()) {
-                report.push(err(format!("\"{}\" is not in the scope", s.get_ref()), &key, s.span()).help("only a system in play can be left failed over"));
+                report.push(
+                    err(format!("\"{}\" is not in the scope", s.get_ref()), &key, s.span())
+                        .help("only a system in play can be left failed over"),
+                );
             }
             leave_failed_over.push(s.get_ref().clone());
         }
@@ -250,7 +262,10 @@ fn build(
     let mut unique = |id: &Spanned<String>, what: &str, key: &str, report: &mut Report| {
         let fresh = seen_ids.insert(format!("{what}:{}", id.get_ref()));
         if !fresh {
-            report.push(err(format!("two {what}s have the id \"{}\"", id.get_ref()), key, id.span()).help("give each its own id"));
+            report.push(
+                err(format!("two {what}s have the id \"{}\"", id.get_ref()), key, id.span())
+                    .help("give each its own id"),
+            );
         }
         if id.get_ref().trim().is_empty() {
             report.push(err(format!("a {what}'s id is empty"), key, id.span()));
@@ -266,7 +281,12 @@ fn build(
                 .map_err(|e| report.push(err(e, &format!("{key}.target"), o.target.span())))
                 .ok()?;
             if let Target::Recovered { system, .. } = &target {
-                system_known(&Spanned::new(o.target.span(), system.clone()), &format!("{key}.target"), config, report);
+                system_known(
+                    &Spanned::new(o.target.span(), system.clone()),
+                    &format!("{key}.target"),
+                    config,
+                    report,
+                );
             }
             Some(Objective { id: o.id.into_inner(), text: o.text, tests: o.tests, target })
         })
@@ -281,11 +301,14 @@ fn build(
                 .timebox
                 .as_ref()
                 .and_then(|t| {
-                    parse_simple_duration(t.get_ref())
-                        .or_else(|| {
-                            report.push(err(format!("\"{}\" is not a duration such as 20m", t.get_ref()), &format!("{key}.timebox"), t.span()));
-                            None
-                        })
+                    parse_simple_duration(t.get_ref()).or_else(|| {
+                        report.push(err(
+                            format!("\"{}\" is not a duration such as 20m", t.get_ref()),
+                            &format!("{key}.timebox"),
+                            t.span(),
+                        ));
+                        None
+                    })
                 })
                 .unwrap_or(Duration::ZERO);
             Module { id: m.id.into_inner(), title: m.title, timebox, questions: m.questions }
@@ -311,12 +334,20 @@ fn build(
         if let Some(m) = &e.module
             && !modules.iter().any(|x| &x.id == m.get_ref())
         {
-            report.push(err(format!("there is no module \"{}\"", m.get_ref()), &format!("{key}.module"), m.span()).help("name the id of a [[modules]] entry"));
+            report.push(
+                err(format!("there is no module \"{}\"", m.get_ref()), &format!("{key}.module"), m.span())
+                    .help("name the id of a [[modules]] entry"),
+            );
         }
         let kind = InjectKind::parse(e.kind.get_ref())
             .map_err(|m| report.push(err(m, &format!("{key}.type"), e.kind.span())))
             .unwrap_or(InjectKind::Information);
-        let given = [e.at.is_some(), e.after.is_some(), e.when.is_some(), e.manual.as_ref().is_some_and(|m| *m.get_ref())];
+        let given = [
+            e.at.is_some(),
+            e.after.is_some(),
+            e.when.is_some(),
+            e.manual.as_ref().is_some_and(|m| *m.get_ref()),
+        ];
         let trigger = match given.iter().filter(|g| **g).count() {
             0 => {
                 report.push(err("this inject has no trigger", &key, e.id.span()).help(
@@ -326,18 +357,31 @@ fn build(
             }
             1 => trigger(&e, &key, config, &known_inject, report),
             _ => {
-                report.push(err("this inject has more than one trigger", &key, e.id.span()).help("keep one of at, after, when and manual"));
+                report.push(
+                    err("this inject has more than one trigger", &key, e.id.span())
+                        .help("keep one of at, after, when and manual"),
+                );
                 None
             }
         };
         if e.delay.is_some() && e.after.is_none() {
             let span = e.delay.as_ref().map(Spanned::span).unwrap_or_default();
-            report.push(err("delay is only for an inject released after another", &format!("{key}.delay"), span).help("use at = \"+H:MM\" for a time from the start"));
+            report.push(
+                err("delay is only for an inject released after another", &format!("{key}.delay"), span)
+                    .help("use at = \"+H:MM\" for a time from the start"),
+            );
         }
         let act = e.expect.as_ref().and_then(|x| {
-            let act = Act::parse(x.get_ref()).map_err(|m| report.push(err(m, &format!("{key}.expect"), x.span()))).ok()?;
+            let act = Act::parse(x.get_ref())
+                .map_err(|m| report.push(err(m, &format!("{key}.expect"), x.span())))
+                .ok()?;
             if let Some(system) = act.system() {
-                system_known(&Spanned::new(x.span(), system.to_owned()), &format!("{key}.expect"), config, report);
+                system_known(
+                    &Spanned::new(x.span(), system.to_owned()),
+                    &format!("{key}.expect"),
+                    config,
+                    report,
+                );
             }
             Some(act)
         });
@@ -345,19 +389,34 @@ fn build(
             (None, None, None) => None,
             (text, act, Some(within)) => match parse_simple_duration(within.get_ref()) {
                 Some(d) => Some(Expected {
-                    text: text.as_ref().map(|t| t.get_ref().clone()).or(act.as_ref().map(Act::to_string)).unwrap_or_default(),
+                    text: text
+                        .as_ref()
+                        .map(|t| t.get_ref().clone())
+                        .or(act.as_ref().map(Act::to_string))
+                        .unwrap_or_default(),
                     act,
                     within: d,
                 }),
                 None => {
-                    report.push(err(format!("\"{}\" is not a duration such as 10m", within.get_ref()), &format!("{key}.within"), within.span()));
+                    report.push(err(
+                        format!("\"{}\" is not a duration such as 10m", within.get_ref()),
+                        &format!("{key}.within"),
+                        within.span(),
+                    ));
                     None
                 }
             },
             (text, act, None) => {
-                let span = text.as_ref().map(Spanned::span).or(e.expect.as_ref().map(Spanned::span)).unwrap_or(e.id.span());
+                let span = text
+                    .as_ref()
+                    .map(Spanned::span)
+                    .or(e.expect.as_ref().map(Spanned::span))
+                    .unwrap_or(e.id.span());
                 let _ = act;
-                report.push(err("an expected action needs its target time", &format!("{key}.within"), span).help("say by when, after the release: within = \"10m\""));
+                report.push(
+                    err("an expected action needs its target time", &format!("{key}.within"), span)
+                        .help("say by when, after the release: within = \"10m\""),
+                );
                 None
             }
         };
@@ -371,7 +430,14 @@ fn build(
                     Some(s) => format!("did you mean \"{s}\"?"),
                     None => "name the id of an [[objectives]] entry".to_owned(),
                 };
-                report.push(err(format!("there is no objective \"{}\"", o.get_ref()), &format!("{key}.objectives[{i}]"), o.span()).help(help));
+                report.push(
+                    err(
+                        format!("there is no objective \"{}\"", o.get_ref()),
+                        &format!("{key}.objectives[{i}]"),
+                        o.span(),
+                    )
+                    .help(help),
+                );
             }
         }
         let fault = match (&e.fault, kind) {
@@ -392,17 +458,25 @@ fn build(
                         Some((system.to_owned(), mode.trim().to_owned()))
                     }
                     None => {
-                        report.push(err(format!("fault = \"{text}\" names no fault"), &fkey, f.span()).help("write the system, then the fault: fault = \"database down\", \"api slow 6000\""));
+                        report.push(err(format!("fault = \"{text}\" names no fault"), &fkey, f.span()).help(
+                            "write the system, then the fault: fault = \"database down\", \"api slow 6000\"",
+                        ));
                         None
                     }
                 }
             }
             (Some(f), _) => {
-                report.push(err("only a technical inject sets a fault", &format!("{key}.fault"), f.span()).help("set type = \"technical\", or take the fault out"));
+                report.push(
+                    err("only a technical inject sets a fault", &format!("{key}.fault"), f.span())
+                        .help("set type = \"technical\", or take the fault out"),
+                );
                 None
             }
             (None, InjectKind::Technical) => {
-                report.push(err("a technical inject sets a fault", &key, e.kind.span()).help("say which: fault = \"database down\""));
+                report.push(
+                    err("a technical inject sets a fault", &key, e.kind.span())
+                        .help("say which: fault = \"database down\""),
+                );
                 None
             }
             (None, _) => None,
@@ -412,11 +486,21 @@ fn build(
                 known_inject(c, &format!("{key}.contingency_for"), report).then(|| c.get_ref().clone())
             }
             (Some(c), _) => {
-                report.push(err("only a contingency inject backs up another", &format!("{key}.contingency_for"), c.span()).help("set type = \"contingency\""));
+                report.push(
+                    err(
+                        "only a contingency inject backs up another",
+                        &format!("{key}.contingency_for"),
+                        c.span(),
+                    )
+                    .help("set type = \"contingency\""),
+                );
                 None
             }
             (None, InjectKind::Contingency) => {
-                report.push(err("a contingency inject names the inject it backs up", &key, e.kind.span()).help("contingency_for = \"I-3\""));
+                report.push(
+                    err("a contingency inject names the inject it backs up", &key, e.kind.span())
+                        .help("contingency_for = \"I-3\""),
+                );
                 None
             }
             (None, _) => None,
@@ -441,7 +525,9 @@ fn build(
     }
     check_injects(&built, report);
     for o in &objectives {
-        if !built.iter().any(|i| i.objectives.contains(&o.id)) && matches!(o.target, Target::Discussion { .. }) {
+        if !built.iter().any(|i| i.objectives.contains(&o.id))
+            && matches!(o.target, Target::Discussion { .. })
+        {
             report.push(Diagnostic::warning(format!("no inject serves objective {} and nothing measures it", o.id)).at(format!("objectives[{}]", o.id), None).help("link an inject to it (objectives = [\"…\"]), or it can only be rated from observations"));
         }
     }
@@ -491,7 +577,8 @@ fn trigger(
             .map_err(|m| report.push(err(m, &format!("{key}.when"), when.span())))
             .ok()?;
         let system = Spanned::new(when.span(), condition.system.clone());
-        return system_known(&system, &format!("{key}.when"), config, report).then_some(Trigger::When { condition });
+        return system_known(&system, &format!("{key}.when"), config, report)
+            .then_some(Trigger::When { condition });
     }
     Some(Trigger::Manual)
 }
@@ -506,9 +593,12 @@ fn check_injects(injects: &[Inject], report: &mut Report) {
             steps += 1;
             if next.id == start.id {
                 report.push(
-                    Diagnostic::error(format!("inject {} follows a chain of injects that comes back to it", start.id))
-                        .at(format!("injects[{}].after", start.id), None)
-                        .help("one inject in the circle needs a time (at = \"+H:MM\") or a condition"),
+                    Diagnostic::error(format!(
+                        "inject {} follows a chain of injects that comes back to it",
+                        start.id
+                    ))
+                    .at(format!("injects[{}].after", start.id), None)
+                    .help("one inject in the circle needs a time (at = \"+H:MM\") or a condition"),
                 );
                 break;
             }
@@ -539,7 +629,13 @@ mod tests {
     }
 
     fn check(text: &str) -> Result<Checked, Box<Report>> {
-        let faults = |m: &str| if m.starts_with("down") || m.starts_with("slow") { Ok(()) } else { Err(format!("\"{m}\" is not a fault")) };
+        let faults = |m: &str| {
+            if m.starts_with("down") || m.starts_with("slow") {
+                Ok(())
+            } else {
+                Err(format!("\"{m}\" is not a fault"))
+            }
+        };
         load(Path::new("s.toml"), text, &config(), &faults)
     }
 
@@ -581,9 +677,15 @@ title = "The DBA calls: the standby is ready, why wait?"
         let s = c.scenario;
         assert_eq!(s.kind, ExerciseType::Functional);
         assert_eq!(s.injects.len(), 2);
-        assert_eq!(s.injects[1].trigger, Trigger::After { inject: "I-1".into(), delay: Duration::from_secs(1200) });
+        assert_eq!(
+            s.injects[1].trigger,
+            Trigger::After { inject: "I-1".into(), delay: Duration::from_secs(1200) }
+        );
         assert_eq!(s.injects[0].fault, Some(("database".into(), "down".into())));
-        assert_eq!(s.injects[0].expected.as_ref().and_then(|e| e.act.clone()), Some(Act::Failover("database".into())));
+        assert_eq!(
+            s.injects[0].expected.as_ref().and_then(|e| e.act.clone()),
+            Some(Act::Failover("database".into()))
+        );
     }
 
     #[test]
@@ -619,11 +721,17 @@ title = "The DBA calls: the standby is ready, why wait?"
         assert!(text.contains("more than one trigger"), "{text}");
         assert!(text.contains("\"api\" is not in the scope"), "{text}");
         assert!(text.contains("cannot follow itself"), "{text}");
-        let text = check(&GOOD.replace("fault = \"database down\"", "fault = \"database melted\"")).err().unwrap().render(false);
+        let text = check(&GOOD.replace("fault = \"database down\"", "fault = \"database melted\""))
+            .err()
+            .unwrap()
+            .render(false);
         assert!(text.contains("\"melted\" is not a fault"), "{text}");
         let text = check(&GOOD.replace("within = \"15m\"\n", "")).err().unwrap().render(false);
         assert!(text.contains("needs its target time"), "{text}");
-        let text = check(&GOOD.replace("type = \"partial\"", "type = \"partial\"\ncolour = 1")).err().unwrap().render(false);
+        let text = check(&GOOD.replace("type = \"partial\"", "type = \"partial\"\ncolour = 1"))
+            .err()
+            .unwrap()
+            .render(false);
         assert!(text.contains("colour"), "{text}");
     }
 }

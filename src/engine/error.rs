@@ -14,6 +14,9 @@ pub enum EngineError {
     /// The state directory could not be made (private, 0700) before anything is written there.
     #[error("cannot make the state directory {}: {reason}; check console.state_dir and its permissions", path.display())]
     StateDir { path: PathBuf, reason: String },
+    /// A stored record reads but does not make sense (its first event is not its start).
+    #[error("{what} is damaged: {reason}; run `warroom audit verify` and keep the state for investigation")]
+    Damaged { what: String, reason: String },
 }
 
 impl EngineError {

@@ -55,10 +55,13 @@ pub enum Fault {
         #[serde(serialize_with = "crate::model::duration::serialize_millis", rename = "period_ms")]
         period: Duration,
     },
+    /// The standby is broken: once promoted it does not answer (a failover's validation fails).
+    StandbyBroken,
 }
 
 impl Fault {
-    pub const MODES: &'static str = "healthy, slow LATENCY, erroring FRACTION, down, flapping PERIOD";
+    pub const MODES: &'static str =
+        "healthy, slow LATENCY, erroring FRACTION, down, flapping PERIOD, standby-broken";
 
     /// `down`, `slow 6000ms`, `slow 6s`, `erroring 0.2`, `flapping 10s`, `healthy`.
     pub fn parse(mode: &str, arg: Option<&str>) -> Result<Fault, String> {
@@ -66,6 +69,7 @@ impl Fault {
         match (mode, arg) {
             ("healthy" | "up" | "ok", None) => Ok(Fault::Healthy),
             ("down", None) => Ok(Fault::Down),
+            ("standby-broken", None) => Ok(Fault::StandbyBroken),
             ("slow", Some(a)) => Ok(Fault::Slow { latency: latency(a)? }),
             ("slow", None) => Err(need("a latency, like \"slow 6000ms\" or \"slow 6s\"")),
             ("erroring", Some(a)) => match a.parse::<f64>() {
@@ -75,10 +79,29 @@ impl Fault {
             ("erroring", None) => Err(need("a fraction of answers to fail, like \"erroring 0.2\"")),
             ("flapping", Some(a)) => Ok(Fault::Flapping { period: latency(a)? }),
             ("flapping", None) => Err(need("a period, like \"flapping 10s\"")),
-            ("healthy" | "up" | "ok" | "down", Some(a)) => {
+            ("healthy" | "up" | "ok" | "down" | "standby-broken", Some(a)) => {
                 Err(format!("{mode} takes nothing after it (got \"{a}\")"))
             }
             (other, _) => Err(format!("there is no fault \"{other}\": use {}", Fault::MODES)),
+        }
+    }
+}
+
+impl Fault {
+    /// A fault as a scenario writes it: `down`, `slow 6000` (a bare number is milliseconds),
+    /// `slow 6s`, `erroring 0.2`, `flapping 10s`, `healthy`.
+    pub fn parse_text(text: &str) -> Result<Fault, String> {
+        let mut words = text.split_whitespace();
+        let mode = words.next().ok_or_else(|| format!("no fault given: use one of {}", Fault::MODES))?;
+        let arg = words.next();
+        if let Some(extra) = words.next() {
+            return Err(format!(
+                "\"{text}\": \"{extra}\" is one word too many (a fault is a mode and at most one value)"
+            ));
+        }
+        match (mode, arg) {
+            ("slow", Some(ms)) if ms.parse::<u64>().is_ok() => Fault::parse(mode, Some(&format!("{ms}ms"))),
+            _ => Fault::parse(mode, arg),
         }
     }
 }
@@ -101,6 +124,7 @@ impl fmt::Display for Fault {
             Fault::Slow { latency } => write!(f, "slow {}ms", latency.as_millis()),
             Fault::Erroring { fraction } => write!(f, "erroring {fraction}"),
             Fault::Down => f.write_str("down"),
+            Fault::StandbyBroken => f.write_str("standby-broken"),
             Fault::Flapping { period } => write!(f, "flapping {}", crate::model::duration::human(*period)),
         }
     }
@@ -145,6 +169,8 @@ impl FaultState {
             Fault::Erroring { fraction } => FaultState { error_fraction: Some(fraction), ..self },
             Fault::Down => FaultState { listening: Listening::Down, ..self },
             Fault::Flapping { period } => FaultState { listening: Listening::Flapping { period }, ..self },
+            // The standby's, not the primary's: see `SimHandle::set_fault`.
+            Fault::StandbyBroken => self,
         }
     }
 
@@ -181,6 +207,8 @@ struct SimSystem {
     primary: std::sync::Mutex<FaultState>,
     /// The standby answers instead of the primary (after `promote`, until `demote`).
     standby_active: AtomicBool,
+    /// The standby does not answer once promoted (`standby-broken`; `healthy` mends it).
+    standby_broken: AtomicBool,
     answers: AtomicU64,
     /// Not listening right now (down, or in a down half of flapping).
     down_now: AtomicBool,
@@ -221,6 +249,11 @@ impl SimHandle {
     /// primary's new state.
     pub fn set_fault(&self, name: &str, fault: Fault) -> Result<FaultState, String> {
         let system = self.find(name)?;
+        match fault {
+            Fault::StandbyBroken => system.standby_broken.store(true, Ordering::Relaxed),
+            Fault::Healthy => system.standby_broken.store(false, Ordering::Relaxed),
+            _ => {}
+        }
         let state = system.primary_fault().with(fault);
         Self::apply(system, state);
         tracing::info!(system = name, fault = %state, "simulated fault switched");
@@ -230,6 +263,7 @@ impl SimHandle {
     /// Switch everything off on the primary, then `fault` on.
     pub fn replace_fault(&self, name: &str, fault: Fault) -> Result<FaultState, String> {
         let system = self.find(name)?;
+        system.standby_broken.store(fault == Fault::StandbyBroken, Ordering::Relaxed);
         let state = FaultState::default().with(fault);
         Self::apply(system, state);
         tracing::info!(system = name, fault = %state, "simulated fault switched");
@@ -254,7 +288,12 @@ impl SimHandle {
     pub fn promote(&self, name: &str) -> Result<(), String> {
         let system = self.find(name)?;
         system.standby_active.store(true, Ordering::Relaxed);
-        system.fault.send_replace(FaultState::default());
+        let standby = if system.standby_broken.load(Ordering::Relaxed) {
+            FaultState { listening: Listening::Down, ..FaultState::default() }
+        } else {
+            FaultState::default()
+        };
+        system.fault.send_replace(standby);
         tracing::info!(system = name, "simulated standby promoted");
         Ok(())
     }
@@ -282,7 +321,11 @@ impl SimHandle {
                     name: s.name.clone(),
                     endpoint: format!("http://{}/health", s.addr),
                     fault,
-                    description: fault.to_string(),
+                    description: if s.standby_broken.load(Ordering::Relaxed) {
+                        format!("{fault} (standby broken)")
+                    } else {
+                        fault.to_string()
+                    },
                     active: if s.standby_active.load(Ordering::Relaxed) { "standby" } else { "primary" },
                 }
             })
@@ -317,6 +360,7 @@ impl SimEstate {
                 fault,
                 primary: std::sync::Mutex::new(FaultState::default()),
                 standby_active: AtomicBool::new(false),
+                standby_broken: AtomicBool::new(false),
                 answers: AtomicU64::new(0),
                 down_now: AtomicBool::new(false),
                 needs: graph.transitive_dependencies(i),

@@ -14,11 +14,10 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{NewAuditRecord, Store, StoreError, ts};
-use crate::model::exercise::{
-    CorrectiveAction, Element, EventKind, ExerciseEvent, ExerciseRecord, ExerciseType,
-};
+use crate::model::exercise::{CorrectiveAction, Element, ExerciseEvent, ExerciseRecord, ExerciseType};
 
-const COLUMNS: &str = "id, name, kind, scenario, scenario_sha256, path, started_at, started_by, ended_at";
+const COLUMNS: &str =
+    "id, name, kind, scenario, scenario_sha256, path, started_at, started_by, ended_at, checked";
 
 fn decode(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("{what}: {e}").into())
@@ -36,6 +35,8 @@ fn record(r: &sqlx::sqlite::SqliteRow) -> Result<ExerciseRecord, sqlx::Error> {
         started_at: super::time("an exercise's start", r.try_get(6)?)?,
         started_by: r.try_get(7)?,
         ended_at: super::maybe_time("an exercise's end", r.try_get(8)?)?,
+        checked: serde_json::from_str(&r.try_get::<String, _>(9)?)
+            .map_err(|e| decode("an exercise's scenario this version cannot read", e))?,
     })
 }
 
@@ -46,7 +47,8 @@ fn event(r: &sqlx::sqlite::SqliteRow) -> Result<ExerciseEvent, sqlx::Error> {
         at: super::time("an exercise event's time", r.try_get(0)?)?,
         offset: Duration::from_millis(u64::try_from(offset).unwrap_or_default()),
         author: r.try_get(2)?,
-        kind: serde_json::from_str(&json).map_err(|e| decode("an exercise event this version cannot read", e))?,
+        kind: serde_json::from_str(&json)
+            .map_err(|e| decode("an exercise event this version cannot read", e))?,
     })
 }
 
@@ -56,8 +58,7 @@ pub struct NewEvent {
     pub audit: Option<NewAuditRecord>,
 }
 
-const ACTION_COLUMNS: &str =
-    "id, exercise, objective, system, issue, action, element, owner, opened_at, due, closed_at, closed_by, evidence";
+const ACTION_COLUMNS: &str = "id, exercise, objective, system, issue, action, element, owner, opened_at, due, closed_at, closed_by, evidence";
 
 fn action(r: &sqlx::sqlite::SqliteRow) -> Result<CorrectiveAction, sqlx::Error> {
     let element: String = r.try_get(6)?;
@@ -87,11 +88,12 @@ async fn insert_events(
     let err = store.error("recording an exercise's events");
     let mut inserted = 0;
     for e in events {
-        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM exercise_events WHERE exercise = $1")
-            .bind(exercise)
-            .fetch_one(&mut *w)
-            .await
-            .map_err(&err)?;
+        let seq: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM exercise_events WHERE exercise = $1")
+                .bind(exercise)
+                .fetch_one(&mut *w)
+                .await
+                .map_err(&err)?;
         let json = serde_json::to_string(&e.event.kind).map_err(|x| err(sqlx::Error::Encode(x.into())))?;
         let done = sqlx::query(
             "INSERT INTO exercise_events (exercise, seq, at, offset_ms, author, event, once_key) \
@@ -133,7 +135,7 @@ impl Store {
             return Ok(false);
         }
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO exercises ({COLUMNS}, open) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, 1)"
+            "INSERT INTO exercises ({COLUMNS}, open) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, 1)"
         )))
         .bind(&x.id)
         .bind(&x.name)
@@ -143,6 +145,7 @@ impl Store {
         .bind(&x.path)
         .bind(ts(x.started_at))
         .bind(&x.started_by)
+        .bind(serde_json::to_string(&x.checked).map_err(|e| err(sqlx::Error::Encode(e.into())))?)
         .execute(&mut *w)
         .await
         .map_err(&err)?;
@@ -191,7 +194,11 @@ impl Store {
 
     /// Record events (in order). Those already recorded (by their once-key) are left out; the
     /// number recorded.
-    pub async fn record_exercise_events(&self, exercise: &str, events: &[NewEvent]) -> Result<usize, StoreError> {
+    pub async fn record_exercise_events(
+        &self,
+        exercise: &str,
+        events: &[NewEvent],
+    ) -> Result<usize, StoreError> {
         let mut w = self.write("recording an exercise's events").await?;
         let n = insert_events(self, &mut w, exercise, events).await?;
         w.commit().await?;
@@ -199,7 +206,12 @@ impl Store {
     }
 
     /// Record the exercise's last events (its end among them) and close it: one write.
-    pub async fn end_exercise(&self, exercise: &str, events: &[NewEvent], at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn end_exercise(
+        &self,
+        exercise: &str,
+        events: &[NewEvent],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let doing = "ending an exercise";
         let mut w = self.write(doing).await?;
         insert_events(self, &mut w, exercise, events).await?;
@@ -225,7 +237,10 @@ impl Store {
     }
 
     /// Add corrective actions with their audit records, one write.
-    pub async fn add_actions(&self, actions: &[(CorrectiveAction, NewAuditRecord)]) -> Result<(), StoreError> {
+    pub async fn add_actions(
+        &self,
+        actions: &[(CorrectiveAction, NewAuditRecord)],
+    ) -> Result<(), StoreError> {
         let doing = "recording corrective actions";
         let err = self.error(doing);
         let mut w = self.write(doing).await?;
@@ -259,7 +274,10 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(self.error("reading the corrective actions"))?;
-        rows.iter().map(action).collect::<Result<_, _>>().map_err(self.error("reading the corrective actions"))
+        rows.iter()
+            .map(action)
+            .collect::<Result<_, _>>()
+            .map_err(self.error("reading the corrective actions"))
     }
 
     /// How many corrective actions there are (for the next id).
@@ -305,6 +323,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::exercise::EventKind;
     use crate::store::Outcome;
     use chrono::TimeZone;
 
@@ -318,6 +337,7 @@ mod tests {
             name: "drill".into(),
             kind: ExerciseType::Tabletop,
             scenario: "name = \"drill\"".into(),
+            checked: crate::model::exercise::run::tests::scenario(vec![]),
             scenario_sha256: "00".into(),
             path: "s.toml".into(),
             started_at: t(0),
@@ -328,7 +348,12 @@ mod tests {
 
     fn ev(at: i64, kind: EventKind) -> NewEvent {
         NewEvent {
-            event: ExerciseEvent { at: t(at), offset: Duration::from_secs(at as u64), author: "fac".into(), kind },
+            event: ExerciseEvent {
+                at: t(at),
+                offset: Duration::from_secs(at as u64),
+                author: "fac".into(),
+                kind,
+            },
             audit: None,
         }
     }
@@ -342,21 +367,37 @@ mod tests {
             ..ev(0, EventKind::Started { speed: 1.0 })
         };
         assert!(store.open_exercise(&exercise("EX-1"), start).await.unwrap());
-        assert!(!store.open_exercise(&exercise("EX-2"), ev(0, EventKind::Started { speed: 1.0 })).await.unwrap());
+        assert!(
+            !store.open_exercise(&exercise("EX-2"), ev(0, EventKind::Started { speed: 1.0 })).await.unwrap()
+        );
         let release = || ev(5, EventKind::Released { inject: "I-1".into() });
-        assert_eq!(store.record_exercise_events("EX-1", &[release(), release(), ev(6, EventKind::Paused)]).await.unwrap(), 2);
+        assert_eq!(
+            store
+                .record_exercise_events("EX-1", &[release(), release(), ev(6, EventKind::Paused)])
+                .await
+                .unwrap(),
+            2
+        );
         let events = store.exercise_events("EX-1").await.unwrap();
         assert_eq!(events.len(), 3);
         assert_eq!(events[1].offset, Duration::from_secs(5));
         // Every record appended while it is open says so.
-        store.append_audit(&NewAuditRecord::new("bob", "backup.proposed", "db", Outcome::Recorded), t(7)).await.unwrap();
+        store
+            .append_audit(&NewAuditRecord::new("bob", "backup.proposed", "db", Outcome::Recorded), t(7))
+            .await
+            .unwrap();
         let records = store.audit_records(Some(2)).await.unwrap();
         assert!(records.iter().all(|r| r.details.contains("\"exercise\":\"EX-1\"")), "{records:?}");
         store.end_exercise("EX-1", &[ev(8, EventKind::Ended)], t(8)).await.unwrap();
         assert!(store.open_exercise_record().await.unwrap().is_none());
-        store.append_audit(&NewAuditRecord::new("bob", "backup.proposed", "db", Outcome::Recorded), t(9)).await.unwrap();
+        store
+            .append_audit(&NewAuditRecord::new("bob", "backup.proposed", "db", Outcome::Recorded), t(9))
+            .await
+            .unwrap();
         assert!(!store.audit_records(Some(1)).await.unwrap()[0].details.contains("exercise"));
         assert!(store.verify_audit().await.unwrap().problem.is_none());
-        assert!(store.open_exercise(&exercise("EX-2"), ev(10, EventKind::Started { speed: 1.0 })).await.unwrap());
+        assert!(
+            store.open_exercise(&exercise("EX-2"), ev(10, EventKind::Started { speed: 1.0 })).await.unwrap()
+        );
     }
 }

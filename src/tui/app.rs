@@ -29,6 +29,8 @@ pub struct Options {
     pub started: Instant,
     /// In a demo: the simulated estate, whose faults the console can switch.
     pub sim: Option<crate::sim::SimHandle>,
+    /// Joined an exercise as a player: its players' view, nothing of the facilitator's.
+    pub player: bool,
 }
 
 /// How often the backup schedule is looked at.

@@ -421,6 +421,19 @@ impl Engine {
         (out, warnings)
     }
 
+    /// An exercise without lists of its own writes its notices to the file channel only.
+    fn exercise_file_recipients(&self) -> Vec<Recipient> {
+        let Some(file) = &self.notify_config().file else { return Vec::new() };
+        vec![Recipient {
+            name: "file-internal".into(),
+            channel: Channel::File,
+            address: file.path.display().to_string(),
+            audience: Audience::Internal,
+            quiet: false,
+            fallback: Vec::new(),
+        }]
+    }
+
     /// Compose the notice of `stage` for `incident` to `lists` (the stage's lists when empty).
     pub async fn compose(
         &self,
@@ -453,7 +466,32 @@ impl Engine {
         let severity = crate::model::failover::Severity::parse(&incident.severity)
             .map_err(|e| format!("{}'s severity cannot be read: {e}", incident.id))?
             .0;
-        let (recipients, mut warnings) = self.recipients(stage, &lists, severity);
+        // In an exercise, notices go to its own lists (or the file channel), never to the real
+        // stakeholders, unless the scenario says so.
+        let exercise =
+            self.exercise_in_force().await.map_err(|e| e.to_string())?.filter(|x| !x.checked.notices.real);
+        let lists = match &exercise {
+            Some(x) => x.checked.notices.lists.clone(),
+            None => lists,
+        };
+        let (mut recipients, mut warnings) = self.recipients(stage, &lists, severity);
+        if let Some(x) = &exercise {
+            if x.checked.notices.lists.is_empty() {
+                recipients = self.exercise_file_recipients();
+            }
+            warnings.insert(
+                0,
+                format!(
+                    "EXERCISE {}: this notice goes only to {}",
+                    x.id,
+                    if x.checked.notices.lists.is_empty() {
+                        "the file channel".to_owned()
+                    } else {
+                        format!("the exercise's lists ({})", lists.join(", "))
+                    }
+                ),
+            );
+        }
         if recipients.is_empty() {
             warnings.push("nobody would receive this notice".to_owned());
         }
@@ -538,15 +576,16 @@ impl Engine {
             }
         }
         fields.audience = Audience::External.name().to_owned();
-        let status_text = if lists.iter().any(|l| notify.audience_of(l) == Audience::External) {
-            Some(
-                templates
-                    .render(stage, Audience::External, Part::Status, &fields)
-                    .map_err(|e| format!("template {e}"))?,
-            )
-        } else {
-            None
-        };
+        let status_text =
+            if exercise.is_none() && lists.iter().any(|l| notify.audience_of(l) == Audience::External) {
+                Some(
+                    templates
+                        .render(stage, Audience::External, Part::Status, &fields)
+                        .map_err(|e| format!("template {e}"))?,
+                )
+            } else {
+                None
+            };
         Ok(Composition {
             status_text,
             incident: incident.id.clone(),

@@ -28,6 +28,7 @@ impl Engine {
 
     /// Propose a job: the policy for its action and the system's tier applies.
     pub async fn propose(&self, spec: &JobSpec, plan: Plan, operator: &str) -> Result<JobSnapshot, Refusal> {
+        self.check_scope(spec, operator).await?;
         let policy = self.policy_for(spec);
         let job = self.jobs.propose(spec, plan, policy, operator, self.config.console.read_only).await?;
         if let JobSpec::Recover { incident: Some(incident), .. } = spec {
@@ -108,6 +109,18 @@ impl Engine {
         ctx: JobContext,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>> {
         Box::pin(async move {
+            // A tabletop carries out nothing but its notices (which go to the exercise's lists).
+            let tabletop = self
+                .exercise_in_force()
+                .await
+                .map_err(|e| format!("cannot tell whether an exercise is running, so nothing is done: {e}"))?
+                .filter(|x| !x.kind.carries_out());
+            if let Some(x) = tabletop
+                && !matches!(spec, JobSpec::Notify { .. })
+            {
+                ctx.log(format!("exercise {} is a tabletop: this job is recorded and not carried out", x.id));
+                return Ok(format!("{} (exercise {})", crate::engine::exercise::NOT_CARRIED_OUT, x.id));
+            }
             match spec {
                 JobSpec::Backup { system, kind, parent } => {
                     self.take_backup(&system, kind, parent, &ctx).await

@@ -163,6 +163,7 @@ pub struct JobSnapshot {
     pub proposed_by: String,
     pub proposed_at: Option<DateTime<Utc>>,
     pub approved_by: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub outcome: Option<String>,
@@ -237,12 +238,21 @@ pub enum Refusal {
     Missing,
     /// Another job of its kind holds the system: this one did not start.
     Held(String),
+    /// An operations exercise is open and the system is not in its scope.
+    OutOfScope {
+        system: String,
+        exercise: String,
+    },
     Store(String),
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Refusal::OutOfScope { system, exercise } => write!(
+                f,
+                "exercise {exercise} is running and {system} is not in its scope: its procedures stay untouched until the exercise ends (`warroom exercise end`)"
+            ),
             Refusal::ReadOnly => f.write_str("console.read_only is set: every side effect is refused (the refusal is in the audit log)"),
             Refusal::NeedsConfirm => f.write_str("this needs a confirmation: answer y at the prompt, or give --yes"),
             Refusal::NeedsTyped { system } => write!(f, "this needs the system's name typed: \"{system}\" (or --yes without a terminal)"),

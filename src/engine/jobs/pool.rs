@@ -107,6 +107,7 @@ impl JobPool {
             proposed_by: row.proposed_by.clone(),
             proposed_at: Some(row.proposed_at),
             approved_by: row.approved_by.clone(),
+            approved_at: row.approved_at,
             started_at: row.started_at,
             finished_at: row.finished_at,
             outcome: row.outcome.clone(),

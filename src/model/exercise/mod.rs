@@ -14,7 +14,7 @@ pub mod run;
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::comms::Stage;
 use super::duration::human;
@@ -25,7 +25,7 @@ pub use evaluate::{Measures, ObjectiveResult, Rating};
 pub use run::{Decision, EventKind, ExerciseEvent, Facts, InjectRun, InjectState, Run, Seen};
 
 /// HSEEP's exercise types, with the standard's words (tabletop / partial / full) accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExerciseType {
     /// Discussion: every action goes through the gates and is recorded, none is carried out.
@@ -86,7 +86,7 @@ impl fmt::Display for ExerciseType {
 }
 
 /// The disaster scenario types of the standard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Hazard {
     Natural,
@@ -122,7 +122,7 @@ impl Hazard {
 }
 
 /// What kind of message an inject is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum InjectKind {
     Information,
@@ -160,7 +160,7 @@ impl InjectKind {
 }
 
 /// A health state a condition waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Watched {
     Down,
@@ -182,7 +182,7 @@ impl Watched {
 }
 
 /// "database is DOWN": a system's state the facts must show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Condition {
     pub system: String,
     pub state: Watched,
@@ -214,7 +214,7 @@ impl fmt::Display for Condition {
 }
 
 /// When an inject is released.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Trigger {
     /// At an offset from the start, on the scenario clock.
@@ -394,7 +394,7 @@ impl<'de> serde::Deserialize<'de> for Act {
 }
 
 /// What the players are expected to do after an inject (hidden from them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expected {
     /// In the facilitator's words.
     pub text: String,
@@ -405,7 +405,7 @@ pub struct Expected {
 }
 
 /// A row of the MSEL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inject {
     pub id: String,
     /// Its place in the file (the MSEL's sequence).
@@ -428,7 +428,7 @@ pub struct Inject {
 }
 
 /// A group of injects with a timebox and discussion questions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Module {
     pub id: String,
     pub title: String,
@@ -437,7 +437,7 @@ pub struct Module {
 }
 
 /// What meeting an objective looks like, so a measurement can be held against it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Target {
     /// "database recovered within its RTO" (`within` None) or "within 30m".
@@ -514,7 +514,7 @@ impl fmt::Display for Target {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Objective {
     pub id: String,
     pub text: String,
@@ -524,7 +524,7 @@ pub struct Objective {
 }
 
 /// Where an exercise's notices go.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ExerciseNotices {
     /// The lists that hear of it (an exercise list); empty: only the file channel.
     pub lists: Vec<String>,
@@ -533,7 +533,7 @@ pub struct ExerciseNotices {
 }
 
 /// A scenario, as checked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scenario {
     pub name: String,
     pub kind: ExerciseType,
@@ -571,8 +571,13 @@ pub struct ExerciseRecord {
     pub id: String,
     pub name: String,
     pub kind: ExerciseType,
+    /// The scenario file's text.
     #[serde(skip)]
     pub scenario: String,
+    /// The scenario as it was checked when the exercise started (what runs, whatever the
+    /// configuration says later).
+    #[serde(skip)]
+    pub checked: Scenario,
     pub scenario_sha256: String,
     pub path: String,
     pub started_at: chrono::DateTime<chrono::Utc>,

@@ -201,6 +201,8 @@ fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S
 pub struct Facts {
     pub health: BTreeMap<String, Watched>,
     pub failed_over: Vec<String>,
+    /// Systems whose decision panel recommends acting, with its verdict.
+    pub verdicts: BTreeMap<String, String>,
 }
 
 impl Facts {
@@ -606,7 +608,7 @@ pub(crate) mod tests {
         )]);
         let mut d = Driver::start(s, t(0), 1.0);
         assert!(d.tick(t(10), &Facts::default()).is_empty());
-        let down = Facts { health: [("database".to_owned(), Watched::Down)].into(), failed_over: vec![] };
+        let down = Facts { health: [("database".to_owned(), Watched::Down)].into(), ..Facts::default() };
         assert_eq!(d.tick(t(20), &down), vec![Decision::Release("I-1".into())]);
     }
 

@@ -343,6 +343,7 @@ fn job(id: &str, kind: &str, target: &str, state: crate::engine::jobs::JobState)
         proposed_by: "alice".to_owned(),
         proposed_at: Some(now()),
         approved_by: None,
+        approved_at: None,
         started_at: None,
         finished_at: None,
         outcome: None,
