@@ -558,6 +558,7 @@ fn gate_job(policy: warroom::model::ApprovalPolicy) -> warroom::engine::jobs::Jo
         proposed_by: "alice".into(),
         proposed_at: Some(now()),
         approved_by: None,
+        approved_at: None,
         started_at: None,
         finished_at: None,
         outcome: None,
@@ -707,6 +708,7 @@ fn incident_ops(s: &State) -> warroom::tui::action::Ops {
             on_timeout: Some("commit".into()),
             detail: None,
         }],
+        exercise: None,
         incident: Some(incident),
         timeline: vec![
             line(8, Some("database"), "transition", None, "healthy → down (connection refused)"),
@@ -1048,4 +1050,114 @@ fn the_dependency_cell_is_never_a_bare_ellipsis() {
             assert!(!t.contains("needs …"), "at {w} columns (outage {down}):\n{t}");
         }
     }
+}
+
+/// The shipped regional outage, ten minutes in: I-1 acknowledged, I-2 resolved by the
+/// declaration, I-3 released and waiting for its failover, the rest pending.
+fn exercise_ops() -> warroom::tui::action::Ops {
+    use warroom::model::exercise::{Act, EventKind, ExerciseEvent, ExerciseRecord, Run};
+    let env = MapEnv::new([("HOME", "/home/alice"), ("USER", "alice")]);
+    let config = load_str(Path::new("/etc/warroom/config.toml"), EXAMPLE, &env).unwrap().config;
+    let path = common::root().join("scenarios/regional-outage.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let scenario = warroom::config::scenario::load(&path, &text, &config, &|_| Ok(()))
+        .unwrap_or_else(|r| panic!("{}", r.render(false)))
+        .scenario;
+    let start = now() - chrono::Duration::seconds(600);
+    let at = |secs: i64, author: &str, kind: EventKind| ExerciseEvent {
+        at: start + chrono::Duration::seconds(secs),
+        offset: std::time::Duration::from_secs(secs as u64),
+        author: author.to_owned(),
+        kind,
+    };
+    let events = vec![
+        at(0, "fac", EventKind::Started { speed: 1.0 }),
+        at(0, "exercise", EventKind::Released { inject: "I-1".into() }),
+        at(120, "exercise", EventKind::Released { inject: "I-2".into() }),
+        at(120, "exercise", EventKind::Down { system: "database".into() }),
+        at(125, "exercise", EventKind::Released { inject: "I-4".into() }),
+        at(150, "bob", EventKind::Acknowledged { inject: "I-1".into() }),
+        at(180, "exercise", EventKind::Released { inject: "I-3".into() }),
+        at(
+            300,
+            "bob",
+            EventKind::Seen { act: Act::Declare, detail: "INC-1 declared by bob".into(), key: "i".into() },
+        ),
+        at(
+            301,
+            "exercise",
+            EventKind::Resolved { inject: "I-2".into(), how: "declare seen at +0:05".into() },
+        ),
+    ];
+    let record = ExerciseRecord {
+        id: "EX-20261126-1".into(),
+        name: scenario.name.clone(),
+        kind: scenario.kind,
+        scenario: text,
+        checked: scenario.clone(),
+        scenario_sha256: "ab".repeat(32),
+        path: path.display().to_string(),
+        started_at: start,
+        started_by: "fac".into(),
+        ended_at: None,
+    };
+    let run = Run::replay(&scenario, &events).unwrap();
+    let exercise = warroom::engine::exercise::ExerciseView { record, events, run };
+    warroom::tui::action::Ops { exercise: Some(exercise), ..Default::default() }
+}
+
+#[test]
+fn the_exercise_screen_in_the_facilitators_and_the_players_view() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Ops(Box::new(exercise_ops()))));
+        // The header says EXERCISE on every screen, in its own style.
+        let t = draw(&s);
+        let first = text(&t).lines().next().unwrap().to_owned();
+        assert!(first.contains("EXERCISE"), "{first}");
+        assert!(first.contains("T+0:10:00"), "{first}");
+        assert_eq!(first.contains("EXERCISE functional"), w >= 100, "{first}");
+        let (x, y) = find(t.backend().buffer(), "EXERCISE").unwrap();
+        assert_eq!(t.backend().buffer()[(x, y)].bg, s.theme.palette.info);
+
+        act(&mut s, Action::ShowExercise);
+        let t = snapshot(&format!("exercise_facilitator_{w}x{h}"), &s);
+        let screen = text(&t);
+        assert!(screen.contains("C-1"), "the facilitator sees what is still to come: {screen}");
+        assert!(screen.contains("in 10:00"), "I-5's countdown: {screen}");
+        // The selected inject's expected action, and its time left.
+        act(&mut s, Action::Command(KeyCommand::Down));
+        act(&mut s, Action::Command(KeyCommand::Down));
+        let screen = text(&draw(&s));
+        assert!(screen.contains("expected: The commander fails the database over"), "{screen}");
+        assert!(screen.contains("08:00 left"), "{screen}");
+
+        // The players' view: released injects only, nothing of what is expected of them.
+        act(&mut s, Action::Command(KeyCommand::NextPane));
+        let t = snapshot(&format!("exercise_players_{w}x{h}"), &s);
+        let screen = text(&t);
+        assert!(!screen.contains("C-1") && !screen.contains("I-5"), "{screen}");
+        assert!(!screen.contains("expected:"), "{screen}");
+        assert!(screen.contains("players' view"), "{screen}");
+    }
+}
+
+#[test]
+fn a_joined_player_has_only_the_players_view() {
+    let mut s = state("default", 120, 40);
+    s.player = true;
+    act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Ops(Box::new(exercise_ops()))));
+    act(&mut s, Action::ShowExercise);
+    act(&mut s, Action::Command(KeyCommand::NextPane));
+    let screen = text(&draw(&s));
+    assert!(screen.contains("players' view") && !screen.contains("C-1"), "{screen}");
+    // A acknowledges the selected released inject.
+    act(&mut s, Action::Command(KeyCommand::Down));
+    let effects = update(&mut s, Action::Command(KeyCommand::Acknowledge), now());
+    assert_eq!(
+        effects,
+        vec![warroom::tui::action::Effect::Exercise(warroom::tui::action::ExerciseRequest::Control(
+            warroom::engine::exercise::Control::Acknowledge("I-2".into())
+        ))]
+    );
 }

@@ -65,6 +65,12 @@ pub enum KeyCommand {
     Comms,
     /// Send the notice that is due (a preview at the gate first).
     Notify,
+    /// The exercise screen: the MSEL (facilitator) or the released injects (players).
+    Exercise,
+    /// Record an evaluator's observation in the running exercise.
+    Observe,
+    /// A player acknowledges the selected inject.
+    Acknowledge,
 }
 
 impl KeyCommand {
@@ -101,6 +107,9 @@ impl KeyCommand {
         KeyCommand::Manual,
         KeyCommand::Comms,
         KeyCommand::Notify,
+        KeyCommand::Exercise,
+        KeyCommand::Observe,
+        KeyCommand::Acknowledge,
     ];
 
     /// The name used in `[keys]`.
@@ -138,6 +147,9 @@ impl KeyCommand {
             KeyCommand::Manual => "manual",
             KeyCommand::Comms => "comms",
             KeyCommand::Notify => "notify",
+            KeyCommand::Exercise => "exercise",
+            KeyCommand::Observe => "observe",
+            KeyCommand::Acknowledge => "acknowledge",
         }
     }
 
@@ -182,6 +194,13 @@ impl KeyCommand {
             KeyCommand::Notify => {
                 "send the stakeholder notice that is due (the gate shows every recipient first)"
             }
+            KeyCommand::Exercise => {
+                "the exercise: injects, countdowns, what the players did (tab: the players' view)"
+            }
+            KeyCommand::Observe => {
+                "record an observation in the exercise (+ strength, - area for improvement)"
+            }
+            KeyCommand::Acknowledge => "acknowledge the selected inject (players)",
         }
     }
 
@@ -241,6 +260,9 @@ impl KeyCommand {
             KeyCommand::Manual => &["m"],
             KeyCommand::Comms => &["C"],
             KeyCommand::Notify => &["n"],
+            KeyCommand::Exercise => &["X"],
+            KeyCommand::Observe => &["o"],
+            KeyCommand::Acknowledge => &["A"],
         }
     }
 }

@@ -862,7 +862,8 @@ fn finish(
     // A contact's list that no stage sends to is most likely a typo: nobody would tell them.
     for c in &notify.contacts {
         for l in &c.lists {
-            let used = Stage::ALL.iter().any(|st| notify.stage(*st).lists.contains(l));
+            let used = l == crate::model::comms::EXERCISE_LIST
+                || Stage::ALL.iter().any(|st| notify.stage(*st).lists.contains(l));
             if !used {
                 let d = Diagnostic::warning(format!(
                     "contact \"{}\" is on the list \"{l}\", which no stage sends to: nothing reaches them through it",

@@ -75,6 +75,10 @@ impl fmt::Display for Stage {
 /// The lists the standard names. Users may name more.
 pub const STANDARD_LISTS: [&str; 5] = ["executive", "technical", "operations", "legal", "external"];
 
+/// The list exercises tell their players on (a scenario's `notify_lists`): no stage of a real
+/// incident sends to it.
+pub const EXERCISE_LIST: &str = "exercise";
+
 /// Who reads a message: the people inside, or customers and partners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

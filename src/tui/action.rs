@@ -82,6 +82,8 @@ pub enum EngineEvent {
     /// The shared state could not be read: what is on screen is the last good read.
     StateUnreadable(String),
     Done(String),
+    /// The exercise driver released, skipped or resolved injects (a line each).
+    ExerciseDriven(Vec<String>),
 }
 
 /// The parts of a reloaded configuration the console takes on.
@@ -120,6 +122,20 @@ pub struct Ops {
     pub comms: Option<crate::engine::comms::CommsStatus>,
     /// The notice that is due next, composed as it would go now (or why it cannot be).
     pub preview: Option<Result<crate::engine::comms::Composition, String>>,
+    /// The exercise running on this state, if one is.
+    pub exercise: Option<crate::engine::exercise::ExerciseView>,
+}
+
+/// What is asked of the exercise from the console.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExerciseRequest {
+    /// A scenario by name (`scenarios/NAME.toml`) or path.
+    Start {
+        name: String,
+        speed: f64,
+    },
+    Control(crate::engine::exercise::Control),
+    End,
 }
 
 /// What the operator asked to be done, before it is planned.
@@ -274,6 +290,8 @@ pub enum Action {
         system: String,
     },
     Manual(ManualKey),
+    ShowExercise,
+    Exercise(ExerciseRequest),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -330,4 +348,5 @@ pub enum Effect {
         signal: Signal,
         argument: Option<String>,
     },
+    Exercise(ExerciseRequest),
 }

@@ -43,6 +43,10 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let themes = ThemeCatalog::for_config(engine.config(), super::theme::truecolor());
     let mut state = State::new(engine.config(), themes, options.mode, no_color, engine.now());
+    if options.player {
+        state.player = true;
+        state.screen = super::state::Screen::Exercise;
+    }
 
     let (mut tty, _restore) = terminal::enter()?;
     let size = tty.size()?;
@@ -82,6 +86,8 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
         runs_schedule(&engine.config().console).then(|| engine.start_scheduler(SCHEDULE_EVERY));
     // An open console delivers the outbox too (never when read-only).
     let mut deliverer = start_deliverer(&engine);
+    // An open console drives the running exercise too (its releases are recorded once).
+    let mut driver = start_exercise_driver(&engine, monitor.clone(), options.sim.clone(), &tx);
     let mut ticks: u64 = 0;
     let mut hung_up = false;
 
@@ -139,6 +145,10 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                     // Probe what the new configuration says to probe.
                     drop(monitor);
                     (monitor, health) = start_monitor(&engine, &tx);
+                    if let Some(d) = driver.take() {
+                        d.abort();
+                    }
+                    driver = start_exercise_driver(&engine, monitor.clone(), options.sim.clone(), &tx);
                     Event::Engine(EngineEvent::ConfigReloaded(config))
                 }
             },
@@ -238,6 +248,9 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     if let Some(stop) = deliverer {
         let _ = stop.send(true);
     }
+    if let Some(d) = driver {
+        d.abort();
+    }
     if hung_up {
         // Dropping the terminal would show the cursor on a terminal that is gone, and report
         // the failure on a closed stderr: leave it be.
@@ -334,6 +347,52 @@ fn start_deliverer(engine: &Engine) -> Option<tokio::sync::watch::Sender<bool>> 
             .await
     });
     Some(stop)
+}
+
+/// How often the exercise driver looks at the facts and the facilitator's controls; it wakes
+/// sooner for an inject that falls due sooner.
+const EXERCISE_POLL: Duration = Duration::from_millis(250);
+/// How often it looks for an exercise when none is running.
+const EXERCISE_IDLE: Duration = Duration::from_secs(1);
+
+/// Drive the running exercise in the background: what the players did, the injects that fall
+/// due, the faults of technical injects (on the demo's simulated estate). `None` when read-only.
+fn start_exercise_driver(
+    engine: &Engine,
+    monitor: Option<Arc<Monitor>>,
+    sim: Option<crate::sim::SimHandle>,
+    tx: &mpsc::UnboundedSender<Reply>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if engine.config().console.read_only {
+        return None;
+    }
+    let (engine, tx) = (engine.clone(), tx.clone());
+    Some(tokio::spawn(async move {
+        let injector = sim.map(super::effects::SimInjector);
+        loop {
+            let health = match &monitor {
+                Some(m) => m.snapshot().await,
+                None => Vec::new(),
+            };
+            let facts = engine.exercise_facts(&health).await;
+            let injector = injector.as_ref().map(|i| i as &dyn crate::engine::exercise::Injector);
+            let wait = match engine.drive_exercise(&facts, injector).await {
+                Ok(Some(driven)) => {
+                    let wait = driven.next_wake.unwrap_or(EXERCISE_POLL).min(EXERCISE_POLL);
+                    if !driven.lines.is_empty() {
+                        let _ = tx.send(Reply::Event(EngineEvent::ExerciseDriven(driven.lines)));
+                    }
+                    if driven.ended { EXERCISE_IDLE } else { wait }
+                }
+                Ok(None) => EXERCISE_IDLE,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot drive the exercise (trying again)");
+                    EXERCISE_IDLE
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }))
 }
 
 fn spawn_snapshot(monitor: &Arc<Monitor>, tx: &mpsc::UnboundedSender<Reply>) {

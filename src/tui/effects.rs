@@ -41,6 +41,13 @@ pub(super) fn carry_out(
         let _ = tx.send(Reply::Event(reply));
         return;
     }
+    if let Effect::Exercise(request) = effect {
+        let (engine, tx, sim) = (engine.clone(), tx.clone(), sim.cloned());
+        tokio::spawn(async move {
+            let _ = tx.send(Reply::Event(exercise_reply(request, &engine, sim).await));
+        });
+        return;
+    }
     let engine = engine.clone();
     let tx = tx.clone();
     tokio::spawn(async move {
@@ -238,6 +245,7 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
                 Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
             }
         }
+        Effect::Exercise(_) => Reply::Event(EngineEvent::ActionFailed("carried out on its own".into())),
         Effect::Signal { job, signal, argument } => {
             match engine.signal_job(&job, signal, argument.as_deref(), engine.operator()).await {
                 Ok(()) => Reply::Event(EngineEvent::Done(format!("{signal} sent to {job}"))),
@@ -273,7 +281,105 @@ async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::engine::
         }),
         None => None,
     };
-    Ok(super::action::Ops { states, incident, timeline, jobs, comms, preview })
+    let exercise = engine.open_exercise().await?;
+    Ok(super::action::Ops { states, incident, timeline, jobs, comms, preview, exercise })
+}
+
+/// Faults set on the console's own simulated estate (the demo).
+pub(super) struct SimInjector(pub SimHandle);
+
+impl crate::engine::exercise::Injector for SimInjector {
+    fn set<'a>(&'a self, system: &'a str, fault: &'a str) -> crate::engine::exercise::Pending<'a, String> {
+        Box::pin(async move {
+            let fault = crate::sim::Fault::parse_text(fault)?;
+            self.0.set_fault(system, fault).map(|s| s.to_string())
+        })
+    }
+
+    fn clear<'a>(&'a self, system: &'a str) -> crate::engine::exercise::Pending<'a, ()> {
+        Box::pin(async move { self.0.set_fault(system, crate::sim::Fault::Healthy).map(|_| ()) })
+    }
+}
+
+/// Where `:exercise start NAME` finds its scenario: a path, else `scenarios/NAME.toml` beside
+/// the configuration, else in the working folder.
+fn scenario_path(engine: &Engine, name: &str) -> std::path::PathBuf {
+    let given = std::path::PathBuf::from(name);
+    if given.is_file() {
+        return given;
+    }
+    let file = if name.ends_with(".toml") { name.to_owned() } else { format!("{name}.toml") };
+    let beside = engine.config().path.parent().map(|d| d.join("scenarios").join(&file));
+    match beside {
+        Some(p) if p.is_file() => p,
+        _ => std::path::PathBuf::from("scenarios").join(file),
+    }
+}
+
+async fn exercise_reply(
+    request: super::action::ExerciseRequest,
+    engine: &Engine,
+    sim: Option<SimHandle>,
+) -> EngineEvent {
+    use super::action::ExerciseRequest;
+    let operator = engine.operator().to_owned();
+    let injector = sim.map(SimInjector);
+    let injector = injector.as_ref().map(|i| i as &dyn crate::engine::exercise::Injector);
+    let result = match request {
+        ExerciseRequest::Start { name, speed } => {
+            let path = scenario_path(engine, &name);
+            let fault_ok = |f: &str| crate::sim::Fault::parse_text(f).map(|_| ());
+            match engine.check_scenario(&path, &fault_ok) {
+                Err(e) => return EngineEvent::ConfigRejected(e),
+                Ok((text, checked)) => {
+                    match engine.start_exercise(&path, &text, checked.scenario, speed, &operator).await {
+                        // What falls due at +0:00 goes out now, not at the driver's next look.
+                        Ok(v) => {
+                            let facts = crate::model::exercise::Facts::default();
+                            if let Err(e) = engine.drive_exercise(&facts, injector).await {
+                                tracing::warn!(error = %e, "the exercise's first injects wait for the driver");
+                            }
+                            Ok(format!(
+                                "exercise {} started: {} ({})",
+                                v.record.id,
+                                v.scenario().name,
+                                v.scenario().kind
+                            ))
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            }
+        }
+        ExerciseRequest::Control(control) => {
+            let what = format!("{control:?}");
+            engine.control_exercise(control, &operator).await.map(|_| {
+                let word = what.split(['(', ' ', '{']).next().unwrap_or("done").to_lowercase();
+                format!("exercise: {word} recorded")
+            })
+        }
+        ExerciseRequest::End => {
+            let ending = crate::engine::exercise::report::Ending::default();
+            engine.end_exercise(ending, injector, &operator).await.map(|(report, lines)| {
+                let not_back: Vec<&str> =
+                    report.cleanup.iter().filter(|c| !c.ok).map(|c| c.system.as_str()).collect();
+                let written = lines.last().cloned().unwrap_or_default();
+                if not_back.is_empty() {
+                    format!("exercise {} ended; every system is back to normal; {written}", report.id)
+                } else {
+                    format!(
+                        "exercise {} ended; NOT back to normal: {}; {written}",
+                        report.id,
+                        not_back.join(", ")
+                    )
+                }
+            })
+        }
+    };
+    match result {
+        Ok(text) => EngineEvent::Done(text),
+        Err(e) => EngineEvent::ActionFailed(e),
+    }
 }
 
 /// Jobs the console loads.

@@ -141,6 +141,24 @@ const COMMANDS: &[Command] = &[
         description: "send a stakeholder notice (the due stage when none is named; initial, update, progress, resolution, post-incident) to the stage's lists or those named, with your words; the gate previews it",
     },
     Command {
+        name: "exercise",
+        arg: Arg::Words,
+        usage: "exercise start NAME [SPEED] | pause | resume | speed N | jump ID | release ID | skip ID | resolve ID | ack ID | end",
+        description: "run an exercise: a scenario in scenarios/ on its own clock (end writes the after-action report)",
+    },
+    Command {
+        name: "observe",
+        arg: Arg::Words,
+        usage: "observe [+|-]TEXT [inject=ID] [objective=ID]",
+        description: "an evaluator's observation in the exercise (+ strength, - area for improvement)",
+    },
+    Command {
+        name: "rate",
+        arg: Arg::Words,
+        usage: "rate OBJECTIVE P|S|M|U|N/A REASON",
+        description: "confirm or change an objective's proposed rating, with the reason",
+    },
+    Command {
         name: "close-incident",
         arg: Arg::Words,
         usage: "close-incident [SUMMARY]",
@@ -337,8 +355,110 @@ fn words(name: &str, arg: &str, state: &State) -> Result<Action, String> {
         "note" if arg.is_empty() => Err(":note needs the text to record".into()),
         "note" => Ok(Action::Note(arg.to_owned())),
         "close-incident" => Ok(Action::CloseIncident((!arg.is_empty()).then(|| arg.to_owned()))),
+        "exercise" => exercise_words(arg),
+        "observe" => observe_words(arg),
+        "rate" => {
+            use crate::engine::exercise::Control;
+            let mut words = arg.splitn(3, ' ');
+            let (Some(objective), Some(rating)) = (words.next().filter(|w| !w.is_empty()), words.next())
+            else {
+                return Err(
+                    ":rate needs an objective, a rating and the reason: rate O-1 S the scribe was missing"
+                        .into(),
+                );
+            };
+            let rating = crate::model::exercise::Rating::parse(rating)?;
+            let reason = words.next().unwrap_or_default().trim().to_owned();
+            Ok(Action::Exercise(super::action::ExerciseRequest::Control(Control::Rate {
+                objective: objective.to_owned(),
+                rating,
+                reason,
+            })))
+        }
         _ => Ok(Action::SetFilter(arg.to_owned())),
     }
+}
+
+/// `:exercise start NAME [SPEED]`, `:exercise pause`, `:exercise jump I-3`, `:exercise end`, ...
+fn exercise_words(arg: &str) -> Result<Action, String> {
+    use super::action::ExerciseRequest;
+    use crate::engine::exercise::Control;
+    let mut words = arg.split_whitespace();
+    let verb = words.next().unwrap_or_default();
+    let rest: Vec<&str> = words.collect();
+    let id = |what: &str| -> Result<String, String> {
+        rest.first()
+            .map(|s| (*s).to_owned())
+            .ok_or_else(|| format!(":exercise {what} needs an inject's id: exercise {what} I-3"))
+    };
+    let request = match verb {
+        "" => return Ok(Action::ShowExercise),
+        "start" => {
+            let name =
+                rest.first().ok_or(":exercise start needs a scenario: exercise start regional-outage")?;
+            let speed = match rest.get(1) {
+                Some(s) => s
+                    .trim_end_matches('x')
+                    .parse::<f64>()
+                    .map_err(|_| format!("\"{s}\" is not a speed: exercise start NAME 10"))?,
+                None => 1.0,
+            };
+            ExerciseRequest::Start { name: (*name).to_owned(), speed }
+        }
+        "pause" => ExerciseRequest::Control(Control::Pause),
+        "resume" => ExerciseRequest::Control(Control::Resume),
+        "speed" => {
+            let s = rest.first().ok_or(":exercise speed needs a number: exercise speed 10")?;
+            let speed =
+                s.trim_end_matches('x').parse::<f64>().map_err(|_| format!("\"{s}\" is not a speed"))?;
+            ExerciseRequest::Control(Control::Speed(speed))
+        }
+        "jump" => ExerciseRequest::Control(Control::Jump(id("jump")?)),
+        "release" => ExerciseRequest::Control(Control::Release(id("release")?)),
+        "skip" => ExerciseRequest::Control(Control::Skip(id("skip")?, rest[1..].join(" "))),
+        "resolve" => ExerciseRequest::Control(Control::Resolve(id("resolve")?, rest[1..].join(" "))),
+        "ack" | "acknowledge" => ExerciseRequest::Control(Control::Acknowledge(id("ack")?)),
+        "end" => ExerciseRequest::End,
+        other => {
+            return Err(format!(
+                "\"{other}\" is not an exercise command: start, pause, resume, speed, jump, release, skip, resolve, ack, end"
+            ));
+        }
+    };
+    Ok(Action::Exercise(request))
+}
+
+/// `:observe +the IC named a scribe inject=I-2`: `+` a strength, `-` an area for improvement.
+fn observe_words(arg: &str) -> Result<Action, String> {
+    use crate::engine::exercise::Control;
+    use crate::model::exercise::evaluate::Kind;
+    let mut inject = None;
+    let mut objective = None;
+    let mut text: Vec<&str> = Vec::new();
+    for w in arg.split_whitespace() {
+        if let Some(i) = w.strip_prefix("inject=") {
+            inject = Some(i.to_owned());
+        } else if let Some(o) = w.strip_prefix("objective=") {
+            objective = Some(o.to_owned());
+        } else {
+            text.push(w);
+        }
+    }
+    let joined = text.join(" ");
+    let (kind, body) = match joined.chars().next() {
+        Some('+') => (Kind::Strength, joined[1..].trim().to_owned()),
+        Some('-') => (Kind::Improvement, joined[1..].trim().to_owned()),
+        _ => (Kind::Note, joined),
+    };
+    if body.is_empty() {
+        return Err(":observe needs what was seen: observe +the IC named a scribe at once".into());
+    }
+    Ok(Action::Exercise(super::action::ExerciseRequest::Control(Control::Observe {
+        text: body,
+        inject,
+        objective,
+        kind,
+    })))
 }
 
 /// Turn a submitted line into what it asks for, or say what is wrong with it.

@@ -34,6 +34,8 @@ pub enum Screen {
     Incident,
     /// The incident's communications.
     Comms,
+    /// The running (or last) exercise.
+    Exercise,
 }
 
 /// The system detail screen: which system, which pane has focus, where the cursor is in the
@@ -217,6 +219,14 @@ pub struct State {
     /// The shared state could not be read (why, and since when): the screen shows the last
     /// good read, marked stale.
     pub state_unreadable: Option<(String, DateTime<Utc>)>,
+    /// Joined an exercise as a player (`warroom exercise join`): only the players' view.
+    pub player: bool,
+    /// The exercise screen shows the players' view (the facilitator's otherwise).
+    pub players_view: bool,
+    /// The exercise screen's selected inject (an index into the scenario's injects).
+    pub inject_selected: usize,
+    /// What the exercise driver did last, newest last (a few lines).
+    pub exercise_log: Vec<String>,
 }
 
 impl State {
@@ -231,6 +241,10 @@ impl State {
         let n = config.estate.systems().len();
         let mut state = State {
             state_unreadable: None,
+            player: false,
+            players_view: false,
+            inject_selected: 0,
+            exercise_log: Vec::new(),
             estate: config.estate.clone(),
             config_path: config.path.clone(),
             console: config.console.clone(),

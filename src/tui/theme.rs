@@ -217,6 +217,15 @@ impl Theme {
         }
     }
 
+    /// An exercise: its own look (reversed, bold, in the info colour), never taken for an alarm.
+    pub fn exercise(&self) -> Style {
+        if self.no_color {
+            Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+        } else {
+            Style::new().fg(self.palette.selection_fg).bg(self.palette.info).add_modifier(Modifier::BOLD)
+        }
+    }
+
     /// The app's name in the header bar.
     pub fn header_title(&self) -> Style {
         self.header().add_modifier(Modifier::BOLD)

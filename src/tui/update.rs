@@ -141,6 +141,16 @@ fn step(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
             }
             vec![Effect::LoadOps]
         }
+        Action::ShowExercise => {
+            if state.screen != Screen::Exercise {
+                go(state, Screen::Exercise);
+            }
+            vec![Effect::LoadOps]
+        }
+        Action::Exercise(request) => {
+            say(state, MessageLevel::Info, "exercise: asking…".to_owned(), now);
+            vec![Effect::Exercise(request)]
+        }
         Action::ShowComms => {
             if state.screen != Screen::Comms {
                 go(state, Screen::Comms);

@@ -161,10 +161,10 @@ impl Measures {
                 EventKind::Seen { act: Act::Declare, .. } if m.to_declare.is_none() => {
                     m.to_declare = Some(since(m.first_down, e.offset));
                 }
-                EventKind::Seen { act: Act::Notify(Some(stage)), .. } => {
-                    if !m.notices.iter().any(|(s, _)| s == stage) {
-                        m.notices.push((*stage, since(m.first_down, e.offset).as_secs()));
-                    }
+                EventKind::Seen { act: Act::Notify(Some(stage)), .. }
+                    if !m.notices.iter().any(|(s, _)| s == stage) =>
+                {
+                    m.notices.push((*stage, since(m.first_down, e.offset).as_secs()));
                 }
                 EventKind::Seen { act: act @ (Act::Failover(_) | Act::Restore(_)), .. } => {
                     let system = act.system().unwrap_or_default();

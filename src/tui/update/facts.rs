@@ -105,6 +105,15 @@ pub(super) fn apply(state: &mut State, fact: EngineEvent, now: DateTime<Utc>) ->
             }
             Vec::new()
         }
+        EngineEvent::ExerciseDriven(lines) => {
+            if let Some(last) = lines.last() {
+                say(state, MessageLevel::Info, format!("exercise: {last}"), now);
+            }
+            state.exercise_log.extend(lines);
+            let excess = state.exercise_log.len().saturating_sub(50);
+            state.exercise_log.drain(..excess);
+            vec![Effect::LoadOps]
+        }
         EngineEvent::Done(text) => {
             say(state, MessageLevel::Info, text, now);
             vec![Effect::LoadOps]

@@ -99,6 +99,16 @@ pub(super) fn on_command(state: &mut State, command: KeyCommand, now: DateTime<U
         KeyCommand::Jobs => return update(state, Action::ShowJobs, now),
         KeyCommand::Incident => return update(state, Action::ShowIncident, now),
         KeyCommand::Comms => return update(state, Action::ShowComms, now),
+        KeyCommand::Exercise => return update(state, Action::ShowExercise, now),
+        KeyCommand::Observe => {
+            if state.ops.exercise.is_none() {
+                say(state, MessageLevel::Warning, "no exercise is running".to_owned(), now);
+                return Vec::new();
+            }
+            state.overlay =
+                Some(Overlay::Palette { input: TextInput::with("observe "), selected: 0, error: None });
+            return Vec::new();
+        }
         KeyCommand::Notify => {
             return update(
                 state,
@@ -144,6 +154,7 @@ pub(super) fn on_command(state: &mut State, command: KeyCommand, now: DateTime<U
                 back(state);
             }
         }
+        Screen::Exercise => return exercise_command(state, command, now),
     }
     Vec::new()
 }
@@ -395,4 +406,36 @@ pub(super) fn follow_selection(state: &mut State, now: DateTime<Utc>) {
     }
     state.scroll = layout::scroll_to(pos, state.scroll, rows);
     state.scroll = state.scroll.min(lines.len().saturating_sub(rows));
+}
+
+/// The exercise screen: move among the injects, switch between the facilitator's and the
+/// players' view (a joined player has only theirs), acknowledge the selected inject.
+fn exercise_command(state: &mut State, command: KeyCommand, now: DateTime<Utc>) -> Vec<Effect> {
+    let shown = crate::tui::views::exercise::shown_injects(state);
+    match command {
+        KeyCommand::Back => back(state),
+        KeyCommand::NextPane | KeyCommand::PrevPane if !state.player => {
+            state.players_view = !state.players_view;
+            state.inject_selected = 0;
+        }
+        KeyCommand::Acknowledge => {
+            let Some(&i) = shown.get(state.inject_selected) else {
+                say(state, MessageLevel::Warning, "no inject to acknowledge".to_owned(), now);
+                return Vec::new();
+            };
+            let Some(x) = &state.ops.exercise else { return Vec::new() };
+            let id = x.scenario().injects[i].id.clone();
+            let control = crate::engine::exercise::Control::Acknowledge(id);
+            return update(
+                state,
+                Action::Exercise(crate::tui::action::ExerciseRequest::Control(control)),
+                now,
+            );
+        }
+        other => {
+            let max = shown.len().saturating_sub(1);
+            state.inject_selected = scrolled(state.inject_selected, other, max);
+        }
+    }
+    Vec::new()
 }

@@ -97,6 +97,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             KeyCommand::Help,
             KeyCommand::Quit,
         ],
+        Screen::Exercise => &[
+            KeyCommand::Back,
+            KeyCommand::Up,
+            KeyCommand::Down,
+            KeyCommand::NextPane,
+            KeyCommand::Acknowledge,
+            KeyCommand::Observe,
+            KeyCommand::Palette,
+            KeyCommand::Help,
+            KeyCommand::Quit,
+        ],
         Screen::Comms => &[
             KeyCommand::Back,
             KeyCommand::Notify,

@@ -33,11 +33,35 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         Span::styled(format!("  op {}", state.console.operator), bar),
         Span::styled(format!("   {} UTC", now.format("%H:%M:%S")), bar),
     ];
+    // An exercise says so on every screen, in its own style, right after the mode.
+    if let Some(x) = &state.ops.exercise {
+        let run = &x.run;
+        let clock_state = if run.clock.paused() {
+            " ⏸ PAUSED".to_owned()
+        } else if run.clock.speed() != 1.0 {
+            format!(" {}x", run.clock.speed())
+        } else {
+            String::new()
+        };
+        let kind = if area.width >= 100 { format!("{} ", x.scenario().kind) } else { String::new() };
+        first.insert(3, Span::styled(" ", bar));
+        first.insert(
+            4,
+            Span::styled(
+                format!(
+                    " EXERCISE {kind}{}{clock_state} ",
+                    crate::tui::views::exercise::scenario_clock(run.offset(now))
+                ),
+                theme.exercise(),
+            ),
+        );
+    }
     let ops_shown = state.ops.incident.as_ref().is_some_and(|i| i.closed_at.is_none())
         || state.ops.states.iter().any(|s| s.commit_deadline.is_some());
     // Local time, unless a narrow screen needs the room for the filter or an incident.
     if (state.filter.is_empty() || area.width >= 100)
         && (!ops_shown || area.width >= 160)
+        && (state.ops.exercise.is_none() || area.width >= 120)
         && state.state_unreadable.is_none()
     {
         first

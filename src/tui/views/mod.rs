@@ -11,6 +11,7 @@ pub mod audit;
 pub mod comms;
 pub mod dashboard;
 pub mod detail;
+pub mod exercise;
 pub mod footer;
 pub mod gate;
 pub mod header;
@@ -60,6 +61,7 @@ fn draw(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc>) {
         Screen::Jobs => jobs::render(frame, body, state, theme),
         Screen::Incident => incident::render(frame, body, state, theme, now),
         Screen::Comms => comms::render(frame, body, state, theme, now),
+        Screen::Exercise => exercise::render(frame, body, state, theme, now),
     }
     footer::render(frame, layout::footer(area), state, theme, now);
     match &state.overlay {
