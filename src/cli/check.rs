@@ -44,8 +44,8 @@ pub async fn scenario(file: Option<PathBuf>, scenario: PathBuf) -> Result<ExitCo
                 .config
         }
     };
-    let text = std::fs::read_to_string(&scenario)
-        .map_err(|e| CliError::message(format!("cannot read {}: {e}", scenario.display()), 2))?;
+    let scenario = crate::config::scenario::find(&scenario.to_string_lossy(), &config.path);
+    let text = crate::config::scenario::read_text(&scenario).map_err(|e| CliError::message(e, 2))?;
     let fault_ok = |f: &str| crate::sim::Fault::parse_text(f).map(|_| ());
     match crate::config::scenario::load(&scenario, &text, &config, &fault_ok) {
         Ok(checked) => {

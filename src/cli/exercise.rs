@@ -221,13 +221,15 @@ pub async fn run(
     let control = |c: Control| {
         let (engine, operator) = (engine.clone(), operator.clone());
         async move {
+            let done = c.done();
             let view = engine.control_exercise(c, &operator).await.map_err(fail)?;
-            println!("{}", headline(&view, engine.now()));
+            println!("{done}\n{}", headline(&view, engine.now()));
             Ok::<_, CliError>(ExitCode::SUCCESS)
         }
     };
     match command {
         ExerciseCommand::Start { file, speed, detach } => {
+            let file = crate::config::scenario::find(&file.to_string_lossy(), &engine.config().path);
             let fault_ok = |f: &str| crate::sim::Fault::parse_text(f).map(|_| ());
             let (text, checked) =
                 engine.check_scenario(&file, &fault_ok).map_err(|e| CliError::message(e, 2))?;

@@ -38,7 +38,7 @@
 //! ```
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -51,6 +51,53 @@ use crate::model::exercise::{
     Act, Condition, ExerciseNotices, ExerciseType, Expected, Hazard, Inject, InjectKind, Module, Objective,
     Scenario, Target, Trigger, parse_offset, parse_simple_duration,
 };
+
+/// The scenarios shipped in `scenarios/`, built in so that the demo runs them from any folder.
+pub const SHIPPED: [(&str, &str); 3] = [
+    ("regional-outage", include_str!("../../scenarios/regional-outage.toml")),
+    ("ransomware-file-shares", include_str!("../../scenarios/ransomware-file-shares.toml")),
+    ("database-failover-validation", include_str!("../../scenarios/database-failover-validation.toml")),
+];
+
+/// Where the scenario `name` is: a path to a file, else `scenarios/NAME.toml` beside the
+/// configuration `config`, else `scenarios/NAME.toml` in the working folder.
+pub fn find(name: &str, config: &Path) -> PathBuf {
+    let given = PathBuf::from(name);
+    if given.is_file() {
+        return given;
+    }
+    let file = if name.ends_with(".toml") { name.to_owned() } else { format!("{name}.toml") };
+    match config.parent().map(|d| d.join("scenarios").join(&file)) {
+        Some(p) if p.is_file() => p,
+        _ => PathBuf::from("scenarios").join(file),
+    }
+}
+
+/// The text of the scenario at `path`: the file, or a shipped scenario of that file name when no
+/// such file exists (the demo's own, wherever it runs).
+pub fn read_text(path: &Path) -> Result<String, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let shipped = SHIPPED
+                .iter()
+                .find(|(name, _)| *name == stem && path.extension().is_some_and(|x| x == "toml"));
+            match shipped {
+                Some((_, text)) => Ok((*text).to_owned()),
+                None => {
+                    let names: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+                    Err(format!(
+                        "cannot read {}: no such file (the shipped scenarios are {})",
+                        path.display(),
+                        names.join(", ")
+                    ))
+                }
+            }
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

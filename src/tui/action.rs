@@ -84,6 +84,13 @@ pub enum EngineEvent {
     Done(String),
     /// The exercise driver released, skipped or resolved injects (a line each).
     ExerciseDriven(Vec<String>),
+    /// The exercise ended: the summary, whether every system is back to normal, and what the
+    /// end did (faults cleared, actions opened, where the report is).
+    ExerciseEnded {
+        summary: String,
+        clean: bool,
+        lines: Vec<String>,
+    },
 }
 
 /// The parts of a reloaded configuration the console takes on.

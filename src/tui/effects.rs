@@ -301,21 +301,6 @@ impl crate::engine::exercise::Injector for SimInjector {
     }
 }
 
-/// Where `:exercise start NAME` finds its scenario: a path, else `scenarios/NAME.toml` beside
-/// the configuration, else in the working folder.
-fn scenario_path(engine: &Engine, name: &str) -> std::path::PathBuf {
-    let given = std::path::PathBuf::from(name);
-    if given.is_file() {
-        return given;
-    }
-    let file = if name.ends_with(".toml") { name.to_owned() } else { format!("{name}.toml") };
-    let beside = engine.config().path.parent().map(|d| d.join("scenarios").join(&file));
-    match beside {
-        Some(p) if p.is_file() => p,
-        _ => std::path::PathBuf::from("scenarios").join(file),
-    }
-}
-
 async fn exercise_reply(
     request: super::action::ExerciseRequest,
     engine: &Engine,
@@ -327,7 +312,7 @@ async fn exercise_reply(
     let injector = injector.as_ref().map(|i| i as &dyn crate::engine::exercise::Injector);
     let result = match request {
         ExerciseRequest::Start { name, speed } => {
-            let path = scenario_path(engine, &name);
+            let path = crate::config::scenario::find(&name, &engine.config().path);
             let fault_ok = |f: &str| crate::sim::Fault::parse_text(f).map(|_| ());
             match engine.check_scenario(&path, &fault_ok) {
                 Err(e) => return EngineEvent::ConfigRejected(e),
@@ -352,28 +337,39 @@ async fn exercise_reply(
             }
         }
         ExerciseRequest::Control(control) => {
-            let what = format!("{control:?}");
-            engine.control_exercise(control, &operator).await.map(|_| {
-                let word = what.split(['(', ' ', '{']).next().unwrap_or("done").to_lowercase();
-                format!("exercise: {word} recorded")
-            })
+            let done = control.done();
+            engine.control_exercise(control, &operator).await.map(|_| format!("exercise: {done}"))
         }
         ExerciseRequest::End => {
             let ending = crate::engine::exercise::report::Ending::default();
-            engine.end_exercise(ending, injector, &operator).await.map(|(report, lines)| {
-                let not_back: Vec<&str> =
-                    report.cleanup.iter().filter(|c| !c.ok).map(|c| c.system.as_str()).collect();
-                let written = lines.last().cloned().unwrap_or_default();
-                if not_back.is_empty() {
-                    format!("exercise {} ended; every system is back to normal; {written}", report.id)
-                } else {
-                    format!(
-                        "exercise {} ended; NOT back to normal: {}; {written}",
-                        report.id,
-                        not_back.join(", ")
-                    )
+            return match engine.end_exercise(ending, injector, &operator).await {
+                Ok((report, lines)) => {
+                    let not_back: Vec<&str> =
+                        report.cleanup.iter().filter(|c| !c.ok).map(|c| c.system.as_str()).collect();
+                    let summary = if not_back.is_empty() {
+                        format!(
+                            "exercise {} ended; every system is back to normal (X shows the report)",
+                            report.id
+                        )
+                    } else {
+                        format!(
+                            "exercise {} ended; NOT back to normal: {} (X shows the cleanup check)",
+                            report.id,
+                            not_back.join(", ")
+                        )
+                    };
+                    let mut lines = lines;
+                    lines.extend(
+                        report
+                            .cleanup
+                            .iter()
+                            .filter(|c| !c.ok)
+                            .map(|c| format!("cleanup: {} {} — {}", c.system, c.state, c.note)),
+                    );
+                    EngineEvent::ExerciseEnded { summary, clean: not_back.is_empty(), lines }
                 }
-            })
+                Err(e) => EngineEvent::ActionFailed(e),
+            };
         }
     };
     match result {

@@ -227,6 +227,8 @@ pub struct State {
     pub inject_selected: usize,
     /// What the exercise driver did last, newest last (a few lines).
     pub exercise_log: Vec<String>,
+    /// How the last exercise this console ended went: its cleanup and its report, a line each.
+    pub exercise_ended: Vec<String>,
 }
 
 impl State {
@@ -245,6 +247,7 @@ impl State {
             players_view: false,
             inject_selected: 0,
             exercise_log: Vec::new(),
+            exercise_ended: Vec::new(),
             estate: config.estate.clone(),
             config_path: config.path.clone(),
             console: config.console.clone(),

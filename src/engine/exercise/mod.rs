@@ -82,6 +82,24 @@ pub enum Control {
     },
 }
 
+impl Control {
+    /// What was done, in words: `paused`, `I-3 released`, `observation recorded`.
+    pub fn done(&self) -> String {
+        match self {
+            Control::Pause => "paused".into(),
+            Control::Resume => "resumed".into(),
+            Control::Speed(s) => format!("speed set to {s}x"),
+            Control::Jump(id) => format!("moved on to {id}"),
+            Control::Release(id) => format!("{id} released"),
+            Control::Skip(id, _) => format!("{id} skipped"),
+            Control::Resolve(id, _) => format!("{id} resolved"),
+            Control::Acknowledge(id) => format!("{id} acknowledged"),
+            Control::Observe { kind, .. } => format!("observation recorded ({})", kind.name()),
+            Control::Rate { objective, rating, .. } => format!("{objective} rated {}", rating.letter()),
+        }
+    }
+}
+
 /// What one pass of the driver did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Driven {
@@ -106,8 +124,7 @@ impl Engine {
         path: &Path,
         fault_ok: &dyn Fn(&str) -> Result<(), String>,
     ) -> Result<(String, crate::config::scenario::Checked), String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = crate::config::scenario::read_text(path)?;
         let checked = crate::config::scenario::load(path, &text, &self.config, fault_ok)
             .map_err(|report| report.render(false))?;
         Ok((text, checked))
@@ -548,10 +565,10 @@ impl Engine {
             match state {
                 Watched::Down => push(now, "exercise", EventKind::Down { system: system.clone() }),
                 Watched::Healthy
-                    if view
-                        .events
-                        .iter()
-                        .any(|e| matches!(&e.kind, EventKind::Down { system: s } if s == system)) =>
+                    if view.events.iter().any(|e| {
+                        matches!(&e.kind, EventKind::Down { system: s } if s == system)
+                            && facts.healthy_since.get(system).is_some_and(|since| *since > e.at)
+                    }) =>
                 {
                     push(
                         now,
@@ -593,6 +610,9 @@ impl Engine {
                 HealthState::Unknown => continue,
             };
             facts.health.insert(h.name.clone(), watched);
+            if let (Watched::Healthy, Some(since)) = (watched, h.since) {
+                facts.healthy_since.insert(h.name.clone(), since);
+            }
             if h.decision.verdict.is_action() {
                 facts.verdicts.insert(h.name.clone(), h.decision.verdict.words().to_owned());
             }

@@ -28,6 +28,33 @@ pub struct CleanupLine {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObservationLine {
+    pub offset: String,
+    pub author: String,
+    pub kind: &'static str,
+    pub text: String,
+    pub inject: Option<String>,
+    pub objective: Option<String>,
+}
+
+impl ObservationLine {
+    /// "Strength: TEXT (I-2, O-1)".
+    fn line(&self) -> String {
+        let about: Vec<&str> = self.inject.iter().chain(&self.objective).map(String::as_str).collect();
+        let kind = match self.kind {
+            "strength" => "Strength",
+            "area for improvement" => "Area for improvement",
+            _ => "Note",
+        };
+        if about.is_empty() {
+            format!("{kind}: {}", self.text)
+        } else {
+            format!("{kind}: {} ({})", self.text, about.join(", "))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimelineLine {
     pub offset: String,
     pub at: DateTime<Utc>,
@@ -73,6 +100,8 @@ pub struct AfterAction {
     pub measures: Measures,
     pub injects: Vec<InjectLine>,
     pub timeline: Vec<TimelineLine>,
+    /// Every observation, with the inject or objective it is about.
+    pub observations: Vec<ObservationLine>,
     pub hot_wash: HotWash,
     pub cleanup: Vec<CleanupLine>,
     pub actions: Vec<ActionLine>,
@@ -278,6 +307,21 @@ impl Engine {
                 text: e.kind.describe(s),
             })
             .collect();
+        let observations = view
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Observed { text, inject, objective, kind } => Some(ObservationLine {
+                    offset: offset_text(e.offset),
+                    author: e.author.clone(),
+                    kind: kind.name(),
+                    text: text.clone(),
+                    inject: inject.clone(),
+                    objective: objective.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
         let hot_wash = view
             .events
             .iter()
@@ -315,6 +359,7 @@ impl Engine {
             measures,
             injects,
             timeline,
+            observations,
             hot_wash,
             cleanup,
             actions,
@@ -471,6 +516,12 @@ pub fn after_action_markdown(r: &AfterAction) -> String {
             i.outcome.as_deref().unwrap_or("-")
         );
     }
+    if !r.observations.is_empty() {
+        let _ = writeln!(md, "\n## Observations\n");
+        for o in &r.observations {
+            let _ = writeln!(md, "- {} {}: {}", o.offset, o.author, o.line());
+        }
+    }
     let _ = writeln!(md, "\n## Timeline\n\n| Scenario time | By | What |\n|---|---|---|");
     for t in &r.timeline {
         let _ = writeln!(md, "| {} | {} | {} |", t.offset, t.author, t.text.replace('|', "\\|"));
@@ -582,6 +633,13 @@ pub fn after_action_html(r: &AfterAction) -> String {
         }
         for s in &o.improvements {
             let _ = writeln!(h, "<li>Area for improvement: {}</li>", e(s));
+        }
+        let _ = writeln!(h, "</ul>");
+    }
+    if !r.observations.is_empty() {
+        let _ = writeln!(h, "<h2>Observations</h2><ul>");
+        for o in &r.observations {
+            let _ = writeln!(h, "<li>{} {}: {}</li>", e(&o.offset), e(&o.author), e(&o.line()));
         }
         let _ = writeln!(h, "</ul>");
     }

@@ -203,6 +203,9 @@ pub struct Facts {
     pub failed_over: Vec<String>,
     /// Systems whose decision panel recommends acting, with its verdict.
     pub verdicts: BTreeMap<String, String>,
+    /// Since when each healthy system has been healthy: a recovery counts only when it came
+    /// after the system went down (a probe not yet run after a fault is not a recovery).
+    pub healthy_since: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl Facts {

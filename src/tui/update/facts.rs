@@ -106,12 +106,26 @@ pub(super) fn apply(state: &mut State, fact: EngineEvent, now: DateTime<Utc>) ->
             Vec::new()
         }
         EngineEvent::ExerciseDriven(lines) => {
-            if let Some(last) = lines.last() {
+            // The scenario's own news never hides the answer to something the operator just did:
+            // it waits in the exercise log until that message has had its time.
+            let operators = state.message.as_ref().is_some_and(|m| {
+                !m.text.starts_with("exercise: +")
+                    && now.signed_duration_since(m.at).num_seconds()
+                        < crate::tui::state::message_seconds(m.level)
+            });
+            if let (Some(last), false) = (lines.last(), operators) {
                 say(state, MessageLevel::Info, format!("exercise: {last}"), now);
             }
             state.exercise_log.extend(lines);
             let excess = state.exercise_log.len().saturating_sub(50);
             state.exercise_log.drain(..excess);
+            vec![Effect::LoadOps]
+        }
+        EngineEvent::ExerciseEnded { summary, clean, lines } => {
+            let level = if clean { MessageLevel::Info } else { MessageLevel::Warning };
+            say(state, level, summary.clone(), now);
+            state.exercise_log.clear();
+            state.exercise_ended = std::iter::once(summary).chain(lines).collect();
             vec![Effect::LoadOps]
         }
         EngineEvent::Done(text) => {

@@ -87,14 +87,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
     let Some(x) = &state.ops.exercise else {
         let block =
             Block::default().borders(Borders::ALL).border_style(theme.block(true)).title(" exercise ");
-        let text = vec![
-            Line::from("No exercise is running."),
-            Line::from(""),
-            Line::from(Span::styled(
-                "Start one with :exercise start NAME (a scenario in scenarios/), or `warroom exercise start FILE`.",
-                theme.muted(),
-            )),
-        ];
+        let mut text = vec![Line::from("No exercise is running.")];
+        if !state.exercise_ended.is_empty() {
+            text.push(Line::from(""));
+            text.extend(state.exercise_ended.iter().map(|l| Line::from(l.as_str())));
+        }
+        text.push(Line::from(""));
+        text.push(Line::from(Span::styled(
+            "Start one with :exercise start NAME (a scenario in scenarios/), or `warroom exercise start FILE`.",
+            theme.muted(),
+        )));
         frame.render_widget(Paragraph::new(text).block(block).wrap(Wrap { trim: false }), area);
         return;
     };
