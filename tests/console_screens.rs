@@ -709,6 +709,8 @@ fn incident_ops(s: &State) -> warroom::tui::action::Ops {
             detail: None,
         }],
         exercise: None,
+        programme: None,
+        actions: Vec::new(),
         incident: Some(incident),
         timeline: vec![
             line(8, Some("database"), "transition", None, "healthy → down (connection refused)"),

@@ -19,6 +19,7 @@ use warroom::engine::exercise::{Control, Injector, NOT_CARRIED_OUT, Pending};
 use warroom::engine::jobs::{JobState, Proof, Refusal, Signal};
 use warroom::model::exercise::evaluate::Kind;
 use warroom::model::exercise::{Facts, InjectState, Rating, Watched};
+use warroom::model::programme::{Outcome as TestOutcome, TestKind};
 use warroom::sim::{Fault, SimEstate, SimHandle};
 
 /// The demo's configuration (config.toml.example), its state in `dir`.
@@ -391,6 +392,19 @@ async fn a_functional_exercise_fails_over_in_scope_and_nothing_else() {
     let d = engine.drive_exercise(&Facts::default(), Some(&injector)).await.unwrap().unwrap();
     assert!(d.lines.iter().any(|l| l.contains("I-1 resolved: failover database seen")), "{:?}", d.lines);
 
+    engine
+        .control_exercise(
+            Control::Observe {
+                text: "the runbook misses the DNS step".into(),
+                inject: Some("I-1".into()),
+                objective: None,
+                kind: Kind::Improvement,
+            },
+            "eve",
+        )
+        .await
+        .unwrap();
+
     // The end: the fault is cleared, and the cleanup check names the database left failed over.
     let (report, lines) = engine.end_exercise(Ending::default(), Some(&injector), "fac").await.unwrap();
     assert!(lines.iter().any(|l| l == "fault cleared on database"), "{lines:?}");
@@ -398,5 +412,27 @@ async fn a_functional_exercise_fails_over_in_scope_and_nothing_else() {
     let db = report.cleanup.iter().find(|c| c.system == "database").unwrap();
     assert!(!db.ok && db.note.contains("left failed over"), "{db:?}");
     assert!(report.measures.rto_achieved.contains_key("database"), "{:?}", report.measures);
-    assert_eq!(report.objectives[0].proposed, Rating::P, "{:?}", report.objectives[0]);
+    assert!(report.objectives[0].improvements.contains(&"the runbook misses the DNS step".to_owned()));
+
+    // The testing programme has a functional test of the database, with its finding.
+    let results = engine.test_results().await.unwrap();
+    let test = results.iter().find(|r| r.kind == TestKind::Functional).expect("the exercise is a test");
+    assert_eq!((test.system.as_str(), test.outcome), ("database", TestOutcome::Findings));
+    assert!(test.detail.contains("database not back to normal"), "{}", test.detail);
+    assert_eq!(test.by, format!("exercise {}", report.id));
+    // The corrective action is against the database: `status` shows it with the system.
+    assert_eq!(report.actions[0].action.system.as_deref(), Some("database"));
+    let (status, _) = engine.assess_estate(None).await.unwrap();
+    let db = status.systems.iter().find(|s| s.name == "database").unwrap();
+    assert_eq!(db.open_actions.len(), 1, "{:?}", db.open_actions);
+    let text = warroom::cli::status::render(&status);
+    let id = &report.actions[0].action.id;
+    assert!(
+        text.contains(&format!("action {id} open")) && text.contains("the runbook misses the DNS step"),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("testing programme: a functional test of database")),
+        "{lines:?}"
+    );
 }

@@ -150,7 +150,7 @@ pub enum ActionsCommand {
 }
 
 /// Faults set through the running demo's control API.
-struct ControlInjector(ControlClient);
+pub(super) struct ControlInjector(ControlClient);
 
 impl Injector for ControlInjector {
     fn set<'a>(&'a self, system: &'a str, fault: &'a str) -> Pending<'a, String> {
@@ -166,7 +166,7 @@ impl Injector for ControlInjector {
 }
 
 /// The engine on the configured state, or on the running demo's.
-async fn open(
+pub(super) async fn open(
     config: Option<PathBuf>,
     demo: bool,
 ) -> Result<(Engine, logging::Guard, Option<ControlInjector>), CliError> {
@@ -543,8 +543,9 @@ pub async fn actions(
     config: Option<PathBuf>,
     command: Option<ActionsCommand>,
     json: bool,
+    demo: bool,
 ) -> Result<ExitCode, CliError> {
-    let (engine, _log) = open_engine(config, BAD_INPUT).await?;
+    let (engine, _log, _) = open(config, demo).await?;
     if let Some(ActionsCommand::Close { id, evidence }) = command {
         engine.close_action(&id, &evidence, engine.operator()).await.map_err(|e| CliError::message(e, 1))?;
         println!("{id} closed");

@@ -10,6 +10,7 @@ pub mod health;
 pub mod logging;
 pub mod notify;
 pub mod ops;
+pub mod programme;
 pub mod sim;
 pub mod status;
 
@@ -200,6 +201,18 @@ pub enum Command {
         command: Option<exercise::ActionsCommand>,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        at: exercise::Where,
+    },
+    /// The testing programme: when each system was last tested, by what, and when the next
+    /// test is due (exit 1 due soon, 2 overdue); restore drills; pruning past the keep
+    Programme {
+        #[command(subcommand)]
+        command: Option<programme::ProgrammeCommand>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        at: exercise::Where,
     },
     /// The tamper-evident audit log
     Audit {
@@ -443,7 +456,12 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         Some(Command::Notify { command }) => notify::run(cli.config, command).await,
         Some(Command::Statuspage) => notify::statuspage(cli.config).await,
         Some(Command::Exercise { command, at }) => exercise::run(cli.config, command, at.demo).await,
-        Some(Command::Actions { command, json }) => exercise::actions(cli.config, command, json).await,
+        Some(Command::Actions { command, json, at }) => {
+            exercise::actions(cli.config, command, json, at.demo).await
+        }
+        Some(Command::Programme { command, json, at }) => {
+            programme::run(cli.config, command, json, at.demo).await
+        }
         Some(Command::Rpo { json }) => backup::rpo(cli.config, json).await,
         Some(Command::Backup { command }) => match command {
             BackupCommand::Run { system, yes } => backup::run(cli.config, system, yes).await,

@@ -83,8 +83,52 @@ pub fn render(report: &EstateAssessment) -> String {
             "  {:<width$}  RTO {:<5} RPO {:<5} {rpo}{health}",
             s.name, s.objectives.rto, s.objectives.rpo
         );
+        if let Some(line) = testing_line(s) {
+            let _ = writeln!(out, "  {:<width$}  {line}", "");
+        }
+        for a in &s.open_actions {
+            let _ = writeln!(
+                out,
+                "  {:<width$}  action {} {} (due {}, {}): {}",
+                "",
+                a.id,
+                a.status.name(),
+                a.due.get(..10).unwrap_or(&a.due),
+                a.owner,
+                a.issue
+            );
+        }
     }
     out
+}
+
+/// "tests: OVERDUE drill (never tested) · a restore takes 2m10s": only when a test is due or a
+/// restore drill has been timed.
+fn testing_line(s: &crate::engine::assessment::SystemStatus) -> Option<String> {
+    use crate::model::programme::Due;
+    let t = s.testing.as_ref()?;
+    let restore = t.restore_takes_seconds.map(|secs| {
+        let over = secs > s.objectives.rto_seconds;
+        format!("a restore takes {}{}", clock(secs_of(secs)), if over { " (over the RTO)" } else { "" })
+    });
+    let due = match t.due {
+        Due::Ok => None,
+        due => Some(format!(
+            "test {}: {} ({})",
+            due.name(),
+            t.next_test,
+            match &t.last_test {
+                None => "never tested".to_owned(),
+                Some(_) => format!("due {}", t.next_due.get(..10).unwrap_or(&t.next_due)),
+            }
+        )),
+    };
+    let parts: Vec<String> = due.into_iter().chain(restore).collect();
+    (!parts.is_empty()).then(|| format!("tests: {}", parts.join(" · ")))
+}
+
+fn secs_of(s: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(s)
 }
 
 fn secs(s: Option<u64>) -> std::time::Duration {

@@ -15,6 +15,7 @@ pub mod failover;
 pub mod health;
 pub mod keys;
 pub mod notify;
+pub mod programme;
 pub mod scenario;
 pub mod secrets;
 pub mod systems;
@@ -57,6 +58,8 @@ pub const SECTIONS: &[&str] = &[
     "contacts",
     "notify",
     "statuspage",
+    "programme",
+    "test_results",
 ];
 
 /// A loaded, checked configuration.
@@ -81,6 +84,8 @@ pub struct Config {
     pub approval: ApprovalPolicies,
     /// Contacts, channels, the cadence, templates and the status page.
     pub notify: notify::Notify,
+    /// What must be tested how often (the standard's schedule by default).
+    pub programme: programme::Programme,
 }
 
 impl Config {
@@ -252,6 +257,8 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
         &location_names,
         &mut report,
     );
+    let programme =
+        programme::resolve(sections.programme, &sections.test_results, &system_names, &mut report);
     report.sort();
     if report.has_errors() {
         return Err(LoadError::Invalid(Box::new(report)));
@@ -271,6 +278,7 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
             locations,
             approval,
             notify,
+            programme,
         },
         report,
     })
@@ -288,6 +296,8 @@ struct Sections {
     contacts: Vec<notify::ContactEntry>,
     notify: notify::NotifySection,
     statuspage: Option<notify::StatusPageSection>,
+    programme: Option<Vec<programme::ProgrammeEntry>>,
+    test_results: programme::TestResultsSection,
 }
 
 /// Send each top-level key to the module of its section.
@@ -304,6 +314,8 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
         contacts: Vec::new(),
         notify: notify::NotifySection::default(),
         statuspage: None,
+        programme: None,
+        test_results: programme::TestResultsSection::default(),
     };
     for (key, node) in doc.root.iter() {
         let name: &str = key.get_ref();
@@ -321,6 +333,8 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
             "contacts" => sections.contacts = read_list(doc, name, node, report),
             "notify" => sections.notify = read(doc, name, node, report).unwrap_or_default(),
             "statuspage" => sections.statuspage = read(doc, name, node, report),
+            "programme" => sections.programme = Some(read_list(doc, name, node, report)),
+            "test_results" => sections.test_results = read(doc, name, node, report).unwrap_or_default(),
             _ => report.push(unknown_section(name, key.span())),
         }
     }

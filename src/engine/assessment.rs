@@ -60,6 +60,35 @@ pub struct SystemStatus {
     /// `--probe`; `null` for a system with no health check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<Option<HealthLine>>,
+    /// Where it stands in the testing programme.
+    pub testing: Option<TestingLine>,
+    /// Corrective actions against it that are not closed.
+    pub open_actions: Vec<ActionBrief>,
+}
+
+/// A system's place in the testing programme, in brief.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestingLine {
+    /// `ok`, `due-soon` or `overdue`.
+    pub due: crate::model::programme::Due,
+    /// The test that falls due first, and when.
+    pub next_test: String,
+    pub next_due: String,
+    pub last_test: Option<String>,
+    pub last_at: Option<String>,
+    pub last_outcome: Option<crate::model::programme::Outcome>,
+    /// How long its newest restore drill's restore took (beside the RTO).
+    pub restore_takes_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionBrief {
+    pub id: String,
+    /// `open` or `overdue`.
+    pub status: crate::model::exercise::ActionStatus,
+    pub issue: String,
+    pub owner: String,
+    pub due: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,6 +163,8 @@ impl EstateAssessment {
                     },
                     severity: severity_name(rpo.severity()),
                     health: None,
+                    testing: None,
+                    open_actions: Vec::new(),
                 });
             }
         }
@@ -144,6 +175,46 @@ impl EstateAssessment {
             exit_code: worst.exit_code(),
             counts,
             systems,
+        }
+    }
+
+    /// Add each system's standing in the testing programme and its open corrective actions.
+    /// They are shown, not counted in the exit code: `warroom programme` and `warroom actions`
+    /// have their own.
+    pub fn add_programme(
+        &mut self,
+        programme: &crate::engine::programme::ProgrammeView,
+        actions: &[crate::engine::exercise::report::ActionLine],
+    ) {
+        use crate::model::exercise::ActionStatus;
+        let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+        for system in &mut self.systems {
+            system.testing = programme.system(&system.name).and_then(|p| {
+                let next = p.next()?;
+                let last = p.last();
+                Some(TestingLine {
+                    due: p.due,
+                    next_test: next.test.name().to_owned(),
+                    next_due: stamp(next.next_due),
+                    last_test: last.map(|l| l.kind.name().to_owned()),
+                    last_at: last.map(|l| stamp(l.at)),
+                    last_outcome: last.map(|l| l.outcome),
+                    restore_takes_seconds: p.restore_takes_secs,
+                })
+            });
+            system.open_actions = actions
+                .iter()
+                .filter(|a| {
+                    a.status != ActionStatus::Closed && a.action.system.as_deref() == Some(&system.name)
+                })
+                .map(|a| ActionBrief {
+                    id: a.action.id.clone(),
+                    status: a.status,
+                    issue: a.action.issue.clone(),
+                    owner: a.action.owner.clone(),
+                    due: stamp(a.action.due),
+                })
+                .collect();
         }
     }
 
@@ -314,6 +385,9 @@ impl Engine {
         if let Some(lines) = probed {
             report.add_health(lines);
         }
+        let programme = self.programme().await.map_err(|e| format!("state unreadable: {e}"))?;
+        let actions = self.corrective_actions().await.map_err(|e| format!("state unreadable: {e}"))?;
+        report.add_programme(&programme, &actions);
         Ok((report, problems))
     }
 }

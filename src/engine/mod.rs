@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod monitor;
 pub mod probe;
 pub mod process;
+pub mod programme;
 pub mod recovery;
 pub mod work;
 

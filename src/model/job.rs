@@ -2,7 +2,8 @@
 //! to it. One spelling each, used by the store, the audit log, JSON and the command line.
 //!
 //! ```text
-//!  JobKind   backup verify deep-verify restore adopt prune failover failback recover notify
+//!  JobKind   backup verify deep-verify restore-drill restore adopt prune failover failback
+//!            recover notify
 //!  JobState  proposed ─► approved ─► running ─► succeeded | failed | cancelled | interrupted
 //!  Signal    confirm abort skip retry        (to a running job, from any process)
 //!  Progress  stage, done/total in bytes or steps, rate, ETA, and what it waits for
@@ -20,6 +21,9 @@ pub enum JobKind {
     Backup,
     Verify,
     DeepVerify,
+    /// The testing programme's restore drill: the newest verified backup restored into
+    /// scratch, checked file by file, timed against the RTO.
+    RestoreDrill,
     Restore,
     Adopt,
     Prune,
@@ -31,10 +35,11 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 10] = [
+    pub const ALL: [JobKind; 11] = [
         JobKind::Backup,
         JobKind::Verify,
         JobKind::DeepVerify,
+        JobKind::RestoreDrill,
         JobKind::Restore,
         JobKind::Adopt,
         JobKind::Prune,
@@ -49,6 +54,7 @@ impl JobKind {
             JobKind::Backup => "backup",
             JobKind::Verify => "verify",
             JobKind::DeepVerify => "deep-verify",
+            JobKind::RestoreDrill => "restore-drill",
             JobKind::Restore => "restore",
             JobKind::Adopt => "adopt",
             JobKind::Prune => "prune",
@@ -71,7 +77,7 @@ impl JobKind {
             JobKind::Failover | JobKind::Failback => 256,
             JobKind::Restore => 8,
             JobKind::Recover => 4,
-            JobKind::Adopt | JobKind::Prune => 1,
+            JobKind::Adopt | JobKind::Prune | JobKind::RestoreDrill => 1,
             JobKind::Notify => 4,
         }
     }
@@ -82,7 +88,7 @@ impl JobKind {
             // They all write the system's repositories.
             JobKind::Backup | JobKind::Prune | JobKind::Adopt => Some(LockClass::Repository),
             JobKind::Restore => Some(LockClass::Restore),
-            JobKind::Verify | JobKind::DeepVerify => None,
+            JobKind::Verify | JobKind::DeepVerify | JobKind::RestoreDrill => None,
             // A failover and a failback of one system never run at once.
             JobKind::Failover | JobKind::Failback => Some(LockClass::Failover),
             JobKind::Recover => Some(LockClass::Recover),

@@ -131,6 +131,10 @@ pub struct Ops {
     pub preview: Option<Result<crate::engine::comms::Composition, String>>,
     /// The exercise running on this state, if one is.
     pub exercise: Option<crate::engine::exercise::ExerciseView>,
+    /// The testing programme (or why it cannot be read).
+    pub programme: Option<Result<crate::engine::programme::ProgrammeView, String>>,
+    /// The corrective actions that are not closed.
+    pub actions: Vec<crate::engine::exercise::report::ActionLine>,
 }
 
 /// What is asked of the exercise from the console.

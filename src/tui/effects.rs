@@ -282,7 +282,14 @@ async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::engine::
         None => None,
     };
     let exercise = engine.open_exercise().await?;
-    Ok(super::action::Ops { states, incident, timeline, jobs, comms, preview, exercise })
+    let programme = Some(engine.programme().await);
+    let actions = engine
+        .corrective_actions()
+        .await?
+        .into_iter()
+        .filter(|a| a.status != crate::model::exercise::ActionStatus::Closed)
+        .collect();
+    Ok(super::action::Ops { states, incident, timeline, jobs, comms, preview, exercise, programme, actions })
 }
 
 /// Faults set on the console's own simulated estate (the demo).

@@ -10,6 +10,11 @@ use crate::engine::backup::catalog::BackupView;
 use crate::engine::jobs::{JobKind, JobSnapshot, JobSpec, Plan, Proof};
 use crate::model::backup::Schedule;
 
+/// The jobs running and those that finished, together.
+fn jobs_recent<'a>(active: &'a [JobSnapshot], finished: &'a [JobSnapshot]) -> Vec<&'a JobSnapshot> {
+    active.iter().chain(finished).collect()
+}
+
 impl Engine {
     // ---- the schedule ----
 
@@ -35,7 +40,8 @@ impl Engine {
                 return Vec::new();
             }
         };
-        let active: Vec<JobSnapshot> = jobs.into_iter().filter(|j| !j.state.finished()).collect();
+        let (active, finished): (Vec<JobSnapshot>, Vec<JobSnapshot>) =
+            jobs.into_iter().partition(|j| !j.state.finished());
         let busy = |kind: JobKind, system: &str| active.iter().any(|j| j.kind == kind && j.target == system);
         let mut started = Vec::new();
         for (system, settings) in self.config.estate.systems().iter().zip(&self.config.systems) {
@@ -83,6 +89,45 @@ impl Engine {
                         tracing::warn!(system = %system.name, error = %e, "a scheduled deep verify cannot start")
                     }
                 }
+            }
+        }
+        started.extend(self.schedule_restore_drills(&jobs_recent(&active, &finished), now).await);
+        started
+    }
+
+    /// The programme's restore drills that are due, for systems with a verified backup and a
+    /// key to read it; a drill that ran (or failed) in the last hour is not tried again yet.
+    async fn schedule_restore_drills(
+        &self,
+        recent: &[&JobSnapshot],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<String> {
+        use crate::model::programme::{Due, TestKind};
+        let mut started = Vec::new();
+        if self.config.encryption.identity_file.is_none() {
+            return started;
+        }
+        let view = match self.programme().await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "the programme cannot be read: no restore drill started this pass");
+                return started;
+            }
+        };
+        for s in &view.systems {
+            let due = s.tests.iter().any(|t| t.test == TestKind::RestoreDrill && t.due == Due::Overdue);
+            let lately = recent.iter().any(|j| {
+                j.target == s.system
+                    && matches!(j.kind, JobKind::RestoreDrill | JobKind::Backup)
+                    && j.finished_at.is_none_or(|f| now - f < TimeDelta::hours(1))
+            });
+            if !due || lately {
+                continue;
+            }
+            match self.plan_restore_drill(&s.system).await {
+                Ok((spec, plan)) => started.extend(self.start_scheduled(&spec, plan).await),
+                // No verified backup yet: the drill waits for one.
+                Err(e) => tracing::debug!(system = %s.system, error = %e, "a restore drill cannot start yet"),
             }
         }
         started

@@ -248,6 +248,17 @@ impl Engine {
                 line.note = "left failed over on purpose (at the end)".into();
             }
         }
+        match self.record_exercise_results(&report, operator).await {
+            Ok(results) => {
+                let systems: Vec<&str> = results.iter().map(|r| r.system.as_str()).collect();
+                lines.push(format!(
+                    "testing programme: a {} test of {} recorded",
+                    report.kind,
+                    systems.join(", ")
+                ));
+            }
+            Err(e) => lines.push(format!("the testing programme's results could not be recorded: {e}")),
+        }
         let written = self.write_after_action(&report)?;
         lines.push(format!("after-action report: {}", written.display()));
         Ok((report, lines))

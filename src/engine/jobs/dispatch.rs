@@ -140,6 +140,9 @@ impl Engine {
                     )
                     .await
                 }
+                JobSpec::RestoreDrill { system, id, location, scratch } => {
+                    self.restore_drill(&system, &id, &location, Path::new(&scratch), &ctx).await
+                }
                 JobSpec::Adopt { system, id, identity, manifest_sha256, .. } => {
                     self.adopt(&system, &id, &manifest_sha256, identity.map(PathBuf::from), &ctx).await
                 }

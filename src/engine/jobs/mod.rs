@@ -63,6 +63,14 @@ pub enum JobSpec {
         #[serde(default)]
         untrusted: bool,
     },
+    /// A restore drill: backup `id` of `system` from `location` restored into `scratch` (a
+    /// folder of the state's own), checked file by file, timed against the RTO, removed.
+    RestoreDrill {
+        system: String,
+        id: String,
+        location: String,
+        scratch: String,
+    },
     /// Sign a backup made before signing (or by another key) after a deep verify of it.
     Adopt {
         system: String,
@@ -107,6 +115,7 @@ impl JobSpec {
             JobSpec::Backup { .. } => JobKind::Backup,
             JobSpec::Verify { deep: false, .. } => JobKind::Verify,
             JobSpec::Verify { deep: true, .. } => JobKind::DeepVerify,
+            JobSpec::RestoreDrill { .. } => JobKind::RestoreDrill,
             JobSpec::Restore { .. } => JobKind::Restore,
             JobSpec::Adopt { .. } => JobKind::Adopt,
             JobSpec::Prune { .. } => JobKind::Prune,
@@ -122,6 +131,7 @@ impl JobSpec {
             JobSpec::Backup { system, .. }
             | JobSpec::Verify { system, .. }
             | JobSpec::Restore { system, .. }
+            | JobSpec::RestoreDrill { system, .. }
             | JobSpec::Adopt { system, .. }
             | JobSpec::Prune { system, .. }
             | JobSpec::Failover { system, .. } => system,
@@ -133,7 +143,8 @@ impl JobSpec {
     pub fn action(&self) -> Action {
         match self {
             JobSpec::Backup { .. } => Action::Backup,
-            JobSpec::Verify { .. } => Action::Verify,
+            // It reads the backup and writes only its own scratch: a verification's gate.
+            JobSpec::Verify { .. } | JobSpec::RestoreDrill { .. } => Action::Verify,
             JobSpec::Restore { .. } => Action::Restore,
             JobSpec::Adopt { .. } => Action::Adopt,
             JobSpec::Prune { .. } => Action::Prune,

@@ -5,6 +5,7 @@
 
 mod adopt;
 mod backup;
+mod drill;
 mod failover;
 mod notify;
 mod prune;

@@ -132,6 +132,7 @@ fn overview(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme:
         ),
     ]));
     lines.push(Line::from(vec![label("standby", theme), Span::styled(system.tier.standby(), theme.muted())]));
+    lines.extend(testing_lines(state, &system.name, system.objective.rto, theme, now));
     lines.extend(backup_lines(state, detail.system, theme, now, inner));
     if let Some(h) = state.health_info(detail.system) {
         lines.push(Line::default());
@@ -143,6 +144,93 @@ fn overview(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme:
     }
     let block = pane("OVERVIEW", detail.pane == DetailPane::Overview, theme);
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}
+
+/// The system in the testing programme (next due, last tested, the restore's real RTO) and the
+/// corrective actions against it.
+fn testing_lines<'a>(
+    state: &State,
+    system: &str,
+    rto: std::time::Duration,
+    theme: &Theme,
+    now: DateTime<Utc>,
+) -> Vec<Line<'a>> {
+    use crate::model::programme::Due;
+    let mut lines = Vec::new();
+    match &state.ops.programme {
+        Some(Ok(view)) => {
+            if let Some(p) = view.system(system)
+                && let Some(next) = p.next()
+            {
+                let style = match p.due {
+                    Due::Ok => theme.ok(),
+                    Due::DueSoon => theme.warning(),
+                    Due::Overdue => theme.danger(),
+                };
+                let when = match (&next.last, next.due) {
+                    (None, _) => "never tested".to_owned(),
+                    (Some(_), Due::Overdue) => {
+                        format!("due since {}", crate::model::backup::when(next.next_due))
+                    }
+                    (Some(_), _) => format!("due {}", crate::model::backup::when(next.next_due)),
+                };
+                lines.push(Line::from(vec![
+                    label("tests", theme),
+                    Span::styled(format!("{} {} ({when})", p.due.name(), next.test.name()), style),
+                ]));
+                if let Some(last) = p.last() {
+                    lines.push(Line::from(vec![
+                        label("last test", theme),
+                        Span::styled(
+                            format!(
+                                "{} {} ago by {}: {}",
+                                last.kind.name(),
+                                human((now - last.at).to_std().unwrap_or_default()),
+                                last.by,
+                                last.outcome.name()
+                            ),
+                            theme.muted(),
+                        ),
+                    ]));
+                }
+                if let Some(secs) = p.restore_takes_secs {
+                    let takes = std::time::Duration::from_secs(secs);
+                    let style = if takes > rto { theme.danger() } else { theme.muted() };
+                    lines.push(Line::from(vec![
+                        label("restore", theme),
+                        Span::styled(format!("a restore takes {} (RTO {})", human(takes), human(rto)), style),
+                    ]));
+                }
+            }
+        }
+        Some(Err(e)) => lines.push(Line::from(vec![
+            label("tests", theme),
+            Span::styled(format!("the programme cannot be read: {e}"), theme.warning()),
+        ])),
+        None => {}
+    }
+    for a in state.ops.actions.iter().filter(|a| a.action.system.as_deref() == Some(system)) {
+        let style = if a.status == crate::model::exercise::ActionStatus::Overdue {
+            theme.danger()
+        } else {
+            theme.warning()
+        };
+        lines.push(Line::from(vec![
+            label("action", theme),
+            Span::styled(
+                format!(
+                    "{} {} due {} ({}): {}",
+                    a.action.id,
+                    a.status.name(),
+                    a.action.due.format("%Y-%m-%d"),
+                    a.action.owner,
+                    a.action.issue
+                ),
+                style,
+            ),
+        ]));
+    }
+    lines
 }
 
 /// Backups shown in the detail: the newest few.

@@ -187,6 +187,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         let style = if count > 0 { theme.severity(severity) } else { theme.muted() };
         second.push(Span::styled(format!(" {symbol} {count} {word} "), style));
     }
+    // The testing programme: systems with a test overdue (or due soon), at 120 columns and up.
+    if all && let Some(Ok(programme)) = &state.ops.programme {
+        use crate::model::programme::Due;
+        let count = |d| programme.systems.iter().filter(|s| s.due == d).count();
+        let (overdue, soon) = (count(Due::Overdue), count(Due::DueSoon));
+        if overdue > 0 {
+            second.push(Span::styled("   tests", theme.muted()));
+            second.push(Span::styled(format!(" ✖ {overdue} overdue "), theme.severity(Severity::Critical)));
+        } else if soon > 0 {
+            second.push(Span::styled("   tests", theme.muted()));
+            second.push(Span::styled(format!(" ▲ {soon} due soon "), theme.severity(Severity::Warning)));
+        }
+    }
     // What the stored state says (RPO, jobs, failovers) is the last good read: the reason
     // takes the counts' place until a read succeeds.
     if let Some((why, _)) = &state.state_unreadable {
