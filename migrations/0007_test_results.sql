@@ -10,7 +10,7 @@ CREATE TABLE test_results (
     outcome       TEXT NOT NULL,        -- passed | findings | failed
     by_what       TEXT NOT NULL,        -- the job or exercise that ran it
     detail        TEXT NOT NULL,
-    duration_secs INTEGER               -- how long its work took (a restore drill's restore)
+    duration_ms INTEGER               -- how long its work took (a restore drill's restore)
 );
 
 CREATE INDEX test_results_by_system ON test_results (system, kind, at);

@@ -516,7 +516,7 @@ fn the_demo_runs_a_shipped_scenario_at_speed_and_ends_with_a_report() {
     t.wait_text("observation recorded (strength)");
     t.type_text(":");
     t.wait_text("tab complete");
-    t.type_text("exercise end");
+    t.type_text("exercise end +the notice went out fast -name a scribe");
     t.keys(&["Enter"]);
     let written = |s: &str| {
         s.lines()
@@ -530,6 +530,9 @@ fn the_demo_runs_a_shipped_scenario_at_speed_and_ends_with_a_report() {
     assert!(report.contains("# After-action report: Regional outage at the primary site"), "{report}");
     assert!(report.contains("| I-2 Database unreachable |"), "{report}");
     assert!(report.contains("Strength: the commander declared within minutes"), "{report}");
+    assert!(report.contains("- Went well: the notice went out fast"), "the hot wash: {report}");
+    assert!(report.contains("- To improve: name a scribe"), "the hot wash: {report}");
+    assert!(report.contains("RPO achieved, database"), "{report}");
     assert!(report.contains("| O-2 Declare an incident and take command |"), "{report}");
     assert!(report.contains("| database |"), "the cleanup check lists the database: {report}");
     assert!(screen.contains("NOT back to normal: database"), "the console says what is left: {screen}");

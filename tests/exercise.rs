@@ -413,6 +413,13 @@ async fn a_functional_exercise_fails_over_in_scope_and_nothing_else() {
     assert!(!db.ok && db.note.contains("left failed over"), "{db:?}");
     assert!(report.measures.rto_achieved.contains_key("database"), "{:?}", report.measures);
     assert!(report.objectives[0].improvements.contains(&"the runbook misses the DNS step".to_owned()));
+    assert!(
+        report.rpo_achieved.contains_key("database")
+            || report.rpo_unprotected.contains(&"database".to_owned()),
+        "the RPO achieved is measured for the database: {:?} {:?}",
+        report.rpo_achieved,
+        report.rpo_unprotected
+    );
 
     // The testing programme has a functional test of the database, with its finding.
     let results = engine.test_results().await.unwrap();

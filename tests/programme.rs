@@ -31,16 +31,16 @@ async fn a_restore_drill_is_timed_checked_recorded_and_leaves_nothing() {
     let job = run(&engine, spec, plan).await;
     assert_eq!(job.state, JobState::Succeeded, "{:?}", job.outcome);
     let outcome = job.outcome.unwrap();
-    assert!(outcome.contains("checked file by file in"), "{outcome}");
+    assert!(outcome.contains("checked file by file in "), "{outcome}");
 
     let results = engine.test_results().await.unwrap();
     let drill = results.iter().find(|r| r.kind == TestKind::RestoreDrill).expect("the drill is recorded");
     assert_eq!((drill.outcome, drill.system.as_str()), (Outcome::Passed, "files"));
-    assert!(drill.duration_secs.is_some(), "the restore's duration is recorded");
+    assert!(drill.duration_ms.is_some(), "the restore's duration is recorded");
     assert_eq!(drill.by, format!("job {}", job.id));
     let view = engine.programme().await.unwrap();
     let files = view.system("files").unwrap();
-    assert_eq!(files.restore_takes_secs, drill.duration_secs, "the RTO a restore would really take");
+    assert_eq!(files.restore_takes_ms, drill.duration_ms, "the RTO a restore would really take");
     assert_eq!((view.due, view.exit_code), (Due::Ok, 0), "{view:#?}");
     // The scratch is gone; the audit log has the result.
     let drills = e.path("state/drills");
@@ -70,7 +70,7 @@ async fn a_restore_drill_is_timed_checked_recorded_and_leaves_nothing() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["systems"][0]["testing"]["last_test"], "restore-drill");
-    assert_eq!(v["systems"][0]["testing"]["restore_takes_seconds"], drill.duration_secs.unwrap());
+    assert_eq!(v["systems"][0]["testing"]["restore_takes_ms"], drill.duration_ms.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +98,7 @@ async fn a_tampered_backup_fails_the_drill_and_the_system_stays_due() {
     assert!(drill.detail.contains(&id) && drill.detail.contains("could not be restored"), "{}", drill.detail);
     let view = engine.programme().await.unwrap();
     assert_eq!(view.due, Due::Overdue, "a failed drill does not count");
-    assert_eq!(view.system("files").unwrap().restore_takes_secs, None);
+    assert_eq!(view.system("files").unwrap().restore_takes_ms, None);
     let left: Vec<_> =
         std::fs::read_dir(e.path("state/drills")).map(|d| d.flatten().collect()).unwrap_or_default();
     assert!(left.is_empty(), "nothing half-restored is left: {left:?}");

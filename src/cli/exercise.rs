@@ -198,6 +198,10 @@ pub(super) async fn open(
         .collect();
     crate::sim::demo::point_checks(&mut config, &endpoints);
     crate::sim::demo::point_procedures(&mut config, &info.control, &info.token);
+    // The demo's backups, key and all (a restore drill reads them); the demo runs the schedule.
+    let schedule = config.console.run_schedule;
+    crate::sim::demo::point_backups(&mut config).map_err(|e| CliError::message(e, BAD_INPUT))?;
+    config.console.run_schedule = schedule;
     let guard = logging::init(&config.console.state_dir);
     let engine = Engine::open(config).await.map_err(|e| CliError::engine(e, BAD_INPUT))?;
     Ok((engine, guard, Some(ControlInjector(client))))
@@ -428,7 +432,7 @@ pub fn status_text(view: &ExerciseView, players: bool, now: chrono::DateTime<chr
     }
     for (i, inject) in s.injects.iter().enumerate() {
         let r = &run.injects[i];
-        if players && !r.state.visible_to_players() {
+        if players && (!r.state.visible_to_players() || inject.facilitator_only()) {
             continue;
         }
         let when = match (r.released, run.countdowns(s, now).iter().find(|(j, _)| *j == i)) {
@@ -478,7 +482,7 @@ fn status_json(view: &ExerciseView, players: bool, now: chrono::DateTime<chrono:
         .injects
         .iter()
         .zip(&view.run.injects)
-        .filter(|(_, r)| !players || r.state.visible_to_players())
+        .filter(|(i, r)| !players || (r.state.visible_to_players() && !i.facilitator_only()))
         .map(|(i, r)| {
             let mut v = serde_json::json!({
                 "id": i.id, "title": i.title, "type": i.kind, "from": i.from, "to": i.to, "body": i.body,

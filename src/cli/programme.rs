@@ -94,11 +94,10 @@ pub fn render(view: &ProgrammeView, now: chrono::DateTime<chrono::Utc>) -> Strin
     );
     for s in &view.systems {
         let restore = s
-            .restore_takes_secs
-            .map(|t| {
-                let t = std::time::Duration::from_secs(t);
+            .restore_takes_ms
+            .map(|ms| {
                 let rto = std::time::Duration::from_secs(s.rto_secs);
-                format!(" · a restore takes {}{}", human(t), if t > rto { " (over the RTO)" } else { "" })
+                format!(" · {}", crate::model::programme::restore_takes(ms, rto))
             })
             .unwrap_or_default();
         let _ = writeln!(

@@ -107,10 +107,8 @@ pub fn render(report: &EstateAssessment) -> String {
 fn testing_line(s: &crate::engine::assessment::SystemStatus) -> Option<String> {
     use crate::model::programme::Due;
     let t = s.testing.as_ref()?;
-    let restore = t.restore_takes_seconds.map(|secs| {
-        let over = secs > s.objectives.rto_seconds;
-        format!("a restore takes {}{}", clock(secs_of(secs)), if over { " (over the RTO)" } else { "" })
-    });
+    let rto = std::time::Duration::from_secs(s.objectives.rto_seconds);
+    let restore = t.restore_takes_ms.map(|ms| crate::model::programme::restore_takes(ms, rto));
     let due = match t.due {
         Due::Ok => None,
         due => Some(format!(
@@ -125,10 +123,6 @@ fn testing_line(s: &crate::engine::assessment::SystemStatus) -> Option<String> {
     };
     let parts: Vec<String> = due.into_iter().chain(restore).collect();
     (!parts.is_empty()).then(|| format!("tests: {}", parts.join(" · ")))
-}
-
-fn secs_of(s: u64) -> std::time::Duration {
-    std::time::Duration::from_secs(s)
 }
 
 fn secs(s: Option<u64>) -> std::time::Duration {

@@ -78,7 +78,7 @@ pub struct TestingLine {
     pub last_at: Option<String>,
     pub last_outcome: Option<crate::model::programme::Outcome>,
     /// How long its newest restore drill's restore took (beside the RTO).
-    pub restore_takes_seconds: Option<u64>,
+    pub restore_takes_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -199,7 +199,7 @@ impl EstateAssessment {
                     last_test: last.map(|l| l.kind.name().to_owned()),
                     last_at: last.map(|l| stamp(l.at)),
                     last_outcome: last.map(|l| l.outcome),
-                    restore_takes_seconds: p.restore_takes_secs,
+                    restore_takes_ms: p.restore_takes_ms,
                 })
             });
             system.open_actions = actions

@@ -22,7 +22,7 @@ pub struct SystemProgramme {
     pub tier: u8,
     pub rto_secs: u64,
     /// How long its newest restore drill's restore took: the RTO a restore would really take.
-    pub restore_takes_secs: Option<u64>,
+    pub restore_takes_ms: Option<u64>,
     pub tests: Vec<Standing>,
     pub due: Due,
 }
@@ -78,7 +78,7 @@ impl Engine {
                     outcome: Outcome::Passed,
                     by: format!("verification of backup {}", b.manifest.id),
                     detail: format!("backup {} verified", b.manifest.id),
-                    duration_secs: None,
+                    duration_ms: None,
                 });
             }
         }
@@ -108,7 +108,7 @@ impl Engine {
                 })
                 .map(|r| standing(r, &system.name, results, now, now))
                 .collect();
-            let restore_takes_secs = results
+            let restore_takes_ms = results
                 .iter()
                 .filter(|r| {
                     r.system == system.name
@@ -116,13 +116,13 @@ impl Engine {
                         && r.outcome != Outcome::Failed
                 })
                 .max_by_key(|r| r.at)
-                .and_then(|r| r.duration_secs);
+                .and_then(|r| r.duration_ms);
             let due = tests.iter().map(|t| t.due).max().unwrap_or(Due::Ok);
             systems.push(SystemProgramme {
                 system: system.name.clone(),
                 tier: system.tier.number(),
                 rto_secs: system.objective.rto.as_secs(),
-                restore_takes_secs,
+                restore_takes_ms,
                 tests,
                 due,
             });
@@ -191,6 +191,10 @@ impl Engine {
         report: &AfterAction,
         operator: &str,
     ) -> Result<Vec<TestResult>, String> {
+        // An exercise in which nothing happened tests nothing.
+        if report.injects.iter().all(|i| i.released.is_none()) {
+            return Ok(Vec::new());
+        }
         let systems: Vec<String> = if report.scope.is_empty() {
             self.config.estate.systems().iter().map(|s| s.name.clone()).collect()
         } else {
@@ -212,6 +216,14 @@ impl Engine {
                 if left {
                     findings.push(format!("{system} not back to normal at the end"));
                 }
+                // What the end left that is no system's (an incident still open) is everyone's.
+                findings.extend(
+                    report
+                        .cleanup
+                        .iter()
+                        .filter(|c| !c.ok && !systems.contains(&c.system))
+                        .map(|c| format!("{} {} at the end", c.system, c.state)),
+                );
                 let outcome = if findings.is_empty() { Outcome::Passed } else { Outcome::Findings };
                 let detail = if findings.is_empty() {
                     format!("{} \"{}\": every objective met", report.kind, report.name)
@@ -226,7 +238,7 @@ impl Engine {
                     outcome,
                     by: format!("exercise {}", report.id),
                     detail,
-                    duration_secs: None,
+                    duration_ms: None,
                 }
             })
             .collect();

@@ -171,6 +171,32 @@ impl Outcome {
     }
 }
 
+/// What a restore drill found: a restore that failed fails the drill; one slower than the RTO
+/// is a finding (the restore works, the objective cannot be met by it).
+pub fn drill_outcome(restored: bool, took: Duration, rto: Duration) -> Outcome {
+    match (restored, took <= rto) {
+        (false, _) => Outcome::Failed,
+        (true, true) => Outcome::Passed,
+        (true, false) => Outcome::Findings,
+    }
+}
+
+/// "2m10s", or "under a second".
+pub fn took_words(took: Duration) -> String {
+    if took < Duration::from_secs(1) { "under a second".to_owned() } else { super::duration::human(took) }
+}
+
+/// "a restore takes 2m10s (RTO 30m)", "… under a second …", "… (over the RTO of 30m)".
+pub fn restore_takes(ms: u64, rto: Duration) -> String {
+    let took = Duration::from_millis(ms);
+    let words = took_words(took);
+    if took > rto {
+        format!("a restore takes {words} (over the RTO of {})", super::duration::human(rto))
+    } else {
+        format!("a restore takes {words} (RTO {})", super::duration::human(rto))
+    }
+}
+
 /// One test of one system.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TestResult {
@@ -182,9 +208,9 @@ pub struct TestResult {
     /// What ran: a job, an exercise, a backup's verification.
     pub by: String,
     pub detail: String,
-    /// How long the test's work took (a restore drill's restore).
+    /// How long the test's work took, in milliseconds (a restore drill's restore).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_secs: Option<u64>,
+    pub duration_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -286,7 +312,7 @@ mod tests {
             outcome,
             by: "test".into(),
             detail: String::new(),
-            duration_secs: None,
+            duration_ms: None,
         }
     }
 
@@ -318,6 +344,23 @@ mod tests {
         let failed = [result(TestKind::RestoreDrill, 0, Outcome::Failed)];
         let s = standing(&weekly(TestKind::RestoreDrill), "database", &failed, at(0), at(1));
         assert_eq!((s.due, s.last.map(|l| l.outcome)), (Due::Overdue, Some(Outcome::Failed)));
+    }
+
+    #[test]
+    fn a_drill_slower_than_the_rto_is_a_finding() {
+        let rto = Duration::from_secs(1800);
+        assert_eq!(drill_outcome(true, Duration::from_secs(1799), rto), Outcome::Passed);
+        assert_eq!(drill_outcome(true, rto, rto), Outcome::Passed);
+        assert_eq!(drill_outcome(true, Duration::from_secs(1801), rto), Outcome::Findings);
+        assert_eq!(drill_outcome(false, Duration::from_secs(1), rto), Outcome::Failed);
+    }
+
+    #[test]
+    fn a_restore_is_told_against_the_rto() {
+        let rto = Duration::from_secs(1800);
+        assert_eq!(restore_takes(400, rto), "a restore takes under a second (RTO 30m)");
+        assert_eq!(restore_takes(130_000, rto), "a restore takes 2m10s (RTO 30m)");
+        assert_eq!(restore_takes(2_000_000, rto), "a restore takes 33m20s (over the RTO of 30m)");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::{NewAuditRecord, Store, StoreError, ts};
 use crate::model::programme::{Outcome, TestKind, TestResult};
 
-const COLUMNS: &str = "id, system, kind, at, outcome, by_what, detail, duration_secs";
+const COLUMNS: &str = "id, system, kind, at, outcome, by_what, detail, duration_ms";
 
 fn decode(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("{what}: {e}").into())
@@ -26,7 +26,7 @@ fn result(r: &sqlx::sqlite::SqliteRow) -> Result<TestResult, sqlx::Error> {
             .ok_or_else(|| decode("a test result's outcome", format!("\"{outcome}\" is not one")))?,
         by: r.try_get(5)?,
         detail: r.try_get(6)?,
-        duration_secs: duration.map(|d| u64::try_from(d).unwrap_or_default()),
+        duration_ms: duration.map(|d| u64::try_from(d).unwrap_or_default()),
     })
 }
 
@@ -59,7 +59,7 @@ impl Store {
             })
             .bind(&r.by)
             .bind(&r.detail)
-            .bind(r.duration_secs.map(|d| i64::try_from(d).unwrap_or(i64::MAX)))
+            .bind(r.duration_ms.map(|d| i64::try_from(d).unwrap_or(i64::MAX)))
             .execute(&mut *w)
             .await
             .map_err(&err)?;

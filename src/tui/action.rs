@@ -146,7 +146,8 @@ pub enum ExerciseRequest {
         speed: f64,
     },
     Control(crate::engine::exercise::Control),
-    End,
+    /// End it, with the hot wash said at the palette.
+    End(crate::engine::exercise::report::HotWash),
 }
 
 /// What the operator asked to be done, before it is planned.

@@ -347,8 +347,8 @@ async fn exercise_reply(
             let done = control.done();
             engine.control_exercise(control, &operator).await.map(|_| format!("exercise: {done}"))
         }
-        ExerciseRequest::End => {
-            let ending = crate::engine::exercise::report::Ending::default();
+        ExerciseRequest::End(hot_wash) => {
+            let ending = crate::engine::exercise::report::Ending { hot_wash, ..Default::default() };
             return match engine.end_exercise(ending, injector, &operator).await {
                 Ok((report, lines)) => {
                     let not_back: Vec<&str> =

@@ -418,7 +418,7 @@ fn exercise_words(arg: &str) -> Result<Action, String> {
         "skip" => ExerciseRequest::Control(Control::Skip(id("skip")?, rest[1..].join(" "))),
         "resolve" => ExerciseRequest::Control(Control::Resolve(id("resolve")?, rest[1..].join(" "))),
         "ack" | "acknowledge" => ExerciseRequest::Control(Control::Acknowledge(id("ack")?)),
-        "end" => ExerciseRequest::End,
+        "end" => ExerciseRequest::End(hot_wash(&rest)?),
         other => {
             return Err(format!(
                 "\"{other}\" is not an exercise command: start, pause, resume, speed, jump, release, skip, resolve, ack, end"
@@ -580,4 +580,38 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
             }
         },
     }
+}
+
+/// `:exercise end +fast declaration -name a scribe`: the hot wash, what went well (`+`) and
+/// what to improve (`-`), each running to the next mark.
+fn hot_wash(words: &[&str]) -> Result<crate::engine::exercise::report::HotWash, String> {
+    let mut wash = crate::engine::exercise::report::HotWash::default();
+    let mut current: Option<(bool, String)> = None;
+    let done = |c: Option<(bool, String)>, wash: &mut crate::engine::exercise::report::HotWash| {
+        if let Some((well, text)) = c.filter(|(_, t)| !t.trim().is_empty()) {
+            if well {
+                wash.went_well.push(text.trim().to_owned())
+            } else {
+                wash.improve.push(text.trim().to_owned())
+            }
+        }
+    };
+    for w in words {
+        if let Some(rest) = w.strip_prefix('+') {
+            done(current.take(), &mut wash);
+            current = Some((true, rest.to_owned()));
+        } else if let Some(rest) = w.strip_prefix('-') {
+            done(current.take(), &mut wash);
+            current = Some((false, rest.to_owned()));
+        } else if let Some((_, text)) = current.as_mut() {
+            text.push(' ');
+            text.push_str(w);
+        } else {
+            return Err(format!(
+                "\"{w}\": write the hot wash as :exercise end +what went well -what to improve"
+            ));
+        }
+    }
+    done(current.take(), &mut wash);
+    Ok(wash)
 }

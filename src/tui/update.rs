@@ -148,6 +148,19 @@ fn step(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
             vec![Effect::LoadOps]
         }
         Action::Exercise(request) => {
+            use crate::engine::exercise::Control;
+            use crate::tui::action::ExerciseRequest;
+            // A joined player acknowledges and observes; the clock and the MSEL are the
+            // facilitator's.
+            let players_own = matches!(
+                request,
+                ExerciseRequest::Control(Control::Acknowledge(_) | Control::Observe { .. })
+            );
+            if state.player && !players_own {
+                let text = "a player acknowledges (A) and observes (o): the facilitator runs the exercise's clock and injects";
+                say(state, MessageLevel::Warning, text.to_owned(), now);
+                return Vec::new();
+            }
             say(state, MessageLevel::Info, "exercise: asking…".to_owned(), now);
             vec![Effect::Exercise(request)]
         }

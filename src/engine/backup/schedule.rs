@@ -116,10 +116,15 @@ impl Engine {
         };
         for s in &view.systems {
             let due = s.tests.iter().any(|t| t.test == TestKind::RestoreDrill && t.due == Due::Overdue);
+            // Not while its backup runs, nor within the hour of its last drill (a failed one is
+            // due again at once: not in a loop).
             let lately = recent.iter().any(|j| {
                 j.target == s.system
-                    && matches!(j.kind, JobKind::RestoreDrill | JobKind::Backup)
-                    && j.finished_at.is_none_or(|f| now - f < TimeDelta::hours(1))
+                    && match j.kind {
+                        JobKind::Backup => j.finished_at.is_none(),
+                        JobKind::RestoreDrill => j.finished_at.is_none_or(|f| now - f < TimeDelta::hours(1)),
+                        _ => false,
+                    }
             });
             if !due || lately {
                 continue;

@@ -466,10 +466,13 @@ impl Engine {
         let severity = crate::model::failover::Severity::parse(&incident.severity)
             .map_err(|e| format!("{}'s severity cannot be read: {e}", incident.id))?
             .0;
-        // In an exercise, notices go to its own lists (or the file channel), never to the real
-        // stakeholders, unless the scenario says so.
-        let exercise =
-            self.exercise_in_force().await.map_err(|e| e.to_string())?.filter(|x| !x.checked.notices.real);
+        // An exercise's incident's notices go to its own lists (or the file channel), never to
+        // the real stakeholders, unless the scenario says so.
+        let exercise = self
+            .exercise_of_incident(incident)
+            .await
+            .map_err(|e| e.to_string())?
+            .filter(|x| !x.checked.notices.real);
         let lists = match &exercise {
             Some(x) => x.checked.notices.lists.clone(),
             None => lists,

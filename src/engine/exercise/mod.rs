@@ -293,9 +293,16 @@ impl Engine {
                 if view.run.injects[i].state != crate::model::exercise::InjectState::Pending {
                     return Err(format!("{id} is {} already", view.run.injects[i].state.name()));
                 }
+                // Only forward in time, to an inject that has one: a follow-up whose inject has
+                // not come, a condition or a manual inject has no time to jump to.
                 match view.run.due_offset(s, i) {
                     Some(at) => EventKind::Jumped { to: at.as_secs() },
-                    None => EventKind::Released { inject: id },
+                    None => {
+                        return Err(format!(
+                            "{id} has no time on the clock yet ({}): jump to a timed inject, or release it now with `exercise release {id}`",
+                            s.injects[i].trigger
+                        ));
+                    }
                 }
             }
             Control::Release(id) => {
@@ -374,7 +381,24 @@ impl Engine {
         Ok(self.store.open_exercise_record().await?)
     }
 
-    /// Refuse a job on a system outside an operations exercise's scope (audited).
+    /// The exercise an incident belongs to: the one open when it was declared. An incident
+    /// declared outside every exercise is real, even while one runs; one declared in an
+    /// exercise stays the exercise's after it ends (its last notices too).
+    pub(crate) async fn exercise_of_incident(
+        &self,
+        incident: &crate::model::failover::IncidentRecord,
+    ) -> Result<Option<ExerciseRecord>, EngineError> {
+        let at = incident.declared_at;
+        Ok(self
+            .store
+            .exercises()
+            .await?
+            .into_iter()
+            .find(|x| x.started_at <= at && x.ended_at.is_none_or(|end| at <= end)))
+    }
+
+    /// Refuse a job on a system outside an exercise's scope (audited). A tabletop with no
+    /// scope has every system in play.
     pub(crate) async fn check_scope(
         &self,
         spec: &JobSpec,
@@ -383,7 +407,10 @@ impl Engine {
         use crate::engine::jobs::Refusal;
         let open = self.exercise_in_force().await.map_err(|e| Refusal::Store(e.to_string()))?;
         let Some(x) = open else { return Ok(()) };
-        if !x.kind.carries_out() {
+        if !x.kind.carries_out() && x.checked.scope.is_empty() {
+            return Ok(());
+        }
+        if spec.is_routine() {
             return Ok(());
         }
         let systems: Vec<&str> = match spec {
@@ -478,7 +505,13 @@ impl Engine {
                         &view,
                         now,
                         "exercise",
-                        EventKind::Fault { system: system.clone(), fault: fault.clone(), applied, detail },
+                        EventKind::Fault {
+                            system: system.clone(),
+                            fault: fault.clone(),
+                            applied,
+                            detail,
+                            inject: Some(id.clone()),
+                        },
                     );
                     events.push(fault_event);
                     if fault.trim() == "down" && view.scenario().in_scope(&system) {

@@ -98,6 +98,15 @@ pub struct AfterAction {
     pub participants: Vec<String>,
     pub objectives: Vec<ObjectiveResult>,
     pub measures: Measures,
+    /// Per system that went down: the data a restore would lose, from the newest verified
+    /// backup taken before it went down to the moment it did.
+    #[serde(serialize_with = "secs_map")]
+    pub rpo_achieved: std::collections::BTreeMap<String, Duration>,
+    /// Systems that went down with no verified backup before.
+    pub rpo_unprotected: Vec<String>,
+    /// The RTO and RPO in force for each system in scope.
+    #[serde(skip)]
+    pub objectives_of: std::collections::BTreeMap<String, (Duration, Duration)>,
     pub injects: Vec<InjectLine>,
     pub timeline: Vec<TimelineLine>,
     /// Every observation, with the inject or objective it is about.
@@ -234,7 +243,11 @@ impl Engine {
         }
         if !actions.is_empty() {
             self.store.add_actions(&actions).await.map_err(|e| e.to_string())?;
-            lines.push(format!("{} corrective actions opened (`warroom actions` lists them)", actions.len()));
+            let n = actions.len();
+            lines.push(format!(
+                "{n} corrective action{} opened (`warroom actions` lists them)",
+                if n == 1 { "" } else { "s" }
+            ));
         }
         self.store.end_exercise(&view.record.id, &events, now).await.map_err(|e| e.to_string())?;
         let mut report = self.after_action(Some(&view.record.id)).await?;
@@ -249,6 +262,8 @@ impl Engine {
             }
         }
         match self.record_exercise_results(&report, operator).await {
+            Ok(results) if results.is_empty() => lines
+                .push("testing programme: no inject was released, so this does not count as a test".into()),
             Ok(results) => {
                 let systems: Vec<&str> = results.iter().map(|r| r.system.as_str()).collect();
                 lines.push(format!(
@@ -285,6 +300,35 @@ impl Engine {
         let s = view.scenario();
         let cadence = self.exercise_cadence(&view).await;
         let measures = Measures::of(&view.events, cadence);
+        // RPO achieved: what a restore would lose, per system that went down.
+        let mut downs: std::collections::BTreeMap<String, DateTime<Utc>> = Default::default();
+        for e in &view.events {
+            if let EventKind::Down { system } = &e.kind {
+                downs.entry(system.clone()).or_insert(e.at);
+            }
+        }
+        let (mut rpo_achieved, mut rpo_unprotected) = (std::collections::BTreeMap::new(), Vec::new());
+        for (system, down) in &downs {
+            let backups = self.backups(Some(system)).await.unwrap_or_default();
+            let newest = backups
+                .iter()
+                .filter(|b| b.verified_at().is_some() && b.manifest.started_at <= *down)
+                .map(|b| b.manifest.started_at)
+                .max();
+            match newest {
+                Some(t) => {
+                    rpo_achieved.insert(system.clone(), (*down - t).to_std().unwrap_or_default());
+                }
+                None => rpo_unprotected.push(system.clone()),
+            }
+        }
+        let objectives_of = s
+            .scope
+            .iter()
+            .filter_map(|n| {
+                self.config.estate.system(n).map(|x| (n.clone(), (x.objective.rto, x.objective.rpo)))
+            })
+            .collect();
         let rto_of = |system: &str| self.config.estate.system(system).map(|s| s.objective.rto);
         let objectives = evaluate(s, &view.events, &measures, &rto_of);
         let mut participants: Vec<String> = Vec::new();
@@ -368,6 +412,9 @@ impl Engine {
             participants,
             objectives,
             measures,
+            rpo_achieved,
+            rpo_unprotected,
+            objectives_of,
             injects,
             timeline,
             observations,
@@ -415,7 +462,11 @@ impl Engine {
                 (_, Some(job)) => {
                     (false, format!("job {} ({}) is still {}", job.id, job.kind.name(), job.state))
                 }
-                (FailoverState::Normal | FailoverState::Alert, None) => (true, "back to normal".to_owned()),
+                (FailoverState::Normal, None) => (true, "back to normal".to_owned()),
+                // Never failed over: the alert clears with the next healthy probes.
+                (FailoverState::Alert, None) => {
+                    (true, "not failed over (its alert clears once it is healthy again)".to_owned())
+                }
                 (FailoverState::Recovered, None) if s.leave_failed_over.contains(system) => {
                     (true, "left failed over on purpose (the scenario says so)".to_owned())
                 }
@@ -453,7 +504,7 @@ pub fn after_action_markdown(r: &AfterAction) -> String {
     let _ = writeln!(md, "# After-action report: {}\n", r.name);
     let _ = writeln!(md, "| | |\n|---|---|");
     let _ = writeln!(md, "| Exercise | {} |", r.id);
-    let _ = writeln!(md, "| Type | {} ({}) |", r.kind, r.standard_word);
+    let _ = writeln!(md, "| Type | {} |", type_words(r));
     let _ = writeln!(md, "| Scenario | {} ({}) |", r.hazard.name(), r.scenario_path);
     let _ = writeln!(md, "| Started | {} |", r.started_at.format("%Y-%m-%d %H:%M:%S UTC"));
     match r.ended_at {
@@ -494,22 +545,9 @@ pub fn after_action_markdown(r: &AfterAction) -> String {
             let _ = writeln!(md, "- Area for improvement: {s}");
         }
     }
-    let m = &r.measures;
     let _ = writeln!(md, "\n## Measured\n");
-    let opt = |d: Option<Duration>| d.map(human).unwrap_or_else(|| "not observed".into());
-    let _ = writeln!(md, "- Time to detect (first DOWN to first action): {}", opt(m.to_detect));
-    let _ = writeln!(md, "- Time to declare: {}", opt(m.to_declare));
-    for (system, d) in &m.to_decide {
-        let _ = writeln!(md, "- Time to decide, {system}: {}", human(*d));
-    }
-    for (system, d) in &m.rto_achieved {
-        let _ = writeln!(md, "- RTO achieved, {system}: {}", human(*d));
-    }
-    for (stage, secs) in &m.notices {
-        let _ = writeln!(md, "- {} sent at: {}", stage.title(), human(Duration::from_secs(*secs)));
-    }
-    if let Some((kept, due)) = m.cadence {
-        let _ = writeln!(md, "- Comms cadence kept: {kept} of {due} on time");
+    for line in measured_lines(r) {
+        let _ = writeln!(md, "- {line}");
     }
     let _ = writeln!(
         md,
@@ -596,7 +634,7 @@ pub fn after_action_html(r: &AfterAction) -> String {
         let _ = writeln!(h, "<tr><th>{k}</th><td>{v}</td></tr>");
     };
     row(&mut h, "Exercise", &e(&r.id));
-    row(&mut h, "Type", &format!("{} ({})", r.kind, r.standard_word));
+    row(&mut h, "Type", &type_words(r));
     row(&mut h, "Scenario", &format!("{} — {}", r.hazard.name(), e(&r.scenario_path)));
     row(&mut h, "Started", &r.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
     row(
@@ -647,6 +685,11 @@ pub fn after_action_html(r: &AfterAction) -> String {
         }
         let _ = writeln!(h, "</ul>");
     }
+    let _ = writeln!(h, "<h2>Measured</h2><ul>");
+    for line in measured_lines(r) {
+        let _ = writeln!(h, "<li>{}</li>", e(&line));
+    }
+    let _ = writeln!(h, "</ul>");
     if !r.observations.is_empty() {
         let _ = writeln!(h, "<h2>Observations</h2><ul>");
         for o in &r.observations {
@@ -748,4 +791,61 @@ impl Engine {
             None => Err(format!("there is no corrective action \"{id}\" (`warroom actions` lists them)")),
         }
     }
+}
+
+/// "functional (partial)"; "tabletop" (the standard's word is the same).
+fn type_words(r: &AfterAction) -> String {
+    if r.kind.to_string() == r.standard_word {
+        r.standard_word.to_owned()
+    } else {
+        format!("{} ({})", r.kind, r.standard_word)
+    }
+}
+
+/// The measured figures, a line each, against the objectives in force.
+fn measured_lines(r: &AfterAction) -> Vec<String> {
+    let m = &r.measures;
+    let opt = |d: Option<Duration>| d.map(human).unwrap_or_else(|| "not observed".into());
+    let mut out = vec![
+        format!("Time to detect (first DOWN to first action): {}", opt(m.to_detect)),
+        format!("Time to declare: {}", opt(m.to_declare)),
+    ];
+    for (system, d) in &m.to_decide {
+        out.push(format!("Time to decide, {system}: {}", human(*d)));
+    }
+    for (system, d) in &m.rto_achieved {
+        let rto =
+            r.objectives_of.get(system).map(|(rto, _)| format!(" (RTO {})", human(*rto))).unwrap_or_default();
+        out.push(format!("RTO achieved, {system}: {}{rto}", human(*d)));
+    }
+    for (system, d) in &r.rpo_achieved {
+        let rpo =
+            r.objectives_of.get(system).map(|(_, rpo)| format!(" (RPO {})", human(*rpo))).unwrap_or_default();
+        out.push(format!(
+            "RPO achieved, {system}: {}{rpo}, the newest verified backup before it went down",
+            human(*d)
+        ));
+    }
+    for system in &r.rpo_unprotected {
+        out.push(format!("RPO achieved, {system}: no verified backup before it went down"));
+    }
+    for (stage, secs) in &m.notices {
+        out.push(format!("{} sent at: {}", stage.title(), human(Duration::from_secs(*secs))));
+    }
+    if let Some((kept, due)) = m.cadence {
+        out.push(format!("Comms cadence kept: {kept} of {due} on time"));
+    }
+    out
+}
+
+fn secs_map<S: serde::Serializer>(
+    m: &std::collections::BTreeMap<String, Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(m.len()))?;
+    for (k, v) in m {
+        map.serialize_entry(k, &v.as_secs())?;
+    }
+    map.end()
 }

@@ -109,7 +109,8 @@ impl Engine {
         ctx: JobContext,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>> {
         Box::pin(async move {
-            // A tabletop carries out nothing but its notices (which go to the exercise's lists).
+            // A tabletop carries out nothing but its notices (which go to the exercise's lists)
+            // and routine work (backups, verifications, restore drills).
             let tabletop = self
                 .exercise_in_force()
                 .await
@@ -117,6 +118,7 @@ impl Engine {
                 .filter(|x| !x.kind.carries_out());
             if let Some(x) = tabletop
                 && !matches!(spec, JobSpec::Notify { .. })
+                && !spec.is_routine()
             {
                 ctx.log(format!("exercise {} is a tabletop: this job is recorded and not carried out", x.id));
                 return Ok(format!("{} (exercise {})", crate::engine::exercise::NOT_CARRIED_OUT, x.id));

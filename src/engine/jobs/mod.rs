@@ -155,6 +155,13 @@ impl JobSpec {
         }
     }
 
+    /// Routine work that changes nothing a system serves: backups, verifications, the
+    /// programme's restore drills into scratch. An exercise neither stops it (a tabletop
+    /// carries it out) nor scopes it: stopping it would breach RPOs outside the exercise.
+    pub fn is_routine(&self) -> bool {
+        matches!(self, JobSpec::Backup { .. } | JobSpec::Verify { .. } | JobSpec::RestoreDrill { .. })
+    }
+
     /// Only the typed proof (the system's name) approves it: restoring what no trusted key
     /// signed.
     pub fn needs_typed_proof(&self) -> bool {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::engine::Engine;
 use crate::engine::jobs::JobContext;
 use crate::model::duration::human;
-use crate::model::programme::{Outcome, TestKind, TestResult};
+use crate::model::programme::{Outcome, TestKind, TestResult, drill_outcome, took_words};
 use crate::store::{NewAuditRecord, Outcome as AuditOutcome};
 
 impl Engine {
@@ -31,24 +31,19 @@ impl Engine {
         {
             ctx.log(format!("the drill's scratch {} could not be removed: {e}", scratch.display()));
         }
-        let (outcome, detail) = match &restored {
-            Ok(_) if took <= rto => (
-                Outcome::Passed,
-                format!(
-                    "backup {id} from {location} restored and checked file by file in {} (RTO {})",
-                    human(took),
-                    human(rto)
-                ),
+        let outcome = drill_outcome(restored.is_ok(), took, rto);
+        let detail = match (&restored, outcome) {
+            (Err(e), _) => format!("backup {id} from {location} could not be restored: {e}"),
+            (Ok(_), Outcome::Findings) => format!(
+                "finding: restoring backup {id} from {location} took {}, more than the RTO of {}: a restore would not meet it",
+                took_words(took),
+                human(rto)
             ),
-            Ok(_) => (
-                Outcome::Findings,
-                format!(
-                    "finding: restoring backup {id} from {location} took {}, more than the RTO of {}: a restore would not meet it",
-                    human(took),
-                    human(rto)
-                ),
+            (Ok(_), _) => format!(
+                "backup {id} from {location} restored and checked file by file in {} (RTO {})",
+                took_words(took),
+                human(rto)
             ),
-            Err(e) => (Outcome::Failed, format!("backup {id} from {location} could not be restored: {e}")),
         };
         let now = self.now();
         let mut result = vec![TestResult {
@@ -59,7 +54,7 @@ impl Engine {
             outcome,
             by: format!("job {}", ctx.id),
             detail: detail.clone(),
-            duration_secs: Some(took.as_secs()),
+            duration_ms: Some(u64::try_from(took.as_millis()).unwrap_or(u64::MAX)),
         }];
         let audit = NewAuditRecord::new(self.operator(), "programme.tested", system, AuditOutcome::Recorded)
             .details(serde_json::json!({

@@ -427,6 +427,13 @@ pub struct Inject {
     pub contingency_for: Option<String>,
 }
 
+impl Inject {
+    /// Addressed to the facilitator (`to = "facilitator"`): never in the players' view.
+    pub fn facilitator_only(&self) -> bool {
+        self.to.trim().eq_ignore_ascii_case("facilitator")
+    }
+}
+
 /// A group of injects with a timebox and discussion questions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Module {

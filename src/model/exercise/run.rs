@@ -68,6 +68,9 @@ pub enum EventKind {
         fault: String,
         applied: bool,
         detail: String,
+        /// The inject that set it: recorded once, however many drivers set it.
+        #[serde(default)]
+        inject: Option<String>,
     },
     Observed {
         text: String,
@@ -102,6 +105,7 @@ impl EventKind {
             EventKind::Recovered { system, .. } => Some(format!("recovered:{system}")),
             EventKind::Verdict { system, verdict } => Some(format!("verdict:{system}:{verdict}")),
             EventKind::Ended => Some("ended".into()),
+            EventKind::Fault { inject: Some(inject), .. } => Some(format!("fault:{inject}")),
             _ => None,
         }
     }

@@ -193,12 +193,14 @@ fn testing_lines<'a>(
                         ),
                     ]));
                 }
-                if let Some(secs) = p.restore_takes_secs {
-                    let takes = std::time::Duration::from_secs(secs);
-                    let style = if takes > rto { theme.danger() } else { theme.muted() };
+                if let Some(ms) = p.restore_takes_ms {
+                    let over = std::time::Duration::from_millis(ms) > rto;
                     lines.push(Line::from(vec![
                         label("restore", theme),
-                        Span::styled(format!("a restore takes {} (RTO {})", human(takes), human(rto)), style),
+                        Span::styled(
+                            crate::model::programme::restore_takes(ms, rto),
+                            if over { theme.danger() } else { theme.muted() },
+                        ),
                     ]));
                 }
             }

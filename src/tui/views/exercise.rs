@@ -31,7 +31,11 @@ pub fn shown_injects(state: &State) -> Vec<usize> {
     let Some(x) = &state.ops.exercise else { return Vec::new() };
     let players = state.player || state.players_view;
     (0..x.scenario().injects.len())
-        .filter(|&i| !players || x.run.injects[i].state.visible_to_players())
+        .filter(|&i| {
+            !players
+                || (x.run.injects[i].state.visible_to_players()
+                    && !x.scenario().injects[i].facilitator_only())
+        })
         .collect()
 }
 
