@@ -166,9 +166,10 @@ fn lateness() {
         let deadline = std::time::Instant::now() + last.div_f64(SPEED) + Duration::from_secs(2);
         let mut passes = 0u32;
         while std::time::Instant::now() < deadline {
+            let pass = tokio::time::Instant::now();
             let driven = engine.drive_exercise(&Facts::default(), None).await.unwrap().unwrap();
             passes += 1;
-            tokio::time::sleep(driven.next_wake.unwrap_or(POLL).min(POLL)).await;
+            tokio::time::sleep_until(pass + driven.next_wake.unwrap_or(POLL).min(POLL)).await;
         }
         let view = engine.open_exercise().await.unwrap().unwrap();
         let s = view.scenario();

@@ -321,14 +321,7 @@ steps = [
 fn the_demo_runs_an_outage_and_its_recovery_end_to_end() {
     let Some(t) = Tmux::start("recovery", 140, 40) else { return };
     let state = tempfile::tempdir().unwrap();
-    let env = format!(
-        "env -u COLORTERM XDG_STATE_HOME={} HOME={} WARROOM_OPERATOR=tester",
-        state.path().display(),
-        state.path().display()
-    );
-    t.type_text(&format!("{env} {} demo; echo EXITED-$?", env!("CARGO_BIN_EXE_warroom")));
-    t.keys(&["Enter"]);
-    t.wait_for("every system healthy", |s| s.contains("● 12 healthy"));
+    start_demo(&t, state.path());
     // Once the database has answered probes (its availability shows), it goes down.
     t.wait_for("the database's probes answered", |s| {
         s.lines().any(|l| l.contains("● HEALTHY") && l.contains(" database ") && l.contains("100%"))
@@ -470,14 +463,7 @@ from = "warroom <warroom@example.com>"
 fn the_demo_runs_a_shipped_scenario_at_speed_and_ends_with_a_report() {
     let Some(t) = Tmux::start("exercise", 140, 40) else { return };
     let state = tempfile::tempdir().unwrap();
-    let env = format!(
-        "env -u COLORTERM XDG_STATE_HOME={} HOME={} WARROOM_OPERATOR=tester",
-        state.path().display(),
-        state.path().display()
-    );
-    t.type_text(&format!("{env} {} demo; echo EXITED-$?", env!("CARGO_BIN_EXE_warroom")));
-    t.keys(&["Enter"]);
-    t.wait_for("every system healthy", |s| s.contains("● 12 healthy"));
+    start_demo(&t, state.path());
     t.type_text(":");
     t.wait_text("tab complete");
     t.type_text("exercise start regional-outage 20");
@@ -549,4 +535,16 @@ fn the_demo_runs_a_shipped_scenario_at_speed_and_ends_with_a_report() {
         }
         false
     });
+}
+
+/// The demo on its own state, as tester, until every system is healthy.
+fn start_demo(t: &Tmux, state: &Path) {
+    let env = format!(
+        "env -u COLORTERM XDG_STATE_HOME={} HOME={} WARROOM_OPERATOR=tester",
+        state.display(),
+        state.display()
+    );
+    t.type_text(&format!("{env} {} demo; echo EXITED-$?", env!("CARGO_BIN_EXE_warroom")));
+    t.keys(&["Enter"]);
+    t.wait_for("every system healthy", |s| s.contains("● 12 healthy"));
 }

@@ -22,6 +22,22 @@ use warroom::model::exercise::{Facts, InjectState, Rating, Watched};
 use warroom::model::programme::{Outcome as TestOutcome, TestKind};
 use warroom::sim::{Fault, SimEstate, SimHandle};
 
+/// The demo's estate on a simulated estate of its own, its procedures pointed at the estate's
+/// control API (kept alive by the returned handle).
+async fn on_the_simulated_estate(dir: &Path) -> (Engine, SimEstate, impl Sized) {
+    let mut config = demo_config(dir);
+    let sim =
+        SimEstate::start(config.estate.systems().iter().map(|s| (s.name.clone(), s.depends_on.clone())))
+            .await
+            .unwrap();
+    let token = "t0ken".to_owned();
+    let (addr, control) = warroom::sim::control::serve(sim.handle(), token.clone()).await.unwrap();
+    warroom::sim::demo::point_checks(&mut config, &sim.endpoints());
+    warroom::sim::demo::point_procedures(&mut config, &format!("http://{addr}"), &token);
+    std::fs::create_dir_all(&config.console.state_dir).unwrap();
+    (Engine::open(config).await.unwrap(), sim, control)
+}
+
 /// The demo's configuration (config.toml.example), its state in `dir`.
 fn demo_config(dir: &Path) -> Config {
     let mut config = warroom::sim::demo::load(None, &ProcessEnv).unwrap().config;
@@ -261,17 +277,7 @@ title = "Go"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tabletop_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = demo_config(dir.path());
-    let sim =
-        SimEstate::start(config.estate.systems().iter().map(|s| (s.name.clone(), s.depends_on.clone())))
-            .await
-            .unwrap();
-    let token = "t0ken".to_owned();
-    let (addr, _control) = warroom::sim::control::serve(sim.handle(), token.clone()).await.unwrap();
-    warroom::sim::demo::point_checks(&mut config, &sim.endpoints());
-    warroom::sim::demo::point_procedures(&mut config, &format!("http://{addr}"), &token);
-    std::fs::create_dir_all(&config.console.state_dir).unwrap();
-    let engine = Engine::open(config).await.unwrap();
+    let (engine, sim, _control) = on_the_simulated_estate(dir.path()).await;
     start(&engine, &scenario(dir.path(), "t.toml", TABLETOP), 1.0).await;
 
     // A failover passes the gate and is recorded: nothing runs, the standby is not promoted.
@@ -340,17 +346,7 @@ objectives = ["O-1"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_functional_exercise_fails_over_in_scope_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = demo_config(dir.path());
-    let sim =
-        SimEstate::start(config.estate.systems().iter().map(|s| (s.name.clone(), s.depends_on.clone())))
-            .await
-            .unwrap();
-    let token = "t0ken".to_owned();
-    let (addr, _control) = warroom::sim::control::serve(sim.handle(), token.clone()).await.unwrap();
-    warroom::sim::demo::point_checks(&mut config, &sim.endpoints());
-    warroom::sim::demo::point_procedures(&mut config, &format!("http://{addr}"), &token);
-    std::fs::create_dir_all(&config.console.state_dir).unwrap();
-    let engine = Engine::open(config).await.unwrap();
+    let (engine, sim, _control) = on_the_simulated_estate(dir.path()).await;
     let injector = SimInjector(sim.handle());
     start(&engine, &scenario(dir.path(), "f.toml", FUNCTIONAL), 1.0).await;
     let d = engine.drive_exercise(&Facts::default(), Some(&injector)).await.unwrap().unwrap();

@@ -369,6 +369,8 @@ async fn drive(engine: &Engine, injector: Option<&dyn Injector>) -> Result<ExitC
             None => Vec::new(),
         };
         let facts = engine.exercise_facts(&health).await;
+        // The next wake counts from the pass's own clock reading, not from its end.
+        let pass = tokio::time::Instant::now();
         let driven = match engine.drive_exercise(&facts, injector).await {
             Ok(Some(d)) => d,
             Ok(None) => {
@@ -390,7 +392,7 @@ async fn drive(engine: &Engine, injector: Option<&dyn Injector>) -> Result<ExitC
         // Wake for the next inject on the clock, and to read the facts and the controls.
         let wait = driven.next_wake.unwrap_or(POLL).min(POLL);
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep_until(pass + wait) => {}
             _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
             _ = sigterm.recv() => return Ok(ExitCode::SUCCESS),
         }

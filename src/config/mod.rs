@@ -209,19 +209,26 @@ pub fn load(path: &Path, env: &dyn Environment) -> Result<Loaded, LoadError> {
     load_str(path, &text, env)
 }
 
-/// Check configuration `text` as if read from `path` (relative paths in it are relative to
-/// `path`'s folder).
-pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded, LoadError> {
+/// Parse `text` (read from `path`) with an empty report to check it into, or the report of its
+/// syntax errors: what the parser recovered from them is a guess, and checking it would add
+/// confusing errors.
+pub(crate) fn parse_reported<'a>(path: &Path, text: &'a str) -> Result<(Document<'a>, Report), Box<Report>> {
     let mut report = Report::new(path, text);
     let (doc, syntax) = Document::parse(text);
     if !syntax.is_empty() {
-        // What the parser recovered is a guess: checking it would add confusing errors.
         for d in syntax {
             report.push(d);
         }
         report.sort();
-        return Err(LoadError::Invalid(Box::new(report)));
+        return Err(Box::new(report));
     }
+    Ok((doc, report))
+}
+
+/// Check configuration `text` as if read from `path` (relative paths in it are relative to
+/// `path`'s folder).
+pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded, LoadError> {
+    let (doc, mut report) = parse_reported(path, text).map_err(LoadError::Invalid)?;
     secrets::scan(&doc.root, &mut report);
     let secret_keys: Vec<String> = report.diagnostics.iter().filter_map(|d| d.key.clone()).collect();
     let sections = read_sections(&doc, &mut report);

@@ -45,7 +45,6 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diagnostic::{Diagnostic, Report, did_you_mean};
-use super::document::Document;
 use super::{Config, read, read_list};
 use crate::model::exercise::{
     Act, Condition, ExerciseNotices, ExerciseType, Expected, Hazard, Inject, InjectKind, Module, Objective,
@@ -180,15 +179,7 @@ pub fn load(
     config: &Config,
     fault_ok: &dyn Fn(&str) -> Result<(), String>,
 ) -> Result<Checked, Box<Report>> {
-    let mut report = Report::new(path, text);
-    let (doc, syntax) = Document::parse(text);
-    if !syntax.is_empty() {
-        for d in syntax {
-            report.push(d);
-        }
-        report.sort();
-        return Err(Box::new(report));
-    }
+    let (doc, mut report) = super::parse_reported(path, text)?;
     let mut header_table = toml::de::DeTable::new();
     let (mut objectives, mut modules, mut injects) = (Vec::new(), Vec::new(), Vec::new());
     for (key, node) in doc.root.iter() {

@@ -376,6 +376,8 @@ fn start_exercise_driver(
             };
             let facts = engine.exercise_facts(&health).await;
             let injector = injector.as_ref().map(|i| i as &dyn crate::engine::exercise::Injector);
+            // The next wake counts from the pass's own clock reading, not from its end.
+            let pass = tokio::time::Instant::now();
             let wait = match engine.drive_exercise(&facts, injector).await {
                 Ok(Some(driven)) => {
                     let wait = driven.next_wake.unwrap_or(EXERCISE_POLL).min(EXERCISE_POLL);
@@ -390,7 +392,7 @@ fn start_exercise_driver(
                     EXERCISE_IDLE
                 }
             };
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep_until(pass + wait).await;
         }
     }))
 }
