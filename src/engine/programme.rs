@@ -148,7 +148,7 @@ impl Engine {
         if settings.backup.is_none() {
             return Err(format!("{system} has no [systems.backup]: there is nothing to restore in a drill"));
         }
-        let scratch = self.drill_scratch(system);
+        let scratch = self.drill_scratch(system)?;
         let (spec, restore) =
             self.plan_restore(system, None, Some(scratch.join("restore")), false, None).await?;
         let JobSpec::Restore { id, location, .. } = spec else {
@@ -174,13 +174,15 @@ impl Engine {
         ))
     }
 
-    fn drill_scratch(&self, system: &str) -> PathBuf {
+    /// A scratch folder nobody can guess (the restore itself also stages under a random name).
+    fn drill_scratch(&self, system: &str) -> Result<PathBuf, String> {
         let mut suffix = [0u8; 4];
-        let _ = super::backup::keys::random(&mut suffix);
+        super::backup::keys::random(&mut suffix)?;
         let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-        self.state_dir()
+        Ok(self
+            .state_dir()
             .join("drills")
-            .join(format!("{system}-{}-{suffix}", self.now().format("%Y%m%dT%H%M%SZ")))
+            .join(format!("{system}-{}-{suffix}", self.now().format("%Y%m%dT%H%M%SZ"))))
     }
 
     /// The results an ended exercise leaves: one per system in play (every system for a

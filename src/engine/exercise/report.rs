@@ -309,7 +309,8 @@ impl Engine {
         }
         let (mut rpo_achieved, mut rpo_unprotected) = (std::collections::BTreeMap::new(), Vec::new());
         for (system, down) in &downs {
-            let backups = self.backups(Some(system)).await.unwrap_or_default();
+            // An unreadable catalog is an error, not "no verified backup before it went down".
+            let backups = self.backups(Some(system)).await?;
             let newest = backups
                 .iter()
                 .filter(|b| b.verified_at().is_some() && b.manifest.started_at <= *down)
