@@ -15,6 +15,7 @@ pub mod failover;
 pub mod health;
 pub mod keys;
 pub mod notify;
+pub mod plan;
 pub mod programme;
 pub mod scenario;
 pub mod secrets;
@@ -60,6 +61,10 @@ pub const SECTIONS: &[&str] = &[
     "statuspage",
     "programme",
     "test_results",
+    "plan",
+    "processes",
+    "risks",
+    "sites",
 ];
 
 /// A loaded, checked configuration.
@@ -86,6 +91,8 @@ pub struct Config {
     pub notify: notify::Notify,
     /// What must be tested how often (the standard's schedule by default).
     pub programme: programme::Programme,
+    /// The continuity plan: processes (the impact analysis), risks, sites.
+    pub plan: crate::model::plan::Plan,
 }
 
 impl Config {
@@ -266,6 +273,7 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
     );
     let programme =
         programme::resolve(sections.programme, &sections.test_results, &system_names, &mut report);
+    let plan = plan::resolve(sections.plan, &estate, &mut report);
     report.sort();
     if report.has_errors() {
         return Err(LoadError::Invalid(Box::new(report)));
@@ -286,6 +294,7 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
             approval,
             notify,
             programme,
+            plan,
         },
         report,
     })
@@ -305,6 +314,7 @@ struct Sections {
     statuspage: Option<notify::StatusPageSection>,
     programme: Option<Vec<programme::ProgrammeEntry>>,
     test_results: programme::TestResultsSection,
+    plan: plan::PlanSections,
 }
 
 /// Send each top-level key to the module of its section.
@@ -323,6 +333,7 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
         statuspage: None,
         programme: None,
         test_results: programme::TestResultsSection::default(),
+        plan: plan::PlanSections::default(),
     };
     for (key, node) in doc.root.iter() {
         let name: &str = key.get_ref();
@@ -342,6 +353,10 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
             "statuspage" => sections.statuspage = read(doc, name, node, report),
             "programme" => sections.programme = Some(read_list(doc, name, node, report)),
             "test_results" => sections.test_results = read(doc, name, node, report).unwrap_or_default(),
+            "plan" => sections.plan.plan = read(doc, name, node, report).unwrap_or_default(),
+            "processes" => sections.plan.processes = read_list(doc, name, node, report),
+            "risks" => sections.plan.risks = read_list(doc, name, node, report),
+            "sites" => sections.plan.sites = read_list(doc, name, node, report),
             _ => report.push(unknown_section(name, key.span())),
         }
     }

@@ -16,6 +16,7 @@ pub mod health;
 pub mod job;
 pub mod notice;
 pub mod objective;
+pub mod plan;
 pub mod programme;
 pub mod recovery;
 pub mod rpo;
