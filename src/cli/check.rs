@@ -12,8 +12,12 @@ use crate::model::Tier;
 use crate::model::duration::human;
 
 pub async fn run(file: Option<PathBuf>, locations: bool) -> Result<ExitCode, CliError> {
-    let loaded = load_config(file.as_deref(), 2)?;
+    let mut loaded = load_config(file.as_deref(), 2)?;
     print!("{}", summary(&loaded.config));
+    for overdue in crate::config::plan::overdue_reviews(&loaded.config.plan, chrono::Utc::now().date_naive())
+    {
+        loaded.report.push(overdue);
+    }
     let mut warnings = loaded.report.warnings().count();
     if warnings > 0 {
         eprint!("\n{}", loaded.report.render(stderr_color()));
@@ -123,6 +127,27 @@ pub fn summary(config: &Config) -> String {
             if notify.contacts.len() == 1 { "" } else { "s" },
             lists.join(", "),
             if channels.is_empty() { "none".to_owned() } else { channels.join(", ") }
+        );
+    }
+    let plan = &config.plan;
+    if !plan.processes.is_empty() || !plan.risks.is_empty() || !plan.sites.is_empty() {
+        let mut bands = std::collections::BTreeMap::new();
+        for r in &plan.risks {
+            *bands.entry(std::cmp::Reverse(plan.bands.of(r.residual.value()))).or_insert(0) += 1;
+        }
+        let bands: Vec<String> = bands.iter().map(|(b, n)| format!("{n} {}", b.0.name())).collect();
+        let sites: Vec<String> = plan.sites.iter().map(|s| format!("{} {}", s.name, s.role.name())).collect();
+        let _ = writeln!(
+            out,
+            "plan: {} process{}, {} risk{}{}, {} site{}{}",
+            plan.processes.len(),
+            if plan.processes.len() == 1 { "" } else { "es" },
+            plan.risks.len(),
+            if plan.risks.len() == 1 { "" } else { "s" },
+            if bands.is_empty() { String::new() } else { format!(" (residual: {})", bands.join(", ")) },
+            plan.sites.len(),
+            if plan.sites.len() == 1 { "" } else { "s" },
+            if sites.is_empty() { String::new() } else { format!(" ({})", sites.join(", ")) },
         );
     }
     out

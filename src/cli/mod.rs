@@ -10,6 +10,7 @@ pub mod health;
 pub mod logging;
 pub mod notify;
 pub mod ops;
+pub mod plan;
 pub mod programme;
 pub mod sim;
 pub mod status;
@@ -211,6 +212,33 @@ pub enum Command {
         command: Option<programme::ProgrammeCommand>,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        at: exercise::Where,
+    },
+    /// The BC/DR status report: systems, RPO, 3-2-1, standby, tests, processes, risks and
+    /// their heat map, incidents, the programme, training (Markdown, JSON or HTML)
+    Report {
+        /// md, json or html (else from --out's extension, else md)
+        #[arg(long, value_enum)]
+        format: Option<plan::Format>,
+        /// Write here instead of standard output
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        at: exercise::Where,
+    },
+    /// Record a review of the continuity plan (the standard asks for one a year); without
+    /// --note, list the reviews (exit 1 when one is due)
+    Review {
+        /// Who reviewed it (else the operator)
+        #[arg(long = "as")]
+        reviewer: Option<String>,
+        /// What the review found or changed
+        #[arg(long)]
+        note: Option<String>,
+        /// List the reviews
+        #[arg(long)]
+        list: bool,
         #[command(flatten)]
         at: exercise::Where,
     },
@@ -461,6 +489,10 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         }
         Some(Command::Programme { command, json, at }) => {
             programme::run(cli.config, command, json, at.demo).await
+        }
+        Some(Command::Report { format, out, at }) => plan::report(cli.config, format, out, at.demo).await,
+        Some(Command::Review { reviewer, note, list, at }) => {
+            plan::review(cli.config, reviewer, note, list, at.demo).await
         }
         Some(Command::Rpo { json }) => backup::rpo(cli.config, json).await,
         Some(Command::Backup { command }) => match command {

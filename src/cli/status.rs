@@ -52,6 +52,9 @@ pub fn render(report: &EstateAssessment) -> String {
         c.at_risk,
         c.compliant
     );
+    for w in &report.plan_warnings {
+        let _ = writeln!(out, "plan: {w}");
+    }
     let width = report.systems.iter().map(|s| s.name.chars().count()).max().unwrap_or(4).max(4);
     let mut current_tier = 0;
     for s in &report.systems {

@@ -61,6 +61,8 @@ pub struct ContactEntry {
     pub quiet_hours: Option<Spanned<String>>,
     pub time_zone: Option<Spanned<String>>,
     pub role: Option<String>,
+    /// When they last had continuity training (YYYY-MM-DD).
+    pub trained: Option<Spanned<String>>,
 }
 
 /// A person warroom tells.
@@ -75,6 +77,8 @@ pub struct Contact {
     pub channels: Vec<Channel>,
     pub quiet_hours: Option<QuietHours>,
     pub role: Option<String>,
+    /// When they last had continuity training.
+    pub trained: Option<chrono::NaiveDate>,
 }
 
 impl Contact {
@@ -576,6 +580,17 @@ pub fn resolve(
                     .help(format!("add lists = [...] from: {}", STANDARD_LISTS.join(", "))),
             );
         }
+        let trained = e.trained.as_ref().and_then(|t| {
+            chrono::NaiveDate::parse_from_str(t.get_ref(), "%Y-%m-%d")
+                .map_err(|_| {
+                    report.push(
+                        Diagnostic::error(format!("trained \"{}\" is not a date", t.get_ref()))
+                            .at(key("trained"), Some(t.span()))
+                            .help("write the day of their last continuity training as YYYY-MM-DD"),
+                    )
+                })
+                .ok()
+        });
         notify.contacts.push(Contact {
             name: name.clone(),
             email: e.email.as_ref().map(|x| x.get_ref().clone()),
@@ -585,6 +600,7 @@ pub fn resolve(
             channels: chosen,
             quiet_hours,
             role: e.role.clone(),
+            trained,
         });
     }
     let known = notify.lists();

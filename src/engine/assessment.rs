@@ -33,6 +33,9 @@ pub struct EstateAssessment {
     pub exit_code: u8,
     pub counts: Counts,
     pub systems: Vec<SystemStatus>,
+    /// The continuity plan's due reviews (the plan's, and risks past their review date): shown,
+    /// not counted in the exit code.
+    pub plan_warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -175,6 +178,7 @@ impl EstateAssessment {
             exit_code: worst.exit_code(),
             counts,
             systems,
+            plan_warnings: Vec::new(),
         }
     }
 
@@ -388,6 +392,7 @@ impl Engine {
         let programme = self.programme().await.map_err(|e| format!("state unreadable: {e}"))?;
         let actions = self.corrective_actions().await.map_err(|e| format!("state unreadable: {e}"))?;
         report.add_programme(&programme, &actions);
+        report.plan_warnings = self.plan_warnings().await.map_err(|e| format!("state unreadable: {e}"))?;
         Ok((report, problems))
     }
 }

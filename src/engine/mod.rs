@@ -13,6 +13,7 @@ pub mod failover;
 pub mod incident;
 pub mod jobs;
 pub mod monitor;
+pub mod plan;
 pub mod probe;
 pub mod process;
 pub mod programme;

@@ -19,6 +19,7 @@ pub mod objective;
 pub mod plan;
 pub mod programme;
 pub mod recovery;
+pub mod report;
 pub mod rpo;
 pub mod signature;
 pub mod statuspage;

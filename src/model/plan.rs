@@ -402,7 +402,7 @@ impl Band {
     /// The symbol that says the band without colour.
     pub fn symbol(self) -> &'static str {
         match self {
-            Band::Low => "·",
+            Band::Low => "○",
             Band::Medium => "▲",
             Band::High => "◆",
             Band::Critical => "✖",
@@ -606,14 +606,17 @@ impl Plan {
     }
 
     /// What an outage of `risk`'s sites leaves with no standby elsewhere: the systems that run
-    /// at a site it takes out and have no standby at a site it spares.
+    /// at a site it takes out and have no standby (better than a backup to restore) at a site
+    /// it spares.
     pub fn exposed(&self, risk: &Risk) -> Vec<String> {
         let hit = risk.sites_hit(&self.sites);
         let names: Vec<&str> = hit.iter().map(|s| s.name.as_str()).collect();
         let mut out = Vec::new();
         for site in &hit {
             for system in &site.runs {
-                if self.standby_outside(system, &names).is_none() && !out.contains(system) {
+                let spared =
+                    self.standby_outside(system, &names).is_some_and(|(k, _)| k > Standby::BackupOnly);
+                if !spared && !out.contains(system) {
                     out.push(system.clone());
                 }
             }
@@ -648,6 +651,16 @@ impl Plan {
     pub fn processes_relying_on(&self, estate: &Estate, system: &str) -> Vec<&Process> {
         self.processes.iter().filter(|p| p.reliance(estate).iter().any(|s| s == system)).collect()
     }
+}
+
+/// One review of the plan, as recorded by `warroom review`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanReview {
+    pub at: DateTime<Utc>,
+    pub reviewer: String,
+    pub note: String,
+    /// The SHA-256 of the configuration reviewed.
+    pub config_sha256: String,
 }
 
 /// Whether the plan's last review is too old: `None` when it is fresh.

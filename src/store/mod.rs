@@ -14,6 +14,7 @@ pub mod failover;
 pub mod incidents;
 pub mod jobs;
 pub mod outbox;
+pub mod plan;
 pub mod programme;
 mod writer;
 
