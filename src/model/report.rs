@@ -238,7 +238,7 @@ pub struct CoverageRow {
 
 impl CoverageRow {
     pub fn percent(&self) -> u32 {
-        if self.required == 0 { 100 } else { self.current * 100 / self.required }
+        (self.current * 100).checked_div(self.required).unwrap_or(100)
     }
 }
 
@@ -685,9 +685,8 @@ pub fn heat_map_markdown(grid: &[[u32; 5]; 5], bands: &Bands) -> String {
     md.push_str("\n|---|---|---|---|---|---|\n");
     for l in (0..5).rev() {
         let _ = write!(md, "| {} {} |", l + 1, LIKELIHOOD[l]);
-        for i in 0..5 {
+        for (i, &n) in grid[l].iter().enumerate() {
             let band = bands.of(((l + 1) * (i + 1)) as u8);
-            let n = grid[l][i];
             let _ =
                 write!(md, " {} {} |", if n == 0 { "–".to_owned() } else { n.to_string() }, band.symbol());
         }
@@ -736,11 +735,10 @@ pub fn heat_map_svg(grid: &[[u32; 5]; 5], bands: &Bands, id: &str, title: &str) 
             l + 1,
             LIKELIHOOD[l]
         );
-        for i in 0..5 {
+        for (i, &n) in grid[l].iter().enumerate() {
             let x = LEFT + i * CELL;
             let score = ((l + 1) * (i + 1)) as u8;
             let band = bands.of(score);
-            let n = grid[l][i];
             let _ = write!(
                 s,
                 "<g class=\"cell\" data-likelihood=\"{}\" data-impact=\"{}\" data-count=\"{n}\" data-band=\"{}\"><rect x=\"{x}\" y=\"{y}\" width=\"{CELL}\" height=\"{CELL}\" fill=\"{}\" stroke=\"#555\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{} {}</text><title>likelihood {} × impact {} = {score} ({}): {n}</title></g>",

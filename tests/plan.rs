@@ -1,0 +1,53 @@
+//! The continuity plan's documents on the demo estate: the status report in every format, and
+//! plan reviews reaching `status`.
+
+mod common;
+
+use common::warroom;
+
+#[test]
+fn the_demo_renders_the_status_report_and_records_a_review() {
+    let state = tempfile::tempdir().unwrap();
+    let out = warroom(state.path()).args(["report", "--demo", "--format", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["schema"], "warroom.report/1");
+    assert_eq!(r["summary"].as_array().unwrap().len(), 3);
+    assert_eq!(r["processes"].as_array().unwrap().len(), 5);
+    assert_eq!(r["risks"].as_array().unwrap().len(), 5);
+    assert_eq!(r["sites"].as_array().unwrap().len(), 2);
+    let cells: u64 = r["heat_map"]["residual"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(cells, 5, "every risk on the grid once");
+    let flood = r["risks"].as_array().unwrap().iter().find(|k| k["id"] == "R-05").unwrap();
+    assert_eq!(flood["exposed"], serde_json::json!(["wiki", "file-shares"]), "backup-only is no standby");
+    assert!(r["plan"]["review_due"].as_str().unwrap().contains("never been reviewed"));
+
+    let html = state.path().join("report.html");
+    let out = warroom(state.path()).args(["report", "--demo", "--out"]).arg(&html).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    for id in ["id=\"summary\"", "id=\"heat-map\"", "id=\"rpo-chart\"", "id=\"coverage-chart\""] {
+        assert!(page.contains(id), "{id} in the page");
+    }
+    assert!(!page.contains("<script"), "no script");
+
+    let out = warroom(state.path())
+        .args(["review", "--demo", "--as", "alice", "--note", "annual review with the owners"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = warroom(state.path()).args(["report", "--demo"]).output().unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains("Last plan review:") && md.contains("by alice: annual review with the owners"),
+        "{md}"
+    );
+    let out = warroom(state.path()).args(["review", "--demo", "--note", ""]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "a review without a note is refused");
+}
