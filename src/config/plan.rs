@@ -669,14 +669,9 @@ fn sites(
 pub fn overdue_reviews(plan: &Plan, today: NaiveDate) -> Vec<Diagnostic> {
     plan.overdue_reviews(today)
         .map(|r| {
-            Diagnostic::warning(format!(
-                "risk {} ({}) was due for review on {}",
-                r.id,
-                r.name,
-                r.review.format("%Y-%m-%d")
-            ))
-            .at(format!("risks[{}].review", r.name), None)
-            .help("review it with its owner and set the next review date")
+            Diagnostic::warning(r.review_overdue_words())
+                .at(format!("risks[{}].review", r.name), None)
+                .help("review it with its owner and set the next review date")
         })
         .collect()
 }

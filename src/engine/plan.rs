@@ -52,7 +52,7 @@ impl Engine {
         let mut out: Vec<String> =
             review_due(last.map(|r| r.at), plan.review_every, self.now()).into_iter().collect();
         for r in plan.overdue_reviews(self.now().date_naive()) {
-            out.push(format!("risk {} ({}) was due for review on {}", r.id, r.name, r.review));
+            out.push(r.review_overdue_words());
         }
         Ok(out)
     }
@@ -124,9 +124,7 @@ impl Engine {
                         id: a.id.clone(),
                         issue: a.issue.clone(),
                         owner: a.owner.clone(),
-                        due: DateTime::parse_from_rfc3339(&a.due)
-                            .map(|t| t.with_timezone(&Utc))
-                            .unwrap_or(now),
+                        due: a.due.clone(),
                         status: a.status.name().to_owned(),
                     })
                     .collect(),

@@ -449,6 +449,11 @@ impl Risk {
         self.review < today
     }
 
+    /// "risk R-03 (A faulty release corrupts the database) was due for review on 2026-09-30".
+    pub fn review_overdue_words(&self) -> String {
+        format!("risk {} ({}) was due for review on {}", self.id, self.name, self.review.format("%Y-%m-%d"))
+    }
+
     /// The sites it takes out: the ones it names and every site in a region it names.
     pub fn sites_hit<'a>(&self, sites: &'a [Site]) -> Vec<&'a Site> {
         sites.iter().filter(|s| self.sites.contains(&s.name) || self.regions.contains(&s.region)).collect()
@@ -646,8 +651,7 @@ impl Plan {
         estate.tier(Tier::One).map(|(_, s)| s).filter(|s| !relied.contains(&s.name)).collect()
     }
 
-    /// The most critical process relying on `system`, directly or through a dependency: the
-    /// tightest RTO among them.
+    /// The processes relying on `system`, directly or through a dependency.
     pub fn processes_relying_on(&self, estate: &Estate, system: &str) -> Vec<&Process> {
         self.processes.iter().filter(|p| p.reliance(estate).iter().any(|s| s == system)).collect()
     }

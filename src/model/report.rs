@@ -95,7 +95,8 @@ pub struct ActionRow {
     pub id: String,
     pub issue: String,
     pub owner: String,
-    pub due: DateTime<Utc>,
+    /// RFC 3339, as `status` gives it.
+    pub due: String,
     pub status: String,
 }
 
