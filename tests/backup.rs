@@ -510,3 +510,62 @@ async fn an_incremental_on_a_damaged_full_does_not_count_for_the_rpo() {
     let standing = engine.standings().await.unwrap().into_iter().find(|s| s.system == "files").unwrap();
     assert_eq!(standing.newest_verified, None);
 }
+
+/// The runbook's restore lines, copied from the Markdown as an operator would and run with `sh`,
+/// give back the data of an incremental chain with deletions (full, then incremental, then what
+/// the incremental deleted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runbooks_stock_tool_lines_restore_an_incremental_chain() {
+    if !tool("age") || !tool("zstd") || !tool("jq") {
+        assert!(std::env::var_os("CI").is_none(), "CI must install the age, zstd and jq command-line tools");
+        eprintln!("skipped: the age, zstd and jq command-line tools are not installed");
+        return;
+    }
+    let e = Estate::new();
+    let data = e.data();
+    write(&data.join("keep.txt"), b"unchanged\n");
+    write(&data.join("change.txt"), b"before\n");
+    write(&data.join("gone.txt"), b"deleted later\n");
+    write(&data.join("old dir/it's here.txt"), b"a name that needs quoting\n");
+    write(&data.join("blob.bin"), &random_bytes(100_000, 5));
+    let config = e.config(&format!("{{ path = \"{}\" }}", data.display()), "incremental", "");
+    let engine = e.engine(&config).await;
+    backup(&engine).await;
+    write(&data.join("change.txt"), b"after!\n");
+    std::fs::remove_file(data.join("gone.txt")).unwrap();
+    std::fs::remove_dir_all(data.join("old dir")).unwrap();
+    write(&data.join("new/added.txt"), b"new file\n");
+    backup(&engine).await;
+    let backups = engine.backups(Some("files")).await.unwrap();
+    assert_eq!(backups.len(), 2);
+    assert!(backups[1].manifest.parent.is_some(), "the second backup is an incremental");
+
+    let to = e.path("by the runbook");
+    let book = engine.runbook("files", Some(&to)).await.unwrap();
+    let md = book.doc().markdown();
+    // The block under "From nas", exactly as the document shows it.
+    let start = md.find("### From nas\n\n```sh\n").expect(&md) + "### From nas\n\n```sh\n".len();
+    let script = &md[start..start + md[start..].find("\n```").unwrap()];
+    assert!(script.contains("| sha256sum -c -"), "checksums are checked first:\n{script}");
+    assert!(script.contains("| zstd -d | tar x -C"), "{script}");
+    assert!(script.contains("jq -j"), "the incremental's deletions are applied:\n{script}");
+    let out = std::process::Command::new("sh").arg("-c").arg(script).output().unwrap();
+    assert!(out.status.success(), "{}\n{script}", String::from_utf8_lossy(&out.stderr));
+    assert_same_tree(&data, &to);
+
+    // A damaged copy is caught by the checksum line before anything is restored from it.
+    let data_object = e.path(&format!("repo/warroom/files/{}/data.age", backups[1].manifest.id));
+    let mut bytes = std::fs::read(&data_object).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    std::fs::set_permissions(&data_object, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&data_object, bytes).unwrap();
+    std::fs::remove_dir_all(&to).unwrap();
+    let out = std::process::Command::new("sh").arg("-c").arg(script).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("FAILED"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -51,3 +51,53 @@ fn the_demo_renders_the_status_report_and_records_a_review() {
     let out = warroom(state.path()).args(["review", "--demo", "--note", ""]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "a review without a note is refused");
 }
+
+#[test]
+fn the_demo_renders_runbooks_in_every_format() {
+    let state = tempfile::tempdir().unwrap();
+    let out = warroom(state.path()).args(["runbook", "database", "--demo"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8_lossy(&out.stdout);
+    for section in [
+        "# Runbook: database",
+        "## Prerequisites",
+        "## Recovery order",
+        "## Failover",
+        "### Validation",
+        "### Rollback",
+        "## Failback",
+        "## Restore from backup, with stock tools",
+        "## Escalation contacts",
+        "## Last tested",
+    ] {
+        assert!(md.contains(section), "{section} in:\n{md}");
+    }
+    assert!(md.contains("pg_ctl promote -D /var/lib/postgresql/16/standby"), "steps as commands:\n{md}");
+    assert!(md.contains("| bob | DBA on call |"), "contacts from the comms config:\n{md}");
+
+    // api depends on the database: the runbook says what must be back first.
+    let out = warroom(state.path()).args(["runbook", "api", "--demo", "--format", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["schema"], "warroom.runbook/1");
+    let first: Vec<&str> = r["recover_first"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w.as_array().unwrap())
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(first.contains(&"database"), "{first:?}");
+
+    let html = state.path().join("runbooks.html");
+    let out =
+        warroom(state.path()).args(["runbook", "--all", "--demo", "--out"]).arg(&html).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("id=\"runbook-database\"") && page.contains("id=\"runbook-wiki\""));
+    assert!(!page.contains("<script"));
+
+    let out = warroom(state.path()).args(["runbook", "databse", "--demo"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no system \"databse\""));
+}

@@ -227,6 +227,28 @@ pub enum Command {
         #[command(flatten)]
         at: exercise::Where,
     },
+    /// A system's runbook, to follow when warroom is unavailable: prerequisites, recovery order,
+    /// failover, validation, rollback, failback, the restore with stock tools, contacts, tests
+    Runbook {
+        /// The system (or --all)
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        system: Option<String>,
+        /// Every system, in recovery order
+        #[arg(long)]
+        all: bool,
+        /// md, json or html (else from --out's extension, else md)
+        #[arg(long, value_enum)]
+        format: Option<plan::Format>,
+        /// Write here instead of standard output
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Where the restore lines restore into (default /var/tmp/warroom-restore/SYSTEM; with
+        /// --all, a folder per system under it)
+        #[arg(long, value_name = "DIR")]
+        restore_to: Option<PathBuf>,
+        #[command(flatten)]
+        at: exercise::Where,
+    },
     /// Record a review of the continuity plan (the standard asks for one a year); without
     /// --note, list the reviews (exit 1 when one is due)
     Review {
@@ -491,6 +513,9 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
             programme::run(cli.config, command, json, at.demo).await
         }
         Some(Command::Report { format, out, at }) => plan::report(cli.config, format, out, at.demo).await,
+        Some(Command::Runbook { system, all, format, out, restore_to, at }) => {
+            plan::runbook(cli.config, system, all, format, out, restore_to, at.demo).await
+        }
         Some(Command::Review { reviewer, note, list, at }) => {
             plan::review(cli.config, reviewer, note, list, at.demo).await
         }

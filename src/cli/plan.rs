@@ -92,6 +92,52 @@ pub async fn report(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `warroom runbook SYSTEM|--all`: what to follow when warroom is unavailable.
+pub async fn runbook(
+    config: Option<PathBuf>,
+    system: Option<String>,
+    all: bool,
+    format: Option<Format>,
+    out: Option<PathBuf>,
+    restore_to: Option<PathBuf>,
+    demo: bool,
+) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open(config, demo).await?;
+    let books = match (&system, all) {
+        (Some(name), false) => engine
+            .runbook(name, restore_to.as_deref())
+            .await
+            .map(|b| vec![b])
+            .map_err(|e| CliError::message(e, BAD_INPUT))?,
+        _ => engine.runbooks(restore_to.as_deref()).await.map_err(|e| CliError::message(e, FAILED))?,
+    };
+    let title = engine.config().plan.name.clone();
+    engine.close().await;
+    let doc = || {
+        let mut d = crate::model::doc::Doc::new(match &system {
+            Some(s) if !all => format!("Runbook: {s}"),
+            _ => format!("{title}: runbooks"),
+        });
+        for b in &books {
+            if books.len() == 1 {
+                d = b.doc();
+            } else {
+                d.section(2, format!("Runbook: {}", b.system), &format!("runbook-{}", b.system));
+                d.append(b.doc().nested(1, &b.system));
+            }
+        }
+        d
+    };
+    let text = match Format::choose(format, out.as_deref()) {
+        Format::Md => doc().markdown(),
+        Format::Html => doc().html(),
+        Format::Json if books.len() == 1 && !all => json(&books[0])?,
+        Format::Json => json(&books)?,
+    };
+    emit(&text, out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `warroom review --as NAME --note TEXT`: record that the plan was reviewed.
 pub async fn review(
     config: Option<PathBuf>,

@@ -18,6 +18,7 @@ pub mod probe;
 pub mod process;
 pub mod programme;
 pub mod recovery;
+pub mod runbook;
 pub mod work;
 
 pub use error::{EngineError, create_state_dir};
