@@ -101,3 +101,52 @@ fn the_demo_renders_runbooks_in_every_format() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no system \"databse\""));
 }
+
+#[test]
+fn the_demo_renders_the_plan_document_in_the_standards_sections() {
+    let state = tempfile::tempdir().unwrap();
+    let out = warroom(state.path()).args(["plan-doc", "--demo"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8_lossy(&out.stdout);
+    let sections = [
+        "## 1. Executive summary",
+        "## 2. Risk assessment",
+        "## 3. Business impact analysis",
+        "## 4. Recovery strategies",
+        "## 5. Plan activation",
+        "## 6. System inventory",
+        "## 7. Recovery procedures",
+        "## 8. Validation checklists",
+        "## 9. Rollback procedures",
+        "## 10. Contact lists",
+        "## 11. Test reports",
+    ];
+    let mut at = 0;
+    for s in sections {
+        let found = md[at..].find(s).unwrap_or_else(|| panic!("{s} after the one before it in:\n{md}"));
+        at += found;
+    }
+    assert!(md.contains("#### Runbook: database") || md.contains("### Runbook: database"), "runbooks inside");
+    assert!(md.contains("| R-02 | Ransomware"), "the risk register");
+
+    let out = warroom(state.path()).args(["plan-doc", "--demo", "--format", "json"]).output().unwrap();
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["schema"], "warroom.plan-doc/1");
+    assert_eq!(d["report"]["schema"], "warroom.report/1");
+    assert_eq!(d["runbooks"].as_array().unwrap().len(), 12);
+    assert_eq!(d["buckets"], serde_json::json!(["1h", "4h", "24h", "72h", "7d"]));
+
+    let out = warroom(state.path()).args(["plan-doc", "--demo", "--format", "html"]).output().unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    for id in [
+        "executive-summary",
+        "risk-assessment",
+        "heat-map",
+        "system-inventory",
+        "test-reports",
+        "database-failover",
+    ] {
+        assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    assert!(!page.contains("<script"));
+}

@@ -249,6 +249,21 @@ pub enum Command {
         #[command(flatten)]
         at: exercise::Where,
     },
+    /// The whole BC/DR plan document: executive summary, risk assessment, impact analysis,
+    /// strategies, activation, inventory, procedures, checklists, rollback, contacts, tests
+    PlanDoc {
+        /// md, json or html (else from --out's extension, else md)
+        #[arg(long, value_enum)]
+        format: Option<plan::Format>,
+        /// Write here instead of standard output
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Where the runbooks' restore lines restore into (a folder per system under it)
+        #[arg(long, value_name = "DIR")]
+        restore_to: Option<PathBuf>,
+        #[command(flatten)]
+        at: exercise::Where,
+    },
     /// Record a review of the continuity plan (the standard asks for one a year); without
     /// --note, list the reviews (exit 1 when one is due)
     Review {
@@ -515,6 +530,9 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         Some(Command::Report { format, out, at }) => plan::report(cli.config, format, out, at.demo).await,
         Some(Command::Runbook { system, all, format, out, restore_to, at }) => {
             plan::runbook(cli.config, system, all, format, out, restore_to, at.demo).await
+        }
+        Some(Command::PlanDoc { format, out, restore_to, at }) => {
+            plan::plan_doc(cli.config, format, out, restore_to, at.demo).await
         }
         Some(Command::Review { reviewer, note, list, at }) => {
             plan::review(cli.config, reviewer, note, list, at.demo).await

@@ -138,6 +138,26 @@ pub async fn runbook(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `warroom plan-doc`: the whole BC/DR plan document.
+pub async fn plan_doc(
+    config: Option<PathBuf>,
+    format: Option<Format>,
+    out: Option<PathBuf>,
+    restore_to: Option<PathBuf>,
+    demo: bool,
+) -> Result<ExitCode, CliError> {
+    let (engine, _log) = open(config, demo).await?;
+    let doc = engine.plan_document(restore_to.as_deref()).await.map_err(|e| CliError::message(e, FAILED))?;
+    engine.close().await;
+    let text = match Format::choose(format, out.as_deref()) {
+        Format::Md => doc.doc().markdown(),
+        Format::Html => doc.doc().html(),
+        Format::Json => json(&doc)?,
+    };
+    emit(&text, out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `warroom review --as NAME --note TEXT`: record that the plan was reviewed.
 pub async fn review(
     config: Option<PathBuf>,

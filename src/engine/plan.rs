@@ -361,3 +361,156 @@ fn due_key(d: Due) -> &'static str {
         Due::Overdue => "overdue",
     }
 }
+
+impl Engine {
+    /// The whole plan document: the status report's facts, the strategies per tier, how the plan
+    /// is activated, every runbook, the contact lists and the tests of the last 12 months.
+    pub async fn plan_document(
+        &self,
+        restore_to: Option<&std::path::Path>,
+    ) -> Result<crate::model::plandoc::PlanDocument, String> {
+        use crate::model::plandoc::{
+            Activation, ContactList, PlanDocument, SCHEMA, TestReport, TierStrategy,
+        };
+        use crate::model::{Action, Tier};
+        let config = &self.config;
+        let estate = &config.estate;
+        let report = self.bcdr_report().await?;
+        let runbooks = self.runbooks(restore_to).await?;
+        let since = self.now() - chrono::Duration::from_std(RECENT).unwrap_or_default();
+        let mut tests: Vec<TestReport> = self
+            .test_results()
+            .await?
+            .into_iter()
+            .filter(|t| t.at >= since)
+            .map(|t| TestReport {
+                system: t.system,
+                test: t.kind.name().to_owned(),
+                at: t.at,
+                outcome: t.outcome.name().to_owned(),
+                by: t.by,
+                detail: t.detail,
+            })
+            .collect();
+        tests.sort_by(|a, b| b.at.cmp(&a.at));
+
+        let strategies = Tier::ALL
+            .iter()
+            .map(|&tier| {
+                let objective = estate.tiers.get(tier);
+                let members: Vec<(usize, &crate::model::System)> = estate.tier(tier).collect();
+                TierStrategy {
+                    tier: tier.number(),
+                    label: tier.label().to_owned(),
+                    rto_secs: objective.rto.as_secs(),
+                    rpo_secs: objective.rpo.as_secs(),
+                    standby: tier.standby().to_owned(),
+                    systems: members.iter().map(|(_, s)| s.name.clone()).collect(),
+                    failover: members
+                        .iter()
+                        .filter(|(i, _)| config.systems[*i].failover.is_some())
+                        .map(|(_, s)| s.name.clone())
+                        .collect(),
+                }
+            })
+            .collect();
+
+        let notify = &config.notify;
+        let declare = notify
+            .contacts
+            .iter()
+            .filter(|c| {
+                c.role.as_deref().is_some_and(|r| r.to_lowercase().contains("commander"))
+                    || c.lists.iter().any(|l| l == "executive")
+            })
+            .map(|c| match &c.role {
+                Some(r) => format!("{} ({r})", c.name),
+                None => c.name.clone(),
+            })
+            .collect();
+        let mut criteria: Vec<(String, Vec<String>)> = Vec::new();
+        for (system, settings) in estate.systems().iter().zip(&config.systems) {
+            let t = &settings.thresholds;
+            let line = format!(
+                "fail over when the score reaches {} (availability below {:.0}%: {} points; p95 response above {}: {}; error rate above {:.0}%: {}), or at once when availability is below {:.0}% or p95 is above {}",
+                t.failover_at_score,
+                t.availability_below * 100.0,
+                t.availability_points,
+                crate::model::duration::human(t.response_time_above),
+                t.response_time_points,
+                t.error_rate_above * 100.0,
+                t.error_rate_points,
+                t.immediate_availability_below * 100.0,
+                crate::model::duration::human(t.immediate_response_time_above)
+            );
+            match criteria.iter_mut().find(|(l, _)| *l == line) {
+                Some((_, names)) => names.push(system.name.clone()),
+                None => criteria.push((line, vec![system.name.clone()])),
+            }
+        }
+        let criteria = criteria
+            .into_iter()
+            .map(|(line, names)| {
+                if names.len() == estate.systems().len() {
+                    format!("every system: {line}")
+                } else {
+                    format!("{}: {line}", names.join(", "))
+                }
+            })
+            .collect();
+        let approvals = [Action::Failover, Action::Failback, Action::Restore, Action::Recover]
+            .iter()
+            .map(|&a| {
+                let per: Vec<String> = Tier::ALL
+                    .iter()
+                    .map(|&t| format!("tier {} {}", t.number(), config.approval.get(a, t).name()))
+                    .collect();
+                format!("{}: {}", a.name(), per.join(", "))
+            })
+            .collect();
+        let stages = crate::model::comms::Stage::ALL
+            .iter()
+            .map(|&s| {
+                let p = notify.stage(s);
+                let channels: Vec<&str> = p.channels.iter().map(|c| c.name()).collect();
+                format!("{}: {} by {}", s.name(), p.lists.join(", "), channels.join(", "))
+            })
+            .collect();
+
+        let contact_lists = notify
+            .lists()
+            .into_iter()
+            .map(|list| ContactList {
+                audience: match notify.audience_of(&list) {
+                    crate::model::comms::Audience::External => "external".into(),
+                    crate::model::comms::Audience::Internal => "internal".into(),
+                },
+                people: notify
+                    .contacts
+                    .iter()
+                    .filter(|c| c.lists.contains(&list))
+                    .map(|c| crate::model::runbook::ContactRow {
+                        name: c.name.clone(),
+                        role: c.role.clone(),
+                        lists: c.lists.clone(),
+                        email: c.email.clone(),
+                        phone: c.phone.clone(),
+                        why: format!("on the {list} list"),
+                    })
+                    .collect(),
+                list,
+            })
+            .collect();
+
+        Ok(PlanDocument {
+            schema: SCHEMA,
+            buckets: config.plan.buckets.iter().map(|b| crate::model::duration::human(*b)).collect(),
+            report,
+            strategies,
+            activation: Activation { declare, criteria, approvals, stages },
+            runbooks,
+            contact_lists,
+            tests,
+        })
+    }
+}

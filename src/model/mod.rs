@@ -18,6 +18,7 @@ pub mod job;
 pub mod notice;
 pub mod objective;
 pub mod plan;
+pub mod plandoc;
 pub mod programme;
 pub mod recovery;
 pub mod report;

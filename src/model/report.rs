@@ -276,7 +276,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn rpo_words(s: &SystemRow) -> String {
+pub(crate) fn rpo_words(s: &SystemRow) -> String {
     match s.rpo_state.as_str() {
         "compliant" => format!("✔ ok (newest verified {} ago)", opt_secs(s.backup_age_secs)),
         "at_risk" => format!("▲ at risk (newest verified {} ago)", opt_secs(s.backup_age_secs)),
@@ -285,7 +285,7 @@ fn rpo_words(s: &SystemRow) -> String {
     }
 }
 
-fn standby_words(s: &SystemRow) -> String {
+pub(crate) fn standby_words(s: &SystemRow) -> String {
     let has = match (&s.standby, &s.standby_site) {
         (Some(k), Some(at)) => format!("{k} at {at}"),
         _ => "none".into(),
@@ -293,7 +293,7 @@ fn standby_words(s: &SystemRow) -> String {
     if s.standby_ok { has } else { format!("✖ {has} (needs {})", s.standby_needed) }
 }
 
-fn test_words(s: &SystemRow) -> String {
+pub(crate) fn test_words(s: &SystemRow) -> String {
     let last = match &s.last_test {
         Some(t) => format!("{} {} ({})", t.kind, day(t.at), t.outcome),
         None => "never tested".into(),
@@ -305,7 +305,7 @@ fn test_words(s: &SystemRow) -> String {
     }
 }
 
-fn three_two_one_words(s: &SystemRow) -> String {
+pub(crate) fn three_two_one_words(s: &SystemRow) -> String {
     match &s.three_two_one {
         None => "no backups".into(),
         Some(t) => format!(
@@ -644,11 +644,11 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn score_words(s: &ScoreRow) -> String {
+pub(crate) fn score_words(s: &ScoreRow) -> String {
     format!("{} {} ({}×{})", s.score, s.band.name(), s.likelihood, s.impact)
 }
 
-fn achieved_words(a: &AchievedRow) -> String {
+pub(crate) fn achieved_words(a: &AchievedRow) -> String {
     let met = |m: Option<bool>| match m {
         Some(true) => " ✔",
         Some(false) => " ✖",
@@ -667,7 +667,7 @@ fn achieved_words(a: &AchievedRow) -> String {
     )
 }
 
-fn due_words(d: &DueRow) -> String {
+pub(crate) fn due_words(d: &DueRow) -> String {
     format!(
         "{}: {} due {} (last {})",
         d.system,
@@ -772,7 +772,7 @@ pub fn heat_map_svg(grid: &[[u32; 5]; 5], bands: &Bands, id: &str, title: &str) 
 }
 
 /// RPO compliance by tier as stacked bars (each segment labelled with its count).
-fn rpo_chart_svg(tiers: &[TierRpo]) -> String {
+pub(crate) fn rpo_chart_svg(tiers: &[TierRpo]) -> String {
     const BAR: usize = 320;
     let height = 24 + tiers.len() * 30 + 24;
     let mut s = format!(
@@ -823,7 +823,7 @@ fn rpo_chart_svg(tiers: &[TierRpo]) -> String {
 }
 
 /// Test coverage: per kind of test, the share of the systems it is required of that are current.
-fn coverage_svg(rows: &[CoverageRow]) -> String {
+pub(crate) fn coverage_svg(rows: &[CoverageRow]) -> String {
     const BAR: usize = 240;
     let height = 8 + rows.len() * 26 + 8;
     let mut s = format!(
