@@ -392,7 +392,7 @@ impl Engine {
                 detail: t.detail,
             })
             .collect();
-        tests.sort_by(|a, b| b.at.cmp(&a.at));
+        tests.sort_by_key(|t| std::cmp::Reverse(t.at));
 
         let strategies = Tier::ALL
             .iter()
