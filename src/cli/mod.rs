@@ -264,6 +264,28 @@ pub enum Command {
         #[command(flatten)]
         at: exercise::Where,
     },
+    /// The evidence pack for a period (documents, incident and exercise reports, the audit
+    /// records with their chain, the config, SHA256SUMS; optionally SSH-signed); `verify` checks one
+    #[command(args_conflicts_with_subcommands = true)]
+    Evidence {
+        #[command(subcommand)]
+        command: Option<plan::EvidenceCommand>,
+        /// The period's first day (YYYY-MM-DD, UTC)
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Its last day (default today)
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// The pack to write (tar, zstd-compressed)
+        #[arg(long, value_name = "PACK")]
+        out: Option<PathBuf>,
+        /// Sign SHA256SUMS with this SSH key (`ssh-keygen -Y sign`; a public key with its
+        /// private half in ssh-agent works too)
+        #[arg(long, value_name = "KEY")]
+        sign: Option<PathBuf>,
+        #[command(flatten)]
+        at: exercise::Where,
+    },
     /// Record a review of the continuity plan (the standard asks for one a year); without
     /// --note, list the reviews (exit 1 when one is due)
     Review {
@@ -533,6 +555,9 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         }
         Some(Command::PlanDoc { format, out, restore_to, at }) => {
             plan::plan_doc(cli.config, format, out, restore_to, at.demo).await
+        }
+        Some(Command::Evidence { command, since, until, out, sign, at }) => {
+            plan::evidence(cli.config, command, since, until, out, sign, at.demo).await
         }
         Some(Command::Review { reviewer, note, list, at }) => {
             plan::review(cli.config, reviewer, note, list, at.demo).await

@@ -204,3 +204,107 @@ pub async fn review(
     engine.close().await;
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Debug, clap::Subcommand)]
+pub enum EvidenceCommand {
+    /// Check a pack: every file against SHA256SUMS, the audit records' chain, the signature
+    /// (exit 0 good, 2 something is wrong, 3 unreadable)
+    Verify {
+        pack: PathBuf,
+        /// An allowed-signers file (ssh-keygen's format) naming who may sign packs
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
+        /// The signer to expect (else whoever the allowed-signers file gives the key)
+        #[arg(long, value_name = "NAME")]
+        signer: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn day(text: &str, flag: &str, end_of_day: bool) -> Result<chrono::DateTime<chrono::Utc>, CliError> {
+    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        CliError::message(format!("{flag} {text:?} is not a date: write it as YYYY-MM-DD (UTC)"), BAD_INPUT)
+    })?;
+    let t = if end_of_day { d.and_hms_nano_opt(23, 59, 59, 999_999_999) } else { d.and_hms_opt(0, 0, 0) };
+    Ok(t.unwrap_or_default().and_utc())
+}
+
+/// `warroom evidence --since DATE [--until DATE] --out PACK [--sign KEY]`, and `evidence verify`.
+pub async fn evidence(
+    config: Option<PathBuf>,
+    command: Option<EvidenceCommand>,
+    since: Option<String>,
+    until: Option<String>,
+    out: Option<PathBuf>,
+    sign: Option<PathBuf>,
+    demo: bool,
+) -> Result<ExitCode, CliError> {
+    use crate::engine::evidence;
+    if let Some(EvidenceCommand::Verify { pack, allowed_signers, signer, json: as_json }) = command {
+        let check = evidence::verify(&pack, allowed_signers.as_deref(), signer.as_deref())
+            .map_err(|e| CliError::message(e, BAD_INPUT))?;
+        if as_json {
+            let mut v = serde_json::to_value(&check).unwrap_or_default();
+            v["schema"] = serde_json::json!("warroom.evidence-verify/1");
+            v["ok"] = serde_json::json!(check.ok());
+            print!("{}", json(&v)?);
+        } else {
+            for p in &check.problems {
+                println!("✖ {p}");
+            }
+            let signature = match check.signature.as_str() {
+                "none" => "not signed".to_owned(),
+                "unchecked" => format!(
+                    "signed ({}), signer not checked: give --allowed-signers",
+                    check.signer.as_deref().unwrap_or("valid signature")
+                ),
+                "good" => format!("signed: {}", check.signer.as_deref().unwrap_or("good")),
+                _ => format!("✖ signature BAD: {}", check.signer.as_deref().unwrap_or("")),
+            };
+            println!(
+                "evidence pack {}: {} {}, {} file{} match SHA256SUMS, {} audit record{} chained; {signature}",
+                if check.ok() { "OK" } else { "FAILED" },
+                check.folder,
+                if check.ok() { "intact" } else { "does not check out" },
+                check.files_ok,
+                if check.files_ok == 1 { "" } else { "s" },
+                check.audit_records,
+                if check.audit_records == 1 { "" } else { "s" },
+            );
+        }
+        return Ok(if check.ok() { ExitCode::SUCCESS } else { ExitCode::from(2) });
+    }
+    let (Some(since), Some(out)) = (since, out) else {
+        return Err(CliError::message(
+            "give the period and where to write: `warroom evidence --since 2026-01-01 [--until 2026-12-31] --out pack.tar.zst`",
+            BAD_INPUT,
+        ));
+    };
+    let since = day(&since, "--since", false)?;
+    let (engine, _log) = open(config, demo).await?;
+    let until = match until {
+        Some(u) => day(&u, "--until", true)?,
+        None => engine.now(),
+    };
+    let pack = engine.evidence(since, until).await.map_err(|e| CliError::message(e, FAILED))?;
+    let now = engine.now();
+    engine.close().await;
+    let sums = evidence::sums(&pack.files);
+    let scratch = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let signature = match &sign {
+        Some(key) => Some(evidence::sign(&sums, key, scratch).map_err(|e| CliError::message(e, FAILED))?),
+        None => None,
+    };
+    evidence::write(&pack, &sums, signature.as_deref(), &out, now)
+        .map_err(|e| CliError::message(e, FAILED))?;
+    eprintln!(
+        "wrote {}: {} files{} ({}); check it with `warroom evidence verify {}`",
+        out.display(),
+        pack.files.len() + 1,
+        if signature.is_some() { ", signed" } else { "" },
+        pack.folder,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -8,6 +8,7 @@ pub mod assessment;
 pub mod backup;
 pub mod comms;
 mod error;
+pub mod evidence;
 pub mod exercise;
 pub mod failover;
 pub mod incident;
