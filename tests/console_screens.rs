@@ -1163,3 +1163,59 @@ fn a_joined_player_has_only_the_players_view() {
         ))]
     );
 }
+
+#[test]
+fn the_processes_screen_shows_live_state_budget_and_what_hurts_them() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        outage(&mut s);
+        act(&mut s, Action::Command(KeyCommand::Processes));
+        let t = snapshot(&format!("processes_outage_{w}x{h}"), &s);
+        let buffer = t.backend().buffer();
+        // The database is down 37 minutes: online-orders (RTO 1h) has 23 minutes of its
+        // budget left; staff-collaboration does not rely on it and works.
+        assert!(find(buffer, "23m left").is_some(), "online-orders' budget");
+        let (x, y) = find(buffer, "3h23m left").expect("customer-login's budget (RTO 4h)");
+        assert_eq!(buffer[(x, y)].fg, s.theme.palette.warning);
+        assert!(find(buffer, "hurt by database (down 37m)").is_some());
+        assert!(find(buffer, "✔ staff-collaboration").is_some());
+        // Selecting another process shows its detail.
+        act(&mut s, Action::Command(KeyCommand::Down));
+        let t = draw(&s);
+        assert!(find(t.backend().buffer(), "needs").is_some());
+    }
+    // Down 70 minutes: past the 1h RTO of online-orders and card-payments.
+    let mut s = state("default", 80, 24);
+    let down = health(&s, "database", HealthState::Down, 0.0, 6200, 0.5, Some(70), None);
+    act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Health(vec![down])));
+    act(&mut s, Action::Command(KeyCommand::Processes));
+    let t = draw(&s);
+    assert!(find(t.backend().buffer(), "✖ online-orders").is_some());
+    assert!(find(t.backend().buffer(), "BREACHED 10m ago").is_some(), "online-orders past its RTO");
+    let (x, y) = find(t.backend().buffer(), "2 past their RTO").unwrap_or_else(|| panic!("{}", text(&t)));
+    assert_eq!(t.backend().buffer()[(x, y)].fg, s.theme.palette.danger);
+}
+
+#[test]
+fn the_risk_heat_map_shows_count_symbol_and_colour() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        act(&mut s, Action::Command(KeyCommand::Risks));
+        act(&mut s, Action::Command(KeyCommand::Down));
+        let t = snapshot(&format!("risks_heat_map_{w}x{h}"), &s);
+        let buffer = t.backend().buffer();
+        // Two risks at likelihood 2 x impact 3 (score 6, medium): the count, the symbol, the
+        // band's colour, filled.
+        let (x, y) = find(buffer, "2 ▲").expect("the 2x3 cell");
+        assert_eq!(buffer[(x, y)].fg, s.theme.palette.info);
+        assert!(buffer[(x, y)].modifier.contains(Modifier::REVERSED));
+        assert!(find(buffer, "R-02 Ransomware").is_some(), "the selected risk's detail");
+        assert!(find(buffer, "inherent 15 ✖ critical (3×5)").is_some());
+    }
+    // Without colour the cell still says what it is.
+    let mut s = state("default", 80, 24);
+    s.theme = s.theme.clone().without_color();
+    act(&mut s, Action::Command(KeyCommand::Risks));
+    let t = draw(&s);
+    assert!(find(t.backend().buffer(), "2 ▲").is_some());
+}

@@ -71,6 +71,10 @@ pub enum KeyCommand {
     Observe,
     /// A player acknowledges the selected inject.
     Acknowledge,
+    /// The business processes screen.
+    Processes,
+    /// The risk register's heat map.
+    Risks,
 }
 
 impl KeyCommand {
@@ -110,6 +114,8 @@ impl KeyCommand {
         KeyCommand::Exercise,
         KeyCommand::Observe,
         KeyCommand::Acknowledge,
+        KeyCommand::Processes,
+        KeyCommand::Risks,
     ];
 
     /// The name used in `[keys]`.
@@ -150,6 +156,8 @@ impl KeyCommand {
             KeyCommand::Exercise => "exercise",
             KeyCommand::Observe => "observe",
             KeyCommand::Acknowledge => "acknowledge",
+            KeyCommand::Processes => "processes",
+            KeyCommand::Risks => "risks",
         }
     }
 
@@ -201,6 +209,12 @@ impl KeyCommand {
                 "record an observation in the exercise (+ strength, - area for improvement)"
             }
             KeyCommand::Acknowledge => "acknowledge the selected inject (players)",
+            KeyCommand::Processes => {
+                "business processes: their systems' live state, the RTO budget left, what outage hurts them"
+            }
+            KeyCommand::Risks => {
+                "the risk register: a 5x5 heat map of likelihood by impact, each risk's detail"
+            }
         }
     }
 
@@ -263,6 +277,8 @@ impl KeyCommand {
             KeyCommand::Exercise => &["X"],
             KeyCommand::Observe => &["o"],
             KeyCommand::Acknowledge => &["A"],
+            KeyCommand::Processes => &["p"],
+            KeyCommand::Risks => &["r"],
         }
     }
 }

@@ -76,6 +76,9 @@ pub struct Config {
     pub origin: Origin,
     /// SHA-256 of the file's bytes, hex: a change between runs is audited.
     pub hash: String,
+    /// The text it was read from, exactly (secrets are never in it): the config in force, for
+    /// the evidence pack.
+    pub text: std::sync::Arc<str>,
     pub console: ConsoleConfig,
     pub estate: Estate,
     /// The console's key bindings (defaults with `[keys]` applied).
@@ -284,6 +287,7 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
             origin: Origin::File,
             path: path.to_owned(),
             hash,
+            text: text.into(),
             console,
             estate,
             keys,

@@ -189,7 +189,7 @@ impl Engine {
         put(AUDIT, lines);
         put(AUDIT_CHECK, pretty(&check));
 
-        put("config/config.toml", self.config_text()?);
+        put("config/config.toml", self.config_text());
         let folder = format!("warroom-evidence-{}-{}", since.format("%Y%m%d"), until.format("%Y%m%d"));
         put(
             "README.md",
@@ -204,28 +204,14 @@ impl Engine {
         Ok(Pack { folder, files })
     }
 
-    /// The config file's text as it is in force: read again and checked against the hash
-    /// loaded, so the pack never holds a file edited since.
-    fn config_text(&self) -> Result<String, String> {
-        let text = match self.config.origin {
-            crate::config::Origin::BuiltIn => crate::sim::demo::EXAMPLE.to_owned(),
-            crate::config::Origin::File => std::fs::read_to_string(&self.config.path)
-                .map_err(|e| format!("cannot read the config {}: {e}", self.config.path.display()))?,
-        };
-        let hash = format!("{:x}", Sha256::digest(text.as_bytes()));
-        if hash != self.config.hash {
-            return Err(format!(
-                "{} changed since it was loaded: run the command again so the pack holds the config in force",
-                self.config.path.display()
-            ));
-        }
-        Ok(text)
+    /// The config's text as it was loaded: the config in force, whatever the file says now.
+    fn config_text(&self) -> String {
+        self.config.text.to_string()
     }
 
     /// The values of every variable the config reads a secret from (`*_env`, `headers_env`).
     fn config_secret_values(&self) -> Vec<String> {
-        let Ok(text) = self.config_text() else { return Vec::new() };
-        let Ok(value) = text.parse::<toml::Table>() else { return Vec::new() };
+        let Ok(value) = self.config_text().parse::<toml::Table>() else { return Vec::new() };
         let mut names = Vec::new();
         env_names(&toml::Value::Table(value), false, &mut names);
         names

@@ -100,6 +100,7 @@ pub struct ReloadedConfig {
     pub keys: KeyBindings,
     pub console: ConsoleConfig,
     pub approval: crate::model::ApprovalPolicies,
+    pub plan: crate::model::plan::Plan,
     pub warnings: usize,
     /// The theme files, read again (`None`: keep the ones loaded).
     pub themes: Option<ThemeCatalog>,
@@ -112,6 +113,7 @@ impl ReloadedConfig {
             keys: config.keys.clone(),
             console: config.console.clone(),
             approval: config.approval.clone(),
+            plan: config.plan.clone(),
             warnings,
             themes: None,
         }

@@ -81,6 +81,18 @@ const COMMANDS: &[Command] = &[
     },
     Command { name: "jobs", arg: Arg::None, usage: "jobs", description: "jobs, with progress and logs" },
     Command {
+        name: "processes",
+        arg: Arg::None,
+        usage: "processes",
+        description: "business processes: live state, RTO budget, what hurts them",
+    },
+    Command {
+        name: "risks",
+        arg: Arg::None,
+        usage: "risks",
+        description: "the risk register's heat map and each risk",
+    },
+    Command {
         name: "failover",
         arg: Arg::Target,
         usage: "failover SYSTEM",
@@ -484,6 +496,8 @@ pub fn parse(input: &str, state: &State) -> Result<Action, String> {
         Arg::None => Ok(match command.name {
             "dashboard" => Action::ShowDashboard,
             "jobs" => Action::ShowJobs,
+            "processes" => Action::Command(crate::config::keys::KeyCommand::Processes),
+            "risks" => Action::Command(crate::config::keys::KeyCommand::Risks),
             "incident" => Action::ShowIncident,
             "comms" => Action::ShowComms,
             "report" => Action::Report,

@@ -36,6 +36,10 @@ pub enum Screen {
     Comms,
     /// The running (or last) exercise.
     Exercise,
+    /// The business processes, with their systems' live state.
+    Processes,
+    /// The risk register as a heat map, with the selected risk's detail.
+    Risks,
 }
 
 /// The system detail screen: which system, which pane has focus, where the cursor is in the
@@ -229,6 +233,11 @@ pub struct State {
     pub exercise_log: Vec<String>,
     /// How the last exercise this console ended went: its cleanup and its report, a line each.
     pub exercise_ended: Vec<String>,
+    /// The continuity plan: processes, risks, sites.
+    pub plan: crate::model::plan::Plan,
+    /// The processes screen's selected process, and the risks screen's selected risk.
+    pub process_selected: usize,
+    pub risk_selected: usize,
 }
 
 impl State {
@@ -248,6 +257,9 @@ impl State {
             inject_selected: 0,
             exercise_log: Vec::new(),
             exercise_ended: Vec::new(),
+            plan: config.plan.clone(),
+            process_selected: 0,
+            risk_selected: 0,
             estate: config.estate.clone(),
             config_path: config.path.clone(),
             console: config.console.clone(),

@@ -151,6 +151,29 @@ impl Theme {
         self.fg(self.palette.danger).add_modifier(Modifier::BOLD)
     }
 
+    /// A risk band: a filled cell in the heat map (the symbol and count say it too).
+    pub fn band(&self, band: crate::model::plan::Band) -> Style {
+        use crate::model::plan::Band;
+        let colour = match band {
+            Band::Low => self.palette.ok,
+            Band::Medium => self.palette.info,
+            Band::High => self.palette.warning,
+            Band::Critical => self.palette.danger,
+        };
+        self.fg(colour).add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+
+    /// A band's word in text: its colour, not filled.
+    pub fn band_text(&self, band: crate::model::plan::Band) -> Style {
+        use crate::model::plan::Band;
+        match band {
+            Band::Low => self.ok(),
+            Band::Medium => self.info(),
+            Band::High => self.warning(),
+            Band::Critical => self.danger(),
+        }
+    }
+
     pub fn info(&self) -> Style {
         self.fg(self.palette.info)
     }

@@ -203,6 +203,9 @@ pub(super) fn apply(state: &mut State, fact: EngineEvent, now: DateTime<Utc>) ->
             };
             state.console = reloaded.console;
             state.approval = reloaded.approval;
+            state.plan = reloaded.plan;
+            state.process_selected = state.process_selected.min(state.plan.processes.len().saturating_sub(1));
+            state.risk_selected = state.risk_selected.min(state.plan.risks.len().saturating_sub(1));
             // The monitor starts again on the new configuration and reports afresh.
             state.health = vec![None; state.estate.systems().len()];
             state.faults = vec![crate::sim::FaultState::default(); state.estate.systems().len()];

@@ -100,6 +100,14 @@ pub(super) fn on_command(state: &mut State, command: KeyCommand, now: DateTime<U
         KeyCommand::Incident => return update(state, Action::ShowIncident, now),
         KeyCommand::Comms => return update(state, Action::ShowComms, now),
         KeyCommand::Exercise => return update(state, Action::ShowExercise, now),
+        KeyCommand::Processes => {
+            go(state, Screen::Processes);
+            return Vec::new();
+        }
+        KeyCommand::Risks => {
+            go(state, Screen::Risks);
+            return Vec::new();
+        }
         KeyCommand::Observe => {
             if state.ops.exercise.is_none() {
                 say(state, MessageLevel::Warning, "no exercise is running".to_owned(), now);
@@ -155,8 +163,35 @@ pub(super) fn on_command(state: &mut State, command: KeyCommand, now: DateTime<U
             }
         }
         Screen::Exercise => return exercise_command(state, command, now),
+        Screen::Processes => {
+            let n = state.plan.processes.len();
+            if !list_command(&mut state.process_selected, n, command) && command == KeyCommand::Back {
+                back(state);
+            }
+        }
+        Screen::Risks => {
+            let n = state.plan.risks.len();
+            if !list_command(&mut state.risk_selected, n, command) && command == KeyCommand::Back {
+                back(state);
+            }
+        }
     }
     Vec::new()
+}
+
+/// Moving through a list of `n`: whether `command` was a move.
+fn list_command(selected: &mut usize, n: usize, command: KeyCommand) -> bool {
+    let last = n.saturating_sub(1);
+    *selected = match command {
+        KeyCommand::Down | KeyCommand::Right => (*selected + 1).min(last),
+        KeyCommand::Up | KeyCommand::Left => selected.saturating_sub(1),
+        KeyCommand::Top => 0,
+        KeyCommand::Bottom => last,
+        KeyCommand::PageDown => (*selected + 5).min(last),
+        KeyCommand::PageUp => selected.saturating_sub(5),
+        _ => return false,
+    };
+    true
 }
 
 /// The system a backup key acts on: the open detail's, else the dashboard's selection.

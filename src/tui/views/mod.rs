@@ -20,6 +20,8 @@ pub mod incident;
 pub mod jobs;
 pub mod palette;
 pub mod problems;
+pub mod processes;
+pub mod risks;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -62,6 +64,8 @@ fn draw(frame: &mut Frame, state: &State, theme: &Theme, now: DateTime<Utc>) {
         Screen::Incident => incident::render(frame, body, state, theme, now),
         Screen::Comms => comms::render(frame, body, state, theme, now),
         Screen::Exercise => exercise::render(frame, body, state, theme, now),
+        Screen::Processes => processes::render(frame, body, state, theme, now),
+        Screen::Risks => risks::render(frame, body, state, theme, now),
     }
     footer::render(frame, layout::footer(area), state, theme, now);
     match &state.overlay {
