@@ -345,7 +345,8 @@ impl Engine {
         for c in internal {
             if !out.iter().any(|r| r.name == c.name) {
                 let lists: Vec<&str> = c.lists.iter().map(String::as_str).collect();
-                out.push(row(c, format!("on the {} list", lists.join(", "))));
+                let noun = if lists.len() == 1 { "list" } else { "lists" };
+                out.push(row(c, format!("on the {} {noun}", lists.join(", "))));
             }
         }
         out

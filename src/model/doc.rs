@@ -213,9 +213,10 @@ fn list(h: &mut String, tag: &str, class: &str, items: &[String]) {
     let _ = writeln!(h, "</{tag}>");
 }
 
-/// Text on one line, so a name with a newline cannot start a heading or a list of its own.
+/// Text on one line, so a name with a newline cannot start a heading or a list of its own,
+/// with `<` escaped so it cannot become HTML where the Markdown is rendered.
 fn one_line(s: &str) -> String {
-    s.replace(['\r', '\n'], " ")
+    s.replace(['\r', '\n'], " ").replace('<', "\\<")
 }
 
 /// A Markdown table cell: pipes escaped, on one line.

@@ -438,7 +438,7 @@ fn list_some(v: &[&str]) -> String {
 /// The Markdown rendering.
 pub fn markdown(r: &BcdrReport) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "# {} — BC/DR status report\n", r.plan.name);
+    let _ = writeln!(md, "# {} — BC/DR status report\n", md_text(&r.plan.name));
     let _ = writeln!(
         md,
         "Generated {} from `{}` (SHA-256 `{}`){}.\n",
@@ -449,7 +449,7 @@ pub fn markdown(r: &BcdrReport) -> String {
     );
     let _ = writeln!(md, "## Executive summary\n");
     for line in &r.summary {
-        let _ = writeln!(md, "- {line}");
+        let _ = writeln!(md, "- {}", md_text(line));
     }
     let _ = writeln!(md);
     match (&r.plan.last_review, &r.plan.review_due) {
@@ -458,8 +458,8 @@ pub fn markdown(r: &BcdrReport) -> String {
                 md,
                 "Last plan review: {} by {}: {}{}\n",
                 day(l.at),
-                l.reviewer,
-                l.note,
+                md_text(&l.reviewer),
+                md_text(&l.note),
                 due.as_deref().map(|d| format!(" — {d}")).unwrap_or_default()
             );
         }
@@ -526,9 +526,9 @@ pub fn markdown(r: &BcdrReport) -> String {
             );
         }
         for p in r.processes.iter().filter(|p| !p.needs_met) {
-            let _ = writeln!(md, "\n**{}** is not met:", p.name);
+            let _ = writeln!(md, "\n**{}** is not met:", md_text(&p.name));
             for s in &p.shortfalls {
-                let _ = writeln!(md, "- {s}");
+                let _ = writeln!(md, "- {}", md_text(s));
             }
             for s in &p.rpo_breached {
                 let _ = writeln!(md, "- system {s} is past its RPO now");
@@ -641,7 +641,13 @@ pub fn markdown(r: &BcdrReport) -> String {
 }
 
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    md_text(s).replace('|', "\\|")
+}
+
+/// Text for a Markdown line: on one line, and `<` escaped so no name becomes HTML where the
+/// Markdown is rendered.
+fn md_text(s: &str) -> String {
+    s.replace(['\r', '\n'], " ").replace('<', "\\<")
 }
 
 pub(crate) fn score_words(s: &ScoreRow) -> String {
