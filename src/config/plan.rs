@@ -225,6 +225,7 @@ pub fn resolve(sections: PlanSections, estate: &Estate, report: &mut Report) -> 
     }
     let (site_list, spans) = sites(&sections.sites, estate, &names, report);
     plan.sites = site_list;
+    plan.index_sites();
     plan.processes = processes(&sections.processes, &plan.buckets, estate, &names, report);
     plan.risks = risks(&sections.risks, &plan.sites, &names, report);
     if !plan.processes.is_empty() {
@@ -313,7 +314,7 @@ fn processes(
         }
         let mut systems = Vec::new();
         for s in &e.systems {
-            if names.contains(&s.get_ref().as_str()) {
+            if estate.index_of(s.get_ref()).is_some() {
                 systems.push(s.get_ref().clone());
             } else {
                 report.push(unknown_system(&format!("process {name}"), s, key("systems"), names));
@@ -584,6 +585,8 @@ fn sites(
     }
     let mut out: Vec<Site> = Vec::new();
     let mut implicit: Option<usize> = None;
+    // Which site each system was placed at so far (its index in `out`).
+    let mut placed: HashMap<String, usize> = HashMap::new();
     for e in entries {
         let name = e.name.get_ref().clone();
         let key = |k: &str| format!("sites[{name}].{k}");
@@ -609,9 +612,11 @@ fn sites(
         };
         let mut runs = Vec::new();
         for s in e.systems.iter().flatten() {
-            if !names.contains(&s.get_ref().as_str()) {
+            if estate.index_of(s.get_ref()).is_none() {
                 report.push(unknown_system(&format!("site {name}"), s, key("systems"), names));
-            } else if let Some(other) = out.iter().find(|o| o.runs.contains(s.get_ref())) {
+            } else if placed.get(s.get_ref().as_str()) == Some(&out.len()) {
+                // Listed twice here: once is enough.
+            } else if let Some(other) = placed.get(s.get_ref().as_str()).map(|&i| &out[i]) {
                 report.push(
                     Diagnostic::error(format!(
                         "system {} runs at two sites: {} and {name}",
@@ -624,6 +629,7 @@ fn sites(
                     ),
                 );
             } else {
+                placed.insert(s.get_ref().clone(), out.len());
                 runs.push(s.get_ref().clone());
             }
         }
@@ -632,7 +638,7 @@ fn sites(
         }
         let mut standby = BTreeMap::new();
         for (system, kind) in &e.standby {
-            if !names.contains(&system.get_ref().as_str()) {
+            if estate.index_of(system.get_ref()).is_none() {
                 report.push(unknown_system(&format!("site {name}'s standby"), system, key("standby"), names));
                 continue;
             }
@@ -653,12 +659,8 @@ fn sites(
     }
     // A primary site that lists no systems runs every system no other site runs.
     if let Some(i) = implicit {
-        let rest: Vec<String> = estate
-            .systems()
-            .iter()
-            .map(|s| s.name.clone())
-            .filter(|n| !out.iter().any(|site| site.runs.contains(n)))
-            .collect();
+        let rest: Vec<String> =
+            estate.systems().iter().map(|s| s.name.clone()).filter(|n| !placed.contains_key(n)).collect();
         out[i].runs = rest;
     }
     (out, spans)

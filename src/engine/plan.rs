@@ -69,6 +69,8 @@ impl Engine {
         let reviews = self.plan_reviews().await?;
         let last_review = reviews.last().cloned();
 
+        let standing_of: std::collections::HashMap<&str, &crate::engine::backup::catalog::BackupStanding> =
+            standings.iter().map(|b| (b.system.as_str(), b)).collect();
         let mut systems = Vec::new();
         let mut by_tier: BTreeMap<u8, TierRpo> = BTreeMap::new();
         for s in &assessment.systems {
@@ -81,7 +83,7 @@ impl Engine {
                 "breached" => tier.breached += 1,
                 _ => tier.never_backed_up += 1,
             }
-            let standing = standings.iter().find(|b| b.system == s.name);
+            let standing = standing_of.get(s.name.as_str()).copied();
             let sp = programme.system(&s.name);
             let last = sp.and_then(|p| p.last());
             let next = sp.and_then(|p| p.next());

@@ -2,6 +2,7 @@
 //! (from the results kept, the backups' verifications and the exercises that had it in scope),
 //! the restore drill's plan, the results an exercise leaves, and pruning past the keep.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -49,11 +50,14 @@ pub struct ProgrammeView {
     pub systems: Vec<SystemProgramme>,
     pub due: Due,
     pub exit_code: u8,
+    /// Each system's place in `systems`: looked up once per system by every document.
+    #[serde(skip)]
+    index: HashMap<String, usize>,
 }
 
 impl ProgrammeView {
     pub fn system(&self, name: &str) -> Option<&SystemProgramme> {
-        self.systems.iter().find(|s| s.system == name)
+        self.index.get(name).and_then(|&i| self.systems.get(i))
     }
 }
 
@@ -63,12 +67,17 @@ impl Engine {
     pub async fn test_results(&self) -> Result<Vec<TestResult>, String> {
         let mut results = self.store.test_results().await.map_err(|e| e.to_string())?;
         let backups = self.backups(None).await?;
+        let mut newest_of: HashMap<&str, (DateTime<Utc>, &super::backup::catalog::BackupView)> =
+            HashMap::new();
+        for b in &backups {
+            let Some(at) = b.verified_at() else { continue };
+            let e = newest_of.entry(b.manifest.system.as_str()).or_insert((at, b));
+            if at > e.0 {
+                *e = (at, b);
+            }
+        }
         for system in self.config.estate.systems() {
-            let newest = backups
-                .iter()
-                .filter(|b| b.manifest.system == system.name)
-                .filter_map(|b| b.verified_at().map(|at| (at, b)))
-                .max_by_key(|(at, _)| *at);
+            let newest = newest_of.get(system.name.as_str()).copied();
             if let Some((at, b)) = newest {
                 results.push(TestResult {
                     id: format!("verify:{}", b.manifest.id),
@@ -95,8 +104,14 @@ impl Engine {
     pub fn programme_of(&self, results: &[TestResult]) -> ProgrammeView {
         let now = self.now();
         let programme = &self.config.programme;
+        let mut by_system: HashMap<&str, Vec<TestResult>> = HashMap::new();
+        for r in results {
+            by_system.entry(r.system.as_str()).or_default().push(r.clone());
+        }
         let mut systems = Vec::new();
         for (system, settings) in self.config.estate.systems().iter().zip(&self.config.systems) {
+            let results: &[TestResult] =
+                by_system.get(system.name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
             let tests: Vec<Standing> = programme
                 .requirements
                 .iter()
@@ -136,6 +151,14 @@ impl Engine {
             systems,
             due,
             exit_code: due.exit_code(),
+            index: self
+                .config
+                .estate
+                .systems()
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name.clone(), i))
+                .collect(),
         }
     }
 

@@ -231,13 +231,13 @@ impl Process {
     /// transitively.
     pub fn reliance(&self, estate: &Estate) -> Vec<String> {
         let graph = estate.graph();
+        let mut seen = std::collections::HashSet::new();
         let mut out: Vec<String> = Vec::new();
         for name in &self.systems {
             let Some(i) = estate.index_of(name) else { continue };
             for n in std::iter::once(i).chain(graph.transitive_dependencies(i)) {
-                let n = graph.name(n).to_owned();
-                if !out.contains(&n) {
-                    out.push(n);
+                if seen.insert(n) {
+                    out.push(graph.name(n).to_owned());
                 }
             }
         }
@@ -541,6 +541,9 @@ pub struct Plan {
     pub bands: Bands,
     #[serde(serialize_with = "super::duration::serialize_secs")]
     pub review_every: Duration,
+    /// Where each system runs (an index into `sites`), once `index_sites` has run.
+    #[serde(skip)]
+    home: BTreeMap<String, usize>,
 }
 
 fn serialize_buckets<S: serde::Serializer>(b: &[Duration], s: S) -> Result<S::Ok, S::Error> {
@@ -558,6 +561,7 @@ impl Default for Plan {
             sites: Vec::new(),
             bands: Bands::default(),
             review_every: DEFAULT_REVIEW_EVERY,
+            home: BTreeMap::new(),
         }
     }
 }
@@ -585,9 +589,23 @@ impl Posture {
 }
 
 impl Plan {
+    /// Look up where each system runs once, after the sites are set: `runs_at` is then a
+    /// lookup instead of a scan of every site's list (5,000 systems ask it for every risk).
+    pub fn index_sites(&mut self) {
+        self.home.clear();
+        for (i, site) in self.sites.iter().enumerate() {
+            for r in &site.runs {
+                self.home.entry(r.clone()).or_insert(i);
+            }
+        }
+    }
+
     /// The site `system` runs at.
     pub fn runs_at(&self, system: &str) -> Option<&Site> {
-        self.sites.iter().find(|s| s.runs.iter().any(|r| r == system))
+        if self.home.is_empty() {
+            return self.sites.iter().find(|s| s.runs.iter().any(|r| r == system));
+        }
+        self.home.get(system).and_then(|&i| self.sites.get(i))
     }
 
     /// The best standby `system` has at a site other than the ones in `excluded` and the one
@@ -647,7 +665,8 @@ impl Plan {
 
     /// The tier-1 systems no process relies on (directly or through a dependency).
     pub fn unclaimed_tier_one<'a>(&self, estate: &'a Estate) -> Vec<&'a System> {
-        let relied: Vec<String> = self.processes.iter().flat_map(|p| p.reliance(estate)).collect();
+        let relied: std::collections::HashSet<String> =
+            self.processes.iter().flat_map(|p| p.reliance(estate)).collect();
         estate.tier(Tier::One).map(|(_, s)| s).filter(|s| !relied.contains(&s.name)).collect()
     }
 

@@ -183,6 +183,9 @@ impl Engine {
                 )];
             }
         };
+        // Looked up once per listed backup: by (location, id).
+        let by_copy: HashMap<(&str, &str), &CatalogEntry> =
+            known.iter().map(|k| ((k.location.as_str(), k.id.as_str()), k)).collect();
         for location in &self.config.locations {
             // A folder that is not there is a location that cannot be read (an unmounted
             // disk), not an empty one.
@@ -214,7 +217,7 @@ impl Engine {
             for l in &listed {
                 let m = &l.manifest;
                 let trust = l.trust.encode();
-                let before = known.iter().find(|k| k.location == location.name && k.id == m.id);
+                let before = by_copy.get(&(location.name.as_str(), m.id.as_str())).copied();
                 // A copy nobody trusted signed never takes the place of a trusted one with the
                 // same id (another system's folder, say).
                 if let Some(b) = before
@@ -263,6 +266,18 @@ impl Engine {
                     verify_error: record.as_ref().and_then(|r| r.error.clone()),
                     trust,
                 };
+                // Nothing changed: nothing to write (a report on 5,000 systems reads the
+                // repositories every time, and would otherwise rewrite every row).
+                if record.is_some() && before == Some(&entry) {
+                    continue;
+                }
+                if record.is_none()
+                    && before.is_some_and(|b| {
+                        b.manifest == entry.manifest && b.trust == entry.trust && b.system == entry.system
+                    })
+                {
+                    continue;
+                }
                 // A verification record the location holds counts only when signed for this
                 // copy; otherwise what this host knew of it stays.
                 let saved = if record.is_some() {
@@ -274,9 +289,10 @@ impl Engine {
                     problems.push(e.to_string());
                 }
             }
-            for gone in known
-                .iter()
-                .filter(|k| k.location == location.name && !listed.iter().any(|l| l.manifest.id == k.id))
+            let present: std::collections::HashSet<&str> =
+                listed.iter().map(|l| l.manifest.id.as_str()).collect();
+            for gone in
+                known.iter().filter(|k| k.location == location.name && !present.contains(k.id.as_str()))
             {
                 if let Err(e) = self.store.remove_backup(&gone.location, &gone.id).await {
                     problems.push(e.to_string());
@@ -354,6 +370,10 @@ impl Engine {
         let good = restorable(&all);
         let started = self.last_backup_starts().await?;
         let now = self.now();
+        let mut by_system: HashMap<&str, Vec<&BackupView>> = HashMap::new();
+        for b in &all {
+            by_system.entry(b.manifest.system.as_str()).or_default().push(b);
+        }
         Ok(self
             .config
             .estate
@@ -361,8 +381,8 @@ impl Engine {
             .iter()
             .zip(&self.config.systems)
             .map(|(system, settings)| {
-                let mine: Vec<&BackupView> =
-                    all.iter().filter(|b| b.manifest.system == system.name).collect();
+                let mine: &[&BackupView] =
+                    by_system.get(system.name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
                 let policy = settings.backup.as_ref();
                 BackupStanding {
                     system: system.name.clone(),
