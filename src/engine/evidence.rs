@@ -76,17 +76,20 @@ impl ExportedRecord {
         }
     }
 
+    /// The hash its contents call for: the audit chain's own rule.
     fn expected_hash(&self) -> String {
-        crate::model::audit::record_hash(
-            self.seq,
-            &self.at,
-            &self.operator,
-            &self.action,
-            &self.target,
-            &self.details,
-            &self.outcome,
-            &self.prev_hash,
-        )
+        AuditRecord {
+            seq: self.seq,
+            at: self.at.clone(),
+            operator: self.operator.clone(),
+            action: self.action.clone(),
+            target: self.target.clone(),
+            details: self.details.clone(),
+            outcome: self.outcome.clone(),
+            prev_hash: self.prev_hash.clone(),
+            hash: self.hash.clone(),
+        }
+        .expected_hash()
     }
 }
 

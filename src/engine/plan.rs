@@ -133,6 +133,8 @@ impl Engine {
             });
         }
 
+        let rpo_state: std::collections::HashMap<&str, &str> =
+            systems.iter().map(|s| (s.name.as_str(), s.rpo_state.as_str())).collect();
         let processes = plan
             .processes
             .iter()
@@ -142,9 +144,9 @@ impl Engine {
                     .systems
                     .iter()
                     .filter(|n| {
-                        systems.iter().any(|s| {
-                            &s.name == *n && matches!(s.rpo_state.as_str(), "breached" | "never_backed_up")
-                        })
+                        rpo_state
+                            .get(n.as_str())
+                            .is_some_and(|s| matches!(*s, "breached" | "never_backed_up"))
                     })
                     .cloned()
                     .collect();

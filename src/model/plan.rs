@@ -634,12 +634,13 @@ impl Plan {
     pub fn exposed(&self, risk: &Risk) -> Vec<String> {
         let hit = risk.sites_hit(&self.sites);
         let names: Vec<&str> = hit.iter().map(|s| s.name.as_str()).collect();
+        let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for site in &hit {
             for system in &site.runs {
                 let spared =
                     self.standby_outside(system, &names).is_some_and(|(k, _)| k > Standby::BackupOnly);
-                if !spared && !out.contains(system) {
+                if !spared && seen.insert(system.as_str()) {
                     out.push(system.clone());
                 }
             }

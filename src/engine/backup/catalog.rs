@@ -130,6 +130,12 @@ pub struct BackupStanding {
     pub three_two_one: Option<ThreeTwoOne>,
 }
 
+/// A time to the microsecond, as the store keeps it.
+fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Timelike;
+    t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+}
+
 /// Where restores from the console go by default: a folder of their own, never over an
 /// earlier restore of the same backup (`-2`, `-3`... after the first).
 pub fn default_restore_dir(state_dir: &Path, system: &str, id: &str) -> PathBuf {
@@ -207,6 +213,8 @@ impl Engine {
                 }
             };
             let signers = &self.config.encryption.signers;
+            // Every manifest's signature is checked against its bytes, every time: a manifest
+            // edited after signing reads as such even when it parses to the same backup.
             let listed = match repo.manifests(system, signers).await {
                 Ok(m) => m,
                 Err(e) => {
@@ -250,19 +258,26 @@ impl Engine {
                 // A failure this host recorded is never cleared by a record read from the
                 // location (an old good one could be replayed): only a new verification clears it.
                 let failed_here = before.is_some_and(|b| b.verify_error.is_some());
+                let had = before.map(|b| super::repo::VerifyRecord {
+                    quick_at: b.verified_at,
+                    deep_at: b.deep_verified_at,
+                    error: b.verify_error.clone(),
+                });
                 let record = if l.trust.trusted() && !failed_here {
-                    repo.read_verify(&m.system, &m.id, signers).await
+                    repo.read_verify_known(&m.system, &m.id, signers, had.as_ref()).await
                 } else {
                     None
                 };
+                // Times as the store keeps them (to the microsecond), so an unchanged copy
+                // compares equal to its row.
                 let entry = CatalogEntry {
                     location: location.name.clone(),
                     id: m.id.clone(),
                     system: m.system.clone(),
-                    taken_at: m.started_at,
+                    taken_at: micros(m.started_at),
                     manifest: serde_json::to_string(m).unwrap_or_default(),
-                    verified_at: record.as_ref().and_then(|r| r.quick_at),
-                    deep_verified_at: record.as_ref().and_then(|r| r.deep_at),
+                    verified_at: record.as_ref().and_then(|r| r.quick_at).map(micros),
+                    deep_verified_at: record.as_ref().and_then(|r| r.deep_at).map(micros),
                     verify_error: record.as_ref().and_then(|r| r.error.clone()),
                     trust,
                 };
