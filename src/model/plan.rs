@@ -710,18 +710,8 @@ pub fn review_due(last: Option<DateTime<Utc>>, every: Duration, now: DateTime<Ut
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::system::tests::system;
     use crate::model::{RpoPolicy, TierObjectives};
-
-    fn system(name: &str, tier: Tier, deps: &[&str]) -> System {
-        System {
-            name: name.into(),
-            tier,
-            objective: tier.standard_objective(),
-            depends_on: deps.iter().map(|d| (*d).to_owned()).collect(),
-            owner: None,
-            description: None,
-        }
-    }
 
     fn estate() -> Estate {
         Estate::new(

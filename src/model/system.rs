@@ -73,10 +73,11 @@ impl Estate {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn system(name: &str, tier: Tier, deps: &[&str]) -> System {
+    /// A system with its tier's standard objectives (shared by the model's tests).
+    pub(crate) fn system(name: &str, tier: Tier, deps: &[&str]) -> System {
         System {
             name: name.into(),
             tier,
