@@ -52,6 +52,64 @@ pub(crate) fn serialize_millis<S: serde::Serializer>(d: &Duration, s: S) -> Resu
     s.serialize_u64(d.as_millis() as u64)
 }
 
+/// Parse `"90s"`, `"30m"`, `"4h"`, `"1h30m"`, `"2d"`, `"1w"`, `"4 hours"`, `"1h 30min"`.
+///
+/// Only units that cannot be misread are taken: no months or years (write days), no
+/// sub-second units (warroom counts whole seconds), and no `M` (minutes or months?).
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let s = text.trim();
+    let example = "write it like \"30m\", \"4h\" or \"1h30m\"";
+    if s.is_empty() {
+        return Err(format!("the duration is empty; {example}"));
+    }
+    if s.starts_with('-') {
+        return Err(format!("\"{text}\" is negative; durations are positive: {example}"));
+    }
+    let mut total: u64 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("\"{text}\" is not a duration; {example}"));
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| format!("\"{text}\" is too long a duration"))?;
+        rest = rest[digits..].trim_start();
+        let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = rest[unit_len..].trim_start();
+        let size = match unit {
+            "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600,
+            "d" | "day" | "days" => 86_400,
+            "w" | "week" | "weeks" => 7 * 86_400,
+            "" => return Err(format!("\"{text}\": {n} has no unit; {example}")),
+            "M" => {
+                return Err(format!(
+                    "\"{text}\": `M` could mean minutes or months; write `m` for minutes, or days for longer"
+                ));
+            }
+            "ms" | "us" | "µs" | "ns" | "msec" | "usec" | "nsec" => {
+                return Err(format!("\"{text}\": warroom counts whole seconds; write at least \"1s\""));
+            }
+            "y" | "year" | "years" | "month" | "months" | "mo" => {
+                return Err(format!("\"{text}\": write long durations in days or weeks, like \"30d\""));
+            }
+            other => {
+                return Err(format!("\"{text}\": unknown unit \"{other}\"; use s, m, h, d or w: {example}"));
+            }
+        };
+        total = n
+            .checked_mul(size)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("\"{text}\" is too long a duration"))?;
+    }
+    if total == 0 {
+        return Err(format!("duration \"{text}\" is zero; write a positive duration such as \"30m\""));
+    }
+    Ok(Duration::from_secs(total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod plandoc;
 pub mod programme;
 pub mod recovery;
+pub mod replication;
 pub mod report;
 pub mod rpo;
 pub mod runbook;
