@@ -100,6 +100,8 @@ fn a_pack_verifies_and_every_kind_of_tampering_is_named() {
     for n in 0..3 {
         cmd(s).args(["audit", "note", &format!("called the DBA, attempt {n}")]).assert().success();
     }
+    // An operator's note that quotes a secret: redacted in the pack, and the pack still verifies.
+    cmd(s).args(["audit", "note", &format!("rotated the S3 key, it was {SECRET}")]).assert().success();
     let pack = s.join("pack.tar.zst");
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let out = cmd(s).args(["evidence", "--since", &today, "--out"]).arg(&pack).output().unwrap();
@@ -108,6 +110,7 @@ fn a_pack_verifies_and_every_kind_of_tampering_is_named() {
     let (code, said) = verify(s, &pack);
     assert_eq!(code, Some(0), "{said}");
     assert!(said.contains("evidence pack OK"), "{said}");
+    assert!(said.contains("held a secret and was redacted"), "{said}");
 
     let (folder, files) = unpack(&pack);
     for f in
@@ -123,6 +126,7 @@ fn a_pack_verifies_and_every_kind_of_tampering_is_named() {
     let audit = String::from_utf8(files["audit/audit.jsonl"].clone()).unwrap();
     assert!(audit.lines().count() >= 4, "the declaration and the notes: {audit}");
     assert!(audit.contains("called the DBA, attempt 2"));
+    assert!(audit.contains("rotated the S3 key, it was [redacted]"), "{audit}");
     for (path, bytes) in &files {
         assert!(
             !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
@@ -146,6 +150,21 @@ fn a_pack_verifies_and_every_kind_of_tampering_is_named() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        // An auditor's edit repacked with stock tools (folder entries and all) is named.
+        let report = dir.join(&folder).join("report.md");
+        let mut text = std::fs::read(&report).unwrap();
+        text[10] ^= 0x20;
+        std::fs::write(&report, text).unwrap();
+        let repacked = s.join("repacked.tar.zst");
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("tar c -C '{}' '{folder}' | zstd -q -o '{}'", dir.display(), repacked.display()))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (code, said) = verify(s, &repacked);
+        assert_eq!(code, Some(2), "{said}");
+        assert!(said.contains("report.md: changed"), "{said}");
     } else {
         assert!(std::env::var_os("CI").is_none(), "CI must install zstd");
     }

@@ -50,6 +50,10 @@ fn the_demo_renders_the_status_report_and_records_a_review() {
     );
     let out = warroom(state.path()).args(["review", "--demo", "--note", ""]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "a review without a note is refused");
+    // All of it in the demo's state, where `warroom demo` keeps it: the live state is untouched.
+    let live = state.path().join("warroom");
+
+    assert!(!live.join("warroom.db").exists(), "--demo never writes the live state");
 }
 
 #[test]

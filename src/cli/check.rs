@@ -18,6 +18,7 @@ pub async fn run(file: Option<PathBuf>, locations: bool) -> Result<ExitCode, Cli
     {
         loaded.report.push(overdue);
     }
+    loaded.report.locate_keys();
     let mut warnings = loaded.report.warnings().count();
     if warnings > 0 {
         eprint!("\n{}", loaded.report.render(stderr_color()));

@@ -25,7 +25,7 @@ const BAD_INPUT: u8 = 3;
 
 #[derive(Debug, clap::Args)]
 pub struct Where {
-    /// Act on the running demo's state (`warroom demo` in another terminal)
+    /// Use the demo's state, where `warroom demo` keeps it (an exercise needs the demo running)
     #[arg(long, global = true)]
     pub demo: bool,
 }

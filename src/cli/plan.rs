@@ -40,6 +40,9 @@ pub(super) async fn open(config: Option<PathBuf>, demo: bool) -> Result<(Engine,
         .map(|l| l.config)
         .map_err(|e| CliError::config(e, BAD_INPUT))?;
     super::error::override_operator(&mut config);
+    // The demo's own state (where `warroom demo` keeps it), never the live one; the demo need
+    // not be running.
+    config.console.state_dir = crate::sim::demo::state_dir(&config);
     crate::engine::create_state_dir(&config.console.state_dir).map_err(|e| CliError::engine(e, BAD_INPUT))?;
     crate::sim::demo::point_backups(&mut config).map_err(|e| CliError::message(e, BAD_INPUT))?;
     // Writing a document starts nothing.
@@ -271,6 +274,17 @@ pub async fn evidence(
                 if check.files_ok == 1 { "" } else { "s" },
                 check.audit_records,
                 if check.audit_records == 1 { "" } else { "s" },
+            );
+        }
+        if !as_json && !check.redacted.is_empty() {
+            let seqs: Vec<String> = check.redacted.iter().map(|s| format!("#{s}")).collect();
+            println!(
+                "  audit record{} {} held a secret and {} redacted when the pack was made: linked, but {} own hash{} cannot be re-checked",
+                if seqs.len() == 1 { "" } else { "s" },
+                seqs.join(", "),
+                if seqs.len() == 1 { "was" } else { "were" },
+                if seqs.len() == 1 { "its" } else { "their" },
+                if seqs.len() == 1 { "" } else { "es" },
             );
         }
         return Ok(if check.ok() { ExitCode::SUCCESS } else { ExitCode::from(2) });

@@ -87,6 +87,22 @@ impl Report {
         self.errors().next().is_some()
     }
 
+    /// Give a place in the file to each problem that names a key but was found without one.
+    pub fn locate_keys(&mut self) {
+        if self.diagnostics.iter().all(|d| d.span.is_some() || d.key.is_none()) {
+            return;
+        }
+        let text = self.text.clone();
+        let (doc, _) = super::document::Document::parse(&text);
+        for d in &mut self.diagnostics {
+            if d.span.is_none()
+                && let Some(key) = &d.key
+            {
+                d.span = doc.span_of_key(key);
+            }
+        }
+    }
+
     /// Errors first, then warnings, each in file order.
     pub fn sort(&mut self) {
         self.diagnostics.sort_by_key(|d| (d.level, d.span.as_ref().map(|s| s.start).unwrap_or(usize::MAX)));

@@ -59,6 +59,33 @@ impl<'i> Document<'i> {
         Some(node.span())
     }
 
+    /// Where the value at key path `path` is (`systems[api].tier`, `risks[fire].review`): the
+    /// reverse of [`Document::key_path_at`], for problems found after the document was read.
+    pub fn span_of_key(&self, path: &str) -> Option<Range<usize>> {
+        let mut rest = path;
+        let mut node: Option<&Node<'_>> = None;
+        while !rest.is_empty() {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let (key, after) = rest.split_at(end);
+            if !key.is_empty() {
+                node = Some(match node {
+                    None => self.root.get(key)?,
+                    Some(n) => n.get_ref().as_table()?.get(key)?,
+                });
+            }
+            rest = after;
+            if let Some(label) = rest.strip_prefix('[') {
+                let close = label.find(']')?;
+                let wanted = format!("[{}]", &label[..close]);
+                let DeValue::Array(items) = node?.get_ref() else { return None };
+                node = Some(items.iter().enumerate().find(|(i, item)| element_label(item, *i) == wanted)?.1);
+                rest = &label[close + 1..];
+            }
+            rest = rest.strip_prefix('.').unwrap_or(rest);
+        }
+        node.map(|n| n.span())
+    }
+
     /// The key path of the deepest key or value at byte `offset`.
     pub fn key_path_at(&self, offset: usize) -> Option<String> {
         let mut path = String::new();

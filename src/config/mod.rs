@@ -277,6 +277,7 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
     let programme =
         programme::resolve(sections.programme, &sections.test_results, &system_names, &mut report);
     let plan = plan::resolve(sections.plan, &estate, &mut report);
+    report.locate_keys();
     report.sort();
     if report.has_errors() {
         return Err(LoadError::Invalid(Box::new(report)));

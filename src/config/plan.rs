@@ -369,7 +369,7 @@ fn processes(
         let process = Process {
             name: name.clone(),
             description: e.description.clone(),
-            owner: e.owner.clone(),
+            owner: e.owner.clone().filter(|o| !o.trim().is_empty()),
             systems,
             suppliers: e.suppliers.clone(),
             impact,
@@ -393,10 +393,17 @@ fn processes(
                     if from_impact { " (the first bucket where its impact is severe)" } else { "" }
                 ))
                 .at(key(if e.mtpd.is_some() { "mtpd" } else { "rto" }), Some(span))
-                .help(format!(
-                    "the business must work again within the MTPD: set rto to at most {}",
-                    human(mtpd.saturating_sub(wrt))
-                )),
+                .help(if wrt >= mtpd {
+                    format!(
+                        "the work recovery time alone ({}) uses up the MTPD: shorten wrt, or raise mtpd if the business can wait longer",
+                        human(wrt)
+                    )
+                } else {
+                    format!(
+                        "the business must work again within the MTPD: set rto to at most {}, or shorten wrt",
+                        human(mtpd.saturating_sub(wrt))
+                    )
+                }),
             );
         }
         if process.owner.is_none() {
@@ -410,7 +417,7 @@ fn processes(
             let at = e
                 .systems
                 .iter()
-                .find(|s| *s.get_ref() == shortfall.system)
+                .find(|s| *s.get_ref() == *shortfall.through.as_ref().unwrap_or(&shortfall.system))
                 .map(|s| s.span())
                 .unwrap_or_else(|| e.name.span());
             report.push(
@@ -732,7 +739,12 @@ mod tests {
         let w = warnings(&l);
         assert!(w.contains("process intranet has no owner"), "{w}");
         assert!(w.contains("tier-1 system api is relied on by no business process"), "{w}");
-        assert!(w.contains("systems[api].tier"), "{w}");
+        assert!(
+            w.contains("t.toml:7:8 · systems[api].tier"),
+            "found after reading, still with its line: {w}"
+        );
+        let l = load("[[processes]]\nname = \"intranet\"\nowner = \" \"\nsystems = [\"wiki\", \"api\"]\nrto = \"72h\"\nrpo = \"24h\"\nmtpd = \"1w\"\n").unwrap();
+        assert!(warnings(&l).contains("process intranet has no owner"), "an empty owner is none");
     }
 
     #[test]

@@ -109,6 +109,10 @@ pub struct ChainCheck {
     /// The hash the first exported record follows (64 zeros from the start of the chain).
     pub first_prev_hash: Option<String>,
     pub last_hash: Option<String>,
+    /// Records that held a secret's value, redacted in the export: their hashes were checked
+    /// at export (`chain_intact`), and cannot be re-checked from the pack.
+    #[serde(default)]
+    pub redacted: Vec<i64>,
 }
 
 impl Engine {
@@ -171,9 +175,18 @@ impl Engine {
             .filter(|r| r.time().is_some_and(|t| t >= since && t <= until))
             .map(ExportedRecord::of)
             .collect();
+        // A secret must never reach the pack, not even in an audit record (an operator's note
+        // that quotes one): such a record is redacted and listed, so verification knows why
+        // its hash no longer matches, and still checks every link.
+        let secrets = self.config_secret_values();
         let mut lines = String::new();
+        let mut redacted = Vec::new();
         for r in &period {
-            lines.push_str(&serde_json::to_string(r).map_err(|e| e.to_string())?);
+            let mut line = serde_json::to_string(r).map_err(|e| e.to_string())?.into_bytes();
+            if redact(&mut line, &secrets) {
+                redacted.push(r.seq);
+            }
+            lines.push_str(&String::from_utf8_lossy(&line));
             lines.push('\n');
         }
         let check = ChainCheck {
@@ -188,6 +201,7 @@ impl Engine {
             last_seq: period.last().map(|r| r.seq),
             first_prev_hash: period.first().map(|r| r.prev_hash.clone()),
             last_hash: period.last().map(|r| r.hash.clone()),
+            redacted,
         };
         put(AUDIT, lines);
         put(AUDIT_CHECK, pretty(&check));
@@ -200,7 +214,6 @@ impl Engine {
         );
 
         // A secret must never reach a document, whatever wrote it there.
-        let secrets = self.config_secret_values();
         for bytes in files.values_mut() {
             redact(bytes, &secrets);
         }
@@ -241,7 +254,9 @@ fn env_names(v: &toml::Value, under_env: bool, out: &mut Vec<String>) {
     }
 }
 
-fn redact(bytes: &mut Vec<u8>, secrets: &[String]) {
+/// Replace every secret's value in `bytes`; whether anything was.
+fn redact(bytes: &mut Vec<u8>, secrets: &[String]) -> bool {
+    let mut any = false;
     for s in secrets {
         let needle = s.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
@@ -259,8 +274,10 @@ fn redact(bytes: &mut Vec<u8>, secrets: &[String]) {
         }
         if changed {
             *bytes = out;
+            any = true;
         }
     }
+    any
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -400,6 +417,9 @@ pub struct PackCheck {
     /// What is wrong, one line each, naming the file or the record.
     pub problems: Vec<String>,
     pub audit_records: usize,
+    /// Audit records redacted at export (they held a secret): linked, but their own hashes
+    /// cannot be re-checked from the pack.
+    pub redacted: Vec<i64>,
     /// none | unchecked (no allowed signers given) | good | bad
     pub signature: String,
     /// Who signed, when an allowed-signers file was given and it verified; the key's
@@ -433,6 +453,11 @@ pub fn read(pack: &Path) -> Result<(String, BTreeMap<String, Vec<u8>>), String> 
         let path =
             entry.path().map_err(|e| format!("{}: an entry's name is unreadable: {e}", pack.display()))?;
         let name = path.to_string_lossy().into_owned();
+        // A folder entry (what `tar c DIR` writes) holds nothing; anything else that is not a
+        // file (a link, a device) is refused.
+        if entry.header().entry_type().is_dir() {
+            continue;
+        }
         if !entry.header().entry_type().is_file() {
             return Err(format!("{}: {name} is not a regular file: a pack holds only files", pack.display()));
         }
@@ -499,13 +524,16 @@ pub fn verify(
     match (files.get(AUDIT), files.get(AUDIT_CHECK)) {
         (Some(lines), Some(meta)) => {
             let meta: Result<ChainCheck, _> = serde_json::from_slice(meta);
+            let redacted: &[i64] = meta.as_ref().map(|m| m.redacted.as_slice()).unwrap_or_default();
             let mut prev: Option<ExportedRecord> = None;
             for (n, line) in String::from_utf8_lossy(lines).lines().enumerate() {
                 let Ok(r) = serde_json::from_str::<ExportedRecord>(line) else {
                     check.problems.push(format!("{AUDIT} line {}: not an audit record", n + 1));
                     break;
                 };
-                if r.expected_hash() != r.hash {
+                if redacted.contains(&r.seq) {
+                    check.redacted.push(r.seq);
+                } else if r.expected_hash() != r.hash {
                     check.problems.push(format!(
                         "{AUDIT}: audit record #{} was altered (its hash no longer matches its contents)",
                         r.seq

@@ -98,12 +98,14 @@ impl Engine {
                 rpo_state: s.rpo.state.to_owned(),
                 newest_verified: standing.and_then(|b| b.newest_verified),
                 backup_age_secs: s.rpo.age_seconds,
-                three_two_one: standing.and_then(|b| b.three_two_one).map(|t| ThreeTwoOneRow {
-                    copies: t.copies,
-                    media: t.media,
-                    offsite: t.offsite,
-                    immutable: t.immutable,
-                    met: t.met(),
+                three_two_one: standing.filter(|b| b.backups > 0).and_then(|b| b.three_two_one).map(|t| {
+                    ThreeTwoOneRow {
+                        copies: t.copies,
+                        media: t.media,
+                        offsite: t.offsite,
+                        immutable: t.immutable,
+                        met: t.met(),
+                    }
                 }),
                 site: posture.runs_at.clone(),
                 standby: posture.standby.as_ref().map(|(k, _)| k.name().to_owned()),
@@ -476,8 +478,15 @@ impl Engine {
             .iter()
             .map(|&s| {
                 let p = notify.stage(s);
-                let channels: Vec<&str> = p.channels.iter().map(|c| c.name()).collect();
-                format!("{}: {} by {}", s.name(), p.lists.join(", "), channels.join(", "))
+                // The channels a notice can go by: those configured.
+                let channels: Vec<&str> =
+                    p.channels.iter().filter(|c| notify.channel_configured(**c)).map(|c| c.name()).collect();
+                let by = if channels.is_empty() {
+                    "no configured channel".to_owned()
+                } else {
+                    channels.join(", ")
+                };
+                format!("{}: {} by {by}", s.name(), p.lists.join(", "))
             })
             .collect();
 

@@ -161,7 +161,7 @@ impl Engine {
                         last_at: t.last.as_ref().map(|l| l.at),
                         outcome: t.last.as_ref().map(|l| l.outcome.name().to_owned()),
                         next_due: t.next_due,
-                        due: t.due.name().to_owned(),
+                        due: t.due,
                     })
                     .collect()
             })

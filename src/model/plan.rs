@@ -148,6 +148,8 @@ pub struct Process {
 pub struct Shortfall {
     pub process: String,
     pub system: String,
+    /// The system the process names that relies on it, when it is not named itself.
+    pub through: Option<String>,
     /// "RTO" or "RPO".
     pub objective: &'static str,
     #[serde(serialize_with = "super::duration::serialize_secs")]
@@ -165,11 +167,15 @@ impl fmt::Display for Shortfall {
         let key = self.objective.to_ascii_lowercase();
         write!(
             f,
-            "process {} needs {} {}, system {} is tier {} with {} {}: ",
+            "process {} needs {} {}, system {}{} is tier {} with {} {}: ",
             self.process,
             self.objective,
             human(self.needed),
             self.system,
+            match &self.through {
+                Some(t) => format!(" (which {t} depends on)"),
+                None => String::new(),
+            },
             self.tier,
             self.objective,
             human(self.has)
@@ -189,30 +195,55 @@ impl Process {
 
     /// Every system it relies on whose objectives are looser than it needs.
     pub fn shortfalls(&self, estate: &Estate) -> Vec<Shortfall> {
+        let graph = estate.graph();
+        let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
-        for name in &self.systems {
-            let Some(s) = estate.system(name) else { continue };
-            for (objective, needed, has) in
-                [("RTO", self.rto, s.objective.rto), ("RPO", self.rpo, s.objective.rpo)]
-            {
-                if has <= needed {
+        // The systems it names first, then what they depend on (it cannot be back before
+        // them), each once, under the first named system that needs it.
+        let direct: Vec<(usize, &String)> =
+            self.systems.iter().filter_map(|n| estate.index_of(n).map(|i| (i, n))).collect();
+        let named: Vec<(usize, Option<&String>)> =
+            direct
+                .iter()
+                .map(|&(i, _)| (i, None))
+                .chain(direct.iter().flat_map(|&(i, n)| {
+                    graph.transitive_dependencies(i).into_iter().map(move |d| (d, Some(n)))
+                }))
+                .collect();
+        {
+            for (i, through) in named {
+                if !seen.insert(i) {
                     continue;
                 }
-                let meets = |t: Tier| {
-                    let o = estate.tiers.get(t);
-                    if objective == "RTO" { o.rto <= needed } else { o.rpo <= needed }
+                let Some(s) = estate.systems().get(i) else { continue };
+                // Its RTO binds through dependencies (nothing is back before what it needs);
+                // its RPO binds the systems it names, which hold its data.
+                let checks: &[(&'static str, Duration, Duration)] = if through.is_none() {
+                    &[("RTO", self.rto, s.objective.rto), ("RPO", self.rpo, s.objective.rpo)]
+                } else {
+                    &[("RTO", self.rto, s.objective.rto)]
                 };
-                let raise_to =
-                    Tier::ALL.into_iter().rev().find(|t| *t < s.tier && meets(*t)).map(Tier::number);
-                out.push(Shortfall {
-                    process: self.name.clone(),
-                    system: s.name.clone(),
-                    objective,
-                    needed,
-                    has,
-                    tier: s.tier.number(),
-                    raise_to,
-                });
+                for &(objective, needed, has) in checks {
+                    if has <= needed {
+                        continue;
+                    }
+                    let meets = |t: Tier| {
+                        let o = estate.tiers.get(t);
+                        if objective == "RTO" { o.rto <= needed } else { o.rpo <= needed }
+                    };
+                    let raise_to =
+                        Tier::ALL.into_iter().rev().find(|t| *t < s.tier && meets(*t)).map(Tier::number);
+                    out.push(Shortfall {
+                        process: self.name.clone(),
+                        system: s.name.clone(),
+                        through: through.cloned(),
+                        objective,
+                        needed,
+                        has,
+                        tier: s.tier.number(),
+                        raise_to,
+                    });
+                }
             }
         }
         out
@@ -751,7 +782,14 @@ mod tests {
     fn a_system_looser_than_its_process_is_a_shortfall_with_the_fix() {
         let p = payments();
         let e = estate();
-        assert!(p.shortfalls(&e).is_empty(), "api is tier 1 (RTO 1h, RPO 15m)");
+        // api is tier 1 (RTO 1h, RPO 15m), but it needs the database, which is tier 2: the
+        // process cannot be back before it.
+        let through = p.shortfalls(&e);
+        assert_eq!(through.len(), 1, "only the RTO binds through a dependency: {through:?}");
+        assert_eq!(
+            through[0].to_string(),
+            "process payments needs RTO 2h, system database (which api depends on) is tier 2 with RTO 4h: raise it to tier 1 or set rto = \"2h\""
+        );
         let mut p2 = p.clone();
         p2.systems = vec!["database".into()];
         let s = p2.shortfalls(&e);

@@ -40,7 +40,8 @@ pub fn parse_lag(text: &str, now: DateTime<Utc>) -> Result<Duration, String> {
         if !secs.is_finite() || secs < 0.0 {
             return Err(format!("\"{shown}\" is not a lag: seconds must be a number of 0 or more"));
         }
-        Duration::try_from_secs_f64(secs).map_err(|_| format!("\"{shown}\" seconds is too large to be a lag"))?
+        Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("\"{shown}\" seconds is too large to be a lag"))?
     } else if let Ok(d) = super::duration::parse(t) {
         d
     } else if let Some(at) = timestamp(t) {
@@ -62,7 +63,10 @@ pub fn parse_lag(text: &str, now: DateTime<Utc>) -> Result<Duration, String> {
         ));
     };
     if lag > LAG_LIMIT {
-        return Err(format!("a lag of {} is not believable: is the source printing the right value?", human(lag)));
+        return Err(format!(
+            "a lag of {} is not believable: is the source printing the right value?",
+            human(lag)
+        ));
     }
     Ok(lag)
 }
@@ -105,9 +109,14 @@ pub struct Replication {
 /// The lag as of one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lag {
-    Known { lag: Duration, read_at: DateTime<Utc> },
+    Known {
+        lag: Duration,
+        read_at: DateTime<Utc>,
+    },
     /// Never zero: no good reading is recent enough, and why.
-    Unknown { why: String },
+    Unknown {
+        why: String,
+    },
 }
 
 impl Replication {
@@ -160,8 +169,13 @@ impl Replication {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FailoverRpo {
     /// Compliant, at risk or breached, with the lag as the age.
-    Known { status: RpoStatus, read_at: DateTime<Utc> },
-    Unknown { why: String },
+    Known {
+        status: RpoStatus,
+        read_at: DateTime<Utc>,
+    },
+    Unknown {
+        why: String,
+    },
 }
 
 impl FailoverRpo {
@@ -169,7 +183,10 @@ impl FailoverRpo {
         match lag {
             Lag::Known { lag, read_at } => {
                 let point = now - chrono::TimeDelta::from_std(*lag).unwrap_or_default();
-                FailoverRpo::Known { status: RpoStatus::assess(Some(point), objective, policy, now), read_at: *read_at }
+                FailoverRpo::Known {
+                    status: RpoStatus::assess(Some(point), objective, policy, now),
+                    read_at: *read_at,
+                }
             }
             Lag::Unknown { why } => FailoverRpo::Unknown { why: why.clone() },
         }
@@ -304,7 +321,11 @@ impl TradeOff {
     /// Weigh the options: a failover within the RPO wins (it is the fast way back); past the
     /// RPO, the option that loses less data; a lag that is unknown decides nothing while a
     /// restore is possible.
-    pub fn weigh(objective: Duration, failover: Option<FailoverOption>, restore: Option<RestoreOption>) -> TradeOff {
+    pub fn weigh(
+        objective: Duration,
+        failover: Option<FailoverOption>,
+        restore: Option<RestoreOption>,
+    ) -> TradeOff {
         let restore_loss = restore.as_ref().and_then(|r| r.rpo.age());
         let (better, why) = match (&failover, restore_loss) {
             (None, None) => (None, "no failover procedure and no verified backup".to_owned()),
@@ -313,7 +334,9 @@ impl TradeOff {
                 Some(Choice::Failover),
                 match f.rpo.lag() {
                     Some(_) => "the only way back: no verified backup".to_owned(),
-                    None => "the only way back (no verified backup), though what it loses is unknown".to_owned(),
+                    None => {
+                        "the only way back (no verified backup), though what it loses is unknown".to_owned()
+                    }
                 },
             ),
             (Some(f), Some(r)) => match f.rpo.lag() {
@@ -325,7 +348,9 @@ impl TradeOff {
                     Some(Choice::Restore),
                     format!("the standby is {} behind, the backup only {}", human(lag), human(r)),
                 ),
-                Some(_) => (Some(Choice::Failover), "past the RPO, but it loses less than a restore".to_owned()),
+                Some(_) => {
+                    (Some(Choice::Failover), "past the RPO, but it loses less than a restore".to_owned())
+                }
             },
         };
         TradeOff { objective, failover, restore, better, why }

@@ -114,7 +114,7 @@ pub struct TestLine {
     pub last_at: Option<DateTime<Utc>>,
     pub outcome: Option<String>,
     pub next_due: DateTime<Utc>,
-    pub due: String,
+    pub due: super::programme::Due,
 }
 
 fn stamp(t: DateTime<Utc>) -> String {
@@ -324,7 +324,7 @@ impl Runbook {
                         t.last_at.map(stamp).unwrap_or_else(|| "never".into()),
                         t.outcome.clone().unwrap_or_default(),
                         stamp(t.next_due),
-                        t.due.clone(),
+                        t.due.name().to_owned(),
                     ]
                 })
                 .collect();
