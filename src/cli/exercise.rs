@@ -189,14 +189,15 @@ pub(super) async fn open(
     })?;
     let client = ControlClient::new(info.clone());
     // Probe the simulated endpoints, as the demo does, so conditions see what the console sees.
-    let endpoints = client
-        .list()
-        .await
-        .map_err(|e| CliError::message(e, BAD_INPUT))?
-        .into_iter()
-        .filter_map(|s| Some((s["name"].as_str()?.to_owned(), s["endpoint"].as_str()?.to_owned())))
-        .collect();
-    crate::sim::demo::point_checks(&mut config, &endpoints);
+    let listed = client.list().await.map_err(|e| CliError::message(e, BAD_INPUT))?;
+    let pick = |key: &str| -> std::collections::BTreeMap<String, String> {
+        listed
+            .iter()
+            .filter_map(|s| Some((s["name"].as_str()?.to_owned(), s[key].as_str()?.to_owned())))
+            .collect()
+    };
+    crate::sim::demo::point_checks(&mut config, &pick("endpoint"));
+    crate::sim::demo::point_replication(&mut config, &pick("replication"));
     crate::sim::demo::point_procedures(&mut config, &info.control, &info.token);
     // The demo's backups, key and all (a restore drill reads them); the demo runs the schedule.
     let schedule = config.console.run_schedule;

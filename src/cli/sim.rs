@@ -53,6 +53,7 @@ async fn start_estate(
         .await
         .map_err(|e| CliError::message(format!("cannot serve the control API: {e}"), 1))?;
     demo::point_checks(config, &sim.endpoints());
+    demo::point_replication(config, &sim.replication_endpoints());
     demo::point_procedures(config, &format!("http://{addr}"), &token);
     crate::engine::create_state_dir(&config.console.state_dir).map_err(|e| CliError::engine(e, 1))?;
     demo::point_backups(config)
@@ -81,11 +82,13 @@ pub async fn demo(config: Option<PathBuf>, started: std::time::Instant) -> Resul
     let state_dir = config.console.state_dir.clone();
     let _log = logging::init(&state_dir);
     let endpoints = sim.endpoints();
+    let standbys = sim.replication_endpoints();
     let info = control::read_info(&config.console.state_dir).map_err(|e| CliError::message(e, 1))?;
     let (control_url, token) = (info.control.clone(), info.token.clone());
     // A reload reads the file again: its systems stay pointed at the simulated endpoints.
     let adapt: crate::engine::Adapt = Arc::new(move |c: &mut Config| {
         demo::point_checks(c, &endpoints);
+        demo::point_replication(c, &standbys);
         demo::point_procedures(c, &control_url, &token);
         if let Err(e) = demo::point_backups(c) {
             tracing::warn!(error = %e, "the demo's backups could not be set up again");

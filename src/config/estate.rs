@@ -121,6 +121,10 @@ pub fn build(
         }
         settings.push(SystemConfig {
             health: entry.health.as_ref().and_then(|h| health::resolve(name, h, &defaults.health, report)),
+            replication: entry
+                .replication
+                .as_ref()
+                .and_then(|r| super::replication::resolve(name, r, &defaults.health, report)),
             thresholds: decision::system_thresholds(
                 name,
                 tier,

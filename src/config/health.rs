@@ -254,6 +254,39 @@ pub fn resolve(
     report: &mut Report,
 ) -> Option<HealthCheck> {
     let key = |k: &str| format!("systems[{name}].health.{k}");
+    let probe = probe(&format!("systems[{name}].health"), entry, report);
+    let mut ok = probe.is_some();
+    let interval = entry.interval.as_ref().map(|d| d.get_ref().0).unwrap_or(defaults.interval);
+    let timeout = entry.timeout.as_ref().map(|d| d.get_ref().0).unwrap_or(defaults.timeout);
+    if interval > defaults.window {
+        report.push(
+            Diagnostic::error(format!(
+                "the probe interval ({}) is longer than the health window ({})",
+                crate::model::duration::human(interval),
+                crate::model::duration::human(defaults.window)
+            ))
+            .at(key("interval"), entry.interval.as_ref().map(|d| d.span()).or(Some(entry.kind.span())))
+            .help("the window would hold at most one probe and never reach a verdict: probe more often, or lengthen [health] window"),
+        );
+        ok = false;
+    } else if interval.as_secs_f64() * (WINDOW_CAPACITY as f64) < defaults.window.as_secs_f64() {
+        report.push(
+            Diagnostic::warning(format!(
+                "at one probe every {} the window keeps only its newest {WINDOW_CAPACITY} probes",
+                crate::model::duration::human(interval)
+            ))
+            .at(key("interval"), entry.interval.as_ref().map(|d| d.span()))
+            .help("the stats then cover less time than [health] window says"),
+        );
+    }
+    let probe = probe?;
+    ok.then_some(HealthCheck { probe, interval, timeout })
+}
+
+/// The probe `entry` describes, checked; `section` is its key path (`systems[api].health`).
+/// `None` when it has a problem (each one reported).
+pub(super) fn probe(section: &str, entry: &HealthEntry, report: &mut Report) -> Option<Probe> {
+    let key = |k: &str| format!("{section}.{k}");
     let kind = entry.kind.get_ref().as_str();
     let mut ok = true;
     let mut misplaced = |present: bool,
@@ -478,30 +511,7 @@ pub fn resolve(
             return None;
         }
     };
-    let interval = entry.interval.as_ref().map(|d| d.get_ref().0).unwrap_or(defaults.interval);
-    let timeout = entry.timeout.as_ref().map(|d| d.get_ref().0).unwrap_or(defaults.timeout);
-    if interval > defaults.window {
-        report.push(
-            Diagnostic::error(format!(
-                "the probe interval ({}) is longer than the health window ({})",
-                crate::model::duration::human(interval),
-                crate::model::duration::human(defaults.window)
-            ))
-            .at(key("interval"), entry.interval.as_ref().map(|d| d.span()).or(Some(entry.kind.span())))
-            .help("the window would hold at most one probe and never reach a verdict: probe more often, or lengthen [health] window"),
-        );
-        ok = false;
-    } else if interval.as_secs_f64() * (WINDOW_CAPACITY as f64) < defaults.window.as_secs_f64() {
-        report.push(
-            Diagnostic::warning(format!(
-                "at one probe every {} the window keeps only its newest {WINDOW_CAPACITY} probes",
-                crate::model::duration::human(interval)
-            ))
-            .at(key("interval"), entry.interval.as_ref().map(|d| d.span()))
-            .help("the stats then cover less time than [health] window says"),
-        );
-    }
-    ok.then_some(HealthCheck { probe, interval, timeout })
+    ok.then_some(probe)
 }
 
 /// A program path that exists, or a bare name found on `PATH`.

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod notify;
 pub mod plan;
 pub mod programme;
+pub mod replication;
 pub mod scenario;
 pub mod secrets;
 pub mod systems;

@@ -26,6 +26,7 @@ pub struct SystemEntry {
     pub owner: Option<String>,
     pub description: Option<String>,
     pub health: Option<HealthEntry>,
+    pub replication: Option<super::replication::ReplicationEntry>,
     pub decision: Option<DecisionEntry>,
     pub failover: Option<ProcedureEntry>,
     pub failback: Option<ProcedureEntry>,
@@ -37,6 +38,8 @@ pub struct SystemEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SystemConfig {
     pub health: Option<HealthCheck>,
+    /// Where its standby's lag is read from.
+    pub replication: Option<super::replication::ReplicationCheck>,
     pub thresholds: Thresholds,
     pub failover: Option<Procedure>,
     pub failback: Option<Procedure>,

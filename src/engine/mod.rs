@@ -19,6 +19,7 @@ pub mod probe;
 pub mod process;
 pub mod programme;
 pub mod recovery;
+pub mod replication;
 pub mod runbook;
 pub mod work;
 

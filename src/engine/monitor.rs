@@ -29,6 +29,7 @@ use crate::model::{
 };
 
 use super::probe::Prober;
+use crate::model::replication::{LagReading, Replication};
 
 /// One probe's result, sent to whoever listens.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -62,6 +63,8 @@ pub struct SystemHealth {
     pub last_detail: Option<String>,
     pub last_at: Option<DateTime<Utc>>,
     pub thresholds: Thresholds,
+    /// Its standby's lag as the readings left it (for a system with `[systems.replication]`).
+    pub replication: Option<Replication>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -102,6 +105,7 @@ struct Tracked {
     last_at: Option<DateTime<Utc>>,
     /// The verdict last shown (and announced).
     shown: Verdict,
+    replication: Option<Replication>,
 }
 
 impl Tracked {
@@ -186,7 +190,30 @@ impl Monitor {
         }
         drop(sample_tx);
 
-        tasks.spawn(actor.run(sample_rx, query_rx));
+        // Each standby's lag, read on its own schedule (one reading at a time per system).
+        let (lag_tx, lag_rx) = mpsc::unbounded_channel::<(usize, LagReading)>();
+        for (index, (system, settings)) in config.estate.systems().iter().zip(&config.systems).enumerate() {
+            let Some(check) = settings.replication.clone() else { continue };
+            let offset = jitter(&format!("{}/replication", system.name), check.interval);
+            let (client, tx, clock) = (prober.client().clone(), lag_tx.clone(), clock.clone());
+            tasks.spawn(async move {
+                let mut next = tokio::time::Instant::now() + offset;
+                let now = move || clock.now();
+                loop {
+                    tokio::time::sleep_until(next).await;
+                    next += check.interval;
+                    let reading = super::replication::read_lag(&client, &check, &now).await;
+                    if tx.send((index, reading)).is_err() {
+                        return;
+                    }
+                    // A reading that took longer than the interval: the next starts now.
+                    next = next.max(tokio::time::Instant::now());
+                }
+            });
+        }
+        drop(lag_tx);
+
+        tasks.spawn(actor.run(sample_rx, lag_rx, query_rx));
         Monitor { events, samples, queries, _tasks: tasks }
     }
 
@@ -251,6 +278,10 @@ impl Actor {
                 last_detail: None,
                 last_at: None,
                 shown: Verdict::NoData,
+                replication: settings
+                    .replication
+                    .as_ref()
+                    .map(|r| Replication::new(r.describe(), r.stale_after)),
             })
             .collect();
         Actor { tracked, graph: config.estate.graph().clone(), events, samples, clock }
@@ -268,6 +299,7 @@ impl Actor {
     async fn run(
         mut self,
         mut sample_rx: mpsc::UnboundedReceiver<HealthSample>,
+        mut lag_rx: mpsc::UnboundedReceiver<(usize, LagReading)>,
         mut query_rx: mpsc::Receiver<oneshot::Sender<Vec<SystemHealth>>>,
     ) {
         let mut flush = tokio::time::interval(FLUSH_EVERY);
@@ -279,6 +311,12 @@ impl Actor {
                     let Some(sample) = sample else { return };
                     self.take(&sample, &mut changed);
                     let _ = self.samples.send(sample);
+                }
+                Some((i, reading)) = lag_rx.recv() => {
+                    if let Some(r) = self.tracked.get_mut(i).and_then(|t| t.replication.as_mut()) {
+                        r.record(reading);
+                        changed[i] = true;
+                    }
                 }
                 Some(reply) = query_rx.recv() => {
                     let now = self.clock.now();
@@ -394,6 +432,7 @@ impl Actor {
             last_detail: t.last_detail.clone(),
             last_at: t.last_at,
             thresholds: t.thresholds,
+            replication: t.replication.clone(),
         }
     }
 }

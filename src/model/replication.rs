@@ -44,6 +44,8 @@ pub fn parse_lag(text: &str, now: DateTime<Utc>) -> Result<Duration, String> {
             .map_err(|_| format!("\"{shown}\" seconds is too large to be a lag"))?
     } else if let Ok(d) = super::duration::parse(t) {
         d
+    } else if let Some(d) = interval(t) {
+        d
     } else if let Some(at) = timestamp(t) {
         if at > now {
             let ahead = (at - now).to_std().unwrap_or_default();
@@ -59,7 +61,7 @@ pub fn parse_lag(text: &str, now: DateTime<Utc>) -> Result<Duration, String> {
         }
     } else {
         return Err(format!(
-            "cannot read \"{shown}\" as a lag: print seconds (42), a duration (1m5s) or the time of the last replayed change (2026-12-03T17:31:02Z)"
+            "cannot read \"{shown}\" as a lag: print seconds (42), a duration (1m5s, 00:00:42) or the time of the last replayed change (2026-12-03T17:31:02Z)"
         ));
     };
     if lag > LAG_LIMIT {
@@ -69,6 +71,31 @@ pub fn parse_lag(text: &str, now: DateTime<Utc>) -> Result<Duration, String> {
         ));
     }
     Ok(lag)
+}
+
+/// PostgreSQL's interval text: `00:00:42.123456`, `1 day 02:03:04` (what `now() -
+/// pg_last_xact_replay_timestamp()` prints).
+fn interval(t: &str) -> Option<Duration> {
+    let (days, clock) = match t.split_once(' ') {
+        Some((n, rest)) => {
+            let (unit, clock) = rest.split_once(' ')?;
+            if !matches!(unit, "day" | "days") {
+                return None;
+            }
+            (n.parse::<u64>().ok()?, clock)
+        }
+        None => (0, t),
+    };
+    let mut parts = clock.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || m.len() != 2 || !s.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m, s) = (h.parse::<u64>().ok()?, m.parse::<u64>().ok()?, s.parse::<f64>().ok()?);
+    if m >= 60 || !(0.0..60.0).contains(&s) {
+        return None;
+    }
+    Duration::try_from_secs_f64((days * 86_400 + h * 3_600 + m * 60) as f64 + s).ok()
 }
 
 /// RFC 3339, or PostgreSQL's text form (`2026-12-03 17:31:02.123456+00`, any offset).
@@ -420,6 +447,8 @@ mod tests {
         assert_eq!(parse_lag("42", now), Ok(Duration::from_secs(42)));
         assert_eq!(parse_lag(" 0.25\n", now), Ok(Duration::from_millis(250)));
         assert_eq!(parse_lag("1m 5s", now), Ok(Duration::from_secs(65)));
+        assert_eq!(parse_lag("00:00:42.5", now), Ok(Duration::from_millis(42_500)));
+        assert_eq!(parse_lag("1 day 02:03:04", now), Ok(Duration::from_secs(86_400 + 7_384)));
         let ts = (now - chrono::TimeDelta::seconds(38)).to_rfc3339();
         assert_eq!(parse_lag(&ts, now), Ok(Duration::from_secs(38)));
         // PostgreSQL's text form, as `psql -Atc 'select pg_last_xact_replay_timestamp()'` prints it.
@@ -440,6 +469,7 @@ mod tests {
         assert!(parse_lag("inf", now).is_err());
         assert!(parse_lag("1e300", now).is_err());
         assert!(parse_lag("lagging a bit", now).unwrap_err().contains("cannot read"));
+        assert!(parse_lag("00:99:00", now).is_err());
         assert!(parse_lag("9999999999", now).unwrap_err().contains("not believable"));
         let future = (now + chrono::TimeDelta::seconds(60)).to_rfc3339();
         assert!(parse_lag(&future, now).unwrap_err().contains("clocks in step"));

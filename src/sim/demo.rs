@@ -55,6 +55,32 @@ pub fn point_checks(config: &mut Config, endpoints: &BTreeMap<String, String>) {
     }
 }
 
+/// Point every system's replication source at its simulated standby (which reports a lag that
+/// moves, and grows under `replication-stalled`), on a short cycle.
+pub fn point_replication(config: &mut Config, endpoints: &BTreeMap<String, String>) {
+    use crate::config::replication::{LagSource, ReplicationCheck};
+    for (system, settings) in config.estate.systems().iter().zip(config.systems.iter_mut()) {
+        let (Some(url), Some(_)) = (endpoints.get(&system.name), settings.replication.as_ref()) else {
+            continue;
+        };
+        settings.replication = Some(ReplicationCheck {
+            source: LagSource::Http {
+                probe: HttpProbe {
+                    url: url.clone(),
+                    method: "GET".into(),
+                    headers: Vec::new(),
+                    expect_status: StatusSpec::success(),
+                    body_contains: None,
+                },
+                pointer: Some("/lag_seconds".into()),
+            },
+            interval: INTERVAL,
+            timeout: Duration::from_secs(2),
+            stale_after: Duration::from_secs(5),
+        });
+    }
+}
+
 /// Give the demo's backups a home: each location becomes a folder in the demo's state
 /// directory (same name, media and offsite, so 3-2-1 reads as configured), each system's
 /// source becomes sample data generated there (a command source becomes a program printing a

@@ -57,11 +57,15 @@ pub enum Fault {
     },
     /// The standby is broken: once promoted it does not answer (a failover's validation fails).
     StandbyBroken,
+    /// The standby stopped replaying changes `ago` (now, by default): its lag grows from there.
+    ReplicationStalled {
+        #[serde(serialize_with = "crate::model::duration::serialize_secs", rename = "ago_seconds")]
+        ago: Duration,
+    },
 }
 
 impl Fault {
-    pub const MODES: &'static str =
-        "healthy, slow LATENCY, erroring FRACTION, down, flapping PERIOD, standby-broken";
+    pub const MODES: &'static str = "healthy, slow LATENCY, erroring FRACTION, down, flapping PERIOD, standby-broken, replication-stalled [AGO]";
 
     /// `down`, `slow 6000ms`, `slow 6s`, `erroring 0.2`, `flapping 10s`, `healthy`.
     pub fn parse(mode: &str, arg: Option<&str>) -> Result<Fault, String> {
@@ -70,6 +74,12 @@ impl Fault {
             ("healthy" | "up" | "ok", None) => Ok(Fault::Healthy),
             ("down", None) => Ok(Fault::Down),
             ("standby-broken", None) => Ok(Fault::StandbyBroken),
+            ("replication-stalled", None) => Ok(Fault::ReplicationStalled { ago: Duration::ZERO }),
+            ("replication-stalled", Some(a)) => {
+                crate::config::values::parse_duration(a).map(|ago| Fault::ReplicationStalled { ago }).map_err(
+                    |e| format!("replication-stalled takes how long ago the standby stopped, like 4m: {e}"),
+                )
+            }
             ("slow", Some(a)) => Ok(Fault::Slow { latency: latency(a)? }),
             ("slow", None) => Err(need("a latency, like \"slow 6000ms\" or \"slow 6s\"")),
             ("erroring", Some(a)) => match a.parse::<f64>() {
@@ -126,6 +136,10 @@ impl fmt::Display for Fault {
             Fault::Down => f.write_str("down"),
             Fault::StandbyBroken => f.write_str("standby-broken"),
             Fault::Flapping { period } => write!(f, "flapping {}", crate::model::duration::human(*period)),
+            Fault::ReplicationStalled { ago } if ago.is_zero() => f.write_str("replication-stalled"),
+            Fault::ReplicationStalled { ago } => {
+                write!(f, "replication-stalled {}", crate::model::duration::human(*ago))
+            }
         }
     }
 }
@@ -151,6 +165,8 @@ pub struct FaultState {
     pub latency: Option<Duration>,
     pub error_fraction: Option<f64>,
     pub listening: Listening,
+    /// The standby has stopped replaying the primary's changes (its lag grows).
+    pub replication_stalled: bool,
 }
 
 fn opt_millis<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -171,6 +187,7 @@ impl FaultState {
             Fault::Flapping { period } => FaultState { listening: Listening::Flapping { period }, ..self },
             // The standby's, not the primary's: see `SimHandle::set_fault`.
             Fault::StandbyBroken => self,
+            Fault::ReplicationStalled { .. } => FaultState { replication_stalled: true, ..self },
         }
     }
 
@@ -193,6 +210,9 @@ impl fmt::Display for FaultState {
         if let Some(fraction) = self.error_fraction {
             parts.push(Fault::Erroring { fraction }.to_string());
         }
+        if self.replication_stalled {
+            parts.push("replication stalled".to_owned());
+        }
         if parts.is_empty() { f.write_str("healthy") } else { f.write_str(&parts.join(" + ")) }
     }
 }
@@ -214,6 +234,12 @@ struct SimSystem {
     down_now: AtomicBool,
     /// What it needs, directly or not (indices into the estate).
     needs: Vec<usize>,
+    /// Where its standby says how far behind it is (`GET /replication`): its own listener,
+    /// up whatever the primary does.
+    standby_addr: SocketAddr,
+    /// When the standby stopped replaying (`replication-stalled`), if it has.
+    stalled_since: std::sync::Mutex<Option<tokio::time::Instant>>,
+    started: tokio::time::Instant,
 }
 
 /// Switches faults in-process. Cheap to clone.
@@ -227,6 +253,8 @@ pub struct SimHandle {
 pub struct SimEntry {
     pub name: String,
     pub endpoint: String,
+    /// Where its standby's lag is read.
+    pub replication: String,
     pub fault: FaultState,
     /// `slow 6000ms + erroring 0.2`
     pub description: String,
@@ -251,7 +279,11 @@ impl SimHandle {
         let system = self.find(name)?;
         match fault {
             Fault::StandbyBroken => system.standby_broken.store(true, Ordering::Relaxed),
-            Fault::Healthy => system.standby_broken.store(false, Ordering::Relaxed),
+            Fault::Healthy => {
+                system.standby_broken.store(false, Ordering::Relaxed);
+                system.stall(None);
+            }
+            Fault::ReplicationStalled { ago } => system.stall(Some(ago)),
             _ => {}
         }
         let state = system.primary_fault().with(fault);
@@ -264,6 +296,10 @@ impl SimHandle {
     pub fn replace_fault(&self, name: &str, fault: Fault) -> Result<FaultState, String> {
         let system = self.find(name)?;
         system.standby_broken.store(fault == Fault::StandbyBroken, Ordering::Relaxed);
+        system.stall(match fault {
+            Fault::ReplicationStalled { ago } => Some(ago),
+            _ => None,
+        });
         let state = FaultState::default().with(fault);
         Self::apply(system, state);
         tracing::info!(system = name, fault = %state, "simulated fault switched");
@@ -307,6 +343,16 @@ impl SimHandle {
         Ok(())
     }
 
+    /// `http://127.0.0.1:PORT/replication`: the standby's lag, as JSON `{"lag_seconds": 2.4}`.
+    pub fn replication_endpoint(&self, name: &str) -> Option<String> {
+        self.find(name).ok().map(|s| format!("http://{}/replication", s.standby_addr))
+    }
+
+    /// How far the standby of `name` is behind now.
+    pub fn lag(&self, name: &str) -> Result<Duration, String> {
+        self.find(name)?.lag()
+    }
+
     /// `http://127.0.0.1:PORT/health`
     pub fn endpoint(&self, name: &str) -> Option<String> {
         self.find(name).ok().map(|s| format!("http://{}/health", s.addr))
@@ -320,6 +366,7 @@ impl SimHandle {
                 SimEntry {
                     name: s.name.clone(),
                     endpoint: format!("http://{}/health", s.addr),
+                    replication: format!("http://{}/replication", s.standby_addr),
                     fault,
                     description: if s.standby_broken.load(Ordering::Relaxed) {
                         format!("{fault} (standby broken)")
@@ -350,9 +397,13 @@ impl SimEstate {
             crate::model::DependencyGraph::build(systems.iter().map(|(n, d)| (n.clone(), d.iter())));
         let mut built = Vec::new();
         let mut listeners = Vec::new();
+        let mut standbys = Vec::new();
         for (i, (name, _)) in systems.into_iter().enumerate() {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             let addr = listener.local_addr()?;
+            let standby = TcpListener::bind("127.0.0.1:0").await?;
+            let standby_addr = standby.local_addr()?;
+            standbys.push(standby);
             let (fault, _) = watch::channel(FaultState::default());
             built.push(Arc::new(SimSystem {
                 name,
@@ -364,6 +415,9 @@ impl SimEstate {
                 answers: AtomicU64::new(0),
                 down_now: AtomicBool::new(false),
                 needs: graph.transitive_dependencies(i),
+                standby_addr,
+                stalled_since: std::sync::Mutex::new(None),
+                started: tokio::time::Instant::now(),
             }));
             listeners.push(listener);
         }
@@ -371,6 +425,9 @@ impl SimEstate {
         let mut tasks = JoinSet::new();
         for (i, listener) in listeners.into_iter().enumerate() {
             tasks.spawn(serve(estate.clone(), i, listener));
+        }
+        for (i, listener) in standbys.into_iter().enumerate() {
+            tasks.spawn(serve_standby(estate.clone(), i, listener));
         }
         Ok(SimEstate { handle: SimHandle { systems: estate }, _tasks: tasks })
     }
@@ -388,11 +445,80 @@ impl SimEstate {
     pub fn endpoints(&self) -> BTreeMap<String, String> {
         self.handle.list().into_iter().map(|e| (e.name, e.endpoint)).collect()
     }
+
+    /// Name to its standby's lag endpoint, for pointing replication sources at the estate.
+    pub fn replication_endpoints(&self) -> BTreeMap<String, String> {
+        self.handle.list().into_iter().map(|e| (e.name, e.replication)).collect()
+    }
 }
 
 impl SimSystem {
     fn primary_fault(&self) -> FaultState {
         self.primary.lock().map(|p| *p).unwrap_or_default()
+    }
+
+    /// Stop the standby's replay `ago` (or start it again with `None`).
+    fn stall(&self, ago: Option<Duration>) {
+        let now = tokio::time::Instant::now();
+        if let Ok(mut s) = self.stalled_since.lock() {
+            *s = ago.map(|a| now.checked_sub(a).unwrap_or(self.started));
+        }
+    }
+
+    /// The standby's lag now: a second or a few while it replays (it moves, as a real one
+    /// does), and growing from the moment it stopped when stalled. A promoted standby has
+    /// nothing to replay from.
+    fn lag(&self) -> Result<Duration, String> {
+        if self.standby_active.load(Ordering::Relaxed) {
+            return Err("the standby was promoted: it replicates from nothing now".to_owned());
+        }
+        let replaying = |at: tokio::time::Instant| {
+            let t = at.saturating_duration_since(self.started).as_secs_f64();
+            Duration::from_secs_f64(2.5 + 1.5 * (t / 7.0).sin())
+        };
+        let now = tokio::time::Instant::now();
+        Ok(match self.stalled_since.lock().ok().and_then(|s| *s) {
+            Some(since) => replaying(since) + now.saturating_duration_since(since),
+            None => replaying(now),
+        })
+    }
+}
+
+/// The standby's side: `GET /replication` says how far behind it is.
+async fn serve_standby(estate: Arc<Vec<Arc<SimSystem>>>, index: usize, listener: TcpListener) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let estate = estate.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let estate = estate.clone();
+                        async move {
+                            let Some(system) = estate.get(index) else {
+                                return Ok::<_, std::convert::Infallible>(reply(StatusCode::NOT_FOUND, "not found\n"));
+                            };
+                            if req.uri().path() != "/replication" {
+                                return Ok(reply(StatusCode::NOT_FOUND, "not found: the standby answers /replication\n"));
+                            }
+                            let (status, body) = match system.lag() {
+                                Ok(lag) => (StatusCode::OK, serde_json::json!({ "lag_seconds": (lag.as_secs_f64() * 10.0).round() / 10.0 })),
+                                Err(e) => (StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "error": e })),
+                            };
+                            let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+                            *r.status_mut() = status;
+                            Ok(r)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
     }
 }
 
