@@ -646,6 +646,9 @@ struct RpoLine {
     backups: usize,
     schedule: Option<ScheduleJson>,
     three_two_one: Option<crate::model::ThreeTwoOne>,
+    /// The RPO a failover would achieve now, from the standby's lag (systems with a source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replication: Option<crate::engine::assessment::ReplicationJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -692,6 +695,7 @@ pub async fn rpo(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliErr
                     missed: sv.missed,
                 }),
                 three_two_one: standing.and_then(|x| x.three_two_one),
+                replication: s.replication.clone(),
             }
         })
         .collect();
@@ -747,6 +751,13 @@ pub async fn rpo(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliErr
                 state,
                 if extra.is_empty() { String::new() } else { format!("  {}", extra.join(" · ")) }
             );
+            if let Some(r) = &l.replication {
+                println!(
+                    "  {:<width$}  {}",
+                    "",
+                    super::status::replication_words(r, &human(Duration::from_secs(l.rpo_seconds)))
+                );
+            }
         }
     }
     engine.close().await;

@@ -86,6 +86,9 @@ pub fn render(report: &EstateAssessment) -> String {
             "  {:<width$}  RTO {:<5} RPO {:<5} {rpo}{health}",
             s.name, s.objectives.rto, s.objectives.rpo
         );
+        if let Some(r) = &s.replication {
+            let _ = writeln!(out, "  {:<width$}  {}", "", replication_words(r, &s.objectives.rpo));
+        }
         if let Some(line) = testing_line(s) {
             let _ = writeln!(out, "  {:<width$}  {line}", "");
         }
@@ -103,6 +106,18 @@ pub fn render(report: &EstateAssessment) -> String {
         }
     }
     out
+}
+
+/// `standby ● ⇄ lag 42s: a failover now loses about that (RPO 5m)`, and at risk, breached or
+/// unknown: the RPO a failover would achieve, beside the backups' above.
+pub fn replication_words(r: &crate::engine::assessment::ReplicationJson, rpo: &str) -> String {
+    let lag = r.lag_seconds.map(|l| crate::model::duration::human(std::time::Duration::from_secs_f64(l.round())));
+    match (r.state, lag) {
+        ("compliant", Some(l)) => format!("standby ● ⇄ lag {l}: a failover now loses about that (RPO {rpo})"),
+        ("at_risk", Some(l)) => format!("standby ▲ ⇄ lag {l}: at risk, near the RPO {rpo}"),
+        ("breached", Some(l)) => format!("standby ✖ ⇄ lag {l}: a failover now BREACHES the RPO {rpo}"),
+        _ => format!("standby ? ⇄ lag unknown: {}", r.why.as_deref().unwrap_or("no good reading")),
+    }
 }
 
 /// "tests: OVERDUE drill (never tested) · a restore takes 2m10s": only when a test is due or a

@@ -18,6 +18,7 @@ use crate::engine::Engine;
 use crate::engine::probe::ProbeResult;
 use crate::model::decision::{confirmed_by, defer_to_root};
 use crate::model::duration::human;
+use crate::model::replication::{Lag, Replication};
 use crate::model::{
     Decision, Estate, HealthState, HealthTracker, HealthWindow, Outcome, RpoStatus, Sample, Severity,
     Thresholds, Tier, WindowStats, decide, impacted_by,
@@ -67,6 +68,22 @@ pub struct SystemStatus {
     pub testing: Option<TestingLine>,
     /// Corrective actions against it that are not closed.
     pub open_actions: Vec<ActionBrief>,
+    /// For a system with a replication source: its standby's lag, read now, as the RPO a
+    /// failover would achieve. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication: Option<ReplicationJson>,
+}
+
+/// The RPO a failover would achieve now, from the standby's lag.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplicationJson {
+    /// `compliant`, `at_risk`, `breached` or `unknown` (a stale or failed reading: never zero).
+    pub state: &'static str,
+    pub lag_seconds: Option<f64>,
+    pub read_at: Option<String>,
+    pub source: String,
+    /// Why the lag is unknown.
+    pub why: Option<String>,
 }
 
 /// A system's place in the testing programme, in brief.
@@ -110,6 +127,14 @@ pub struct RpoJson {
     pub age_seconds: Option<u64>,
     pub remaining_seconds: Option<u64>,
     pub overdue_seconds: Option<u64>,
+}
+
+fn parse_severity(s: &str) -> Severity {
+    match s {
+        "critical" => Severity::Critical,
+        "warning" => Severity::Warning,
+        _ => Severity::Ok,
+    }
 }
 
 pub fn severity_name(s: Severity) -> &'static str {
@@ -168,6 +193,7 @@ impl EstateAssessment {
                     health: None,
                     testing: None,
                     open_actions: Vec::new(),
+                    replication: None,
                 });
             }
         }
@@ -220,6 +246,33 @@ impl EstateAssessment {
                 })
                 .collect();
         }
+    }
+
+    /// Add each standby's lag (by estate index, as read now): a breached one is critical, an
+    /// at-risk or unknown one a warning.
+    pub fn add_replication(&mut self, estate: &Estate, readings: &[Option<Replication>], now: DateTime<Utc>) {
+        let mut worst = parse_severity(self.overall);
+        for system in &mut self.systems {
+            let Some(i) = estate.index_of(&system.name) else { continue };
+            let Some(r) = readings.get(i).and_then(Option::as_ref) else { continue };
+            let objective = Duration::from_secs(system.objectives.rpo_seconds);
+            let rpo = r.failover_rpo(objective, estate.rpo_policy, now);
+            let (lag, read_at, why) = match r.lag(now) {
+                Lag::Known { lag, read_at } => (Some(lag.as_secs_f64()), Some(read_at), None),
+                Lag::Unknown { why } => (None, None, Some(why)),
+            };
+            system.replication = Some(ReplicationJson {
+                state: rpo.key(),
+                lag_seconds: lag.map(|l| (l * 1000.0).round() / 1000.0),
+                read_at: read_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                source: r.source.clone(),
+                why,
+            });
+            worst = worst.max(rpo.severity());
+            system.severity = severity_name(parse_severity(system.severity).max(rpo.severity()));
+        }
+        self.overall = severity_name(worst);
+        self.exit_code = worst.exit_code();
     }
 
     /// Add one round of probes: each system's health and verdict; the overall severity rises
@@ -389,6 +442,8 @@ impl Engine {
         if let Some(lines) = probed {
             report.add_health(lines);
         }
+        let readings = self.read_all_replication().await;
+        report.add_replication(&self.config().estate, &readings, self.now());
         let programme = self.programme().await.map_err(|e| format!("state unreadable: {e}"))?;
         let actions = self.corrective_actions().await.map_err(|e| format!("state unreadable: {e}"))?;
         report.add_programme(&programme, &actions);

@@ -239,6 +239,15 @@ impl Engine {
             }
         }
         lines.extend(self.rto_forecast(system, procedure.estimate()).await);
+        if !failback {
+            // What pressing go loses, beside what a restore would (the standby's lag read now).
+            let trade = self.trade_off(system).await?;
+            lines.push(format!("data       {}", trade.loss_words(crate::model::replication::Choice::Failover)));
+            if let Some(restore) = trade.restore_line() {
+                lines.push(format!("instead    {restore}"));
+            }
+            lines.push(format!("weighed    {}", trade.verdict_line()));
+        }
         let title = format!("{} {system}", if failback { "Fail back" } else { "Fail over" });
         Ok((JobSpec::Failover { system: system.to_owned(), failback }, Plan { title, lines }))
     }

@@ -377,7 +377,18 @@ impl Engine {
             let rto = recovered_at.map(|t| (t - outage_start).to_std().unwrap_or_default());
             // The recovery point: the backup restored, or the replica's, else the newest
             // verified backup before the outage (an upper bound on what was lost).
+            // A failover's replicated point: the standby's lag read before its first step.
+            let by_replication = match recovered {
+                Some(e) if e.kind == "failover.validated" => {
+                    self.replication_point(name, outage_start, end).await.map_err(|e| e.to_string())?
+                }
+                _ => None,
+            };
             let (point, basis) = match recovered {
+                Some(_) if by_replication.is_some() => {
+                    let (point, lag) = by_replication.unwrap_or_default();
+                    (Some(point), format!("by replication: the standby was {} behind when the failover began", human(lag)))
+                }
                 Some(e) if e.kind == "restore.finished" => {
                     let id = e
                         .text
@@ -405,7 +416,12 @@ impl Engine {
                 }
                 None => (None, "not recovered".to_owned()),
             };
-            let rpo = point.map(|p| (outage_start - p).to_std().unwrap_or_default());
+            // By replication, what was lost is the lag the failover cut the standby off at;
+            // otherwise, what was written between the recovery point and the outage.
+            let rpo = match by_replication {
+                Some((_, lag)) => Some(lag),
+                None => point.map(|p| (outage_start - p).to_std().unwrap_or_default()),
+            };
             achieved.push(Achieved {
                 system: name.clone(),
                 outage_start,
@@ -475,6 +491,29 @@ impl Engine {
         })
     }
 
+    /// The replicated point a failover recorded before its first step (`failover.replicated`),
+    /// and the lag it was read at: the newest in the period.
+    async fn replication_point(
+        &self,
+        system: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<(DateTime<Utc>, Duration)>, EngineError> {
+        let mut found = None;
+        for r in self.audit_records(None).await? {
+            if r.action != "failover.replicated" || r.target != system || r.outcome != "recorded" {
+                continue;
+            }
+            let Some(at) = r.time().filter(|t| *t >= from && *t <= to) else { continue };
+            let d: serde_json::Value = serde_json::from_str(&r.details).unwrap_or_default();
+            let point = d["replicated_at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            if let (Some(point), Some(ms)) = (point, d["lag_ms"].as_u64()) {
+                found = Some((at, point.with_timezone(&Utc), Duration::from_millis(ms)));
+            }
+        }
+        Ok(found.map(|(_, point, lag)| (point, lag)))
+    }
+
     /// The replicated point a failover's steps printed (`WARROOM_REPLICATED_AT=...`).
     async fn replicated_point(
         &self,
@@ -512,6 +551,14 @@ fn describe(action: &str, outcome: &str, d: &serde_json::Value) -> String {
             if detail.is_empty() { String::new() } else { format!(" ({detail})") }
         }),
         "incident.note" => format!("note: {}", s("note")),
+        "failover.replicated" => match d.get("lag_ms").and_then(|v| v.as_u64()) {
+            Some(ms) => format!(
+                "the standby was {} behind before the first step (replicated point {})",
+                human(Duration::from_millis(ms)),
+                s("replicated_at")
+            ),
+            None => format!("the standby's lag could not be read before the first step: {}", s("error")),
+        },
         "incident.declared" => format!("declared: {} {}", s("type"), s("severity")),
         a if a.ends_with(".approved") => format!("{outcome} ({})", s("how")),
         a if a.ends_with(".finished") => format!("{outcome}: {}", s("outcome")),

@@ -13,6 +13,7 @@ use super::Engine;
 use super::jobs::{JobSpec, Plan};
 use crate::model::duration::{hms, human};
 use crate::model::recovery::{RecoveryPlan, plan};
+use crate::model::replication::{Choice, TradeOff};
 
 /// How a system comes back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +99,8 @@ impl Engine {
         let mut methods = vec![Method::Restore; self.config.estate.systems().len()];
         let mut estimates = vec![Duration::ZERO; methods.len()];
         let mut left = vec![None; methods.len()];
-        let newest = self.backups(None).await?;
+        // The same figures the console and the gate weigh.
+        let figures = self.recovery_figures().await?;
         for name in systems {
             let i = self.config.estate.index_of(name).ok_or_else(|| self.no_such_system(name))?;
             if affected.contains(&i) {
@@ -108,18 +110,9 @@ impl Engine {
             methods[i] = method;
             estimates[i] = match method {
                 Method::Failover => self.procedure(name, false)?.estimate(),
-                Method::Restore => {
-                    let size = newest
-                        .iter()
-                        .rev()
-                        .find(|b| &b.manifest.system == name && b.verified_at().is_some())
-                        .map(|b| b.manifest.stored_size)
-                        .ok_or_else(|| {
-                            format!("\"{name}\" has no failover procedure and no verified backup to restore")
-                        })?;
-                    // At 100 MB/s, plus half a minute to start: a careful guess.
-                    Duration::from_secs(30 + size / 100_000_000)
-                }
+                Method::Restore => figures[i].restore.map(|(_, e)| e.duration()).ok_or_else(|| {
+                    format!("\"{name}\" has no failover procedure and no verified backup to restore")
+                })?,
             };
             // The forecast needs when the outage began: unreadable, the plan is not made on a guess.
             let outage =
@@ -146,6 +139,13 @@ impl Engine {
     ) -> Result<(JobSpec, Plan), String> {
         let (p, methods) = self.recovery_plan(systems).await?;
         let graph = self.config.estate.graph();
+        // What each system's way back loses, with its standby's lag read now.
+        let figures = self.recovery_figures().await?;
+        let now = self.now();
+        let readings = futures_util::future::join_all(
+            p.systems.iter().map(|s| self.read_replication(graph.name(s.system))),
+        )
+        .await;
         let mut lines = Vec::new();
         for (w, wave) in p.waves.iter().enumerate() {
             lines.push(format!("wave {}", w + 1));
@@ -173,6 +173,20 @@ impl Engine {
                     graph.name(i),
                     human(s.duration)
                 ));
+                if let (Some(system), Some(f)) = (self.config.estate.systems().get(i), figures.get(i)) {
+                    let reading = p.systems.iter().position(|x| x.system == i).and_then(|k| readings[k].as_ref());
+                    let trade = TradeOff::of(system.objective.rpo, self.config.estate.rpo_policy, f, reading, now);
+                    let chosen = match methods[i] {
+                        Method::Failover => Choice::Failover,
+                        Method::Restore => Choice::Restore,
+                    };
+                    let mut data = format!("  {:<14} data: {}", "", trade.loss_words(chosen));
+                    // The other way back, when it would lose less.
+                    if trade.better.is_some_and(|b| b != chosen) {
+                        data.push_str(&format!("; {}", trade.verdict_line()));
+                    }
+                    lines.push(data);
+                }
             }
         }
         let breaches = p.breaches().count();

@@ -2,6 +2,7 @@
 //! bounded by its timeout, and read what came back as a lag. Every failure is a reason an
 //! operator can read, never a lag of zero.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +11,7 @@ use super::Engine;
 use super::process::{self, Program};
 use crate::config::health::HeaderValue;
 use crate::config::replication::{LagSource, ReplicationCheck};
-use crate::model::replication::{LagReading, Replication, parse_lag};
+use crate::model::replication::{LagReading, RecoveryFigures, Replication, RestoreEstimate, TradeOff, parse_lag};
 
 /// How much of an answer is read.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -128,5 +129,57 @@ impl Engine {
     pub async fn read_all_replication(&self) -> Vec<Option<Replication>> {
         let names: Vec<String> = self.config.estate.systems().iter().map(|s| s.name.clone()).collect();
         futures_util::future::join_all(names.iter().map(|n| self.read_replication(n))).await
+    }
+}
+
+impl Engine {
+    /// Each system's two ways back, apart from the lag (by estate index): its failover
+    /// procedure's estimate, and its newest restorable backup with how long a restore takes
+    /// (the newest restore drill's time, else a guess from the backup's size). The recovery
+    /// plan, the gate and the console all weigh these same figures.
+    pub async fn recovery_figures(&self) -> Result<Vec<RecoveryFigures>, String> {
+        let all = self.backups(None).await?;
+        let good = super::backup::catalog::restorable(&all);
+        let mut newest: HashMap<&str, &super::backup::catalog::BackupView> = HashMap::new();
+        for b in all.iter().filter(|b| good.contains(&b.manifest.id)) {
+            let e = newest.entry(b.manifest.system.as_str()).or_insert(b);
+            if b.manifest.started_at >= e.manifest.started_at {
+                *e = b;
+            }
+        }
+        let programme = self.programme().await?;
+        Ok(self
+            .config
+            .estate
+            .systems()
+            .iter()
+            .zip(&self.config.systems)
+            .map(|(s, settings)| RecoveryFigures {
+                failover: settings.failover.as_ref().map(|p| p.estimate()),
+                restore: newest.get(s.name.as_str()).map(|b| {
+                    let drill = programme.system(&s.name).and_then(|p| p.restore_takes_ms);
+                    let estimate = match drill {
+                        Some(ms) => RestoreEstimate::Drill { took: Duration::from_millis(ms) },
+                        None => RestoreEstimate::guess(b.manifest.stored_size),
+                    };
+                    (b.manifest.started_at, estimate)
+                }),
+            })
+            .collect())
+    }
+
+    /// The trade-off for `system` now, with a fresh reading of its standby's lag.
+    pub async fn trade_off(&self, system: &str) -> Result<TradeOff, String> {
+        let i = self.config.estate.index_of(system).ok_or_else(|| self.no_such_system(system))?;
+        let figures = self.recovery_figures().await?;
+        let replication = self.read_replication(system).await;
+        let s = &self.config.estate.systems()[i];
+        Ok(TradeOff::of(
+            s.objective.rpo,
+            self.config.estate.rpo_policy,
+            &figures[i],
+            replication.as_ref(),
+            self.now(),
+        ))
     }
 }

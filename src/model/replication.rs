@@ -344,7 +344,40 @@ pub struct TradeOff {
     pub why: String,
 }
 
+/// What is known of a system's two ways back, apart from the lag: read from the config and
+/// the state, and weighed against the live lag with [`TradeOff::of`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecoveryFigures {
+    /// Its failover procedure's estimate, when it has one.
+    pub failover: Option<Duration>,
+    /// Its newest verified backup (when it was taken) and how long restoring it takes.
+    pub restore: Option<(DateTime<Utc>, RestoreEstimate)>,
+}
+
 impl TradeOff {
+    /// The trade-off now, from the figures and the standby's replication state (`None`: the
+    /// system has no replication source, so what a failover loses is unknown).
+    pub fn of(
+        objective: Duration,
+        policy: RpoPolicy,
+        figures: &RecoveryFigures,
+        replication: Option<&Replication>,
+        now: DateTime<Utc>,
+    ) -> TradeOff {
+        let failover = figures.failover.map(|back_in| FailoverOption {
+            rpo: match replication {
+                Some(r) => r.failover_rpo(objective, policy, now),
+                None => FailoverRpo::Unknown { why: "no replication source is configured".to_owned() },
+            },
+            back_in,
+        });
+        let restore = figures.restore.map(|(at, estimate)| RestoreOption {
+            rpo: RpoStatus::assess(Some(at), objective, policy, now),
+            estimate,
+        });
+        TradeOff::weigh(objective, failover, restore)
+    }
+
     /// Weigh the options: a failover within the RPO wins (it is the fast way back); past the
     /// RPO, the option that loses less data; a lag that is unknown decides nothing while a
     /// restore is possible.
@@ -367,7 +400,7 @@ impl TradeOff {
                 },
             ),
             (Some(f), Some(r)) => match f.rpo.lag() {
-                None => (None, "the standby's lag is unknown: read it before choosing".to_owned()),
+                None => (None, "what a failover loses is unknown: weigh it before choosing".to_owned()),
                 Some(lag) if lag <= objective => {
                     (Some(Choice::Failover), "within the RPO, and the faster way back".to_owned())
                 }
@@ -418,6 +451,32 @@ impl TradeOff {
             Some(Choice::Failover) => format!("→ fail over: {}", self.why),
             Some(Choice::Restore) => format!("→ restore: {}", self.why),
             None => format!("→ {}", self.why),
+        }
+    }
+
+    /// What `choice` loses, for a plan's line: `lose ~42s by replication (RPO 5m ✔)`, `lose
+    /// 3m10s, the newest verified backup's age (RPO 5m ✔)`, `data loss unknown: …`.
+    pub fn loss_words(&self, choice: Choice) -> String {
+        match choice {
+            Choice::Failover => match self.failover.as_ref().map(|f| &f.rpo) {
+                Some(FailoverRpo::Known { status, .. }) => format!(
+                    "lose ~{} by replication (RPO {} {})",
+                    human(status.age().unwrap_or_default()),
+                    human(self.objective),
+                    mark(status)
+                ),
+                Some(FailoverRpo::Unknown { why }) => format!("data loss unknown: {why}"),
+                None => "no failover procedure".to_owned(),
+            },
+            Choice::Restore => match &self.restore {
+                Some(r) => format!(
+                    "lose {}, the newest verified backup's age (RPO {} {})",
+                    human(r.rpo.age().unwrap_or_default()),
+                    human(self.objective),
+                    mark(&r.rpo)
+                ),
+                None => "no verified backup to restore".to_owned(),
+            },
         }
     }
 

@@ -33,6 +33,9 @@ impl Engine {
         self.set_failover_state(system, StateChange::to(started).job(&ctx.id), &operator)
             .await
             .map_err(|e| format!("{system}'s failover state cannot be recorded, nothing was done: {e}"))?;
+        if !failback {
+            self.record_replicated_point(system, ctx, &operator).await;
+        }
         let n = procedure.steps.len();
         let mut completed = 0;
         for (i, step) in procedure.steps.iter().enumerate() {
@@ -134,6 +137,38 @@ impl Engine {
         };
         ctx.log(message.clone());
         Ok(message)
+    }
+
+    /// Just before a failover's first step: how far the standby is behind, read now. What it
+    /// has is what the failover keeps (the replicated point); it goes in the job's log and the
+    /// audit log, where the incident report finds it. A reading that fails is told, and the
+    /// failover goes on: the commander chose at the gate.
+    async fn record_replicated_point(&self, system: &str, ctx: &JobContext, operator: &str) {
+        let Some(state) = self.read_replication(system).await else { return };
+        let now = self.now();
+        let details = match state.lag(now) {
+            crate::model::replication::Lag::Known { lag, read_at } => {
+                let point = read_at - chrono::TimeDelta::from_std(lag).unwrap_or_default();
+                ctx.log(format!(
+                    "⇄ the standby is {} behind ({}): the replicated point is {}",
+                    human(lag),
+                    state.source,
+                    point.format("%H:%M:%S UTC")
+                ));
+                serde_json::json!({
+                    "job": ctx.id, "source": state.source, "lag_ms": lag.as_millis() as u64,
+                    "read_at": read_at.to_rfc3339(), "replicated_at": point.to_rfc3339(),
+                })
+            }
+            crate::model::replication::Lag::Unknown { why } => {
+                ctx.log(format!("⇄ the standby's lag could not be read before the first step: {why}"));
+                serde_json::json!({ "job": ctx.id, "source": state.source, "error": why })
+            }
+        };
+        let outcome = if details.get("error").is_some() { Outcome::Failed } else { Outcome::Recorded };
+        if let Err(e) = self.audit(NewAuditRecord::new(operator, "failover.replicated", system, outcome).details(details)).await {
+            ctx.log(format!("  ✖ the replicated point could not be recorded: {e}"));
+        }
     }
 
     pub(in crate::engine) async fn roll_back(
