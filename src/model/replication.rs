@@ -262,6 +262,11 @@ impl FailoverRpo {
 /// What marks a figure as the standby's lag rather than a backup's age.
 pub const REPLICATION_MARK: &str = "⇄";
 
+/// `6s`, `24m40s`; `under 1s` for what takes no whole second.
+fn about(d: Duration) -> String {
+    if d < Duration::from_secs(1) { "under 1s".to_owned() } else { human(d) }
+}
+
 /// `✔` within the objective, `▲` at risk, `✖` past it.
 fn mark(status: &RpoStatus) -> &'static str {
     match status.severity() {
@@ -311,7 +316,7 @@ impl RestoreEstimate {
     /// `the last restore drill took 24m40s`, `a guess from its size: no restore drill yet`.
     pub fn basis(&self) -> String {
         match self {
-            RestoreEstimate::Drill { took } => format!("the last restore drill took {}", human(*took)),
+            RestoreEstimate::Drill { took } => format!("the last restore drill took {}", about(*took)),
             RestoreEstimate::Guess { .. } => "a guess from its size: no restore drill yet".to_owned(),
         }
     }
@@ -419,7 +424,7 @@ impl TradeOff {
     /// `fail over now: lose ~42s (RPO 5m ✔), back in ~6s by the procedure's estimate`
     pub fn failover_line(&self) -> Option<String> {
         let f = self.failover.as_ref()?;
-        let back = format!("back in ~{} by the procedure's estimate", human(f.back_in));
+        let back = format!("back in ~{} by the procedure's estimate", about(f.back_in));
         Some(match &f.rpo {
             FailoverRpo::Known { status, .. } => format!(
                 "fail over now: lose ~{} (RPO {} {}), {back}",
@@ -440,9 +445,40 @@ impl TradeOff {
             human(r.rpo.age().unwrap_or_default()),
             human(self.objective),
             mark(&r.rpo),
-            human(r.estimate.duration()),
+            about(r.estimate.duration()),
             r.estimate.basis()
         ))
+    }
+
+    /// The same three facts in few words, for a narrow panel: `fail over: lose ~42s ✔, ~6s`,
+    /// `restore: lose 3m10s ✔, ~24m40s`, `→ fail over`.
+    pub fn short_lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(f) = &self.failover {
+            out.push(match &f.rpo {
+                FailoverRpo::Known { status, .. } => format!(
+                    "fail over: lose ~{} {}, ~{}",
+                    human(status.age().unwrap_or_default()),
+                    mark(status),
+                    human(f.back_in)
+                ),
+                FailoverRpo::Unknown { .. } => format!("fail over: loss unknown, ~{}", human(f.back_in)),
+            });
+        }
+        if let Some(r) = &self.restore {
+            out.push(format!(
+                "restore: lose {} {}, ~{}",
+                human(r.rpo.age().unwrap_or_default()),
+                mark(&r.rpo),
+                about(r.estimate.duration())
+            ));
+        }
+        out.push(match self.better {
+            Some(Choice::Failover) => "→ fail over".to_owned(),
+            Some(Choice::Restore) => "→ restore: loses less".to_owned(),
+            None => "→ weigh the lag first".to_owned(),
+        });
+        out
     }
 
     /// `→ fail over: within the RPO, and the faster way back`

@@ -137,6 +137,8 @@ pub struct Ops {
     pub programme: Option<Result<crate::engine::programme::ProgrammeView, String>>,
     /// The corrective actions that are not closed.
     pub actions: Vec<crate::engine::exercise::report::ActionLine>,
+    /// Each system's two ways back (by estate index), weighed against the live lag.
+    pub recovery: Vec<crate::model::replication::RecoveryFigures>,
 }
 
 /// What is asked of the exercise from the console.

@@ -289,7 +289,23 @@ async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::engine::
         .into_iter()
         .filter(|a| a.status != crate::model::exercise::ActionStatus::Closed)
         .collect();
-    Ok(super::action::Ops { states, incident, timeline, jobs, comms, preview, exercise, programme, actions })
+    // Without them the decision panel shows no trade-off; nothing is taken as all clear.
+    let recovery = engine.recovery_figures().await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the recovery figures cannot be read");
+        Vec::new()
+    });
+    Ok(super::action::Ops {
+        states,
+        incident,
+        timeline,
+        jobs,
+        comms,
+        preview,
+        exercise,
+        programme,
+        actions,
+        recovery,
+    })
 }
 
 /// Faults set on the console's own simulated estate (the demo).

@@ -146,7 +146,15 @@ fn system_row<'a>(state: &State, theme: &Theme, i: usize, width: u16, now: DateT
     };
     let (situation_width, gap, rpo_width) = if wide { (30, "  ", 22) } else { (20, " ", 19) };
     spans.push(Span::styled(format!("{}{gap}", pad(&situation, situation_width)), style));
-    spans.push(Span::styled(pad(&text::rpo_cell(&rpo), rpo_width), theme.rpo(&rpo)));
+    // A standby whose lag is read: the RPO a failover would achieve (⇄); the backup's is in
+    // the detail screen.
+    match state.failover_rpo(i, now) {
+        Some(by_replication) => spans.push(Span::styled(
+            pad(&by_replication.cell(), rpo_width),
+            theme.severity(by_replication.severity()),
+        )),
+        None => spans.push(Span::styled(pad(&text::rpo_cell(&rpo), rpo_width), theme.rpo(&rpo))),
+    }
 
     let verdict = info.map(|h| h.decision.verdict).unwrap_or(Verdict::NoData);
     let (word, style) = match verdict {

@@ -62,10 +62,15 @@ pub fn render(
     );
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(panes);
+    // The trade-off between failing over and restoring joins the decision when there is one.
+    let inner = usize::from(right.width.saturating_sub(4));
+    let trade = trade_lines(state, detail.system, inner, now);
+    let wanted = layout::DECISION + trade.len() as u16;
+    let height = wanted.min(right.height.saturating_sub(4).max(layout::DECISION));
     let [decision_area, deps_area] =
-        Layout::vertical([Constraint::Length(layout::DECISION), Constraint::Min(0)]).areas(right);
+        Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(right);
     overview(frame, left, state, detail, theme, now);
-    decision(frame, decision_area, state, detail, theme, now);
+    decision(frame, decision_area, state, detail, theme, now, &trade);
     dependencies(frame, deps_area, state, detail, theme);
 }
 
@@ -121,6 +126,21 @@ fn overview(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme:
         label("recovery", theme),
         Span::styled(text::rpo_cell(&rpo), theme.rpo(&rpo)),
     ]));
+    if let (Some(r), Some(rpo)) = (
+        state.health_info(detail.system).and_then(|h| h.replication.as_ref()),
+        state.failover_rpo(detail.system, now),
+    ) {
+        let read = match r.lag(now) {
+            crate::model::replication::Lag::Known { read_at, .. } => {
+                format!(" · read {}", read_at.with_timezone(&state.local_offset).format("%H:%M:%S"))
+            }
+            crate::model::replication::Lag::Unknown { why } => format!(" · {why}"),
+        };
+        lines.push(Line::from(vec![
+            label("lag", theme),
+            Span::styled(fit(&format!("{}{read}", rpo.cell()), inner.saturating_sub(10)), theme.severity(rpo.severity())),
+        ]));
+    }
     lines.push(Line::from(vec![
         label("order", theme),
         Span::styled(
@@ -441,11 +461,20 @@ fn verdict_style(theme: &Theme, v: Verdict) -> ratatui::style::Style {
 
 /// The decision panel: verdict, score, every reason measured against its threshold, the RTO
 /// budget left and the dependencies' state.
-fn decision(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme: &Theme, now: DateTime<Utc>) {
+fn decision(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    detail: Detail,
+    theme: &Theme,
+    now: DateTime<Utc>,
+    trade: &[Line<'static>],
+) {
     let block = pane("DECISION", false, theme);
     let Some(system) = state.estate.systems().get(detail.system) else { return };
     let Some(h) = state.health_info(detail.system) else {
-        let lines = vec![Line::from(Span::styled(text::NO_DECISION, theme.muted()))];
+        let mut lines = vec![Line::from(Span::styled(text::NO_DECISION, theme.muted()))];
+        lines.extend(trade.iter().cloned());
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
         return;
     };
@@ -526,7 +555,52 @@ fn decision(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme:
         ));
     }
     lines.push(Line::from(spans));
+    lines.extend(trade.iter().cloned());
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The trade-off, wrapped to the panel: what failing over now loses and how soon it is back,
+/// against restoring the newest verified backup, and which is better (fewer words when narrow).
+fn trade_lines(state: &State, system: usize, inner: usize, now: DateTime<Utc>) -> Vec<Line<'static>> {
+    use crate::model::replication::Choice;
+    let Some(t) = state.trade_off(system, now) else { return Vec::new() };
+    let theme = &state.theme;
+    let style_of = |loss_ok: Option<bool>| match loss_ok {
+        Some(true) => theme.ok(),
+        Some(false) => theme.danger(),
+        None => theme.warning(),
+    };
+    let within = |c: Choice| t.loss(c).map(|l| l <= t.objective);
+    let rows: Vec<(String, ratatui::style::Style)> = if inner < 40 {
+        let short = t.short_lines();
+        let mut styles = Vec::new();
+        if t.failover.is_some() {
+            styles.push(style_of(within(Choice::Failover)));
+        }
+        if t.restore.is_some() {
+            styles.push(style_of(within(Choice::Restore)));
+        }
+        short
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| (l, styles.get(i).copied().unwrap_or_else(|| theme.accent())))
+            .collect()
+    } else {
+        let mut rows = Vec::new();
+        if let Some(l) = t.failover_line() {
+            rows.push((l, style_of(within(Choice::Failover))));
+        }
+        if let Some(l) = t.restore_line() {
+            rows.push((l, style_of(within(Choice::Restore))));
+        }
+        rows.push((t.verdict_line(), theme.accent()));
+        rows
+    };
+    rows.into_iter()
+        .flat_map(|(text, style)| {
+            layout::wrap_indented(&text, inner).into_iter().map(move |l| Line::from(Span::styled(l, style)))
+        })
+        .collect()
 }
 
 fn dependencies(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme: &Theme) {

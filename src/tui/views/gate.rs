@@ -196,29 +196,17 @@ pub fn manual(frame: &mut Frame, area: Rect, title: &str, instruction: &str, foc
 /// Lines wrapped to `width` characters at spaces (a word longer than the width is cut when
 /// drawn); continuation rows are indented two more than their line.
 fn wrap_lines(lines: &[String], width: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in lines {
-        if line.chars().count() <= width || width < 16 {
-            out.push(line.clone());
-            continue;
-        }
-        let lead = line.len() - line.trim_start().len();
-        let mut row = " ".repeat(lead);
-        let mut start = lead;
-        for word in line.trim_start().split(' ').filter(|w| !w.is_empty()) {
-            let len = row.chars().count();
-            if len > start && len + 1 + word.chars().count() > width {
-                out.push(std::mem::take(&mut row));
-                start = lead + 2;
-                row = " ".repeat(start);
-            } else if len > start {
-                row.push(' ');
+    lines
+        .iter()
+        .flat_map(|line| {
+            if line.chars().count() <= width || width < 16 {
+                vec![line.clone()]
+            } else {
+                // Runs of spaces (a plan line's aligned label) are kept.
+                crate::tui::layout::wrap_indented(line, width)
             }
-            row.push_str(word);
-        }
-        out.push(row);
-    }
-    out
+        })
+        .collect()
 }
 
 #[cfg(test)]
