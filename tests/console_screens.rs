@@ -387,6 +387,7 @@ fn health(
         }),
         last_at: Some(now()),
         thresholds,
+        replication: None,
     }
 }
 
@@ -439,6 +440,103 @@ fn detail_with_the_decision_panel() {
     outage(&mut s);
     act(&mut s, Action::OpenSystem("api".into()));
     snapshot("detail_impacted_colorblind_120x40", &s);
+}
+
+/// The database's standby `lag` behind (read a second ago), its failover estimated at 6 s, its
+/// newest verified backup 3m10s old with a restore drill that took 24m40s.
+fn with_standby(s: &mut State, lag: u64) {
+    use warroom::model::replication::{LagReading, RecoveryFigures, Replication, RestoreEstimate};
+    let db = s.estate.index_of("database").unwrap();
+    let mut h = s.health[db].clone().unwrap();
+    let mut r = Replication::new("GET http://127.0.0.1:9187/replication at /lag_seconds", std::time::Duration::from_secs(30));
+    r.record(LagReading { at: now() - chrono::TimeDelta::seconds(1), lag: Ok(std::time::Duration::from_secs(lag)) });
+    h.replication = Some(r);
+    act(s, Action::Engine(warroom::tui::action::EngineEvent::Health(vec![h])));
+    s.ops.recovery = vec![RecoveryFigures::default(); s.estate.systems().len()];
+    s.ops.recovery[db] = RecoveryFigures {
+        failover: Some(std::time::Duration::from_secs(6)),
+        restore: Some((
+            now() - chrono::TimeDelta::seconds(190),
+            RestoreEstimate::Drill { took: std::time::Duration::from_secs(24 * 60 + 40) },
+        )),
+    };
+}
+
+#[test]
+fn the_decision_panel_weighs_failing_over_against_restoring() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        outage(&mut s);
+        with_standby(&mut s, 42);
+        // The dashboard's RPO cell: the standby's lag, by replication.
+        let t = draw(&s);
+        let (x, y) = find(t.backend().buffer(), "● ⇄ lag 42s").expect("the lag in the RPO cell");
+        assert_eq!(t.backend().buffer()[(x, y)].fg, s.theme.palette.ok);
+        act(&mut s, Action::OpenSystem("database".into()));
+        let t = snapshot(&format!("detail_tradeoff_failover_{w}x{h}"), &s);
+        let said = text(&t);
+        if w >= 100 {
+            assert!(said.contains("fail over now: lose ~42s (RPO 5m ✔)"), "{said}");
+            assert!(said.contains("→ fail over: within the RPO"), "{said}");
+        } else {
+            assert!(said.contains("fail over: lose ~42s ✔, ~6s"), "{said}");
+            assert!(said.contains("→ fail over"), "{said}");
+        }
+        // The standby falls behind: restoring loses less.
+        with_standby(&mut s, 400);
+        let t = snapshot(&format!("detail_tradeoff_restore_{w}x{h}"), &s);
+        let said = text(&t);
+        assert!(said.contains("→ restore"), "{said}");
+        let (x, y) = find(t.backend().buffer(), if w >= 100 { "fail over now: lose ~6m40s" } else { "fail over: lose ~6m40s" })
+            .expect("the failover's loss");
+        assert_eq!(t.backend().buffer()[(x, y)].fg, s.theme.palette.danger, "past the RPO");
+        act(&mut s, Action::ShowDashboard);
+        let t = draw(&s);
+        // (Its row is the selected one, drawn in the selection's colours.)
+        assert!(find(t.backend().buffer(), "✖ ⇄ lag 6m40s").is_some(), "breached in the RPO cell");
+    }
+}
+
+#[test]
+fn the_gate_shows_what_a_failover_loses_against_a_restore() {
+    use warroom::model::replication::{LagReading, RecoveryFigures, Replication, RestoreEstimate, TradeOff};
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut s = state("default", w, h);
+        let mut r = Replication::new("psql", std::time::Duration::from_secs(30));
+        r.record(LagReading { at: now(), lag: Ok(std::time::Duration::from_secs(42)) });
+        let figures = RecoveryFigures {
+            failover: Some(std::time::Duration::from_secs(6)),
+            restore: Some((
+                now() - chrono::TimeDelta::seconds(190),
+                RestoreEstimate::Drill { took: std::time::Duration::from_secs(1480) },
+            )),
+        };
+        let trade = TradeOff::of(
+            std::time::Duration::from_secs(300),
+            warroom::model::RpoPolicy::default(),
+            &figures,
+            Some(&r),
+            now(),
+        );
+        let mut job = gate_job(warroom::model::ApprovalPolicy::Typed);
+        job.kind = warroom::engine::jobs::JobKind::Failover;
+        job.plan = warroom::engine::jobs::Plan {
+            title: "Fail over database".into(),
+            lines: [
+                "1/2 Promote the standby: POST http://127.0.0.1:9900/promote (timeout 30s, about 2s)".to_owned(),
+                "2/2 Wait for health: wait until healthy (timeout 1m, about 3s)".to_owned(),
+                "forecast   6s to recover, from the steps' estimates".to_owned(),
+            ]
+            .into_iter()
+            .chain(warroom::engine::failover::trade_off_lines(&trade))
+            .collect(),
+        };
+        act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Proposed(Box::new(job))));
+        let t = snapshot(&format!("gate_data_loss_default_{w}x{h}"), &s);
+        let said = text(&t);
+        assert!(said.contains("data       lose ~42s by replication (RPO 5m ✔)"), "{said}");
+        assert!(said.contains("restore the newest verified backup: lose 3m10s"), "{said}");
+    }
 }
 
 fn manifest(
@@ -711,6 +809,7 @@ fn incident_ops(s: &State) -> warroom::tui::action::Ops {
         exercise: None,
         programme: None,
         actions: Vec::new(),
+        recovery: Vec::new(),
         incident: Some(incident),
         timeline: vec![
             line(8, Some("database"), "transition", None, "healthy → down (connection refused)"),

@@ -56,6 +56,17 @@ pub const REPLICATED_AT: &str = "WARROOM_REPLICATED_AT=";
 /// How often a waiting step looks again.
 pub(in crate::engine) const POLL: Duration = Duration::from_millis(300);
 
+/// The gate's lines on what a failover loses against a restore: `data  lose ~42s by
+/// replication (RPO 5m ✔)`, `instead  restore the newest verified backup: …`, `weighed  → …`.
+pub fn trade_off_lines(trade: &crate::model::replication::TradeOff) -> Vec<String> {
+    let mut lines = vec![format!("data       {}", trade.loss_words(crate::model::replication::Choice::Failover))];
+    if let Some(restore) = trade.restore_line() {
+        lines.push(format!("instead    {restore}"));
+    }
+    lines.push(format!("weighed    {}", trade.verdict_line()));
+    lines
+}
+
 impl Engine {
     pub fn procedure(&self, system: &str, failback: bool) -> Result<&Procedure, String> {
         let settings =
@@ -241,12 +252,7 @@ impl Engine {
         lines.extend(self.rto_forecast(system, procedure.estimate()).await);
         if !failback {
             // What pressing go loses, beside what a restore would (the standby's lag read now).
-            let trade = self.trade_off(system).await?;
-            lines.push(format!("data       {}", trade.loss_words(crate::model::replication::Choice::Failover)));
-            if let Some(restore) = trade.restore_line() {
-                lines.push(format!("instead    {restore}"));
-            }
-            lines.push(format!("weighed    {}", trade.verdict_line()));
+            lines.extend(trade_off_lines(&self.trade_off(system).await?));
         }
         let title = format!("{} {system}", if failback { "Fail back" } else { "Fail over" });
         Ok((JobSpec::Failover { system: system.to_owned(), failback }, Plan { title, lines }))
