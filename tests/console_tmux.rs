@@ -346,6 +346,8 @@ fn the_demo_runs_an_outage_and_its_recovery_end_to_end() {
             && s.contains("wave 1")
             && s.contains("failover, ~")
             && s.contains("left")
+            && s.contains("data: lose ~")
+            && s.contains("by replication")
     });
     // Typing the name is the approval's deliberate act: Enter approves.
     t.type_text("database");
@@ -371,8 +373,47 @@ fn the_demo_runs_an_outage_and_its_recovery_end_to_end() {
     let row = report.lines().find(|l| l.starts_with("| database |")).unwrap_or_default();
     assert!(row.contains("✔ met"), "RTO achieved within the objective: {report}");
     assert!(!row.contains("not recovered"), "{report}");
+    // The failover read the standby's lag before its first step: the RPO achieved is that.
+    assert!(row.contains("by replication: the standby was"), "RPO achieved by replication: {report}");
+    assert!(report.contains("failover.replicated"), "the replicated point in the timeline: {report}");
     assert!(report.contains("recover.approved"), "who approved the plan: {report}");
     assert!(report.contains("cadence kept: 1 of 1 on time"), "{report}");
+    t.type_text("q");
+    t.wait_text("EXITED-0");
+}
+
+/// The demo's database standby falls behind (`replication-stalled`, the stall begun 4m50s
+/// ago): the RPO cell goes at risk, then breached, and the decision panel's trade-off turns
+/// from failing over to restoring the newest verified backup.
+#[test]
+fn a_stalled_standby_turns_the_rpo_cell_and_the_trade_off() {
+    let Some(t) = Tmux::start("replication", 140, 40) else { return };
+    let state = tempfile::tempdir().unwrap();
+    start_demo(&t, state.path());
+    let database = |s: &str| s.lines().find(|l| l.contains(" database ")).unwrap_or_default().to_owned();
+    t.wait_for("the standby's lag in the RPO cell", |s| database(s).contains("● ⇄ lag"));
+    // A verified backup of the database, so there is a restore to weigh.
+    t.type_text(":");
+    t.wait_text("tab complete");
+    t.type_text("system database");
+    t.keys(&["Enter"]);
+    t.wait_for("the trade-off with a restore", |s| {
+        s.contains("restore the newest verified backup: lose") && s.contains("→ fail over: within the RPO")
+    });
+    t.type_text(":");
+    t.wait_text("tab complete");
+    t.type_text("fault database replication-stalled 4m50s");
+    t.keys(&["Enter"]);
+    t.wait_for("the lag at risk", |s| s.contains("▲ ⇄ lag 4m5"));
+    let screen = t.wait_for("the lag past the RPO", |s| s.contains("✖ ⇄ lag 5m"));
+    let screen = if screen.contains("→ restore") {
+        screen
+    } else {
+        t.wait_for("the trade-off turned to restore", |s| s.contains("→ restore: the standby is"))
+    };
+    assert!(screen.contains("(RPO 5m ✖)"), "{screen}");
+    t.keys(&["Escape"]);
+    t.wait_for("the dashboard's cell breached", |s| database(s).contains("✖ ⇄ lag 5m"));
     t.type_text("q");
     t.wait_text("EXITED-0");
 }
