@@ -448,8 +448,14 @@ fn with_standby(s: &mut State, lag: u64) {
     use warroom::model::replication::{LagReading, RecoveryFigures, Replication, RestoreEstimate};
     let db = s.estate.index_of("database").unwrap();
     let mut h = s.health[db].clone().unwrap();
-    let mut r = Replication::new("GET http://127.0.0.1:9187/replication at /lag_seconds", std::time::Duration::from_secs(30));
-    r.record(LagReading { at: now() - chrono::TimeDelta::seconds(1), lag: Ok(std::time::Duration::from_secs(lag)) });
+    let mut r = Replication::new(
+        "GET http://127.0.0.1:9187/replication at /lag_seconds",
+        std::time::Duration::from_secs(30),
+    );
+    r.record(LagReading {
+        at: now() - chrono::TimeDelta::seconds(1),
+        lag: Ok(std::time::Duration::from_secs(lag)),
+    });
     h.replication = Some(r);
     act(s, Action::Engine(warroom::tui::action::EngineEvent::Health(vec![h])));
     s.ops.recovery = vec![RecoveryFigures::default(); s.estate.systems().len()];
@@ -487,8 +493,11 @@ fn the_decision_panel_weighs_failing_over_against_restoring() {
         let t = snapshot(&format!("detail_tradeoff_restore_{w}x{h}"), &s);
         let said = text(&t);
         assert!(said.contains("→ restore"), "{said}");
-        let (x, y) = find(t.backend().buffer(), if w >= 100 { "fail over now: lose ~6m40s" } else { "fail over: lose ~6m40s" })
-            .expect("the failover's loss");
+        let (x, y) = find(
+            t.backend().buffer(),
+            if w >= 100 { "fail over now: lose ~6m40s" } else { "fail over: lose ~6m40s" },
+        )
+        .expect("the failover's loss");
         assert_eq!(t.backend().buffer()[(x, y)].fg, s.theme.palette.danger, "past the RPO");
         act(&mut s, Action::ShowDashboard);
         let t = draw(&s);
@@ -523,7 +532,8 @@ fn the_gate_shows_what_a_failover_loses_against_a_restore() {
         job.plan = warroom::engine::jobs::Plan {
             title: "Fail over database".into(),
             lines: [
-                "1/2 Promote the standby: POST http://127.0.0.1:9900/promote (timeout 30s, about 2s)".to_owned(),
+                "1/2 Promote the standby: POST http://127.0.0.1:9900/promote (timeout 30s, about 2s)"
+                    .to_owned(),
                 "2/2 Wait for health: wait until healthy (timeout 1m, about 3s)".to_owned(),
                 "forecast   6s to recover, from the steps' estimates".to_owned(),
             ]

@@ -111,7 +111,8 @@ pub fn render(report: &EstateAssessment) -> String {
 /// `standby ● ⇄ lag 42s: a failover now loses about that (RPO 5m)`, and at risk, breached or
 /// unknown: the RPO a failover would achieve, beside the backups' above.
 pub fn replication_words(r: &crate::engine::assessment::ReplicationJson, rpo: &str) -> String {
-    let lag = r.lag_seconds.map(|l| crate::model::duration::human(std::time::Duration::from_secs_f64(l.round())));
+    let lag =
+        r.lag_seconds.map(|l| crate::model::duration::human(std::time::Duration::from_secs_f64(l.round())));
     match (r.state, lag) {
         ("compliant", Some(l)) => format!("standby ● ⇄ lag {l}: a failover now loses about that (RPO {rpo})"),
         ("at_risk", Some(l)) => format!("standby ▲ ⇄ lag {l}: at risk, near the RPO {rpo}"),

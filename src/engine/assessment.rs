@@ -451,3 +451,47 @@ impl Engine {
         Ok((report, problems))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::replication::LagReading;
+    use crate::model::{RpoPolicy, System, TierObjectives};
+
+    /// A breached standby makes a status with fresh backups CRITICAL; at risk or unknown, a
+    /// WARNING.
+    #[test]
+    fn the_standbys_lag_sets_the_exit_code() {
+        let estate = Estate::new(
+            vec![System {
+                name: "database".into(),
+                tier: Tier::One,
+                objective: crate::model::RecoveryObjective {
+                    rto: Duration::from_secs(1800),
+                    rpo: Duration::from_secs(300),
+                },
+                depends_on: vec![],
+                owner: None,
+                description: None,
+            }],
+            TierObjectives::standard(),
+            RpoPolicy::default(),
+        );
+        let now = Utc::now();
+        let fresh = HashMap::from([("database".to_owned(), now)]);
+        let with = |lag: Option<u64>| {
+            let mut a = EstateAssessment::assess(&estate, &fresh, now);
+            assert_eq!(a.exit_code, 0, "a fresh backup is OK on its own");
+            let mut r = Replication::new("sh", Duration::from_secs(30));
+            if let Some(l) = lag {
+                r.record(LagReading { at: now, lag: Ok(Duration::from_secs(l)) });
+            }
+            a.add_replication(&estate, &[Some(r)], now);
+            (a.exit_code, a.systems[0].replication.as_ref().map(|r| r.state))
+        };
+        assert_eq!(with(Some(20)), (0, Some("compliant")));
+        assert_eq!(with(Some(240)), (1, Some("at_risk")));
+        assert_eq!(with(Some(400)), (2, Some("breached")));
+        assert_eq!(with(None), (1, Some("unknown")));
+    }
+}

@@ -59,7 +59,8 @@ pub(in crate::engine) const POLL: Duration = Duration::from_millis(300);
 /// The gate's lines on what a failover loses against a restore: `data  lose ~42s by
 /// replication (RPO 5m ✔)`, `instead  restore the newest verified backup: …`, `weighed  → …`.
 pub fn trade_off_lines(trade: &crate::model::replication::TradeOff) -> Vec<String> {
-    let mut lines = vec![format!("data       {}", trade.loss_words(crate::model::replication::Choice::Failover))];
+    let mut lines =
+        vec![format!("data       {}", trade.loss_words(crate::model::replication::Choice::Failover))];
     if let Some(restore) = trade.restore_line() {
         lines.push(format!("instead    {restore}"));
     }

@@ -387,7 +387,13 @@ impl Engine {
             let (point, basis) = match recovered {
                 Some(_) if by_replication.is_some() => {
                     let (point, lag) = by_replication.unwrap_or_default();
-                    (Some(point), format!("by replication: the standby was {} behind when the failover began", human(lag)))
+                    (
+                        Some(point),
+                        format!(
+                            "by replication: the standby was {} behind when the failover began",
+                            human(lag)
+                        ),
+                    )
                 }
                 Some(e) if e.kind == "restore.finished" => {
                     let id = e

@@ -174,8 +174,10 @@ impl Engine {
                     human(s.duration)
                 ));
                 if let (Some(system), Some(f)) = (self.config.estate.systems().get(i), figures.get(i)) {
-                    let reading = p.systems.iter().position(|x| x.system == i).and_then(|k| readings[k].as_ref());
-                    let trade = TradeOff::of(system.objective.rpo, self.config.estate.rpo_policy, f, reading, now);
+                    let reading =
+                        p.systems.iter().position(|x| x.system == i).and_then(|k| readings[k].as_ref());
+                    let trade =
+                        TradeOff::of(system.objective.rpo, self.config.estate.rpo_policy, f, reading, now);
                     let chosen = match methods[i] {
                         Method::Failover => Choice::Failover,
                         Method::Restore => Choice::Restore,

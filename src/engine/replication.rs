@@ -11,7 +11,9 @@ use super::Engine;
 use super::process::{self, Program};
 use crate::config::health::HeaderValue;
 use crate::config::replication::{LagSource, ReplicationCheck};
-use crate::model::replication::{LagReading, RecoveryFigures, Replication, RestoreEstimate, TradeOff, parse_lag};
+use crate::model::replication::{
+    LagReading, RecoveryFigures, Replication, RestoreEstimate, TradeOff, parse_lag,
+};
 
 /// How much of an answer is read.
 const BODY_LIMIT: usize = 64 * 1024;

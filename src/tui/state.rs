@@ -322,7 +322,11 @@ impl State {
     }
 
     /// The RPO a failover would achieve now, for a system whose standby's lag is read.
-    pub fn failover_rpo(&self, system: usize, now: DateTime<Utc>) -> Option<crate::model::replication::FailoverRpo> {
+    pub fn failover_rpo(
+        &self,
+        system: usize,
+        now: DateTime<Utc>,
+    ) -> Option<crate::model::replication::FailoverRpo> {
         let objective = self.estate.systems().get(system)?.objective.rpo;
         let r = self.health_info(system)?.replication.as_ref()?;
         Some(r.failover_rpo(objective, self.estate.rpo_policy, now))
@@ -330,7 +334,11 @@ impl State {
 
     /// Failing over against restoring, now: for a system with a failover procedure or a
     /// standby whose lag is read.
-    pub fn trade_off(&self, system: usize, now: DateTime<Utc>) -> Option<crate::model::replication::TradeOff> {
+    pub fn trade_off(
+        &self,
+        system: usize,
+        now: DateTime<Utc>,
+    ) -> Option<crate::model::replication::TradeOff> {
         let s = self.estate.systems().get(system)?;
         let figures = self.ops.recovery.get(system)?;
         let replication = self.health_info(system).and_then(|h| h.replication.as_ref());

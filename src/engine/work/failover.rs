@@ -166,7 +166,10 @@ impl Engine {
             }
         };
         let outcome = if details.get("error").is_some() { Outcome::Failed } else { Outcome::Recorded };
-        if let Err(e) = self.audit(NewAuditRecord::new(operator, "failover.replicated", system, outcome).details(details)).await {
+        if let Err(e) = self
+            .audit(NewAuditRecord::new(operator, "failover.replicated", system, outcome).details(details))
+            .await
+        {
             ctx.log(format!("  ✖ the replicated point could not be recorded: {e}"));
         }
     }

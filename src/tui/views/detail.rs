@@ -138,7 +138,10 @@ fn overview(frame: &mut Frame, area: Rect, state: &State, detail: Detail, theme:
         };
         lines.push(Line::from(vec![
             label("lag", theme),
-            Span::styled(fit(&format!("{}{read}", rpo.cell()), inner.saturating_sub(10)), theme.severity(rpo.severity())),
+            Span::styled(
+                fit(&format!("{}{read}", rpo.cell()), inner.saturating_sub(10)),
+                theme.severity(rpo.severity()),
+            ),
         ]));
     }
     lines.push(Line::from(vec![
