@@ -177,23 +177,24 @@ fn a_backup_from_the_console_goes_through_the_gate_and_resets_the_rpo_timer() {
     );
     t.type_text(&format!("{env} {} demo; echo EXITED-$?", env!("CARGO_BIN_EXE_warroom")));
     t.keys(&["Enter"]);
-    // The demo backs everything up at the start: live RPO timers from the first minute.
-    t.wait_for("the database backed up", |s| rpo_left(s, "database").is_some_and(|l| l > 0));
+    // The demo backs everything up at the start: live RPO timers from the first minute (the
+    // database's cell shows its standby's lag; payments has only backups).
+    t.wait_for("payments backed up", |s| rpo_left(s, "payments").is_some_and(|l| l > 0));
     // Let the timer run down a little.
-    let before = t.wait_for("the RPO timer to run", |s| rpo_left(s, "database").is_some_and(|l| l <= 294));
-    let before = rpo_left(&before, "database").unwrap();
+    let before = t.wait_for("the RPO timer to run", |s| rpo_left(s, "payments").is_some_and(|l| l <= 294));
+    let before = rpo_left(&before, "payments").unwrap();
 
     // Select the database, ask for a backup: the gate opens; Esc runs nothing.
     t.type_text(":");
     t.wait_text("tab complete");
-    t.type_text("backup database");
+    t.type_text("backup payments");
     t.keys(&["Enter"]);
-    t.wait_text("APPROVAL · Back up database");
+    t.wait_text("APPROVAL · Back up payments");
     t.keys(&["Escape"]);
     // The console says so, then the job's end says it again with who cancelled it.
     t.wait_for("the gate closed, nothing run", |s| !s.contains("APPROVAL") && s.contains("nothing ran"));
     let count = |audit: &[(String, String)], action: &str| {
-        audit.iter().filter(|(a, target)| a == action && target == "database").count()
+        audit.iter().filter(|(a, target)| a == action && target == "payments").count()
     };
     // The refusal reaches the audit log a moment after the gate closes.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -212,20 +213,20 @@ fn a_backup_from_the_console_goes_through_the_gate_and_resets_the_rpo_timer() {
     // Again, and approve: the job runs and the timer starts again from the full RPO.
     t.type_text(":");
     t.wait_text("tab complete");
-    t.type_text("backup database");
+    t.type_text("backup payments");
     t.keys(&["Enter"]);
-    let gate = t.wait_text("APPROVAL · Back up database");
+    let gate = t.wait_text("APPROVAL · Back up payments");
     // The timer only ever counts down, unless a newer verified backup resets it.
-    let ticking = rpo_left(&gate, "database").unwrap_or(before);
+    let ticking = rpo_left(&gate, "payments").unwrap_or(before);
     t.keys(&["Tab", "Enter"]);
-    let after = t.wait_for("the RPO timer reset", |s| rpo_left(s, "database").is_some_and(|l| l > ticking));
-    assert!(rpo_left(&after, "database").unwrap() >= 270, "{after}");
+    let after = t.wait_for("the RPO timer reset", |s| rpo_left(s, "payments").is_some_and(|l| l > ticking));
+    assert!(rpo_left(&after, "payments").unwrap() >= 270, "{after}");
 
     t.type_text("J");
     t.wait_for("the jobs: the backup that ran and the one cancelled", |s| {
         s.contains("JOBS ·")
-            && s.lines().any(|l| l.contains("succeeded") && l.contains("backup") && l.contains("database"))
-            && s.lines().any(|l| l.contains("cancelled") && l.contains("database"))
+            && s.lines().any(|l| l.contains("succeeded") && l.contains("backup") && l.contains("payments"))
+            && s.lines().any(|l| l.contains("cancelled") && l.contains("payments"))
     });
 
     let audit = demo_audit(&state.path().join("warroom/demo"));
