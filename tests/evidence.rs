@@ -299,3 +299,22 @@ fn a_signed_pack_names_its_signer_and_a_forged_one_fails() {
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains("signature BAD"), "{said}");
 }
+
+#[test]
+fn a_period_that_ends_before_it_starts_is_bad_input() {
+    let state = tempfile::tempdir().unwrap();
+    let s = state.path();
+    let out = cmd(s)
+        .args(["evidence", "--since", "2026-02-01", "--until", "2026-01-01", "--out"])
+        .arg(s.join("pack.tar.zst"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "bad input, like every other: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--until 2026-01-01 is before --since 2026-02-01"));
+    assert!(!s.join("pack.tar.zst").exists());
+}

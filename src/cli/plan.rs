@@ -301,6 +301,17 @@ pub async fn evidence(
         Some(u) => day(&u, "--until", true)?,
         None => engine.now(),
     };
+    if until < since {
+        engine.close().await;
+        return Err(CliError::message(
+            format!(
+                "--until {} is before --since {}: give the period's first day, then its last",
+                until.format("%Y-%m-%d"),
+                since.format("%Y-%m-%d")
+            ),
+            BAD_INPUT,
+        ));
+    }
     let pack = engine.evidence(since, until).await.map_err(|e| CliError::message(e, FAILED))?;
     let now = engine.now();
     engine.close().await;

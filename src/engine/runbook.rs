@@ -327,6 +327,8 @@ impl Engine {
                     out.push(row(c, why));
                 }
             } else if !out.iter().any(|r| r.name == name) {
+                // Named as an owner, but nobody says how to reach them.
+                let why = format!("{why}; no [[contacts]] entry says how to reach {name}: add one");
                 out.push(ContactRow { name, role: None, lists: Vec::new(), email: None, phone: None, why });
             }
         }
