@@ -98,7 +98,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
     let breached =
         states.iter().filter(|s| matches!(s, ProcessState::Disrupted { breached: true, .. })).count();
 
-    let detail_height = if area.height >= 30 { 10 } else { layout::AUDIT_DETAIL };
+    // The detail gets what the list does not need (up to 12 rows), so nothing of the selected
+    // process is cut while list rows stand empty.
+    let base = if area.height >= 30 { 10 } else { layout::AUDIT_DETAIL };
+    let spare = area.height.saturating_sub(1 + plan.processes.len() as u16);
+    let detail_height = spare.clamp(base.min(spare), base.max(12));
     let [title, list, detail] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(detail_height)])
             .areas(area);
