@@ -722,6 +722,9 @@ pub async fn rpo(config: Option<PathBuf>, json: bool) -> Result<ExitCode, CliErr
             c.compliant,
             if missed > 0 { format!(" · {missed} scheduled run(s) MISSED") } else { String::new() }
         );
+        if let Some(standbys) = super::status::standby_counts(c) {
+            println!("  {standbys}");
+        }
         let width = lines.iter().map(|l| l.name.len()).max().unwrap_or(4).max(4);
         for (l, standing) in
             lines.iter().zip(report.systems.iter().map(|s| standings.iter().find(|x| x.system == s.name)))

@@ -106,7 +106,7 @@ pub enum Command {
         #[command(subcommand)]
         command: BackupCommand,
     },
-    /// Every system's RPO from its newest verified backup (exit 0 OK, 1 at risk, 2 breached, 3 UNKNOWN)
+    /// Every system's RPO from its newest verified backup, and its standby's lag where one is read (exit 0 OK, 1 at risk, 2 breached, 3 UNKNOWN)
     Rpo {
         #[arg(long)]
         json: bool,
@@ -312,7 +312,7 @@ pub enum Command {
 pub enum SimCommand {
     /// Serve the simulated estate of the configuration (the built-in example without --config)
     Run,
-    /// Switch a simulated system's fault: healthy, slow LATENCY (6000ms, 6s), erroring FRACTION (0.2), down, flapping PERIOD (10s)
+    /// Switch a simulated system's fault: healthy, slow LATENCY (6000ms, 6s), erroring FRACTION (0.2), down, flapping PERIOD (10s), standby-broken, replication-stalled [AGO] (4m50s)
     Fault {
         system: String,
         mode: String,

@@ -52,6 +52,10 @@ pub fn render(report: &EstateAssessment) -> String {
         c.at_risk,
         c.compliant
     );
+    if let Some(standbys) = standby_counts(c) {
+        out.pop();
+        let _ = writeln!(out, " · {standbys}");
+    }
     for w in &report.plan_warnings {
         let _ = writeln!(out, "plan: {w}");
     }
@@ -106,6 +110,16 @@ pub fn render(report: &EstateAssessment) -> String {
         }
     }
     out
+}
+
+/// `standby lag: 1 past the RPO, 0 at risk, 0 unknown`, when a standby is not compliant.
+pub fn standby_counts(c: &crate::engine::assessment::Counts) -> Option<String> {
+    (c.standby_breached + c.standby_at_risk + c.standby_unknown > 0).then(|| {
+        format!(
+            "standby lag ⇄ {} past the RPO, {} at risk, {} unknown",
+            c.standby_breached, c.standby_at_risk, c.standby_unknown
+        )
+    })
 }
 
 /// `standby ● ⇄ lag 42s: a failover now loses about that (RPO 5m)`, and at risk, breached or

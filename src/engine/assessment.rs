@@ -46,6 +46,11 @@ pub struct Counts {
     pub at_risk: usize,
     pub breached: usize,
     pub never_backed_up: usize,
+    /// Standbys whose lag is past the RPO, at risk, or unknown (systems with a replication
+    /// source only; the four counts above are the backups').
+    pub standby_breached: usize,
+    pub standby_at_risk: usize,
+    pub standby_unknown: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -268,6 +273,12 @@ impl EstateAssessment {
                 source: r.source.clone(),
                 why,
             });
+            match rpo.key() {
+                "breached" => self.counts.standby_breached += 1,
+                "at_risk" => self.counts.standby_at_risk += 1,
+                "unknown" => self.counts.standby_unknown += 1,
+                _ => {}
+            }
             worst = worst.max(rpo.severity());
             system.severity = severity_name(parse_severity(system.severity).max(rpo.severity()));
         }

@@ -262,9 +262,9 @@ impl FailoverRpo {
 /// What marks a figure as the standby's lag rather than a backup's age.
 pub const REPLICATION_MARK: &str = "⇄";
 
-/// `6s`, `24m40s`; `under 1s` for what takes no whole second.
+/// `~6s`, `~24m40s`; `under 1s` for what takes no whole second.
 fn about(d: Duration) -> String {
-    if d < Duration::from_secs(1) { "under 1s".to_owned() } else { human(d) }
+    if d < Duration::from_secs(1) { "under 1s".to_owned() } else { format!("~{}", human(d)) }
 }
 
 /// `✔` within the objective, `▲` at risk, `✖` past it.
@@ -316,7 +316,10 @@ impl RestoreEstimate {
     /// `the last restore drill took 24m40s`, `a guess from its size: no restore drill yet`.
     pub fn basis(&self) -> String {
         match self {
-            RestoreEstimate::Drill { took } => format!("the last restore drill took {}", about(*took)),
+            RestoreEstimate::Drill { took } if took.is_zero() || *took < Duration::from_secs(1) => {
+                "the last restore drill took under 1s".to_owned()
+            }
+            RestoreEstimate::Drill { took } => format!("the last restore drill took {}", human(*took)),
             RestoreEstimate::Guess { .. } => "a guess from its size: no restore drill yet".to_owned(),
         }
     }
@@ -392,6 +395,10 @@ impl TradeOff {
         restore: Option<RestoreOption>,
     ) -> TradeOff {
         let restore_loss = restore.as_ref().and_then(|r| r.rpo.age());
+        let restore_faster = match (&failover, &restore) {
+            (Some(f), Some(r)) => r.estimate.duration() < f.back_in,
+            _ => false,
+        };
         let (better, why) = match (&failover, restore_loss) {
             (None, None) => (None, "no failover procedure and no verified backup".to_owned()),
             (None, Some(_)) => (Some(Choice::Restore), "the only way back: no failover procedure".to_owned()),
@@ -406,8 +413,16 @@ impl TradeOff {
             ),
             (Some(f), Some(r)) => match f.rpo.lag() {
                 None => (None, "what a failover loses is unknown: weigh it before choosing".to_owned()),
-                Some(lag) if lag <= objective => {
+                // Both within the RPO: the faster way back (a failover when as fast).
+                Some(lag) if lag <= objective && r <= objective && restore_faster => (
+                    Some(Choice::Restore),
+                    "both within the RPO, and a restore is the faster way back".to_owned(),
+                ),
+                Some(lag) if lag <= objective && r <= objective => {
                     (Some(Choice::Failover), "within the RPO, and the faster way back".to_owned())
+                }
+                Some(lag) if lag <= objective => {
+                    (Some(Choice::Failover), "within the RPO (a restore would not be)".to_owned())
                 }
                 Some(lag) if r < lag => (
                     Some(Choice::Restore),
@@ -424,7 +439,7 @@ impl TradeOff {
     /// `fail over now: lose ~42s (RPO 5m ✔), back in ~6s by the procedure's estimate`
     pub fn failover_line(&self) -> Option<String> {
         let f = self.failover.as_ref()?;
-        let back = format!("back in ~{} by the procedure's estimate", about(f.back_in));
+        let back = format!("back in {} by the procedure's estimate", about(f.back_in));
         Some(match &f.rpo {
             FailoverRpo::Known { status, .. } => format!(
                 "fail over now: lose ~{} (RPO {} {}), {back}",
@@ -441,7 +456,7 @@ impl TradeOff {
     pub fn restore_line(&self) -> Option<String> {
         let r = self.restore.as_ref()?;
         Some(format!(
-            "restore the newest verified backup: lose {} (RPO {} {}), back in ~{} ({})",
+            "restore the newest verified backup: lose {} (RPO {} {}), back in {} ({})",
             human(r.rpo.age().unwrap_or_default()),
             human(self.objective),
             mark(&r.rpo),
@@ -457,17 +472,17 @@ impl TradeOff {
         if let Some(f) = &self.failover {
             out.push(match &f.rpo {
                 FailoverRpo::Known { status, .. } => format!(
-                    "fail over: lose ~{} {}, ~{}",
+                    "fail over: lose ~{} {}, {}",
                     human(status.age().unwrap_or_default()),
                     mark(status),
-                    human(f.back_in)
+                    about(f.back_in)
                 ),
-                FailoverRpo::Unknown { .. } => format!("fail over: loss unknown, ~{}", human(f.back_in)),
+                FailoverRpo::Unknown { .. } => format!("fail over: loss unknown, {}", about(f.back_in)),
             });
         }
         if let Some(r) = &self.restore {
             out.push(format!(
-                "restore: lose {} {}, ~{}",
+                "restore: lose {} {}, {}",
                 human(r.rpo.age().unwrap_or_default()),
                 mark(&r.rpo),
                 about(r.estimate.duration())
@@ -501,7 +516,7 @@ impl TradeOff {
                     human(self.objective),
                     mark(status)
                 ),
-                Some(FailoverRpo::Unknown { why }) => format!("data loss unknown: {why}"),
+                Some(FailoverRpo::Unknown { why }) => format!("loss unknown ({why})"),
                 None => "no failover procedure".to_owned(),
             },
             Choice::Restore => match &self.restore {
@@ -650,6 +665,17 @@ mod tests {
         let t = TradeOff::weigh(RPO, Some(failover(Some(400))), Some(restore(900)));
         assert_eq!(t.better, Some(Choice::Failover));
         assert_eq!(t.loss(Choice::Restore), Some(Duration::from_secs(900)));
+
+        // Both within the RPO, and the restore is quicker than the procedure: restore.
+        let quick = RestoreOption {
+            rpo: RpoStatus::assess(Some(at(-3)), RPO, RpoPolicy::default(), at(0)),
+            estimate: RestoreEstimate::Drill { took: Duration::from_millis(300) },
+        };
+        let t = TradeOff::weigh(RPO, Some(failover(Some(42))), Some(quick));
+        assert_eq!(t.better, Some(Choice::Restore), "{}", t.verdict_line());
+        assert!(
+            t.restore_line().unwrap().contains("back in under 1s (the last restore drill took under 1s)")
+        );
 
         // Not knowing the lag decides nothing while a restore is possible.
         let t = TradeOff::weigh(RPO, Some(failover(None)), Some(restore(190)));

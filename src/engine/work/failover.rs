@@ -157,7 +157,8 @@ impl Engine {
                 ));
                 serde_json::json!({
                     "job": ctx.id, "source": state.source, "lag_ms": lag.as_millis() as u64,
-                    "read_at": read_at.to_rfc3339(), "replicated_at": point.to_rfc3339(),
+                    "read_at": read_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    "replicated_at": point.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 })
             }
             crate::model::replication::Lag::Unknown { why } => {
