@@ -355,6 +355,14 @@ impl Engine {
         let timeline = self.timeline(incident).await.map_err(|e| e.to_string())?;
         let end = incident.closed_at.unwrap_or_else(|| self.now());
         let backups = self.backups(None).await?;
+        // The replicated points failovers recorded: read once for every system of the report.
+        let replicated: Vec<_> = self
+            .audit_records(None)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|r| r.action == "failover.replicated")
+            .collect();
         let mut achieved = Vec::new();
         for name in &incident.systems {
             let Some(system) = self.config.estate.system(name) else { continue };
@@ -380,7 +388,7 @@ impl Engine {
             // A failover's replicated point: the standby's lag read before its first step.
             let by_replication = match recovered {
                 Some(e) if e.kind == "failover.validated" => {
-                    self.replication_point(name, outage_start, end).await.map_err(|e| e.to_string())?
+                    replication_point(&replicated, name, outage_start, end)
                 }
                 _ => None,
             };
@@ -497,29 +505,6 @@ impl Engine {
         })
     }
 
-    /// The replicated point a failover recorded before its first step (`failover.replicated`),
-    /// and the lag it was read at: the newest in the period.
-    async fn replication_point(
-        &self,
-        system: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Option<(DateTime<Utc>, Duration)>, EngineError> {
-        let mut found = None;
-        for r in self.audit_records(None).await? {
-            if r.action != "failover.replicated" || r.target != system || r.outcome != "recorded" {
-                continue;
-            }
-            let Some(at) = r.time().filter(|t| *t >= from && *t <= to) else { continue };
-            let d: serde_json::Value = serde_json::from_str(&r.details).unwrap_or_default();
-            let point = d["replicated_at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-            if let (Some(point), Some(ms)) = (point, d["lag_ms"].as_u64()) {
-                found = Some((at, point.with_timezone(&Utc), Duration::from_millis(ms)));
-            }
-        }
-        Ok(found.map(|(_, point, lag)| (point, lag)))
-    }
-
     /// The replicated point a failover's steps printed (`WARROOM_REPLICATED_AT=...`).
     async fn replicated_point(
         &self,
@@ -538,6 +523,27 @@ impl Engine {
             .map(|t| t.with_timezone(&Utc))
             .max())
     }
+}
+
+/// The replicated point a failover of `system` recorded before its first step
+/// (`failover.replicated`, among `records`) in `[from, to]`, and the lag it was read at: the
+/// newest.
+fn replication_point(
+    records: &[crate::model::audit::AuditRecord],
+    system: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, Duration)> {
+    records
+        .iter()
+        .filter(|r| r.action == "failover.replicated" && r.target == system && r.outcome == "recorded")
+        .filter(|r| r.time().is_some_and(|t| t >= from && t <= to))
+        .filter_map(|r| {
+            let d: serde_json::Value = serde_json::from_str(&r.details).ok()?;
+            let point = DateTime::parse_from_rfc3339(d["replicated_at"].as_str()?).ok()?;
+            Some((point.with_timezone(&Utc), Duration::from_millis(d["lag_ms"].as_u64()?)))
+        })
+        .next_back()
 }
 
 /// A timeline line from an audit record.

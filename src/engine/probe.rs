@@ -111,7 +111,7 @@ fn seconds(d: Duration) -> String {
     if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{:.1}s", d.as_secs_f64()) }
 }
 
-fn describe_http_error(e: &reqwest::Error, timeout: Duration) -> String {
+pub(super) fn describe_http_error(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
         return timed_out(timeout);
     }

@@ -92,6 +92,14 @@ impl Engine {
 
     /// The plan for `systems`: waves, forecast and RTO, each system's method.
     pub async fn recovery_plan(&self, systems: &[String]) -> Result<(RecoveryPlan, Vec<Method>), String> {
+        self.recovery_plan_with_figures(systems).await.map(|(p, methods, _)| (p, methods))
+    }
+
+    /// [`Engine::recovery_plan`], with the recovery figures its forecast used (by estate index).
+    async fn recovery_plan_with_figures(
+        &self,
+        systems: &[String],
+    ) -> Result<(RecoveryPlan, Vec<Method>, Vec<crate::model::replication::RecoveryFigures>), String> {
         if systems.is_empty() {
             return Err("name the systems to recover".into());
         }
@@ -129,7 +137,7 @@ impl Engine {
         }
         let p = plan(self.config.estate.graph(), &affected, |i| estimates[i], |i| left[i])
             .map_err(|c| format!("the dependencies have a cycle: {c:?}"))?;
-        Ok((p, methods))
+        Ok((p, methods, figures))
     }
 
     pub async fn plan_recover(
@@ -137,10 +145,9 @@ impl Engine {
         systems: &[String],
         incident: Option<&str>,
     ) -> Result<(JobSpec, Plan), String> {
-        let (p, methods) = self.recovery_plan(systems).await?;
+        let (p, methods, figures) = self.recovery_plan_with_figures(systems).await?;
         let graph = self.config.estate.graph();
         // What each system's way back loses, with its standby's lag read now.
-        let figures = self.recovery_figures().await?;
         let now = self.now();
         let readings = futures_util::future::join_all(
             p.systems.iter().map(|s| self.read_replication(graph.name(s.system))),

@@ -2,7 +2,6 @@
 //! bounded by its timeout, and read what came back as a lag. Every failure is a reason an
 //! operator can read, never a lag of zero.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -60,15 +59,16 @@ async fn http(
         request = request.header(name.as_str(), value);
     }
     let read = async {
-        let mut response = request.send().await.map_err(|e| {
-            if e.is_timeout() { format!("timed out after {}s", timeout.as_secs_f64()) } else { describe(&e) }
-        })?;
+        let mut response =
+            request.send().await.map_err(|e| super::probe::describe_http_error(&e, timeout))?;
         let status = response.status();
         if !probe.expect_status.accepts(status.as_u16()) {
             return Err(format!("status {}, expected {}", status.as_u16(), probe.expect_status));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+        while let Some(chunk) =
+            response.chunk().await.map_err(|e| super::probe::describe_http_error(&e, timeout))?
+        {
             body.extend_from_slice(&chunk);
             if body.len() > BODY_LIMIT {
                 return Err(format!("the answer is longer than {} KiB: it is not a lag", BODY_LIMIT / 1024));
@@ -104,16 +104,6 @@ pub fn client() -> &'static reqwest::Client {
     })
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    let mut last = e.to_string();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    if last.contains("Connection refused") { "connection refused".to_owned() } else { last }
-}
-
 impl Engine {
     /// A fresh reading of `system`'s standby, as its replication state (`None`: it has no
     /// replication source).
@@ -140,16 +130,16 @@ impl Engine {
     /// (the newest restore drill's time, else a guess from the backup's size). The recovery
     /// plan, the gate and the console all weigh these same figures.
     pub async fn recovery_figures(&self) -> Result<Vec<RecoveryFigures>, String> {
-        let all = self.backups(None).await?;
-        let good = super::backup::catalog::restorable(&all);
-        let mut newest: HashMap<&str, &super::backup::catalog::BackupView> = HashMap::new();
-        for b in all.iter().filter(|b| good.contains(&b.manifest.id)) {
-            let e = newest.entry(b.manifest.system.as_str()).or_insert(b);
-            if b.manifest.started_at >= e.manifest.started_at {
-                *e = b;
-            }
-        }
         let programme = self.programme().await?;
+        self.recovery_figures_with(&programme).await
+    }
+
+    /// [`Engine::recovery_figures`] with the testing programme the caller has read already.
+    pub async fn recovery_figures_with(
+        &self,
+        programme: &super::programme::ProgrammeView,
+    ) -> Result<Vec<RecoveryFigures>, String> {
+        let newest = self.newest_restorable().await?;
         Ok(self
             .config
             .estate

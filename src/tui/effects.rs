@@ -282,18 +282,23 @@ async fn read_ops(engine: &Engine) -> Result<super::action::Ops, crate::engine::
         None => None,
     };
     let exercise = engine.open_exercise().await?;
-    let programme = Some(engine.programme().await);
+    let programme = engine.programme().await;
+    // Without them the decision panel shows no trade-off; nothing is taken as all clear.
+    let recovery = match &programme {
+        Ok(p) => engine.recovery_figures_with(p).await,
+        Err(e) => Err(e.clone()),
+    }
+    .unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the recovery figures cannot be read");
+        Vec::new()
+    });
+    let programme = Some(programme);
     let actions = engine
         .corrective_actions()
         .await?
         .into_iter()
         .filter(|a| a.status != crate::model::exercise::ActionStatus::Closed)
         .collect();
-    // Without them the decision panel shows no trade-off; nothing is taken as all clear.
-    let recovery = engine.recovery_figures().await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "the recovery figures cannot be read");
-        Vec::new()
-    });
     Ok(super::action::Ops {
         states,
         incident,

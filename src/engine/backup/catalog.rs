@@ -367,16 +367,25 @@ impl Engine {
         }
     }
 
-    /// For each system, when its newest restorable backup was taken: what RPO counts.
-    pub async fn newest_verified(&self) -> Result<HashMap<String, DateTime<Utc>>, String> {
+    /// For each system, its newest restorable backup.
+    pub async fn newest_restorable(&self) -> Result<HashMap<String, BackupView>, String> {
         let all = self.backups(None).await?;
         let good = restorable(&all);
-        let mut newest: HashMap<String, DateTime<Utc>> = HashMap::new();
-        for b in all.iter().filter(|b| good.contains(&b.manifest.id)) {
-            let at = newest.entry(b.manifest.system.clone()).or_insert(b.manifest.started_at);
-            *at = (*at).max(b.manifest.started_at);
+        let mut newest: HashMap<String, BackupView> = HashMap::new();
+        for b in all.into_iter().filter(|b| good.contains(&b.manifest.id)) {
+            match newest.get(&b.manifest.system) {
+                Some(n) if n.manifest.started_at > b.manifest.started_at => {}
+                _ => {
+                    newest.insert(b.manifest.system.clone(), b);
+                }
+            }
         }
         Ok(newest)
+    }
+
+    /// For each system, when its newest restorable backup was taken: what RPO counts.
+    pub async fn newest_verified(&self) -> Result<HashMap<String, DateTime<Utc>>, String> {
+        Ok(self.newest_restorable().await?.into_iter().map(|(s, b)| (s, b.manifest.started_at)).collect())
     }
 
     /// Each system's standing: newest verified backup, schedule, 3-2-1.
