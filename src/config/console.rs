@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::diagnostic::{Diagnostic, Report, did_you_mean};
 use super::document::Document;
+use super::secrets::SecretSource;
 
 /// The themes compiled into the binary (the console's `themes/*.toml`).
 pub const BUILT_IN_THEMES: &[&str] = &["default", "light", "high-contrast", "colorblind"];
@@ -41,6 +42,19 @@ pub fn check(
                 .help("set console.operator, or WARROOM_OPERATOR in the environment"),
         );
     }
+    check_state(section, config_dir, doc, report);
+    if let Some(t) = &section.heartbeat_timeout
+        && t.0 < std::time::Duration::from_secs(3)
+    {
+        report.push(
+            Diagnostic::error(format!(
+                "console.heartbeat_timeout is {}: a process heartbeats every second, so a shorter timeout takes live hosts for dead",
+                crate::model::duration::human(t.0)
+            ))
+            .at("console.heartbeat_timeout", doc.value_span(&["console", "heartbeat_timeout"]))
+            .help("use 3s or more (the default is 30s)"),
+        );
+    }
     if let Some(theme) = &section.theme {
         let on_disk = theme_dirs(config_dir, env).iter().any(|d| d.join(format!("{theme}.toml")).is_file());
         if !BUILT_IN_THEMES.contains(&theme.as_str()) && !on_disk {
@@ -60,6 +74,58 @@ pub fn check(
     }
 }
 
+/// `state`, and the URL a PostgreSQL state needs.
+fn check_state(section: &ConsoleSection, config_dir: &Path, doc: &Document<'_>, report: &mut Report) {
+    let url = section.url_source(config_dir);
+    if let Err(e) = &url {
+        report.push(
+            Diagnostic::error(e.clone())
+                .at("console.state_url_env", doc.value_span(&["console", "state_url_env"]))
+                .help("keep the one that holds the URL"),
+        );
+    }
+    match section.state.as_deref() {
+        None | Some("sqlite") => {
+            if matches!(url, Ok(Some(_))) {
+                let key = if section.state_url_env.is_some() { "state_url_env" } else { "state_url_file" };
+                report.push(
+                    Diagnostic::warning(format!(
+                        "console.{key} is set but the state is SQLite: the URL is not used"
+                    ))
+                    .at(format!("console.{key}"), doc.value_span(&["console", key]))
+                    .help("write state = \"postgres\" to share the state through that database, or remove the key"),
+                );
+            }
+        }
+        Some("postgres") => {
+            if matches!(url, Ok(None)) {
+                report.push(
+                    Diagnostic::error("console.state is \"postgres\" but no connection URL is given")
+                        .at("console.state", doc.value_span(&["console", "state"]))
+                        .help(
+                            "add state_url_env = \"VARIABLE\" (an environment variable holding \
+                             postgres://user:password@host:5432/warroom) or state_url_file = \"/path\"",
+                        ),
+                );
+            }
+        }
+        Some(other) => {
+            let mut d = Diagnostic::error(format!("there is no state store \"{other}\""))
+                .at("console.state", doc.value_span(&["console", "state"]));
+            d = match did_you_mean(other, ["sqlite", "postgres"]) {
+                Some(s) => d.help(format!("did you mean \"{s}\"? (sqlite or postgres)")),
+                None => {
+                    d.help("write \"sqlite\" (one host, the default) or \"postgres\" (a team's shared state)")
+                }
+            };
+            report.push(d);
+        }
+    }
+}
+
+/// How old another host's heartbeat may be before its owner is taken for dead (30 heartbeats).
+pub const DEFAULT_HEARTBEAT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The operator recorded when nobody is named.
 pub const UNKNOWN_OPERATOR: &str = "unknown";
 
@@ -69,7 +135,14 @@ pub const UNKNOWN_OPERATOR: &str = "unknown";
 pub struct ConsoleSection {
     pub operator: Option<String>,
     pub state_dir: Option<PathBuf>,
+    /// Where the shared state lives: "sqlite" (the default, in `state_dir`) or "postgres".
+    pub state: Option<String>,
+    /// The PostgreSQL connection URL (it carries the password): from the environment or a file.
+    pub state_url_env: Option<String>,
+    pub state_url_file: Option<PathBuf>,
     pub theme: Option<String>,
+    /// How old another host's heartbeat may be before its jobs are taken for dead.
+    pub heartbeat_timeout: Option<super::values::HumanDuration>,
     #[serde(default)]
     pub read_only: bool,
     #[serde(default)]
@@ -81,12 +154,29 @@ pub struct ConsoleSection {
 pub struct ConsoleConfig {
     /// Who acts: recorded in the audit log against every action.
     pub operator: String,
+    /// Local files: logs, restores, the catalog's anchor; and the SQLite database.
     pub state_dir: PathBuf,
+    /// The database that holds the state.
+    pub state: StateStore,
+    /// A job whose owner (on another host) has not said it is alive for this long is settled
+    /// as Interrupted by whichever process notices first.
+    pub heartbeat_timeout: std::time::Duration,
     pub theme: String,
     /// Refuse every side effect.
     pub read_only: bool,
     /// The console also runs the backup schedule (else `warroom backup schedule` does).
     pub run_schedule: bool,
+}
+
+/// The database that holds the state: one file on this host, or one PostgreSQL that every
+/// host of a team shares.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StateStore {
+    /// `state_dir/warroom.db`.
+    #[default]
+    Sqlite,
+    /// The connection URL, read when the store is opened (never at config load).
+    Postgres(SecretSource),
 }
 
 /// Read access to the process environment, so resolution can be tested without touching it.
@@ -137,13 +227,35 @@ impl ConsoleSection {
             Some(dir) => config_dir.join(expand_home(dir, env)),
             None => default_state_dir(env),
         };
+        // A bad combination is reported by `check` (an error, so nothing runs on it).
+        let state = match (self.state.as_deref(), self.url_source(config_dir)) {
+            (Some("postgres"), Ok(Some(url))) => StateStore::Postgres(url),
+            _ => StateStore::Sqlite,
+        };
         ConsoleConfig {
             operator,
             state_dir,
+            state,
+            heartbeat_timeout: self
+                .heartbeat_timeout
+                .as_ref()
+                .map(|d| d.0)
+                .unwrap_or(DEFAULT_HEARTBEAT_TIMEOUT),
             theme: self.theme.clone().unwrap_or_else(|| "default".to_owned()),
             read_only: self.read_only,
             run_schedule: self.run_schedule,
         }
+    }
+}
+
+impl ConsoleSection {
+    fn url_source(&self, config_dir: &Path) -> Result<Option<SecretSource>, String> {
+        SecretSource::from_pair(
+            "console.state_url",
+            self.state_url_env.clone(),
+            self.state_url_file.clone(),
+            config_dir,
+        )
     }
 }
 

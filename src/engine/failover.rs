@@ -134,16 +134,25 @@ impl Engine {
                 "interrupted in \"{}\" ({how}); {undone}: check {} by hand, then fail over again or fail back",
                 row.state, row.system
             );
-            self.set_failover_state(
-                &row.system,
-                StateChange {
-                    job: row.job_id.as_deref(),
-                    ..StateChange::to(FailoverState::Failed).detail(detail)
-                },
-                "warroom",
-            )
-            .await?;
-            settled.push(row.system.clone());
+            // Another process (on another host) may notice it at the same moment: it moves
+            // only from the state read here, so one of them settles it and records it.
+            let failed = FailoverRecord {
+                system: row.system.clone(),
+                state: FailoverState::Failed,
+                since: self.now(),
+                job_id: row.job_id.clone(),
+                commit_deadline: None,
+                on_timeout: None,
+                detail: Some(detail.clone()),
+            };
+            let record = NewAuditRecord::new("warroom", "failover.state", &row.system, Outcome::Recorded)
+                .details(serde_json::json!({
+                    "from": row.state.name(), "to": FailoverState::Failed.name(), "job": row.job_id,
+                    "commit_deadline": null, "detail": detail,
+                }));
+            if self.store.settle_system_state(&failed, row.state, &record, self.now()).await? {
+                settled.push(row.system.clone());
+            }
         }
         Ok(settled)
     }

@@ -49,6 +49,21 @@ pub struct Engine {
     jobs: Arc<jobs::JobPool>,
 }
 
+/// The store the console configuration names: SQLite in the state folder, or the PostgreSQL
+/// whose URL is read now (never at config load).
+async fn open_store(console: &crate::config::ConsoleConfig) -> Result<Store, crate::store::StoreError> {
+    match &console.state {
+        crate::config::console::StateStore::Sqlite => Store::open(&console.state_dir).await,
+        crate::config::console::StateStore::Postgres(source) => {
+            let url = source.resolve().map_err(|e| crate::store::StoreError::Open {
+                path: std::path::PathBuf::from("the PostgreSQL state (console.state_url)"),
+                reason: e.to_string(),
+            })?;
+            Store::open_postgres(url.expose()).await
+        }
+    }
+}
+
 impl Engine {
     /// Open the state store of `config`, and record in the audit log a configuration that
     /// differs from the last run's.
@@ -57,8 +72,11 @@ impl Engine {
     }
 
     pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Engine, EngineError> {
-        let store = Store::open(&config.console.state_dir).await?;
-        let jobs = Arc::new(jobs::JobPool::new(store.clone(), clock.clone()));
+        let store = open_store(&config.console).await?;
+        let jobs = Arc::new(
+            jobs::JobPool::new(store.clone(), clock.clone())
+                .with_heartbeat_timeout(config.console.heartbeat_timeout),
+        );
         let engine = Engine { config: Arc::new(config), store, clock, adapt: None, jobs };
         engine.note_config_change().await?;
         engine.settle_stopped().await?;

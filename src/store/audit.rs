@@ -41,7 +41,7 @@ where
 }
 
 pub(crate) async fn upsert_meta(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     key: &str,
     value: &str,
 ) -> Result<(), sqlx::Error> {
@@ -104,7 +104,7 @@ impl Store {
     /// Append inside a write the caller holds ([`Store::write`]).
     pub(crate) async fn append_in(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::AnyConnection,
         new: &NewAuditRecord,
         at: DateTime<Utc>,
     ) -> Result<AuditRecord, StoreError> {
@@ -272,7 +272,7 @@ impl Store {
     }
 }
 
-fn record_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AuditRecord, sqlx::Error> {
+fn record_from_row(row: &sqlx::any::AnyRow) -> Result<AuditRecord, sqlx::Error> {
     Ok(AuditRecord {
         seq: row.try_get(0)?,
         at: row.try_get(1)?,

@@ -23,7 +23,7 @@ fn decode(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("{what}: {e}").into())
 }
 
-fn record(r: &sqlx::sqlite::SqliteRow) -> Result<ExerciseRecord, sqlx::Error> {
+fn record(r: &sqlx::any::AnyRow) -> Result<ExerciseRecord, sqlx::Error> {
     let kind: String = r.try_get(2)?;
     Ok(ExerciseRecord {
         id: r.try_get(0)?,
@@ -40,7 +40,7 @@ fn record(r: &sqlx::sqlite::SqliteRow) -> Result<ExerciseRecord, sqlx::Error> {
     })
 }
 
-fn event(r: &sqlx::sqlite::SqliteRow) -> Result<ExerciseEvent, sqlx::Error> {
+fn event(r: &sqlx::any::AnyRow) -> Result<ExerciseEvent, sqlx::Error> {
     let json: String = r.try_get(3)?;
     let offset: i64 = r.try_get(1)?;
     Ok(ExerciseEvent {
@@ -60,7 +60,7 @@ pub struct NewEvent {
 
 const ACTION_COLUMNS: &str = "id, exercise, objective, system, issue, action, element, owner, opened_at, due, closed_at, closed_by, evidence";
 
-fn action(r: &sqlx::sqlite::SqliteRow) -> Result<CorrectiveAction, sqlx::Error> {
+fn action(r: &sqlx::any::AnyRow) -> Result<CorrectiveAction, sqlx::Error> {
     let element: String = r.try_get(6)?;
     Ok(CorrectiveAction {
         id: r.try_get(0)?,
@@ -81,7 +81,7 @@ fn action(r: &sqlx::sqlite::SqliteRow) -> Result<CorrectiveAction, sqlx::Error> 
 
 async fn insert_events(
     store: &Store,
-    w: &mut sqlx::SqliteConnection,
+    w: &mut sqlx::AnyConnection,
     exercise: &str,
     events: &[NewEvent],
 ) -> Result<usize, StoreError> {

@@ -125,7 +125,7 @@ impl Store {
         Self::failover_records(&rows).map_err(err)
     }
 
-    fn failover_records(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<FailoverRecord>, sqlx::Error> {
+    fn failover_records(rows: &[sqlx::any::AnyRow]) -> Result<Vec<FailoverRecord>, sqlx::Error> {
         rows.iter()
             .map(|r| {
                 let system: String = r.try_get(0)?;
@@ -174,6 +174,32 @@ impl Store {
             None => self.execute(q, "recording a failover state").await?,
         };
         Ok(())
+    }
+
+    /// Move a system from `expected` to `row`'s state, with `audit` in the same write, only if
+    /// it is still in `expected`: of several processes (on several hosts) that noticed the same
+    /// thing, one moves it and records it. True if this one did.
+    pub async fn settle_system_state(
+        &self,
+        row: &FailoverRecord,
+        expected: crate::model::failover::FailoverState,
+        audit: &NewAuditRecord,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let q = sqlx::query(
+            "UPDATE system_states SET state = $2, since = $3, job_id = $4, commit_deadline = $5, on_timeout = $6, \
+             detail = $7 WHERE system = $1 AND state = $8",
+        )
+        .bind(&row.system)
+        .bind(row.state.name())
+        .bind(ts(&row.since))
+        .bind(&row.job_id)
+        .bind(row.commit_deadline.as_ref().map(ts))
+        .bind(&row.on_timeout)
+        .bind(&row.detail)
+        .bind(expected.name());
+        let done = self.execute_audited(q, "settling a failover state", audit, at, false).await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn record_health_event(&self, e: &HealthEvent) -> Result<(), StoreError> {

@@ -14,7 +14,7 @@ fn ts(t: &DateTime<Utc>) -> String {
 const COLUMNS: &str =
     "id, kind, severity, systems, declared_by, declared_at, plan_job, closed_by, closed_at, summary";
 
-fn row(r: &sqlx::sqlite::SqliteRow) -> Result<IncidentRecord, sqlx::Error> {
+fn row(r: &sqlx::any::AnyRow) -> Result<IncidentRecord, sqlx::Error> {
     let systems: String = r.try_get(3)?;
     Ok(IncidentRecord {
         id: r.try_get(0)?,

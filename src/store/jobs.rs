@@ -52,7 +52,7 @@ fn decode(message: String) -> sqlx::Error {
     sqlx::Error::Decode(message.into())
 }
 
-fn row_to_job(row: &sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
+fn row_to_job(row: &sqlx::any::AnyRow) -> Result<JobRow, sqlx::Error> {
     let id: String = row.try_get(0)?;
     let unknown = |what: &str, value: &str| {
         decode(format!(
@@ -340,7 +340,7 @@ impl Store {
                     .await
                     .map_err(&err)?;
             let mut list: Vec<String> = match current.flatten() {
-                Some(j) => serde_json::from_str(&j)
+                Some(j) => serde_json::from_str::<Vec<String>>(&j)
                     .map_err(|e| err(decode(format!("job {id}: its approvals cannot be read: {e}"))))?,
                 None => Vec::new(),
             };
@@ -370,7 +370,10 @@ impl Store {
     }
 }
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
+
+/// The columns of `jobs` that hold numbers.
+const NUMBER_COLUMNS: &[&str] = &["owner_pid"];
 
 /// `UPDATE jobs SET state = to, set... WHERE id = id AND state IN from`.
 fn transition_query<'q>(
@@ -381,7 +384,12 @@ fn transition_query<'q>(
 ) -> Query<'q> {
     let mut sql = String::from("UPDATE jobs SET state = $1");
     for (i, (column, _)) in set.iter().enumerate() {
-        sql.push_str(&format!(", {column} = ${}", i + 2));
+        // Values come as text; PostgreSQL takes text into a number column only when told.
+        if NUMBER_COLUMNS.contains(column) {
+            sql.push_str(&format!(", {column} = CAST(${} AS BIGINT)", i + 2));
+        } else {
+            sql.push_str(&format!(", {column} = ${}", i + 2));
+        }
     }
     let n = set.len() + 2;
     let states: Vec<String> = from.iter().enumerate().map(|(i, _)| format!("${}", n + 1 + i)).collect();

@@ -1,11 +1,17 @@
-//! The state store: one SQLite database per state directory (`state_dir/warroom.db`).
+//! The state store: one SQLite database per state directory (`state_dir/warroom.db`), or one
+//! PostgreSQL database that every host of a team shares.
 //!
-//! WAL journal, migrations embedded in the binary, SQL kept portable to PostgreSQL (plain types,
-//! `$n` placeholders, `ON CONFLICT` upserts). Several processes may open the same database: a
-//! lock file serialises creating it and its migrations, a busy timeout serialises the processes'
-//! writers, and every database error is turned into a [`StoreError`] that says what happened and
-//! what to do. Within a process, writes go through one connection with group commit
-//! ([`writer`]); reads through a pool of their own.
+//! Both are reached through sqlx's `Any` driver, so every query is written once: plain types,
+//! `$n` placeholders, `ON CONFLICT` upserts, times as fixed-width RFC 3339 text compared byte by
+//! byte. Migrations for both are embedded in the binary (`migrations/sqlite`,
+//! `migrations/postgres`, kept equal by `tests/store_schema.rs`). Writers are serialised as
+//! SQLite serialises them: on SQLite by its write lock (a lock file serialises creating the
+//! file and its migrations, a busy timeout the processes' writers), on PostgreSQL by one
+//! advisory lock that every write transaction takes first, so a read-then-write (the audit
+//! chain's tip, a job lock's holder) sees every other host's committed writes. Every database
+//! error is turned into a [`StoreError`] that says what happened and what to do. Within a
+//! process, writes go through one connection with group commit ([`writer`]); reads through a
+//! pool of their own.
 
 pub mod audit;
 pub mod catalog;
@@ -23,27 +29,48 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sqlx::ConnectOptions;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyConnection, AnyPool};
 
 pub use audit::{AuditProblem, AuditRecord, NewAuditRecord, Outcome, Verification};
 pub use catalog::CatalogEntry;
 pub use jobs::{JobRow, LockHeld, ts};
 
-/// How long a writer waits for another process holding the database before giving up.
+/// How long a writer waits for another process (or host) holding the database before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database holds the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, `state_dir/warroom.db`: one host.
+    Sqlite,
+    /// One database every host of a team shares.
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
 
 /// An open state store.
 #[derive(Clone)]
 pub struct Store {
     /// Readers: several at once (WAL lets them read while a write goes on).
-    pool: SqlitePool,
+    pool: AnyPool,
     /// The one connection that writes, with group commit.
     writer: std::sync::Arc<writer::Writer>,
+    /// Where it is, for messages: the database file, or the PostgreSQL URL without its password.
     path: PathBuf,
+    backend: Backend,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -58,6 +85,17 @@ pub enum StoreError {
         path.display()
     )]
     Busy { path: PathBuf },
+    /// Another warroom (on this host or another) kept the shared state's write lock for longer
+    /// than we wait.
+    #[error(
+        "the state database {} stayed locked by another warroom for over {}s; try again, or look for a stuck session in pg_stat_activity",
+        path.display(),
+        BUSY_TIMEOUT.as_secs()
+    )]
+    LockWait { path: PathBuf },
+    /// The connection to a database server was lost; the next use reconnects.
+    #[error("lost the connection to the state database {} ({reason}); it reconnects at the next attempt", path.display())]
+    Lost { path: PathBuf, reason: String },
     /// The file is not a database, or is damaged.
     #[error(
         "the state database {} is damaged ({reason}); move it aside (keep it for investigation) and start again, or restore it from a copy",
@@ -75,46 +113,106 @@ pub enum StoreError {
     Failed { path: PathBuf, doing: &'static str, reason: String },
 }
 
+/// The reason a unique constraint gives, on either database.
+const DUPLICATE: [&str; 2] = ["UNIQUE constraint failed", "duplicate key value violates unique constraint"];
+
 impl StoreError {
     /// Classify a database error. `doing` says what we were doing, for the message.
-    pub(crate) fn from_sqlx(path: &Path, doing: &'static str, e: sqlx::Error) -> StoreError {
+    pub(crate) fn from_sqlx(
+        path: &Path,
+        backend: Backend,
+        doing: &'static str,
+        e: sqlx::Error,
+    ) -> StoreError {
         let path = path.to_owned();
+        if writer::connection_lost(&e) {
+            return StoreError::Lost { path, reason: e.to_string() };
+        }
         if let sqlx::Error::Database(db) = &e {
-            let primary = db.code().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
             let message = db.message().to_owned();
-            return match primary {
-                Some(5) | Some(6) => StoreError::Busy { path },
-                Some(11) | Some(26) => StoreError::Corrupt { path, reason: message },
-                // A table or column that should exist does not: the schema was changed by hand.
-                Some(1) if message.starts_with("no such") => StoreError::Corrupt {
-                    path,
-                    reason: format!("its tables were changed by hand: {message}"),
+            return match backend {
+                Backend::Sqlite => {
+                    let primary = db.code().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
+                    match primary {
+                        Some(5) | Some(6) => StoreError::Busy { path },
+                        Some(11) | Some(26) => StoreError::Corrupt { path, reason: message },
+                        // A table or column that should exist does not: the schema was changed by hand.
+                        Some(1) if message.starts_with("no such") => StoreError::Corrupt {
+                            path,
+                            reason: format!("its tables were changed by hand: {message}"),
+                        },
+                        Some(8) => {
+                            StoreError::Open { path, reason: format!("it is read-only here ({message})") }
+                        }
+                        Some(13) => StoreError::Failed { path, doing, reason: "the disk is full".into() },
+                        _ => StoreError::Failed { path, doing, reason: message },
+                    }
+                }
+                // SQLSTATE codes: https://www.postgresql.org/docs/current/errcodes-appendix.html
+                Backend::Postgres => match db.code().as_deref().unwrap_or("") {
+                    // lock_not_available (lock_timeout), serialization_failure, deadlock_detected
+                    "55P03" | "40001" | "40P01" => StoreError::LockWait { path },
+                    "42P01" | "42703" => StoreError::Corrupt {
+                        path,
+                        reason: format!("its tables were changed by hand: {message}"),
+                    },
+                    "XX001" | "XX002" => StoreError::Corrupt { path, reason: message },
+                    "25006" => StoreError::Open { path, reason: format!("it is read-only here ({message})") },
+                    "53100" => StoreError::Failed {
+                        path,
+                        doing,
+                        reason: "the database server's disk is full".into(),
+                    },
+                    "28000" | "28P01" => StoreError::Open {
+                        path,
+                        reason: format!("{message}; check the user and password in the connection URL"),
+                    },
+                    "3D000" => StoreError::Open {
+                        path,
+                        reason: format!("{message}; create it (createdb) or fix the URL's database name"),
+                    },
+                    "42501" => StoreError::Open {
+                        path,
+                        reason: format!(
+                            "{message}; the URL's user needs to own the database (or be granted CREATE on it)"
+                        ),
+                    },
+                    _ => StoreError::Failed { path, doing, reason: message },
                 },
-                Some(8) => StoreError::Open { path, reason: format!("it is read-only here ({message})") },
-                Some(13) => StoreError::Failed { path, doing, reason: "the disk is full".into() },
-                _ => StoreError::Failed { path, doing, reason: message },
             };
         }
         match e {
-            sqlx::Error::PoolTimedOut => StoreError::Busy { path },
+            sqlx::Error::PoolTimedOut => match backend {
+                Backend::Sqlite => StoreError::Busy { path },
+                Backend::Postgres => StoreError::Lost {
+                    path,
+                    reason: "no connection to the database server came free in time".into(),
+                },
+            },
             sqlx::Error::Io(io) => StoreError::Failed { path, doing, reason: io.to_string() },
             other => StoreError::Failed { path, doing, reason: other.to_string() },
         }
     }
 
     pub fn is_busy(&self) -> bool {
-        matches!(self, StoreError::Busy { .. })
+        matches!(self, StoreError::Busy { .. } | StoreError::LockWait { .. })
+    }
+
+    /// The connection to the database server is gone (for now).
+    pub fn is_lost(&self) -> bool {
+        matches!(self, StoreError::Lost { .. })
     }
 
     /// A row with that key exists already.
     pub fn is_duplicate(&self) -> bool {
-        matches!(self, StoreError::Failed { reason, .. } if reason.starts_with("UNIQUE constraint failed"))
+        matches!(self, StoreError::Failed { reason, .. } if DUPLICATE.iter().any(|d| reason.starts_with(d)))
     }
 }
 
 impl Store {
-    /// Open (creating if needed) the store in `state_dir` and bring its schema up to date.
+    /// Open (creating if needed) the SQLite store in `state_dir` and bring its schema up to date.
     pub async fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
         let path = state_dir.join("warroom.db");
         create_private_dir(state_dir).map_err(|reason| StoreError::Open { path: path.clone(), reason })?;
 
@@ -123,56 +221,95 @@ impl Store {
         // migrations (sqlx does not lock them on SQLite). A lock file next to the database makes
         // the second one wait until the first has finished all three.
         let lock = lock_file(&state_dir.join("warroom.db.lock"), &path).await?;
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let opening = |e| match StoreError::from_sqlx(&path, "opening", e) {
+        let url = SqliteConnectOptions::new().filename(&path).create_if_missing(true).to_url_lossy();
+        let options = AnyConnectOptions::from_url(&url).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            reason: format!("its path cannot be opened as a database ({e})"),
+        })?;
+        let opening = |e| match StoreError::from_sqlx(&path, Backend::Sqlite, "opening", e) {
             StoreError::Failed { path, reason, .. } => StoreError::Open { path, reason },
             other => other,
         };
         let mut conn = options.connect().await.map_err(opening)?;
         restrict_to_owner(&path);
-        let migrated = MIGRATOR.run(&mut conn).await;
-        if let Err(e) = migrated {
-            return Err(match e {
-                sqlx::migrate::MigrateError::VersionMissing(version) => {
-                    StoreError::NewerSchema { path, version }
-                }
-                sqlx::migrate::MigrateError::Execute(e) => {
-                    StoreError::from_sqlx(&path, "updating the schema", e)
-                }
-                other => StoreError::Failed { path, doing: "updating the schema", reason: other.to_string() },
-            });
-        }
-        let pool = SqlitePoolOptions::new()
+        // WAL is a property of the file, set once; the rest are each connection's.
+        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut conn).await.map_err(opening)?;
+        sqlite_session(&mut conn).await.map_err(opening)?;
+        migrate(&SQLITE_MIGRATOR, &mut conn, &path, Backend::Sqlite).await?;
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(BUSY_TIMEOUT + Duration::from_secs(5))
             // A local file does not go stale between uses; the ping would cost a round trip to
             // the connection's thread on every query.
             .test_before_acquire(false)
+            .after_connect(|conn, _| Box::pin(async move { sqlite_session(conn).await }))
             .connect_with(options)
             .await
             .map_err(opening)?;
         drop(lock);
-        let writer = std::sync::Arc::new(writer::Writer::start(conn, path.clone()));
-        Ok(Store { pool, writer, path })
+        let writer = std::sync::Arc::new(writer::Writer::start(conn, path.clone(), Backend::Sqlite, None));
+        Ok(Store { pool, writer, path, backend: Backend::Sqlite })
+    }
+
+    /// Connect to the PostgreSQL state at `url` (`postgres://user:password@host:port/db`, TLS
+    /// as its `sslmode` says) and bring its schema up to date. Hosts starting at once migrate
+    /// once: sqlx holds an advisory lock while it migrates.
+    pub async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let path = PathBuf::from(redact_url(url));
+        let options: AnyConnectOptions = url.parse().map_err(|e| StoreError::Open {
+            path: path.clone(),
+            reason: format!(
+                "the connection URL does not parse ({e}); write postgres://user:password@host:5432/database"
+            ),
+        })?;
+        if !matches!(options.database_url.scheme(), "postgres" | "postgresql") {
+            return Err(StoreError::Open {
+                path,
+                reason: "the connection URL must start with postgres:// (or postgresql://)".into(),
+            });
+        }
+        let opening = |e| match StoreError::from_sqlx(&path, Backend::Postgres, "connecting", e) {
+            StoreError::Failed { path, reason, .. } | StoreError::Lost { path, reason } => {
+                StoreError::Open { path, reason }
+            }
+            other => other,
+        };
+        let mut conn = tokio::time::timeout(BUSY_TIMEOUT, options.connect())
+            .await
+            .map_err(|_| StoreError::Open {
+                path: path.clone(),
+                reason: format!("no answer within {}s", BUSY_TIMEOUT.as_secs()),
+            })?
+            .map_err(opening)?;
+        migrate(&POSTGRES_MIGRATOR, &mut conn, &path, Backend::Postgres).await?;
+        writer::postgres_session(&mut conn).await.map_err(opening)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(BUSY_TIMEOUT + Duration::from_secs(5))
+            .connect_with(options.clone())
+            .await
+            .map_err(opening)?;
+        let writer =
+            std::sync::Arc::new(writer::Writer::start(conn, path.clone(), Backend::Postgres, Some(options)));
+        Ok(Store { pool, writer, path, backend: Backend::Postgres })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// For reading.
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
     pub(crate) fn error(&self, doing: &'static str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-        move |e| StoreError::from_sqlx(&self.path, doing, e)
+        move |e| StoreError::from_sqlx(&self.path, self.backend, doing, e)
     }
 
     pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -194,6 +331,63 @@ impl Store {
         self.writer.close(&self.path).await;
         self.pool.close().await;
     }
+}
+
+/// Each SQLite connection's settings: wait for other processes' writes, keep foreign keys,
+/// and sync every commit.
+async fn sqlite_session(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    for pragma in [
+        format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()),
+        "PRAGMA foreign_keys = ON".to_owned(),
+        "PRAGMA synchronous = FULL".to_owned(),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(pragma)).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn migrate(
+    migrator: &sqlx::migrate::Migrator,
+    conn: &mut AnyConnection,
+    path: &Path,
+    backend: Backend,
+) -> Result<(), StoreError> {
+    let path = path.to_owned();
+    match migrator.run(conn).await {
+        Ok(()) => Ok(()),
+        Err(sqlx::migrate::MigrateError::VersionMissing(version)) => {
+            Err(StoreError::NewerSchema { path, version })
+        }
+        Err(sqlx::migrate::MigrateError::Execute(e)) => {
+            Err(StoreError::from_sqlx(&path, backend, "updating the schema", e))
+        }
+        Err(other) => {
+            Err(StoreError::Failed { path, doing: "updating the schema", reason: other.to_string() })
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` -> `postgres://user@host/db`: for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return "(a URL that does not parse)".into() };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => format!("{}@{host}", user.split(':').next().unwrap_or("")),
+        None => authority.to_owned(),
+    };
+    // Query parameters may carry a password too (?password=...).
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> =
+                query.split('&').filter(|p| !p.to_ascii_lowercase().starts_with("password=")).collect();
+            if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) }
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// A stored time; one that does not parse is a damaged row, never "now" or "never".

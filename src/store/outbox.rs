@@ -24,7 +24,7 @@ fn decode(what: &str) -> impl Fn(String) -> sqlx::Error + '_ {
     move |e| sqlx::Error::Decode(format!("{what}: {e}").into())
 }
 
-fn notice(r: &sqlx::sqlite::SqliteRow) -> Result<NoticeRecord, sqlx::Error> {
+fn notice(r: &sqlx::any::AnyRow) -> Result<NoticeRecord, sqlx::Error> {
     let stage: String = r.try_get(2)?;
     let lists: String = r.try_get(7)?;
     let seq: i64 = r.try_get(3)?;
@@ -44,7 +44,7 @@ fn notice(r: &sqlx::sqlite::SqliteRow) -> Result<NoticeRecord, sqlx::Error> {
     })
 }
 
-fn outbox_row(r: &sqlx::sqlite::SqliteRow) -> Result<OutboxRow, sqlx::Error> {
+fn outbox_row(r: &sqlx::any::AnyRow) -> Result<OutboxRow, sqlx::Error> {
     let channel: String = r.try_get(4)?;
     let state: String = r.try_get(8)?;
     let meta: String = r.try_get(7)?;
@@ -71,7 +71,7 @@ fn outbox_row(r: &sqlx::sqlite::SqliteRow) -> Result<OutboxRow, sqlx::Error> {
     })
 }
 
-async fn insert_row(w: &mut sqlx::SqliteConnection, row: &OutboxRow) -> Result<(), sqlx::Error> {
+async fn insert_row(w: &mut sqlx::AnyConnection, row: &OutboxRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO outbox (key, notice, incident, recipient, channel, address, body, meta, state, attempts, \
          next_attempt, last_error, provider_id, queued_at, sent_at, fallback_of) \

@@ -13,7 +13,7 @@ fn decode(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("{what}: {e}").into())
 }
 
-fn result(r: &sqlx::sqlite::SqliteRow) -> Result<TestResult, sqlx::Error> {
+fn result(r: &sqlx::any::AnyRow) -> Result<TestResult, sqlx::Error> {
     let kind: String = r.try_get(2)?;
     let outcome: String = r.try_get(4)?;
     let duration: Option<i64> = r.try_get(7)?;

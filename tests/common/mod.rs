@@ -6,6 +6,7 @@ pub mod http;
 pub mod moto;
 pub mod s3;
 pub mod smtp;
+pub mod store;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};

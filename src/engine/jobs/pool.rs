@@ -39,13 +39,24 @@ pub struct JobPool {
     limits: Mutex<HashMap<JobKind, Arc<Semaphore>>>,
     running: Mutex<HashMap<String, Running>>,
     host: String,
+    /// How old another host's heartbeat may be before its owner is taken for dead.
+    gone_after: Duration,
 }
 
 fn ts(t: DateTime<Utc>) -> String {
     crate::store::ts(t)
 }
 
+/// The name this process's jobs are recorded under: `WARROOM_HOST` when set (two warrooms on
+/// one machine that must count as two hosts; containers that share a hostname), else the
+/// kernel's hostname. Liveness follows it: an owner on this host is alive while its pid is, an
+/// owner on another while its heartbeat is fresh.
 pub fn hostname() -> String {
+    if let Ok(h) = std::env::var("WARROOM_HOST")
+        && !h.trim().is_empty()
+    {
+        return h.trim().to_owned();
+    }
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "localhost".into())
@@ -56,13 +67,13 @@ pub fn hostname() -> String {
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// An owner on another host is alive while its heartbeat is younger than this (30 heartbeats):
-/// past it, the owner is taken for dead, and its running jobs are settled as Interrupted.
-pub const OWNER_GONE_AFTER: Duration = Duration::from_secs(30);
+/// past it, the owner is taken for dead, and its running jobs are settled as Interrupted. The
+/// default of `console.heartbeat_timeout`.
+pub const OWNER_GONE_AFTER: Duration = crate::config::console::DEFAULT_HEARTBEAT_TIMEOUT;
 
-fn heartbeat_fresh(heartbeat: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    heartbeat.is_some_and(|h| {
-        now - h <= chrono::TimeDelta::from_std(OWNER_GONE_AFTER).unwrap_or(chrono::TimeDelta::MAX)
-    })
+fn heartbeat_fresh(heartbeat: Option<DateTime<Utc>>, now: DateTime<Utc>, gone_after: Duration) -> bool {
+    heartbeat
+        .is_some_and(|h| now - h <= chrono::TimeDelta::from_std(gone_after).unwrap_or(chrono::TimeDelta::MAX))
 }
 
 fn alive(pid: i64) -> bool {
@@ -89,7 +100,14 @@ impl JobPool {
             limits: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
             host: hostname(),
+            gone_after: OWNER_GONE_AFTER,
         }
+    }
+
+    /// Take an owner on another host for dead once its heartbeat is older than `after`.
+    pub fn with_heartbeat_timeout(mut self, after: Duration) -> JobPool {
+        self.gone_after = after;
+        self
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
@@ -510,7 +528,7 @@ impl JobPool {
         }
         let _permit =
             self.semaphore(row.kind).acquire_owned().await.map_err(|e| Refusal::Store(e.to_string()))?;
-        let (host, now) = (self.host.clone(), self.clock.now());
+        let (host, now, gone_after) = (self.host.clone(), self.clock.now(), self.gone_after);
         if let Some(class) = row.kind.lock_class() {
             let taken = self
                 .store
@@ -521,7 +539,7 @@ impl JobPool {
                         && if holder.owner_host.as_deref() == Some(host.as_str()) {
                             holder.owner_pid.is_some_and(alive)
                         } else {
-                            heartbeat_fresh(holder.heartbeat_at, now)
+                            heartbeat_fresh(holder.heartbeat_at, now, gone_after)
                         }
                 })
                 .await?;
@@ -649,12 +667,12 @@ impl JobPool {
     }
 
     /// Whether the process that owns job `id` (proposed or runs it) is still there: on this
-    /// host, its pid; on another host, its heartbeat, fresh within [`OWNER_GONE_AFTER`].
+    /// host, its pid; on another host, its heartbeat, fresh within the heartbeat timeout.
     pub async fn owner_alive(&self, id: &str) -> Result<bool, EngineError> {
         let Some(row) = self.store.job(id).await? else { return Ok(false) };
         Ok(match (row.owner_host.as_deref(), row.owner_pid) {
             (Some(h), Some(pid)) if h == self.host => pid != i64::from(std::process::id()) && alive(pid),
-            (Some(_), Some(_)) => heartbeat_fresh(row.heartbeat_at, self.clock.now()),
+            (Some(_), Some(_)) => heartbeat_fresh(row.heartbeat_at, self.clock.now(), self.gone_after),
             _ => false,
         })
     }
@@ -740,7 +758,7 @@ impl JobPool {
             let ours = row.owner_host.as_deref() == Some(self.host.as_str());
             match (ours, row.owner_pid) {
                 (true, Some(pid)) => pid != i64::from(std::process::id()) && !alive(pid),
-                _ => !heartbeat_fresh(row.heartbeat_at, now),
+                _ => !heartbeat_fresh(row.heartbeat_at, now, self.gone_after),
             }
         };
         for row in self.store.jobs_in_state(JobState::Running).await? {

@@ -1,0 +1,120 @@
+//! The two state stores, for tests that must hold on both: SQLite in the test's folder, and
+//! PostgreSQL in a database of the test's own on the cluster `scripts/test-postgres` starts
+//! (its URL in `WARROOM_TEST_POSTGRES`).
+//!
+//! `on_both_stores!` turns one test into `name::sqlite` and `name::postgres`. Without a cluster
+//! the PostgreSQL half says loudly that it skips, and under CI (CI=true) it fails instead.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// The cluster's URL, or None (and why, on stderr) when the PostgreSQL half must skip.
+pub fn postgres_cluster(test: &str) -> Option<String> {
+    match std::env::var("WARROOM_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").as_deref() == Ok("true") => panic!(
+            "{test}: WARROOM_TEST_POSTGRES is not set under CI; run the tests as scripts/test-postgres cargo test"
+        ),
+        _ => {
+            eprintln!(
+                "SKIPPED {test} on PostgreSQL: WARROOM_TEST_POSTGRES is not set (run the tests as `scripts/test-postgres cargo test`)"
+            );
+            None
+        }
+    }
+}
+
+/// Create a fresh database on the cluster and return its URL.
+pub fn fresh_database(cluster: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let name = format!("wr_{}_{}_{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    let admin = cluster.to_owned();
+    let create = name.clone();
+    // A runtime of its own on a thread of its own: callable from sync and async tests alike.
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async move {
+            use sqlx::Connection;
+            let mut conn = sqlx::postgres::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {create}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        })
+    })
+    .join()
+    .unwrap();
+    match cluster.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("WARROOM_TEST_POSTGRES {cluster} has no database part"),
+    }
+}
+
+impl Kind {
+    /// The `[console]` lines that put a test's state in this store. For PostgreSQL, a fresh
+    /// database whose URL is written to `dir/state-url` (a file, not the environment: tests
+    /// share one process under `cargo test`).
+    pub fn console_lines(self, dir: &Path) -> String {
+        match self {
+            Kind::Sqlite => String::new(),
+            Kind::Postgres => {
+                let cluster = std::env::var("WARROOM_TEST_POSTGRES").expect("checked by on_both_stores");
+                let url = fresh_database(&cluster);
+                let file = dir.join("state-url");
+                std::fs::write(&file, format!("{url}\n")).unwrap();
+                format!("state = \"postgres\"\nstate_url_file = \"{}\"\n", file.display())
+            }
+        }
+    }
+}
+
+/// `on_both_stores! { #[tokio::test] async fn name(store) { ... } }`: the body runs once with
+/// `store` = `Kind::Sqlite` (test `name::sqlite`) and once with `Kind::Postgres`
+/// (`name::postgres`).
+#[macro_export]
+macro_rules! on_both_stores {
+    ($(#[$attr:meta])* async fn $name:ident($store:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$attr])*
+            async fn sqlite() {
+                let $store = common::store::Kind::Sqlite;
+                $body
+            }
+            $(#[$attr])*
+            async fn postgres() {
+                if common::store::postgres_cluster(concat!(stringify!($name), "::postgres")).is_none() {
+                    return;
+                }
+                let $store = common::store::Kind::Postgres;
+                $body
+            }
+        }
+    };
+    ($(#[$attr:meta])* fn $name:ident($store:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$attr])*
+            fn sqlite() {
+                let $store = common::store::Kind::Sqlite;
+                $body
+            }
+            $(#[$attr])*
+            fn postgres() {
+                if common::store::postgres_cluster(concat!(stringify!($name), "::postgres")).is_none() {
+                    return;
+                }
+                let $store = common::store::Kind::Postgres;
+                $body
+            }
+        }
+    };
+}

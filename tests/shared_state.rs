@@ -1,0 +1,213 @@
+//! The guarantees of one state, held across hosts, on both stores: processes with different
+//! host identities (WARROOM_HOST) share one SQLite file or one PostgreSQL database and race for
+//! the same failover, append to one audit chain at once, and settle a job whose owner was
+//! killed, exactly once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::warroom;
+
+/// A test's folder: its state (XDG_STATE_HOME), its config, its steps' log.
+struct Setup {
+    dir: tempfile::TempDir,
+    store: common::store::Kind,
+}
+
+impl Setup {
+    fn new(store: common::store::Kind) -> Setup {
+        Setup { dir: tempfile::tempdir().unwrap(), store }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The config: `console` lines added to [console] (the store's come first), then `rest`.
+    fn config(&self, console: &str, rest: &str) -> PathBuf {
+        let text = format!(
+            "[console]\noperator = \"alice\"\n{}{console}\n{rest}",
+            self.store.console_lines(self.dir.path())
+        );
+        let path = self.path("warroom.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The binary as a process on `host`.
+    fn on(&self, host: &str, config: &Path) -> assert_cmd::Command {
+        let mut cmd = warroom(self.dir.path());
+        cmd.env("WARROOM_HOST", host).arg("--config").arg(config);
+        cmd
+    }
+
+    fn spawn(&self, host: &str, config: &Path, args: &[&str]) -> std::process::Child {
+        Command::new(assert_cmd::cargo::cargo_bin("warroom"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_STATE_HOME", self.dir.path())
+            .env("WARROOM_OPERATOR", "alice")
+            .env("WARROOM_HOST", host)
+            .env("NO_COLOR", "1")
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn json(&self, host: &str, config: &Path, args: &[&str]) -> serde_json::Value {
+        let out = self.on(host, config).args(args).output().unwrap();
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+
+    fn audit(&self, config: &Path) -> Vec<serde_json::Value> {
+        let doc = self.json("checker", config, &["audit", "list", "--json", "-n", "10000"]);
+        doc["records"].as_array().unwrap().clone()
+    }
+}
+
+const DATABASE: &str = r#"
+[[systems]]
+name = "database"
+tier = 1
+rto = "1h"
+rpo = "15m"
+"#;
+
+crate::on_both_stores! {
+    #[test]
+    fn two_hosts_racing_to_fail_over_one_system_run_it_once(store) {
+        let s = Setup::new(store);
+        let steps = format!(
+            "{DATABASE}[systems.failover]\napproval = \"none\"\nsteps = [ {{ name = \"Slow promote\", run = [\"sh\", \"-c\", \"sleep 1.5; echo once >> '{}'\"] }} ]\n",
+            s.path("steps.log").display()
+        );
+        let config = s.config("", &steps);
+        // Both start on a state neither has created: creating it and its schema is raced too.
+        let (a, b) = (
+            s.spawn("host-a", &config, &["failover", "database"]),
+            s.spawn("host-b", &config, &["failover", "database"]),
+        );
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let said = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(
+            a.status.success() != b.status.success(),
+            "one ran, one did not: {:?} {} / {:?} {}",
+            a.status,
+            said(&a),
+            b.status,
+            said(&b)
+        );
+        let loser = if a.status.success() { said(&b) } else { said(&a) };
+        assert!(
+            loser.contains("another failover of database is running")
+                || loser.contains("database is already in \"failover initiated\""),
+            "the second was refused for the right reason: {loser}"
+        );
+        assert_eq!(std::fs::read_to_string(s.path("steps.log")).unwrap(), "once\n", "the procedure ran exactly once");
+        let started = s.audit(&config).iter().filter(|r| r["action"] == "failover.started").count();
+        assert_eq!(started, 1, "one failover.started in the audit log");
+    }
+}
+
+crate::on_both_stores! {
+    #[test]
+    fn eight_hosts_appending_at_once_lose_nothing_and_the_chain_verifies(store) {
+        let s = Setup::new(store);
+        let config = s.config("", DATABASE);
+        s.on("host-0", &config).args(["audit", "verify"]).assert().success();
+        let per_writer = 6;
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let children: Vec<_> = (0..per_writer)
+                    .map(|i| s.spawn(&format!("host-{w}"), &config, &["audit", "note", &format!("w{w}-{i}")]))
+                    .collect();
+                children
+            })
+            .collect();
+        for child in writers.into_iter().flatten() {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "a note failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        // Verified from any host: the whole chain.
+        let verify = s.on("host-7", &config).args(["audit", "verify"]).output().unwrap();
+        assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stdout));
+        let records = s.audit(&config);
+        let notes: Vec<String> = records
+            .iter()
+            .filter(|r| r["action"] == "note")
+            .map(|r| r["details"]["message"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(notes.len(), 8 * per_writer, "{notes:?}");
+        for w in 0..8 {
+            for i in 0..per_writer {
+                assert!(notes.contains(&format!("w{w}-{i}")), "w{w}-{i} was lost");
+            }
+        }
+        let seqs: Vec<i64> = records.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+        let expected: Vec<i64> = (1..=seqs.len() as i64).rev().collect();
+        assert_eq!(seqs, expected, "gaps or repeats: the chain forked");
+    }
+}
+
+/// Poll `until` every 100 ms for up to `within`.
+fn eventually(within: Duration, mut until: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if until() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+crate::on_both_stores! {
+    #[test]
+    fn a_host_killed_mid_failover_is_settled_by_another_once_its_heartbeat_is_stale(store) {
+        let s = Setup::new(store);
+        let steps = format!(
+            "{DATABASE}[systems.failover]\napproval = \"none\"\nsteps = [ {{ name = \"Promote\", run = [\"sleep\", \"60\"] }} ]\n"
+        );
+        let config = s.config("heartbeat_timeout = \"3s\"\n", &steps);
+        let mut a = s.spawn("host-a", &config, &["failover", "database"]);
+        let running = || {
+            let jobs = s.json("host-b", &config, &["jobs", "--json"]);
+            jobs["jobs"].as_array().is_some_and(|j| j.iter().any(|j| j["state"] == "running"))
+        };
+        assert!(eventually(Duration::from_secs(20), running), "the failover started on host-a");
+        a.kill().unwrap();
+        a.wait().unwrap();
+        // Fresh for a while yet: host-b leaves it alone.
+        let jobs = s.json("host-b", &config, &["jobs", "--json"]);
+        assert_eq!(jobs["jobs"][0]["state"], "running", "a fresh heartbeat is alive: {jobs}");
+        std::thread::sleep(Duration::from_secs(4));
+        // Three processes on two other hosts notice at once: one settles it.
+        let noticing: Vec<_> = ["host-b", "host-c", "host-b"]
+            .into_iter()
+            .map(|h| s.spawn(h, &config, &["jobs", "--json"]))
+            .collect();
+        for n in noticing {
+            assert!(n.wait_with_output().unwrap().status.success());
+        }
+        let jobs = s.json("host-c", &config, &["jobs", "--json"]);
+        assert_eq!(jobs["jobs"][0]["state"], "interrupted", "{jobs}");
+        let records = s.audit(&config);
+        let interrupted = records.iter().filter(|r| r["action"] == "failover.interrupted").count();
+        assert_eq!(interrupted, 1, "settled exactly once: {records:#?}");
+        let failed: Vec<_> = records
+            .iter()
+            .filter(|r| r["action"] == "failover.state" && r["details"]["to"] == "failed")
+            .collect();
+        assert_eq!(failed.len(), 1, "the system it was failing over is failed, once: {records:#?}");
+    }
+}
