@@ -20,11 +20,12 @@ use warroom::model::failover::{IncidentKind, IncidentRecord, Severity};
 
 struct Setup {
     dir: tempfile::TempDir,
+    store: common::store::Kind,
 }
 
 impl Setup {
-    fn new() -> Setup {
-        Setup { dir: tempfile::tempdir().unwrap() }
+    fn new(store: common::store::Kind) -> Setup {
+        Setup { dir: tempfile::tempdir().unwrap(), store }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -34,8 +35,9 @@ impl Setup {
     /// A configuration: two systems, and `notify` (TOML for contacts and channels).
     fn config(&self, notify: &str) -> PathBuf {
         let text = format!(
-            "[console]\noperator = \"alice\"\nstate_dir = \"{}\"\n\n[[systems]]\nname = \"database\"\ntier = 1\n\n[[systems]]\nname = \"api\"\ntier = 1\ndepends_on = [\"database\"]\n\n{notify}",
-            self.path("state").display()
+            "[console]\noperator = \"alice\"\nstate_dir = \"{}\"\n{}\n[[systems]]\nname = \"database\"\ntier = 1\n\n[[systems]]\nname = \"api\"\ntier = 1\ndepends_on = [\"database\"]\n\n{notify}",
+            self.path("state").display(),
+            self.store.console_lines(self.dir.path())
         );
         let path = self.path("warroom.toml");
         std::fs::write(&path, text).unwrap();
@@ -91,10 +93,11 @@ async fn deliver_all(d: &Deliverer) {
     }
 }
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn email_notices_thread_carry_both_parts_and_mark_themselves_automatic() {
+async fn email_notices_thread_carry_both_parts_and_mark_themselves_automatic(store) {
     let smtp = SmtpServer::start();
-    let setup = Setup::new();
+    let setup = Setup::new(store);
     let clock = Arc::new(ManualClock::new(now()));
     let engine =
         setup.engine(&setup.config(&format!("{PEOPLE}{}", email_channel(smtp.port))), clock.clone()).await;
@@ -157,12 +160,14 @@ async fn email_notices_thread_carry_both_parts_and_mark_themselves_automatic() {
     assert_eq!(status.next.unwrap().stage, Stage::Progress);
     assert!(!status.overdue);
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn a_451_is_retried_with_backoff_and_the_message_arrives_once() {
+async fn a_451_is_retried_with_backoff_and_the_message_arrives_once(store) {
     let smtp = SmtpServer::start();
     smtp.fail_next(2);
-    let setup = Setup::new();
+    let setup = Setup::new(store);
     let clock = Arc::new(ManualClock::new(now()));
     let engine =
         setup.engine(&setup.config(&format!("{PEOPLE}{}", email_channel(smtp.port))), clock.clone()).await;
@@ -186,13 +191,15 @@ async fn a_451_is_retried_with_backoff_and_the_message_arrives_once() {
     let row = &engine.outbox(None).await.unwrap()[0];
     assert_eq!((row.state, row.attempts), (DeliveryState::Sent, 3));
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn a_refused_address_is_permanent_and_the_contact_falls_back_to_sms() {
+async fn a_refused_address_is_permanent_and_the_contact_falls_back_to_sms(store) {
     let smtp = SmtpServer::start();
     smtp.refuse("bob@");
     let sms = HttpServer::start(|_| (201, vec![], r#"{"sid":"SM1","status":"queued"}"#.into())).await;
-    let setup = Setup::new();
+    let setup = Setup::new(store);
     let clock = Arc::new(ManualClock::new(now()));
     let people = r#"
 [[contacts]]
@@ -231,6 +238,7 @@ lists = ["technical"]
     assert_eq!(bob_sms.fallback_of.as_deref(), Some(format!("{}-initial-1/bob/email", incident.id).as_str()));
     assert_eq!(sms.requests().len(), 1);
 }
+}
 
 #[tokio::test]
 async fn twilio_gets_basic_auth_and_the_form_waits_out_a_429_and_keeps_21211_permanent() {
@@ -247,7 +255,7 @@ async fn twilio_gets_basic_auth_and_the_form_waits_out_a_429_and_keeps_21211_per
         vec![("Retry-After", "40".into())],
         r#"{"code":20429,"message":"Too Many Requests","status":429}"#.into(),
     ));
-    let setup = Setup::new();
+    let setup = Setup::new(common::store::Kind::Sqlite);
     let clock = Arc::new(ManualClock::new(now()));
     let people = r#"
 [[contacts]]
@@ -311,7 +319,7 @@ channels = ["sms"]
 async fn slack_and_teams_webhooks_receive_their_shapes() {
     let slack = HttpServer::start(|_| (200, vec![], "ok".into())).await;
     let teams = HttpServer::start(|_| (202, vec![], String::new())).await;
-    let setup = Setup::new();
+    let setup = Setup::new(common::store::Kind::Sqlite);
     std::fs::write(setup.path("slack-url"), format!("{}/services/T0/B0/x\n", slack.url())).unwrap();
     std::fs::write(setup.path("teams-url"), format!("{}/webhookb2/abc\n", teams.url())).unwrap();
     let clock = Arc::new(ManualClock::new(now()));
@@ -338,7 +346,7 @@ async fn slack_and_teams_webhooks_receive_their_shapes() {
 
 #[tokio::test]
 async fn a_list_of_ones_own_reads_the_external_wording_when_named_so_and_a_typo_is_warned() {
-    let setup = Setup::new();
+    let setup = Setup::new(common::store::Kind::Sqlite);
     let people = "[notify]\nexternal_lists = [\"external\", \"press\"]\n\n[notify.stages.initial]\nlists = [\"technical\", \"press\"]\n\n[notify.file]\npath = \"notices.log\"\n\n[[contacts]]\nname = \"pat\"\nemail = \"pat@news.example\"\nlists = [\"press\"]\n\n[[contacts]]\nname = \"tom\"\nemail = \"tom@example.com\"\nlists = [\"technical\", \"externl\"]\n";
     let config = setup.config(&format!("{people}{}", email_channel(free_port())));
     let loaded = config::load(&config, &ProcessEnv).unwrap_or_else(|e| panic!("{e}"));
@@ -356,10 +364,11 @@ async fn a_list_of_ones_own_reads_the_external_wording_when_named_so_and_a_typo_
     assert_eq!(audience("tom"), Some(warroom::model::comms::Audience::Internal));
 }
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn quiet_hours_hold_a_sev3_and_not_a_sev1() {
+async fn quiet_hours_hold_a_sev3_and_not_a_sev1(store) {
     let smtp = SmtpServer::start();
-    let setup = Setup::new();
+    let setup = Setup::new(store);
     let clock = Arc::new(ManualClock::new(now()));
     // 22:04 UTC is 23:04 in Berlin: inside 22:00-07:00.
     let people = r#"
@@ -387,13 +396,15 @@ time_zone = "Europe/Berlin"
     let rows = engine.outbox(Some(&minor.id)).await.unwrap();
     assert_eq!(rows[0].state, DeliveryState::SuppressedQuietHours);
 }
+}
 
+crate::on_both_stores! {
 /// The server is down while a notice is sent from the command line; the deliverer is killed
 /// while it retries and started again; the server comes back: each message arrives once.
 #[tokio::test]
-async fn a_notice_survives_a_dead_server_and_a_killed_deliverer_and_arrives_once() {
+async fn a_notice_survives_a_dead_server_and_a_killed_deliverer_and_arrives_once(store) {
     let port = free_port();
-    let setup = Setup::new();
+    let setup = Setup::new(store);
     let text = format!("[notify]\nsend_wait = \"2s\"\n\n{PEOPLE}{}", email_channel(port));
     let config = setup.config(&text);
     let state = setup.path("state");
@@ -466,16 +477,18 @@ async fn a_notice_survives_a_dead_server_and_a_killed_deliverer_and_arrives_once
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let _ = incident;
 }
+}
 
+crate::on_both_stores! {
 /// The one window: a deliverer that dies after claiming a row and before sending sends
 /// nothing twice; one that dies after the server accepted and before its write does (the
 /// lease runs out and the row goes again, same Message-ID); one that dies after its write
 /// sends nothing again. Each case against the real server.
 #[tokio::test]
-async fn a_crash_repeats_a_message_only_between_the_servers_acceptance_and_our_write() {
+async fn a_crash_repeats_a_message_only_between_the_servers_acceptance_and_our_write(store) {
     use warroom::engine::comms::channels::{Answer, Senders};
     let smtp = SmtpServer::start();
-    let setup = Setup::new();
+    let setup = Setup::new(store);
     let clock = Arc::new(ManualClock::new(now()));
     let people = r#"
 [[contacts]]
@@ -499,7 +512,7 @@ lists = ["technical"]
     let c = engine.compose(&incident, Stage::Initial, &["technical".into()], "").await.unwrap();
     engine.queue_notice(&c, "alice", None).await.unwrap();
     // A second process on the same state: the one that dies.
-    let store = warroom::store::Store::open(&setup.path("state")).await.unwrap();
+    let store = setup.store.open(setup.dir.path(), &setup.path("state")).await;
     let until = now() + chrono::Duration::seconds(120);
     let claimed = store.claim_due("dying", now(), until, 10).await.unwrap();
     assert_eq!(claimed.len(), 3);
@@ -540,11 +553,12 @@ lists = ["technical"]
     assert_eq!(ids[0], ids[1], "the repeat carries the same Message-ID");
     assert!(engine.outbox(None).await.unwrap().iter().all(|r| r.state == DeliveryState::Sent));
 }
+}
 
 #[tokio::test]
 async fn notify_test_sends_one_message_to_the_test_recipient_and_says_what_became_of_it() {
     let smtp = SmtpServer::start();
-    let setup = Setup::new();
+    let setup = Setup::new(common::store::Kind::Sqlite);
     let config = setup
         .config(&format!("[notify]\ntest_recipient = \"alice\"\n\n{PEOPLE}{}", email_channel(smtp.port)));
     let state = setup.path("state");

@@ -1,7 +1,8 @@
 //! Failover procedures, in process, against real child processes and a real HTTP server on
 //! loopback (the simulated estate): success, rollback in reverse, a failing rollback, a step
 //! killed at its timeout with its children, a manual step, one failover at a time across two
-//! engines on one state, the commit window, two-person approval.
+//! engines on one state, the commit window, two-person approval. Each on both stores (SQLite
+//! and PostgreSQL, tests/common/store.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -17,11 +18,12 @@ use warroom::sim::{Fault, SimEstate};
 
 struct Setup {
     dir: tempfile::TempDir,
+    store: common::store::Kind,
 }
 
 impl Setup {
-    fn new() -> Setup {
-        Setup { dir: tempfile::tempdir().unwrap() }
+    fn new(store: common::store::Kind) -> Setup {
+        Setup { dir: tempfile::tempdir().unwrap(), store }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -31,8 +33,9 @@ impl Setup {
     /// A configuration: `systems` is TOML for the [[systems]] entries.
     fn config(&self, systems: &str) -> PathBuf {
         let text = format!(
-            "[console]\noperator = \"alice\"\nstate_dir = \"{}\"\n\n{systems}",
-            self.path("state").display()
+            "[console]\noperator = \"alice\"\nstate_dir = \"{}\"\n{}\n{systems}",
+            self.path("state").display(),
+            self.store.console_lines(self.dir.path())
         );
         let path = self.path("warroom.toml");
         std::fs::write(&path, text).unwrap();
@@ -64,9 +67,10 @@ async fn failover(engine: &Engine, system: &str) -> JobSnapshot {
     engine.run_job(&job.id).await.unwrap()
 }
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_procedure_runs_its_steps_checks_and_opens_the_commit_window() {
-    let s = Setup::new();
+async fn a_procedure_runs_its_steps_checks_and_opens_the_commit_window(store) {
+    let s = Setup::new(store);
     let sim = SimEstate::start_independent(["database".to_owned()]).await.unwrap();
     let endpoint = sim.handle().endpoint("database").unwrap();
     // A real HTTP call: the standby is promoted through a loopback server's API... here, the
@@ -120,10 +124,12 @@ rollback = [ {undo} ]
     assert_eq!(engine.failover_state("database").await.unwrap().0, FailoverState::Normal);
     assert!(engine.commit("database", "alice").await.is_err(), "nothing left to commit");
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_step_rolls_back_what_completed_in_reverse() {
-    let s = Setup::new();
+async fn a_failing_step_rolls_back_what_completed_in_reverse(store) {
+    let s = Setup::new(store);
     let config = s.config(&format!(
         r#"
 [[systems]]
@@ -150,10 +156,12 @@ rollback = [ {ua}, {ub}, {uc} ]
     let (state, row) = engine.failover_state("api").await.unwrap();
     assert_eq!((state, row.unwrap().detail.as_deref()), (FailoverState::Failed, Some("rolled back")));
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_rollback_says_what_is_left_to_do_by_hand() {
-    let s = Setup::new();
+async fn a_failing_rollback_says_what_is_left_to_do_by_hand(store) {
+    let s = Setup::new(store);
     let config = s.config(&format!(
         r#"
 [[systems]]
@@ -178,10 +186,12 @@ rollback = [ {{ name = "Restore DNS", run = ["sh", "-c", "echo dns api down >&2;
     assert_eq!(state, FailoverState::Failed);
     assert!(row.unwrap().detail.unwrap().contains("rollback failed"));
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_step_past_its_timeout_is_killed_with_its_children() {
-    let s = Setup::new();
+async fn a_step_past_its_timeout_is_killed_with_its_children(store) {
+    let s = Setup::new(store);
     let pidfile = s.path("child.pid");
     let config = s.config(&format!(
         r#"
@@ -205,10 +215,12 @@ steps = [ {{ name = "Hang", run = ["sh", "-c", "trap '' TERM; sh -c 'echo $$ > {
         "the step's child {pid} outlived its timeout"
     );
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_manual_step_waits_until_an_operator_confirms_it() {
-    let s = Setup::new();
+async fn a_manual_step_waits_until_an_operator_confirms_it(store) {
+    let s = Setup::new(store);
     let config = s.config(&format!(
         r#"
 [[systems]]
@@ -247,10 +259,12 @@ steps = [ {{ name = "Tell the DBA", manual = "Confirm replication is stopped" }}
     assert_eq!(s.log(), "after\n");
     assert!(done.log.iter().any(|l| l.contains("confirmed done by bob")), "{:?}", done.log);
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_engines_on_one_state_never_fail_over_the_same_system_at_once() {
-    let s = Setup::new();
+async fn two_engines_on_one_state_never_fail_over_the_same_system_at_once(store) {
+    let s = Setup::new(store);
     let config = s.config(
         r#"
 [[systems]]
@@ -280,10 +294,12 @@ steps = [ { name = "Slow promote", run = ["sleep", "1.5"] } ]
         a.jobs().get(if states[0] == JobState::Succeeded { &jb } else { &ja }).await.unwrap().unwrap();
     assert!(loser.outcome.unwrap().contains("another failover of database is running"));
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_commit_window_applies_its_default_and_audits_it() {
-    let s = Setup::new();
+async fn the_commit_window_applies_its_default_and_audits_it(store) {
+    let s = Setup::new(store);
     let config = s.config(&format!(
         r#"
 [[systems]]
@@ -325,10 +341,12 @@ steps = [ {back} ]
     let approved = audit.iter().find(|r| r.action == "failback.approved").unwrap();
     assert!(approved.details.contains("the commit window ended"), "{}", approved.details);
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_person_approval_needs_a_second_different_operator() {
-    let s = Setup::new();
+async fn two_person_approval_needs_a_second_different_operator(store) {
+    let s = Setup::new(store);
     let config = s.config(&format!(
         r#"
 [[systems]]
@@ -375,10 +393,12 @@ steps = [ {over} ]
     assert_eq!(engine.run_job(&job.id).await.unwrap().state, JobState::Succeeded);
     assert_eq!(s.log(), "over\n");
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dry_run_shows_every_command_and_request_and_runs_nothing() {
-    let s = Setup::new();
+async fn a_dry_run_shows_every_command_and_request_and_runs_nothing(store) {
+    let s = Setup::new(store);
     let config = s.config(&format!(
         r#"
 [[systems]]
@@ -414,10 +434,12 @@ rollback = [ {undo} ]
     assert!(engine.jobs().list(10).await.unwrap().is_empty(), "nothing was even proposed");
     let _ = Fault::Down;
 }
+}
 
+crate::on_both_stores! {
 #[test]
-fn two_processes_asking_to_fail_over_the_same_system_run_it_once() {
-    let s = Setup::new();
+fn two_processes_asking_to_fail_over_the_same_system_run_it_once(store) {
+    let s = Setup::new(store);
     let config = s.config(&format!(
         r#"
 [[systems]]
@@ -457,4 +479,5 @@ steps = [ {{ name = "Slow promote", run = ["sh", "-c", "sleep 1.5; echo once >> 
         assert_eq!(loser.status.code(), Some(2), "refused, nothing ran: {said}");
     }
     assert_eq!(s.log(), "once\n", "the procedure ran exactly once");
+}
 }

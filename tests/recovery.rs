@@ -16,11 +16,12 @@ use warroom::engine::jobs::{JobKind, JobSnapshot, JobSpec, JobState, Proof, Sign
 use warroom::engine::recovery::{PlanDetail, Step};
 use warroom::model::failover::{IncidentKind, Severity};
 
-fn write_config(dir: &Path, systems: &str) -> PathBuf {
+fn write_config(dir: &Path, store: common::store::Kind, systems: &str) -> PathBuf {
     let path = dir.join("warroom.toml");
     let text = format!(
-        "[console]\noperator = \"alice\"\nstate_dir = \"{}\"\n[approval]\nrecover = \"confirm\"\n\n{systems}",
-        dir.join("state").display()
+        "[console]\noperator = \"alice\"\nstate_dir = \"{}\"\n{}[approval]\nrecover = \"confirm\"\n\n{systems}",
+        dir.join("state").display(),
+        store.console_lines(dir)
     );
     std::fs::write(&path, text).unwrap();
     path
@@ -82,11 +83,12 @@ fn detail(job: &JobSnapshot) -> PlanDetail {
     serde_json::from_value(job.detail.clone().unwrap()).unwrap()
 }
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_plan_over_sixty_systems_respects_every_dependency_and_runs_the_rest_in_parallel() {
+async fn a_plan_over_sixty_systems_respects_every_dependency_and_runs_the_rest_in_parallel(store) {
     let dir = tempfile::tempdir().unwrap();
     let (text, deps) = estate(60, 300, None);
-    let config = write_config(dir.path(), &text);
+    let config = write_config(dir.path(), store, &text);
     let engine = engine(&config).await;
     let names: Vec<String> = (0..60).map(|i| format!("s{i:02}")).collect();
     let started = Instant::now();
@@ -115,12 +117,15 @@ async fn a_plan_over_sixty_systems_respects_every_dependency_and_runs_the_rest_i
     let sum = Duration::from_millis(60 * 300);
     assert!(wall < sum / 3, "took {wall:?} for {waves} waves; one after another would be {sum:?}");
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_dependency_blocks_its_dependents_until_skipped_or_retried() {
+async fn a_failed_dependency_blocks_its_dependents_until_skipped_or_retried(store) {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
+        store,
         &format!(
             r#"
 [[systems]]
@@ -181,12 +186,15 @@ steps = [ {{ name = "Switch", run = ["true"] }} ]
     let jobs = engine.jobs().list(100).await.unwrap();
     assert_eq!(jobs.iter().filter(|j| j.kind == JobKind::Failover && j.target == "database").count(), 2);
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn skipping_a_failed_system_lets_what_needs_it_go_on() {
+async fn skipping_a_failed_system_lets_what_needs_it_go_on(store) {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
+        store,
         r#"
 [[systems]]
 name = "database"
@@ -223,12 +231,14 @@ steps = [ { name = "Switch", run = ["true"] } ]
     assert_eq!(d.systems.iter().find(|s| s.name == "database").unwrap().state, Step::Skipped);
     assert_eq!(d.systems.iter().find(|s| s.name == "api").unwrap().state, Step::Recovered);
 }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_plan_forecasts_against_the_rto_left_and_flags_a_breach() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
+        common::store::Kind::Sqlite,
         r#"
 [[systems]]
 name = "database"
@@ -279,11 +289,13 @@ steps = [ { name = "Switch", run = ["true"], estimate = "4m" } ]
     );
 }
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failover_killed_mid_step_is_interrupted_and_the_incident_timeline_says_so() {
+async fn a_failover_killed_mid_step_is_interrupted_and_the_incident_timeline_says_so(store) {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
+        store,
         r#"
 [[systems]]
 name = "database"
@@ -348,12 +360,15 @@ steps = [ { name = "Copy the WAL", run = ["sleep", "60"] } ]
     );
     e.plan_procedure("database", false).await.expect("a new failover can be planned");
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recovery_run_from_the_command_line_is_the_open_incidents_plan() {
+async fn a_recovery_run_from_the_command_line_is_the_open_incidents_plan(store) {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
+        store,
         r#"
 [[systems]]
 name = "database"
@@ -390,12 +405,14 @@ steps = [ { name = "Promote", run = ["true"] } ]
         "the incident follows the plan that ran"
     );
 }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_for_other_systems_is_not_the_open_incidents() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
+        common::store::Kind::Sqlite,
         r#"
 [[systems]]
 name = "database"

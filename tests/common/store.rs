@@ -58,17 +58,33 @@ pub fn fresh_database(cluster: &str) -> String {
 
 impl Kind {
     /// The `[console]` lines that put a test's state in this store. For PostgreSQL, a fresh
-    /// database whose URL is written to `dir/state-url` (a file, not the environment: tests
+    /// database (one per `dir`) whose URL is written to `dir/state-url` (a file, not the environment: tests
     /// share one process under `cargo test`).
     pub fn console_lines(self, dir: &Path) -> String {
         match self {
             Kind::Sqlite => String::new(),
             Kind::Postgres => {
-                let cluster = std::env::var("WARROOM_TEST_POSTGRES").expect("checked by on_both_stores");
-                let url = fresh_database(&cluster);
+                // Once per folder: a config written again keeps its state.
                 let file = dir.join("state-url");
-                std::fs::write(&file, format!("{url}\n")).unwrap();
+                if !file.exists() {
+                    let cluster = std::env::var("WARROOM_TEST_POSTGRES").expect("checked by on_both_stores");
+                    std::fs::write(&file, format!("{}\n", fresh_database(&cluster))).unwrap();
+                }
                 format!("state = \"postgres\"\nstate_url_file = \"{}\"\n", file.display())
+            }
+        }
+    }
+}
+
+impl Kind {
+    /// Open the state `console_lines(dir)` set up directly, as a second process would:
+    /// SQLite in `state_dir`, PostgreSQL at the URL in `dir/state-url`.
+    pub async fn open(self, dir: &Path, state_dir: &Path) -> warroom::store::Store {
+        match self {
+            Kind::Sqlite => warroom::store::Store::open(state_dir).await.unwrap(),
+            Kind::Postgres => {
+                let url = std::fs::read_to_string(dir.join("state-url")).unwrap();
+                warroom::store::Store::open_postgres(url.trim()).await.unwrap()
             }
         }
     }
