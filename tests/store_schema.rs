@@ -61,8 +61,12 @@ async fn sqlite_schema() -> (Columns, BTreeMap<String, Vec<Vec<String>>>) {
             .unwrap();
         let mut primary: Vec<(i64, String)> = Vec::new();
         for r in &rows {
-            let (name, ty, notnull, pk): (String, String, i64, i64) =
-                (r.get("name"), r.get("type"), r.get("notnull"), r.get("pk"));
+            let (name, ty, notnull, pk): (String, String, i64, i64) = (
+                r.try_get("name").unwrap(),
+                r.try_get("type").unwrap(),
+                r.try_get("notnull").unwrap(),
+                r.try_get("pk").unwrap(),
+            );
             // A primary key column is never null, whether or not it says so.
             columns
                 .entry(table.clone())
@@ -80,13 +84,13 @@ async fn sqlite_schema() -> (Columns, BTreeMap<String, Vec<Vec<String>>>) {
             .unwrap();
         for ix in &indexes {
             let (name, is_unique, origin): (String, i64, String) =
-                (ix.get("name"), ix.get("unique"), ix.get("origin"));
+                (ix.try_get("name").unwrap(), ix.try_get("unique").unwrap(), ix.try_get("origin").unwrap());
             if is_unique == 1 && origin != "pk" {
                 let cols = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA index_info({name})")))
                     .fetch_all(&mut conn)
                     .await
                     .unwrap();
-                unique.push(cols.iter().map(|c| c.get::<String, _>("name")).collect());
+                unique.push(cols.iter().map(|c| c.try_get::<String, _>("name").unwrap()).collect());
             }
         }
         unique.sort();
@@ -108,7 +112,7 @@ async fn postgres_schema(url: &str) -> (Columns, BTreeMap<String, Vec<Vec<String
     let mut columns = Columns::new();
     for r in &rows {
         let (table, column, ty, nullable): (String, String, String, String) =
-            (r.get(0), r.get(1), r.get(2), r.get(3));
+            (r.try_get(0).unwrap(), r.try_get(1).unwrap(), r.try_get(2).unwrap(), r.try_get(3).unwrap());
         columns.entry(table).or_default().insert(column, (kind(&ty), nullable == "YES"));
     }
     // Every key, primary or unique (a constraint or a unique index), as its columns in order.
@@ -125,7 +129,7 @@ async fn postgres_schema(url: &str) -> (Columns, BTreeMap<String, Vec<Vec<String
     .unwrap();
     let mut keys: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
     for r in &rows {
-        keys.entry(r.get(0)).or_default().push(r.get(1));
+        keys.entry(r.try_get(0).unwrap()).or_default().push(r.try_get(1).unwrap());
     }
     for k in keys.values_mut() {
         k.sort();
