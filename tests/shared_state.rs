@@ -211,3 +211,37 @@ crate::on_both_stores! {
         assert_eq!(failed.len(), 1, "the system it was failing over is failed, once: {records:#?}");
     }
 }
+
+#[test]
+fn a_postgres_state_that_cannot_be_reached_says_so_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let url_file = dir.path().join("url");
+    // Port 1 on loopback: nothing listens there.
+    std::fs::write(&url_file, "postgres://warroom:s3cretpw@127.0.0.1:1/warroom\n").unwrap();
+    let config = dir.path().join("warroom.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[console]\noperator = \"alice\"\nstate = \"postgres\"\nstate_url_file = \"{}\"\n{DATABASE}",
+            url_file.display()
+        ),
+    )
+    .unwrap();
+    let out = warroom(dir.path()).arg("--config").arg(&config).args(["audit", "verify"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(said.contains("postgres://warroom@127.0.0.1:1/warroom"), "says where: {said}");
+    assert!(!said.contains("s3cretpw"), "never the password: {said}");
+    // A database that does not exist on a server that answers: what to do.
+    if let Some(cluster) =
+        common::store::postgres_cluster("a_postgres_state_that_cannot_be_reached::missing_database")
+    {
+        let (base, _) = cluster.rsplit_once('/').unwrap();
+        std::fs::write(&url_file, format!("{base}/no_such_database\n")).unwrap();
+        let out =
+            warroom(dir.path()).arg("--config").arg(&config).args(["audit", "verify"]).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(said.contains("no_such_database") && said.contains("createdb"), "{said}");
+    }
+}

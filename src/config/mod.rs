@@ -486,6 +486,34 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_state_needs_its_url_from_outside_the_file() {
+        const SYS: &str = "[[systems]]\nname = \"a\"\ntier = 1\n";
+        let loaded =
+            check(&format!("[console]\nstate = \"postgres\"\nstate_url_env = \"WR_URL\"\n\n{SYS}")).unwrap();
+        assert_eq!(
+            loaded.config.console.state,
+            console::StateStore::Postgres(secrets::SecretSource::Env("WR_URL".into()))
+        );
+        assert_eq!(loaded.config.console.heartbeat_timeout, console::DEFAULT_HEARTBEAT_TIMEOUT);
+        let errs = errors(&format!("[console]\nstate = \"postgres\"\n\n{SYS}"));
+        assert_eq!(errs[0].key.as_deref(), Some("console.state"));
+        assert!(errs[0].help.as_deref().unwrap_or("").contains("state_url_env"), "{:?}", errs[0]);
+        let errs = errors(&format!("[console]\nstate = \"postgress\"\n\n{SYS}"));
+        assert!(errs[0].help.as_deref().unwrap_or("").contains("did you mean \"postgres\""), "{:?}", errs[0]);
+        let errs = errors(&format!(
+            "[console]\nstate = \"postgres\"\nstate_url_env = \"A\"\nstate_url_file = \"/b\"\n\n{SYS}"
+        ));
+        assert!(errs[0].message.contains("not both"), "{:?}", errs[0]);
+        // Inline, the URL is refused: it carries the password.
+        assert!(!errors(&format!("[console]\nstate_url = \"postgres://u:pw@h/db\"\n\n{SYS}")).is_empty());
+        let errs = errors(&format!("[console]\nheartbeat_timeout = \"1s\"\n\n{SYS}"));
+        assert_eq!(errs[0].key.as_deref(), Some("console.heartbeat_timeout"));
+        let loaded = check(&format!("[console]\nstate_url_env = \"WR_URL\"\n\n{SYS}")).unwrap();
+        assert_eq!(loaded.config.console.state, console::StateStore::Sqlite);
+        assert!(loaded.report.warnings().any(|w| w.message.contains("the state is SQLite")));
+    }
+
+    #[test]
     fn nobody_named_as_operator_is_a_warning() {
         let env = FakeEnv(HashMap::from([("HOME", "/home/x")]));
         let loaded = load_str(Path::new("t.toml"), "[[systems]]\nname = \"a\"\ntier = 1\n", &env).unwrap();

@@ -270,9 +270,13 @@ impl Store {
             });
         }
         let opening = |e| match StoreError::from_sqlx(&path, Backend::Postgres, "connecting", e) {
-            StoreError::Failed { path, reason, .. } | StoreError::Lost { path, reason } => {
-                StoreError::Open { path, reason }
-            }
+            StoreError::Failed { path, reason, .. } => StoreError::Open { path, reason },
+            StoreError::Lost { path, reason } => StoreError::Open {
+                path,
+                reason: format!(
+                    "{reason}; is the server running, and reachable from this host on that port?"
+                ),
+            },
             other => other,
         };
         let mut conn = tokio::time::timeout(BUSY_TIMEOUT, options.connect())
