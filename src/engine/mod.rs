@@ -4,6 +4,8 @@
 //! An [`Engine`] is cheap to clone: the console hands clones to the tasks that carry out its
 //! effects, and each task sends an owned result back.
 
+pub use crate::store::listen::StateLink;
+
 pub mod assessment;
 pub mod backup;
 pub mod comms;
@@ -118,6 +120,12 @@ impl Engine {
             .map(|s| format!("; did you mean \"{s}\"?"))
             .unwrap_or_default();
         format!("there is no system \"{name}\"{hint}")
+    }
+
+    /// Hear other processes' writes to a shared PostgreSQL state as they commit (`None` on
+    /// SQLite, which is polled).
+    pub fn listen(&self) -> Option<tokio::sync::mpsc::Receiver<StateLink>> {
+        self.store.listen()
     }
 
     pub fn operator(&self) -> &str {

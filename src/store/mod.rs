@@ -19,6 +19,7 @@ pub mod exercises;
 pub mod failover;
 pub mod incidents;
 pub mod jobs;
+pub mod listen;
 pub mod outbox;
 pub mod plan;
 pub mod programme;
@@ -71,6 +72,8 @@ pub struct Store {
     /// Where it is, for messages: the database file, or the PostgreSQL URL without its password.
     path: PathBuf,
     backend: Backend,
+    /// PostgreSQL: the connection URL, for the listener that hears other hosts' writes.
+    listen_url: Option<std::sync::Arc<str>>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -248,7 +251,7 @@ impl Store {
             .map_err(opening)?;
         drop(lock);
         let writer = std::sync::Arc::new(writer::Writer::start(conn, path.clone(), Backend::Sqlite, None));
-        Ok(Store { pool, writer, path, backend: Backend::Sqlite })
+        Ok(Store { pool, writer, path, backend: Backend::Sqlite, listen_url: None })
     }
 
     /// Connect to the PostgreSQL state at `url` (`postgres://user:password@host:port/db`, TLS
@@ -296,7 +299,7 @@ impl Store {
             .map_err(opening)?;
         let writer =
             std::sync::Arc::new(writer::Writer::start(conn, path.clone(), Backend::Postgres, Some(options)));
-        Ok(Store { pool, writer, path, backend: Backend::Postgres })
+        Ok(Store { pool, writer, path, backend: Backend::Postgres, listen_url: Some(url.into()) })
     }
 
     pub fn path(&self) -> &Path {

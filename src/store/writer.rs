@@ -329,6 +329,21 @@ async fn commit_open(c: &mut Conn, path: &std::path::Path) -> Result<(), StoreEr
         return Ok(());
     }
     c.open = false;
+    // Listening consoles on other hosts hear of it when it commits (never if it does not).
+    if backend == Backend::Postgres {
+        let told = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(super::listen::CHANNEL)
+            .bind(super::listen::token())
+            .execute(&mut c.conn)
+            .await;
+        c.note(&told);
+        if let Err(e) = told {
+            if !c.lost {
+                let _ = sqlx::query("ROLLBACK").execute(&mut c.conn).await;
+            }
+            return Err(StoreError::from_sqlx(path, backend, "committing", e));
+        }
+    }
     let committed = sqlx::query("COMMIT").execute(&mut c.conn).await;
     c.note(&committed);
     match committed {

@@ -81,6 +81,11 @@ pub enum EngineEvent {
     Ops(Box<Ops>),
     /// The shared state could not be read: what is on screen is the last good read.
     StateUnreadable(String),
+    /// The live link to a shared state dropped (why): the screen is the last good read until
+    /// it is back.
+    StateLinkLost(String),
+    /// It is back (a fresh read of the shared state follows).
+    StateLinkRestored,
     Done(String),
     /// The exercise driver released, skipped or resolved injects (a line each).
     ExerciseDriven(Vec<String>),

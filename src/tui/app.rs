@@ -72,6 +72,8 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let mut first_frame = true;
     let (mut monitor, mut health) = start_monitor(&engine, &tx);
     let mut jobs = engine.jobs().subscribe();
+    // A shared PostgreSQL state tells of other hosts' writes as they commit; SQLite is polled.
+    let mut link = engine.listen();
     // What ran before, and what the repositories hold.
     carry_out(Effect::LoadBackups, &engine, None, &tx);
     {
@@ -132,6 +134,7 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                 Reply::Event(e) => Event::Engine(e),
                 Reply::Reloaded(new_engine, config) => {
                     engine = new_engine;
+                    link = engine.listen();
                     // The schedule follows the new configuration.
                     if let Some(s) = scheduler.take() {
                         s.abort();
@@ -169,6 +172,25 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                 }
                 Err(_) => continue,
             },
+            heard = async {
+                match link.as_mut() {
+                    Some(l) => l.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => match heard {
+                Some(crate::engine::StateLink::Changed) => {
+                    // Several at once are one read.
+                    while let Some(Ok(crate::engine::StateLink::Changed)) = link.as_mut().map(|l| l.try_recv()) {}
+                    carry_out(Effect::LoadOps, &engine, None, &tx);
+                    continue;
+                }
+                Some(crate::engine::StateLink::Lost(why)) => Event::Engine(EngineEvent::StateLinkLost(why)),
+                Some(crate::engine::StateLink::Restored) => Event::Engine(EngineEvent::StateLinkRestored),
+                None => {
+                    link = None;
+                    continue;
+                }
+            },
             job = jobs.recv() => match job {
                 Ok(crate::engine::jobs::JobEvent::Changed(j)) => Event::Engine(EngineEvent::Job(j)),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
@@ -189,8 +211,11 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
             ticks += 1;
             // What other processes on this state do (their jobs, incidents, commit windows),
             // and commit windows that ended.
-            if ticks.is_multiple_of(2) {
+            // With a live link, the poll is only a safety net.
+            if ticks.is_multiple_of(if link.is_some() { OPS_POLL_LINKED } else { 2 }) {
                 carry_out(Effect::LoadOps, &engine, None, &tx);
+            }
+            if ticks.is_multiple_of(2) {
                 // Proposals waiting at this console's gate: their proposer is alive.
                 let jobs = engine.jobs().clone();
                 tokio::spawn(async move {
@@ -351,6 +376,9 @@ fn start_deliverer(engine: &Engine) -> Option<tokio::sync::watch::Sender<bool>> 
 
 /// How often the exercise driver looks at the facts and the facilitator's controls; it wakes
 /// sooner for an inject that falls due sooner.
+/// Ticks (seconds) between reads of the shared state when a live link tells of changes.
+const OPS_POLL_LINKED: u64 = 15;
+
 const EXERCISE_POLL: Duration = Duration::from_millis(250);
 /// How often it looks for an exercise when none is running.
 const EXERCISE_IDLE: Duration = Duration::from_secs(1);

@@ -223,6 +223,8 @@ pub struct State {
     /// The shared state could not be read (why, and since when): the screen shows the last
     /// good read, marked stale.
     pub state_unreadable: Option<(String, DateTime<Utc>)>,
+    /// The live link to a shared PostgreSQL state is down (why, and since when).
+    pub state_link_lost: Option<(String, DateTime<Utc>)>,
     /// Joined an exercise as a player (`warroom exercise join`): only the players' view.
     pub player: bool,
     /// The exercise screen shows the players' view (the facilitator's otherwise).
@@ -252,6 +254,7 @@ impl State {
         let n = config.estate.systems().len();
         let mut state = State {
             state_unreadable: None,
+            state_link_lost: None,
             player: false,
             players_view: false,
             inject_selected: 0,

@@ -96,6 +96,16 @@ pub(super) fn apply(state: &mut State, fact: EngineEvent, now: DateTime<Utc>) ->
             prompt_manual(state);
             Vec::new()
         }
+        EngineEvent::StateLinkLost(why) => {
+            if state.state_link_lost.is_none() {
+                state.state_link_lost = Some((why, now));
+            }
+            Vec::new()
+        }
+        EngineEvent::StateLinkRestored => {
+            state.state_link_lost = None;
+            vec![Effect::LoadOps]
+        }
         EngineEvent::StateUnreadable(why) => {
             // The last good data stays on screen; the header says it is stale, and since when.
             if state.state_unreadable.is_none() {

@@ -63,6 +63,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         && (!ops_shown || area.width >= 160)
         && (state.ops.exercise.is_none() || area.width >= 120)
         && state.state_unreadable.is_none()
+        && state.state_link_lost.is_none()
     {
         first
             .push(Span::styled(format!(" · {} local ({})", local.format("%H:%M"), local.format("%:z")), bar));
@@ -80,6 +81,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         first.push(Span::raw("  "));
         first.push(Span::styled(
             format!(" ✖ STATE UNREADABLE since {} ", since.format("%H:%M:%S")),
+            theme.badge(Severity::Critical),
+        ));
+    }
+    if let Some((_, since)) = &state.state_link_lost
+        && state.state_unreadable.is_none()
+    {
+        first.push(Span::raw("  "));
+        first.push(Span::styled(
+            format!(" ✖ STATE LINK LOST since {} ", since.format("%H:%M:%S")),
             theme.badge(Severity::Critical),
         ));
     }
@@ -205,6 +215,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
     if let Some((why, _)) = &state.state_unreadable {
         second = vec![Span::styled(
             format!(" ✖ state unreadable: {why} · the screen shows the last good read, stale "),
+            theme.danger(),
+        )];
+    } else if let Some((why, _)) = &state.state_link_lost {
+        second = vec![Span::styled(
+            format!(" ✖ state link lost: {why} · reconnecting; the screen shows the last good read, stale "),
             theme.danger(),
         )];
     }
