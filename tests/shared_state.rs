@@ -324,3 +324,61 @@ fn a_console_on_one_host_sees_a_failover_started_on_another_within_a_second() {
     a.type_text("q");
     b.type_text("q");
 }
+
+/// The database stopped and started under a running console: the console says so, keeps the
+/// last good read on screen marked stale, reconnects by itself (its listener and its writer),
+/// and nothing is lost or written twice.
+#[test]
+fn a_database_restarted_under_a_console_is_said_then_reconnected_and_nothing_is_lost() {
+    let Some(cluster) = common::store::PrivateCluster::start("a_database_restarted_under_a_console") else {
+        return;
+    };
+    let Some(t) = common::tmux::Tmux::start("pg-restart", 120, 36) else { return };
+    let s = Setup::new(common::store::Kind::Postgres);
+    std::fs::write(s.path("state-url"), format!("{}\n", cluster.url())).unwrap();
+    let steps = format!(
+        "{DATABASE}[systems.failover]\napproval = \"confirm\"\nsteps = [ {{ name = \"Promote\", run = [\"true\"] }} ]\n"
+    );
+    let config = s.config("", &steps);
+    s.on("host-b", &config).args(["audit", "note", "before"]).assert().success();
+    t.type_text(&format!(
+        "env -u COLORTERM WARROOM_HOST=host-a XDG_STATE_HOME={d} HOME={d} {bin} --config {config}",
+        d = s.dir.path().display(),
+        bin = env!("CARGO_BIN_EXE_warroom"),
+        config = config.display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_text("TIER 1");
+    cluster.down();
+    let lost = t.wait_text("STATE LINK LOST");
+    assert!(
+        lost.contains("TIER 1") && lost.contains("database"),
+        "the last good read stays on screen: {lost}"
+    );
+    assert!(lost.contains("stale"), "and is marked stale: {lost}");
+    cluster.up();
+    t.wait_for("the link back", |s| !s.contains("STATE LINK LOST") && !s.contains("STATE UNREADABLE"));
+    // The console writes again (its writer reconnects): a failover through its gate.
+    t.type_text(":");
+    t.wait_text("tab complete");
+    t.type_text("failover database");
+    t.keys(&["Enter"]);
+    t.wait_text("APPROVAL · Fail over database");
+    t.keys(&["Tab", "Enter"]);
+    t.type_text("J");
+    t.wait_for("the failover done", |s| s.lines().any(|l| l.contains("succeeded") && l.contains("database")));
+    s.on("host-b", &config).args(["audit", "note", "after"]).assert().success();
+    t.type_text("q");
+    let verify = s.on("host-b", &config).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stdout));
+    let records = s.audit(&config);
+    let count = |action: &str| records.iter().filter(|r| r["action"] == action).count();
+    let notes: Vec<&str> = records
+        .iter()
+        .filter(|r| r["action"] == "note")
+        .filter_map(|r| r["details"]["message"].as_str())
+        .collect();
+    assert_eq!(notes, ["after", "before"], "each note once, none lost");
+    assert_eq!(count("failover.started"), 1, "{records:#?}");
+    assert_eq!(count("failover.finished"), 1, "{records:#?}");
+}
