@@ -382,3 +382,173 @@ fn a_database_restarted_under_a_console_is_said_then_reconnected_and_nothing_is_
     assert_eq!(count("failover.started"), 1, "{records:#?}");
     assert_eq!(count("failover.finished"), 1, "{records:#?}");
 }
+
+/// Every row of a table, as text, in its key's order: what a copy must reproduce exactly.
+async fn dump(table: &str, url: Option<&str>, sqlite: &Path) -> Vec<String> {
+    let order = match table {
+        "meta" => "key",
+        "audit_log" => "seq",
+        "backups" => "location, id",
+        "job_locks" => "target, kind",
+        "system_states" => "system",
+        "exercise_events" => "exercise, seq",
+        "outbox" => "key",
+        _ => "id",
+    };
+    let sql = format!("SELECT * FROM {table} ORDER BY {order}");
+    use sqlx::{Column, Connection, Row};
+    fn text<'r, R: Row>(r: &'r R, i: usize) -> String
+    where
+        Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        usize: sqlx::ColumnIndex<R>,
+    {
+        if let Ok(v) = r.try_get::<Option<i64>, _>(i) {
+            return format!("{v:?}");
+        }
+        if let Ok(v) = r.try_get::<Option<String>, _>(i) {
+            return format!("{v:?}");
+        }
+        format!("{:?}", r.try_get::<Option<Vec<u8>>, _>(i).unwrap())
+    }
+    match url {
+        Some(url) => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut c).await.unwrap();
+            rows.iter()
+                .map(|r| {
+                    (0..r.columns().len())
+                        .map(|i| format!("{}={}", r.columns()[i].name(), text(r, i)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect()
+        }
+        None => {
+            let mut c =
+                sqlx::SqliteConnection::connect(&format!("sqlite://{}", sqlite.display())).await.unwrap();
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut c).await.unwrap();
+            rows.iter()
+                .map(|r| {
+                    (0..r.columns().len())
+                        .map(|i| format!("{}={}", r.columns()[i].name(), text(r, i)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect()
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_state_with_backups_incidents_and_audit_records_migrates_to_postgres_exactly() {
+    let Some(cluster) = common::store::postgres_cluster("a_sqlite_state_migrates_to_postgres") else {
+        return;
+    };
+    let s = Setup::new(common::store::Kind::Sqlite);
+    let steps = format!(
+        "{DATABASE}[systems.failover]\napproval = \"none\"\nsteps = [ {{ name = \"Promote\", run = [\"true\"] }} ]\n"
+    );
+    let sqlite_config = s.config("", &steps);
+    for i in 0..5 {
+        s.on("host-a", &sqlite_config).args(["audit", "note", &format!("note {i}")]).assert().success();
+    }
+    let declared = s
+        .on("host-a", &sqlite_config)
+        .args([
+            "incident",
+            "declare",
+            "--type",
+            "infrastructure",
+            "--severity",
+            "sev2",
+            "--systems",
+            "database",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(matches!(declared.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&declared.stderr));
+    s.on("host-a", &sqlite_config).args(["failover", "database"]).assert().success();
+    let state = s.path("warroom");
+    let sqlite = warroom::store::Store::open(&state).await.unwrap();
+    for (i, system) in ["database", "database", "api"].iter().enumerate() {
+        sqlite
+            .upsert_backup(&warroom::store::CatalogEntry {
+                location: "local".into(),
+                id: format!("B{i}"),
+                system: (*system).into(),
+                taken_at: chrono::DateTime::from_timestamp(1_795_000_000 + i as i64 * 60, 0).unwrap(),
+                manifest: format!("{{\"id\":\"B{i}\",\"note\":\"ünïcode ✓\"}}"),
+                verified_at: (i != 2).then(|| chrono::DateTime::from_timestamp(1_795_000_100, 0).unwrap()),
+                deep_verified_at: None,
+                verify_error: (i == 2).then(|| "hash mismatch".to_owned()),
+                trust: "unsigned".into(),
+            })
+            .await
+            .unwrap();
+    }
+    sqlite.close().await;
+    // The team's database, named by the config the copy reads.
+    let url = common::store::fresh_database(&cluster);
+    std::fs::write(s.path("state-url"), format!("{url}\n")).unwrap();
+    let pg_config = s.path("team.toml");
+    std::fs::write(
+        &pg_config,
+        format!(
+            "[console]\noperator = \"alice\"\nstate = \"postgres\"\nstate_url_file = \"{}\"\n{steps}",
+            s.path("state-url").display()
+        ),
+    )
+    .unwrap();
+    let out = s
+        .on("host-a", &pg_config)
+        .args([
+            "state",
+            "migrate",
+            "--from",
+            &format!("sqlite:{}", state.display()),
+            "--to",
+            "postgres",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], true, "{doc}");
+    let db = state.join("warroom.db");
+    for table in warroom::store::copy::TABLES {
+        let (from, to) = (dump(table, None, &db).await, dump(table, Some(&url), &db).await);
+        if *table == "audit_log" {
+            // The copy adds one record at the end of the chain: the migration itself.
+            assert_eq!(to.len(), from.len() + 1, "audit_log");
+            assert_eq!(&to[..from.len()], &from[..], "audit_log copied exactly");
+            assert!(to[from.len()].contains("state.migrated"), "{}", to[from.len()]);
+        } else if *table == "meta" {
+            // The chain's head moved on by that record; the rest is as it was.
+            let keep = |rows: &[String]| {
+                rows.iter().filter(|r| !r.contains("audit.head")).cloned().collect::<Vec<_>>()
+            };
+            assert_eq!(keep(&to), keep(&from), "meta");
+        } else {
+            assert_eq!(to, from, "{table} copied exactly");
+        }
+    }
+    assert!(!dump("backups", None, &db).await.is_empty() && !dump("incidents", None, &db).await.is_empty());
+    // The copied state works: the chain verifies there, and a second copy into it is refused.
+    let verify = s.on("host-b", &pg_config).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stdout));
+    let again = s
+        .on("host-a", &pg_config)
+        .args(["state", "migrate", "--from", &format!("sqlite:{}", state.display()), "--to", "postgres"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds a state"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}

@@ -13,6 +13,7 @@ pub mod ops;
 pub mod plan;
 pub mod programme;
 pub mod sim;
+pub mod state;
 pub mod status;
 
 use std::io::IsTerminal;
@@ -301,10 +302,32 @@ pub enum Command {
         #[command(flatten)]
         at: exercise::Where,
     },
+    /// The state database: copy a one-host SQLite state into a team's PostgreSQL
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
     /// The tamper-evident audit log
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Copy a SQLite state (its jobs, backups catalog, incidents, notices, exercises and audit
+    /// chain) into the empty PostgreSQL state the configuration names, verified after the copy
+    /// (exit 0 copied and verified, 1 failed, 3 bad input)
+    Migrate {
+        /// The state to copy: sqlite:PATH (a state folder, or its warroom.db)
+        #[arg(long, value_name = "sqlite:PATH")]
+        from: String,
+        /// Where to: postgres (console.state_url_env / state_url_file of the configuration)
+        #[arg(long, value_name = "postgres")]
+        to: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -509,6 +532,7 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         }
         Some(Command::Sim { command: SimCommand::List }) => sim::list(cli.config).await,
         Some(Command::Audit { command }) => audit::run(cli.config, command).await,
+        Some(Command::State { command }) => state::run(cli.config, command).await,
         Some(Command::Keygen { out, signing_only }) => backup::keygen(out, signing_only),
         Some(Command::Failover { system, dry_run, yes }) => {
             ops::failover(cli.config, system, false, dry_run, yes).await

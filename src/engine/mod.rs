@@ -66,6 +66,33 @@ async fn open_store(console: &crate::config::ConsoleConfig) -> Result<Store, cra
     }
 }
 
+/// Copy the SQLite state in the folder `dir` (it holds `warroom.db`) into the PostgreSQL state
+/// `console` names, which must be empty; the copy is recorded at the end of the copied chain
+/// (`state.migrated`) and the chain verified.
+pub async fn migrate_state(
+    dir: &Path,
+    console: &crate::config::ConsoleConfig,
+    operator: &str,
+) -> Result<crate::store::copy::CopyReport, EngineError> {
+    let from = Store::open(dir).await?;
+    let to = open_store(console).await?;
+    let mut report = from.copy_into(&to).await?;
+    let copied: u64 = report.tables.iter().map(|(_, n)| n).sum();
+    let record = NewAuditRecord::new(operator, "state.migrated", "state", Outcome::Recorded).details(
+        serde_json::json!({
+            "from": format!("sqlite:{}", dir.join("warroom.db").display()),
+            "rows": copied,
+            "audit_records": report.verification.records,
+            "head": report.verification.head,
+        }),
+    );
+    to.append_audit(&record, chrono::Utc::now()).await?;
+    report.verification = to.verify_audit().await?;
+    from.close().await;
+    to.close().await;
+    Ok(report)
+}
+
 impl Engine {
     /// Open the state store of `config`, and record in the audit log a configuration that
     /// differs from the last run's.

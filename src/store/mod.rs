@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod copy;
 pub mod exercises;
 pub mod failover;
 pub mod incidents;
