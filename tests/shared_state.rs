@@ -412,31 +412,31 @@ async fn dump(table: &str, url: Option<&str>, sqlite: &Path) -> Vec<String> {
         }
         format!("{:?}", r.try_get::<Option<Vec<u8>>, _>(i).unwrap())
     }
+    fn lines<R: Row>(rows: &[R]) -> Vec<String>
+    where
+        for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'r> Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        usize: sqlx::ColumnIndex<R>,
+    {
+        rows.iter()
+            .map(|r| {
+                (0..r.columns().len())
+                    .map(|i| format!("{}={}", r.columns()[i].name(), text(r, i)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
     match url {
         Some(url) => {
             let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut c).await.unwrap();
-            rows.iter()
-                .map(|r| {
-                    (0..r.columns().len())
-                        .map(|i| format!("{}={}", r.columns()[i].name(), text(r, i)))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .collect()
+            lines(&sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut c).await.unwrap())
         }
         None => {
             let mut c =
                 sqlx::SqliteConnection::connect(&format!("sqlite://{}", sqlite.display())).await.unwrap();
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut c).await.unwrap();
-            rows.iter()
-                .map(|r| {
-                    (0..r.columns().len())
-                        .map(|i| format!("{}={}", r.columns()[i].name(), text(r, i)))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .collect()
+            lines(&sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut c).await.unwrap())
         }
     }
 }

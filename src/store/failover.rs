@@ -159,14 +159,8 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (system) DO UPDATE SET state = excluded.state, since = excluded.since, job_id = excluded.job_id, \
              commit_deadline = excluded.commit_deadline, on_timeout = excluded.on_timeout, detail = excluded.detail",
-        )
-        .bind(&row.system)
-        .bind(row.state.name())
-        .bind(ts(&row.since))
-        .bind(&row.job_id)
-        .bind(row.commit_deadline.as_ref().map(ts))
-        .bind(&row.on_timeout)
-        .bind(&row.detail);
+        );
+        let q = bind_state(q, row);
         match audit {
             Some((record, at)) => {
                 self.execute_audited(q, "recording a failover state", record, at, true).await?
@@ -189,15 +183,8 @@ impl Store {
         let q = sqlx::query(
             "UPDATE system_states SET state = $2, since = $3, job_id = $4, commit_deadline = $5, on_timeout = $6, \
              detail = $7 WHERE system = $1 AND state = $8",
-        )
-        .bind(&row.system)
-        .bind(row.state.name())
-        .bind(ts(&row.since))
-        .bind(&row.job_id)
-        .bind(row.commit_deadline.as_ref().map(ts))
-        .bind(&row.on_timeout)
-        .bind(&row.detail)
-        .bind(expected.name());
+        );
+        let q = bind_state(q, row).bind(expected.name());
         let done = self.execute_audited(q, "settling a failover state", audit, at, false).await?;
         Ok(done.rows_affected() == 1)
     }
@@ -264,4 +251,19 @@ impl Store {
             _ => None,
         })
     }
+}
+
+/// A system state's columns, bound as `$1..$7` (system, state, since, job, deadline, default,
+/// detail).
+fn bind_state<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>,
+    row: &'q FailoverRecord,
+) -> sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments> {
+    q.bind(&row.system)
+        .bind(row.state.name())
+        .bind(ts(&row.since))
+        .bind(&row.job_id)
+        .bind(row.commit_deadline.as_ref().map(ts))
+        .bind(&row.on_timeout)
+        .bind(&row.detail)
 }

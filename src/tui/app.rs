@@ -74,6 +74,8 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let mut jobs = engine.jobs().subscribe();
     // A shared PostgreSQL state tells of other hosts' writes as they commit; SQLite is polled.
     let mut link = engine.listen();
+    // Whether the link is up: while it is down, the shared state is polled as often as SQLite.
+    let mut link_up = true;
     // What ran before, and what the repositories hold.
     carry_out(Effect::LoadBackups, &engine, None, &tx);
     {
@@ -135,6 +137,7 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                 Reply::Reloaded(new_engine, config) => {
                     engine = new_engine;
                     link = engine.listen();
+                    link_up = true;
                     // The schedule follows the new configuration.
                     if let Some(s) = scheduler.take() {
                         s.abort();
@@ -184,8 +187,14 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
                     carry_out(Effect::LoadOps, &engine, None, &tx);
                     continue;
                 }
-                Some(crate::engine::StateLink::Lost(why)) => Event::Engine(EngineEvent::StateLinkLost(why)),
-                Some(crate::engine::StateLink::Restored) => Event::Engine(EngineEvent::StateLinkRestored),
+                Some(crate::engine::StateLink::Lost(why)) => {
+                    link_up = false;
+                    Event::Engine(EngineEvent::StateLinkLost(why))
+                }
+                Some(crate::engine::StateLink::Restored) => {
+                    link_up = true;
+                    Event::Engine(EngineEvent::StateLinkRestored)
+                }
                 None => {
                     link = None;
                     continue;
@@ -212,7 +221,7 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
             // What other processes on this state do (their jobs, incidents, commit windows),
             // and commit windows that ended.
             // With a live link, the poll is only a safety net.
-            if ticks.is_multiple_of(if link.is_some() { OPS_POLL_LINKED } else { 2 }) {
+            if ticks.is_multiple_of(if link.is_some() && link_up { OPS_POLL_LINKED } else { 2 }) {
                 carry_out(Effect::LoadOps, &engine, None, &tx);
             }
             if ticks.is_multiple_of(2) {
