@@ -247,10 +247,9 @@ fn a_postgres_state_that_cannot_be_reached_says_so_without_its_password() {
 }
 
 /// Two consoles on two hosts, one PostgreSQL state: a failover approved on host B's console
-/// shows on host A's within a second of its first step starting, three times over (A hears each
-/// through LISTEN/NOTIFY;
-/// its poll, the safety net, is every 15 s, and a 2 s poll would miss the second thrice in
-/// eight runs).
+/// shows on host A's within a second of its first step starting, three times over, approved at
+/// random moments of A's poll cycle (A hears each through LISTEN/NOTIFY; its poll, the safety
+/// net, is every 15 s).
 #[test]
 fn a_console_on_one_host_sees_a_failover_started_on_another_within_a_second() {
     if common::store::postgres_cluster("a_console_on_one_host_sees_a_failover_started_on_another").is_none() {
@@ -304,9 +303,9 @@ fn a_console_on_one_host_sees_a_failover_started_on_another_within_a_second() {
             eventually(Duration::from_secs(15), || started.exists()),
             "the failover of {system} started on host B"
         );
-        // Half the second the issue allows: the console's tick refreshes a Jobs screen in about
-        // one, so only a console that heard the write passes.
-        let deadline = Instant::now() + Duration::from_millis(500);
+        // The second the issue allows. (Idle, the live link shows it in a few milliseconds;
+        // under the whole suite's load on two cores it took over half a second once.)
+        let deadline = Instant::now() + Duration::from_secs(1);
         loop {
             let screen = a.screen();
             if running(&screen) {
@@ -314,7 +313,7 @@ fn a_console_on_one_host_sees_a_failover_started_on_another_within_a_second() {
             }
             assert!(
                 Instant::now() < deadline,
-                "host A's console did not show host B's failover of {system} within half a second:\n{screen}"
+                "host A's console did not show host B's failover of {system} within a second:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
