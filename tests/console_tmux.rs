@@ -283,11 +283,7 @@ steps = [
     t.type_text(&format!("{console}; echo EXITED-$?"));
     t.keys(&["Enter"]);
     t.wait_text("TIER 1");
-    t.type_text(":");
-    t.wait_text("tab complete");
-    t.type_text("failover database");
-    t.keys(&["Enter"]);
-    t.wait_text("APPROVAL · Fail over database");
+    t.open_failover_gate("database");
     t.keys(&["Tab", "Enter"]);
     t.type_text("J");
     // Running, on the Jobs screen (the gate's plan names the step too).

@@ -286,11 +286,7 @@ fn a_console_on_one_host_sees_a_failover_started_on_another_within_a_second() {
     for system in ["database", "queue", "search"] {
         let running = |screen: &str| screen.lines().any(|l| l.contains("running") && l.contains(system));
         b.keys(&["Escape"]);
-        b.type_text(":");
-        b.wait_text("tab complete");
-        b.type_text(&format!("failover {system}"));
-        b.keys(&["Enter"]);
-        b.wait_text(&format!("APPROVAL · Fail over {system}"));
+        b.open_failover_gate(system);
         // Approved at a random moment of host A's 2 s and 15 s poll cycles, so a poll cannot
         // pass this test by keeping step with it.
         let nanos =
@@ -358,11 +354,7 @@ fn a_database_restarted_under_a_console_is_said_then_reconnected_and_nothing_is_
     cluster.up();
     t.wait_for("the link back", |s| !s.contains("STATE LINK LOST") && !s.contains("STATE UNREADABLE"));
     // The console writes again (its writer reconnects): a failover through its gate.
-    t.type_text(":");
-    t.wait_text("tab complete");
-    t.type_text("failover database");
-    t.keys(&["Enter"]);
-    t.wait_text("APPROVAL · Fail over database");
+    t.open_failover_gate("database");
     t.keys(&["Tab", "Enter"]);
     t.type_text("J");
     t.wait_for("the failover done", |s| s.lines().any(|l| l.contains("succeeded") && l.contains("database")));

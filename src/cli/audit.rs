@@ -109,7 +109,9 @@ pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitC
     Ok(code)
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
+/// Pretty JSON for a command's `--json`; a value that cannot be encoded is a failure, never an
+/// empty line.
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
     serde_json::to_string_pretty(value).map_err(|e| CliError::message(format!("cannot encode JSON: {e}"), 1))
 }
 

@@ -55,7 +55,7 @@ pub async fn run(config: Option<PathBuf>, command: StateCommand) -> Result<ExitC
             "tables": report.tables.iter().map(|(t, n)| serde_json::json!({"table": t, "rows": n})).collect::<Vec<_>>(),
             "verification": report.verification,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        println!("{}", super::audit::to_json(&doc)?);
     } else {
         for (table, rows) in &report.tables {
             println!("{table:<20} {rows:>8} rows");

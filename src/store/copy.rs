@@ -38,13 +38,6 @@ pub struct CopyReport {
     pub verification: Verification,
 }
 
-/// One value, as the target's column takes it.
-enum Value {
-    Number(Option<i64>),
-    Text(Option<String>),
-    Bytes(Option<Vec<u8>>),
-}
-
 impl Store {
     /// Copy every row of `self` into `target`, which must hold no state yet.
     pub async fn copy_into(&self, target: &Store) -> Result<CopyReport, StoreError> {
@@ -79,20 +72,13 @@ impl Store {
             let insert =
                 format!("INSERT INTO {table} ({}) VALUES ({})", names.join(", "), placeholders.join(", "));
             for row in &rows {
-                let mut values = Vec::with_capacity(columns.len());
-                for (i, (_, kind)) in columns.iter().enumerate() {
-                    values.push(match kind {
-                        Kind::Number => Value::Number(row.try_get(i).map_err(self.error(doing))?),
-                        Kind::Text => Value::Text(row.try_get(i).map_err(self.error(doing))?),
-                        Kind::Bytes => Value::Bytes(row.try_get(i).map_err(self.error(doing))?),
-                    });
-                }
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(insert.clone()));
-                for v in values {
-                    q = match v {
-                        Value::Number(n) => q.bind(n),
-                        Value::Text(t) => q.bind(t),
-                        Value::Bytes(b) => q.bind(b),
+                for (i, (_, kind)) in columns.iter().enumerate() {
+                    let read = self.error(doing);
+                    q = match kind {
+                        Kind::Number => q.bind(row.try_get::<Option<i64>, _>(i).map_err(read)?),
+                        Kind::Text => q.bind(row.try_get::<Option<String>, _>(i).map_err(read)?),
+                        Kind::Bytes => q.bind(row.try_get::<Option<Vec<u8>>, _>(i).map_err(read)?),
                     };
                 }
                 q.execute(&mut *w).await.map_err(target.error(doing))?;

@@ -70,7 +70,12 @@ async fn listen_loop(url: &str, tx: mpsc::Sender<StateLink>) {
                     return;
                 }
                 let why = loop {
-                    match listener.try_recv().await {
+                    let heard = tokio::select! {
+                        heard = listener.try_recv() => heard,
+                        // The console let go: so does the listener, and its connection.
+                        () = tx.closed() => return,
+                    };
+                    match heard {
                         Ok(Some(n)) => {
                             if n.payload() == token() {
                                 continue;

@@ -57,6 +57,16 @@ impl Tmux {
         self.tmux(&args);
     }
 
+    /// Ask for a failover of `system` on the console's command line, and wait until the
+    /// approval gate shows it (`Tab`, `Enter` approve it there).
+    pub fn open_failover_gate(&self, system: &str) {
+        self.type_text(":");
+        self.wait_text("tab complete");
+        self.type_text(&format!("failover {system}"));
+        self.keys(&["Enter"]);
+        self.wait_text(&format!("APPROVAL · Fail over {system}"));
+    }
+
     pub fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-t", "main"])
     }
