@@ -481,3 +481,174 @@ steps = [ {{ name = "Slow promote", run = ["sh", "-c", "sleep 1.5; echo once >> 
     assert_eq!(s.log(), "once\n", "the procedure ran exactly once");
 }
 }
+
+/// Who may do what (`[[operators]]`): each person's own key, made with `warroom keygen`, and
+/// the public half listed. Returns the configuration's path; key files are `NAME.key`.
+fn config_with_operators(s: &Setup, people: &[(&str, &str)], systems: &str) -> PathBuf {
+    let mut operators = String::new();
+    for (name, role) in people {
+        let key = s.path(&format!("{name}.key"));
+        let made = common::warroom(s.dir.path())
+            .args(["keygen", "--signing-only", "-o"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+        let printed = String::from_utf8_lossy(&made.stdout);
+        let public = printed.split('"').nth(1).unwrap().to_owned();
+        operators.push_str(&format!(
+            "[[operators]]\nname = \"{name}\"\nroles = [\"{role}\"]\nkey = \"{public}\"\n\n"
+        ));
+    }
+    let text = format!(
+        "[console]\nstate_dir = \"{}\"\n{}\n{operators}{systems}",
+        s.path("state").display(),
+        s.store.console_lines(s.dir.path())
+    );
+    let path = s.path("warroom.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `warroom ARGS` as the person whose key is `NAME.key` (nobody named on the command line).
+fn as_person(s: &Setup, config: &Path, name: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("warroom"));
+    cmd.arg("--config")
+        .arg(config)
+        .env_remove("WARROOM_OPERATOR")
+        .env("WARROOM_OPERATOR_KEY_FILE", s.path(&format!("{name}.key")))
+        .env("XDG_STATE_HOME", s.dir.path())
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+const TIER1_DATABASE: &str = r#"
+[[systems]]
+name = "database"
+tier = 1
+[systems.failover]
+approval = "confirm"
+"#;
+
+crate::on_both_stores! {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observers_failover_is_refused_naming_the_role_it_needs(store) {
+    let s = Setup::new(store);
+    let systems = format!("{TIER1_DATABASE}steps = [ {} ]\n", note(&s, "Over", "over"));
+    let config = config_with_operators(&s, &[("olive", "observer"), ("cara", "commander")], &systems);
+    let out = as_person(&s, &config, "olive").args(["failover", "database", "--yes"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "refused at the gate: {said}");
+    assert!(
+        said.contains("olive is an observer: proposing a tier 1 failover needs a commander, an approver or an operator"),
+        "{said}"
+    );
+    // An observer cannot change anything else either.
+    let noted = as_person(&s, &config, "olive").args(["audit", "note", "I was here"]).output().unwrap();
+    assert_eq!(noted.status.code(), Some(2), "{noted:?}");
+    let engine = s.engine(&config).await;
+    assert!(engine.jobs().list(10).await.unwrap().is_empty(), "nothing was proposed");
+    assert_eq!(s.log(), "", "nothing ran");
+    let audit = engine.audit_records(None).await.unwrap();
+    let refused = audit
+        .iter()
+        .find(|r| r.action == "failover.proposed" && r.operator == "olive")
+        .unwrap_or_else(|| panic!("the refusal is audited: {audit:#?}"));
+    assert_eq!(refused.outcome, "refused");
+    assert!(refused.details.contains("\"needs\":[\"commander\",\"approver\",\"operator\"]"), "{}", refused.details);
+    assert!(refused.details.contains("\"roles\":[\"observer\"]"), "{}", refused.details);
+    assert!(audit.iter().any(|r| r.action == "note" && r.operator == "olive" && r.outcome == "refused"));
+    assert!(engine.verify_audit().await.unwrap().problem.is_none());
+}
+}
+
+crate::on_both_stores! {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_proposes_a_tier1_failover_that_only_a_commander_approves(store) {
+    let s = Setup::new(store);
+    let systems = format!("{TIER1_DATABASE}steps = [ {} ]\n", note(&s, "Over", "over"));
+    let people = [("oscar", "operator"), ("ann", "approver"), ("cara", "commander")];
+    let config = config_with_operators(&s, &people, &systems);
+    // Oscar asks; his own approval is refused for his role, and his command waits for a commander.
+    let proposer = as_person(&s, &config, "oscar")
+        .args(["failover", "database", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let engine = s.engine(&config).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let job = loop {
+        let jobs = engine.jobs().list(10).await.unwrap();
+        if let Some(j) = jobs.iter().find(|j| j.state == JobState::Proposed)
+            && engine.audit_records(None).await.unwrap().iter().any(|r| r.action == "failover.approved")
+        {
+            break j.id.clone();
+        }
+        assert!(Instant::now() < deadline, "no proposal waits: {jobs:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // An approver may approve most things, not a tier-1 failover; nor may anyone claim to be
+    // the commander without her key.
+    let ann = as_person(&s, &config, "ann").args(["approve", &job, "--yes"]).output().unwrap();
+    let said = String::from_utf8_lossy(&ann.stderr);
+    assert_eq!(ann.status.code(), Some(2), "{said}");
+    assert!(said.contains("ann is an approver: approving a tier 1 failover needs a commander"), "{said}");
+    let posing = as_person(&s, &config, "ann").args(["--operator", "cara", "approve", &job, "--yes"]).output().unwrap();
+    let said = String::from_utf8_lossy(&posing.stderr);
+    assert_eq!(posing.status.code(), Some(2), "{said}");
+    assert!(said.contains("cannot act as cara: this process acts for ann"), "{said}");
+    assert_eq!(engine.jobs().get(&job).await.unwrap().unwrap().state, JobState::Proposed);
+    // The commander approves from her own process; Oscar's runs it.
+    let cara = as_person(&s, &config, "cara").args(["approve", &job, "--yes"]).output().unwrap();
+    assert!(cara.status.success(), "{cara:?}");
+    let proposed = proposer.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&proposed.stderr);
+    assert!(proposed.status.success(), "{said}");
+    assert!(said.contains("the proposal waits for a commander"), "{said}");
+    assert_eq!(s.log(), "over\n", "ran once");
+    let audit = engine.audit_records(None).await.unwrap();
+    let approvals: Vec<(&str, &str)> = audit
+        .iter()
+        .rev()
+        .filter(|r| r.action == "failover.approved")
+        .map(|r| (r.operator.as_str(), r.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        approvals,
+        [("oscar", "refused"), ("ann", "refused"), ("cara", "refused"), ("cara", "approved")],
+        "the posing as cara is refused under the name claimed; the record says who this process was"
+    );
+    assert!(audit.iter().any(|r| r.action == "failover.proposed" && r.operator == "oscar" && r.outcome == "recorded"));
+    assert!(engine.verify_audit().await.unwrap().problem.is_none());
+}
+}
+
+crate::on_both_stores! {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_shared_host_the_os_user_is_the_operator(store) {
+    let s = Setup::new(store);
+    let me = String::from_utf8(std::process::Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    let text = format!(
+        "[console]\nstate_dir = \"{}\"\n{}\n[[operators]]\nname = \"pat\"\nroles = [\"commander\"]\nos_user = \"{}\"\n{TIER1_DATABASE}steps = [ {} ]\n",
+        s.path("state").display(),
+        s.store.console_lines(s.dir.path()),
+        me.trim(),
+        note(&s, "Over", "over")
+    );
+    let config = s.path("warroom.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = common::warroom(s.dir.path())
+        .env_remove("WARROOM_OPERATOR")
+        .args(["--config"])
+        .arg(&config)
+        .args(["audit", "note", "on the bridge"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("nobody is named"), "the OS user names the operator: {out:?}");
+    let engine = s.engine(&config).await;
+    let audit = engine.audit_records(None).await.unwrap();
+    assert!(audit.iter().any(|r| r.action == "note" && r.operator == "pat"), "recorded as the OS user's operator: {audit:#?}");
+}
+}

@@ -86,6 +86,12 @@ pub async fn run(config: Option<PathBuf>, command: AuditCommand) -> Result<ExitC
             if ok { ExitCode::SUCCESS } else { ExitCode::from(2) }
         }
         AuditCommand::Note { message, target } => {
+            if let Err(refusal) =
+                engine.permit_write(engine.operator(), "a note in the audit log", "note", &target).await
+            {
+                engine.close().await;
+                return Err(CliError::message(format!("refused: {refusal}"), 2));
+            }
             let refused = engine.config().console.read_only;
             let outcome = if refused { Outcome::Refused } else { Outcome::Recorded };
             engine

@@ -122,12 +122,19 @@ pub async fn gate_and_run(
     };
     match engine.approve(&job.id, &operator, &proof).await {
         Ok(_) => {}
-        Err(Refusal::AwaitingSecond { .. }) => {
-            // Two persons: wait here for the second approval, from someone else.
-            eprintln!(
-                "approved by {operator}; the two-person policy needs a second operator: another person runs\n  warroom --operator NAME approve {}\n(waiting; ctrl-c withdraws the proposal)",
-                job.id
-            );
+        Err(waiting @ (Refusal::AwaitingSecond { .. } | Refusal::Role { .. })) => {
+            // Two persons, or a role this operator does not hold: wait here for the approval,
+            // from someone else.
+            let who = match &waiting {
+                Refusal::Role { needs, .. } => format!(
+                    "{waiting}\nthe proposal waits for {}: they approve it from their own console, or run",
+                    needs.either()
+                ),
+                _ => format!(
+                    "approved by {operator}; the two-person policy needs a second operator: another person runs"
+                ),
+            };
+            eprintln!("{who}\n  warroom approve {}\n(waiting; ctrl-c withdraws the proposal)", job.id);
             let approved = tokio::select! {
                 a = engine.jobs().wait_approved(&job.id) => a,
                 _ = tokio::signal::ctrl_c() => {

@@ -69,5 +69,6 @@ pub fn load_config(explicit: Option<&Path>, exit: u8) -> Result<config::Loaded, 
 pub fn override_operator(config: &mut config::Config) {
     if let Some(name) = OPERATOR.get() {
         config.console.operator = name.clone();
+        config.console.operator_named = true;
     }
 }

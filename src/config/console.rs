@@ -143,6 +143,9 @@ pub struct ConsoleSection {
     pub theme: Option<String>,
     /// How old another host's heartbeat may be before its jobs are taken for dead.
     pub heartbeat_timeout: Option<super::values::HumanDuration>,
+    /// The operator's own private key (a remote console): it shows which `[[operators]]`
+    /// entry this console acts for. `WARROOM_OPERATOR_KEY_FILE` overrides it.
+    pub operator_key_file: Option<PathBuf>,
     #[serde(default)]
     pub read_only: bool,
     #[serde(default)]
@@ -154,6 +157,12 @@ pub struct ConsoleSection {
 pub struct ConsoleConfig {
     /// Who acts: recorded in the audit log against every action.
     pub operator: String,
+    /// Whether someone named the operator (the file, `WARROOM_OPERATOR`, `--operator`), or it
+    /// is only the login name. With `[[operators]]`, an unnamed operator is whoever this
+    /// process shows it is (its OS user, its key).
+    pub operator_named: bool,
+    /// The operator's private key (`console.operator_key_file`, `WARROOM_OPERATOR_KEY_FILE`).
+    pub operator_key_file: Option<PathBuf>,
     /// Local files: logs, restores, the catalog's anchor; and the SQLite database.
     pub state_dir: PathBuf,
     /// The database that holds the state.
@@ -215,11 +224,10 @@ impl ConsoleSection {
     /// state in `$XDG_STATE_HOME/warroom` (or `~/.local/state/warroom`). A relative `state_dir`
     /// is relative to the configuration file's folder.
     pub fn resolve(&self, config_dir: &Path, env: &dyn Environment) -> ConsoleConfig {
-        let operator = self
-            .operator
-            .clone()
-            .filter(|o| !o.trim().is_empty())
-            .or_else(|| env.var("WARROOM_OPERATOR"))
+        let named =
+            self.operator.clone().filter(|o| !o.trim().is_empty()).or_else(|| env.var("WARROOM_OPERATOR"));
+        let operator_named = named.is_some();
+        let operator = named
             .or_else(|| env.var("USER"))
             .or_else(|| env.var("LOGNAME"))
             .unwrap_or_else(|| UNKNOWN_OPERATOR.to_owned());
@@ -232,8 +240,14 @@ impl ConsoleSection {
             (Some("postgres"), Ok(Some(url))) => StateStore::Postgres(url),
             _ => StateStore::Sqlite,
         };
+        let operator_key_file = env
+            .var("WARROOM_OPERATOR_KEY_FILE")
+            .map(PathBuf::from)
+            .or_else(|| self.operator_key_file.as_ref().map(|f| config_dir.join(expand_home(f, env))));
         ConsoleConfig {
             operator,
+            operator_named,
+            operator_key_file,
             state_dir,
             state,
             heartbeat_timeout: self

@@ -5,6 +5,7 @@
 //! types, unknown keys, inline secrets, semantic checks) into one [`Report`] instead of
 //! stopping at the first.
 
+pub mod access;
 pub mod backup;
 pub mod console;
 pub mod decision;
@@ -66,6 +67,8 @@ pub const SECTIONS: &[&str] = &[
     "processes",
     "risks",
     "sites",
+    "operators",
+    "permissions",
 ];
 
 /// A loaded, checked configuration.
@@ -97,6 +100,8 @@ pub struct Config {
     pub programme: programme::Programme,
     /// The continuity plan: processes (the impact analysis), risks, sites.
     pub plan: crate::model::plan::Plan,
+    /// Who the war room's people are and which roles may propose and approve what.
+    pub access: crate::model::access::Access,
 }
 
 impl Config {
@@ -278,6 +283,12 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
     let programme =
         programme::resolve(sections.programme, &sections.test_results, &system_names, &mut report);
     let plan = plan::resolve(sections.plan, &estate, &mut report);
+    let named = sections.console.operator.as_deref().map(|o| (o, doc.value_span(&["console", "operator"])));
+    let access = access::resolve(&sections.operators, &sections.permissions, named, &mut report);
+    if access.enforced() {
+        // Who acts is whoever the process shows it is (its OS user, its key).
+        report.diagnostics.retain(|d| !d.message.starts_with("nobody is named as the operator"));
+    }
     report.locate_keys();
     report.sort();
     if report.has_errors() {
@@ -301,6 +312,7 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
             notify,
             programme,
             plan,
+            access,
         },
         report,
     })
@@ -321,6 +333,8 @@ struct Sections {
     programme: Option<Vec<programme::ProgrammeEntry>>,
     test_results: programme::TestResultsSection,
     plan: plan::PlanSections,
+    operators: Vec<access::OperatorWritten>,
+    permissions: access::PermissionsSection,
 }
 
 /// Send each top-level key to the module of its section.
@@ -340,6 +354,8 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
         programme: None,
         test_results: programme::TestResultsSection::default(),
         plan: plan::PlanSections::default(),
+        operators: Vec::new(),
+        permissions: access::PermissionsSection::new(),
     };
     for (key, node) in doc.root.iter() {
         let name: &str = key.get_ref();
@@ -363,6 +379,8 @@ fn read_sections(doc: &Document<'_>, report: &mut Report) -> Sections {
             "processes" => sections.plan.processes = read_list(doc, name, node, report),
             "risks" => sections.plan.risks = read_list(doc, name, node, report),
             "sites" => sections.plan.sites = read_list(doc, name, node, report),
+            "operators" => sections.operators = read_list(doc, name, node, report),
+            "permissions" => sections.permissions = read(doc, name, node, report).unwrap_or_default(),
             _ => report.push(unknown_section(name, key.span())),
         }
     }

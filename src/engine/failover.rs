@@ -315,6 +315,13 @@ impl Engine {
         if snapshot.state.finished() {
             return Err(format!("job {job} is {}: there is nothing to answer", snapshot.state));
         }
+        // Who may start it may steer it.
+        if let Some(spec) = self.jobs.spec(job).await.map_err(|e| e.to_string())? {
+            let rule = (spec.action(), self.tier_for(&spec), crate::model::access::Step::Propose);
+            self.permit(operator, rule, &format!("job.{signal}"), &snapshot.target)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         self.store
             .send_signal(job, signal, argument, operator, self.now())
             .await
@@ -328,8 +335,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Commit a failover in its commit window: the standby is now the system.
+    /// `operator` commits a failover in its commit window: who may approve a failover of the
+    /// system's tier may commit it.
     pub async fn commit(&self, system: &str, operator: &str) -> Result<String, String> {
+        if let Some(s) = self.config.estate.system(system) {
+            let rule = (crate::model::Action::Failover, s.tier, crate::model::access::Step::Approve);
+            self.permit(operator, rule, "failover.commit", system).await.map_err(|e| e.to_string())?;
+        }
+        self.commit_configured(system, operator).await
+    }
+
+    /// Commit a failover in its commit window: the standby is now the system.
+    async fn commit_configured(&self, system: &str, operator: &str) -> Result<String, String> {
         if self.config.console.read_only {
             let _ =
                 self.audit(NewAuditRecord::new(operator, "failover.commit", system, Outcome::Refused)).await;
@@ -382,9 +399,13 @@ impl Engine {
                 .await;
             if row.on_timeout.as_deref() == Some("failback") {
                 match self.plan_procedure(&row.system, true).await {
-                    Ok((spec, plan)) => match self.propose(&spec, plan, who).await {
+                    Ok((spec, plan)) => match self.propose_configured(&spec, plan, who).await {
                         Ok(job) => {
-                            if self.approve(&job.id, who, &super::jobs::Proof::CommitDefault).await.is_ok() {
+                            if self
+                                .approve_configured(&job.id, who, &super::jobs::Proof::CommitDefault)
+                                .await
+                                .is_ok()
+                            {
                                 self.spawn_job(&job.id);
                                 done.push(format!(
                                     "{}: commit window ended, failing back ({})",
@@ -401,7 +422,7 @@ impl Engine {
                         done.push(format!("{}: commit window ended; cannot fail back: {e}", row.system))
                     }
                 }
-            } else if let Ok(m) = self.commit(&row.system, who).await {
+            } else if let Ok(m) = self.commit_configured(&row.system, who).await {
                 done.push(format!("{m} (the commit window ended)"));
             }
         }

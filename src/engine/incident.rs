@@ -185,6 +185,9 @@ impl Engine {
         operator: &str,
     ) -> Result<IncidentRecord, String> {
         self.check_affected(systems)?;
+        self.permit_write(operator, "declaring an incident", "incident.declared", "-")
+            .await
+            .map_err(|e| e.to_string())?;
         if self.config.console.read_only {
             let _ =
                 self.audit(NewAuditRecord::new(operator, "incident.declared", "-", Outcome::Refused)).await;
@@ -248,6 +251,9 @@ impl Engine {
 
     pub async fn incident_note(&self, incident: &str, text: &str, operator: &str) -> Result<(), String> {
         let i = self.incident(Some(incident)).await?;
+        self.permit_write(operator, "a note on an incident", "incident.note", &i.id)
+            .await
+            .map_err(|e| e.to_string())?;
         self.audit(
             NewAuditRecord::new(operator, "incident.note", &i.id, Outcome::Recorded)
                 .details(serde_json::json!({ "note": text })),
@@ -264,6 +270,9 @@ impl Engine {
         operator: &str,
     ) -> Result<String, String> {
         let i = self.incident(Some(incident)).await?;
+        self.permit_write(operator, "closing an incident", "incident.closed", &i.id)
+            .await
+            .map_err(|e| e.to_string())?;
         if !self
             .store
             .close_incident(&i.id, operator, self.now(), summary)

@@ -6,6 +6,7 @@
 
 pub use crate::store::listen::StateLink;
 
+pub mod access;
 pub mod assessment;
 pub mod backup;
 pub mod comms;
@@ -49,6 +50,20 @@ pub struct Engine {
     adapt: Option<Adapt>,
     /// The job pool, shared by every clone: jobs outlive a reload.
     jobs: Arc<jobs::JobPool>,
+    /// Who this process acts for (`[[operators]]`), found at open and at each reload.
+    identity: Arc<access::Identity>,
+}
+
+/// Find who `config`'s process acts for; an operator nobody named is the one it shows it is.
+fn identify(config: &mut Config) -> access::Identity {
+    let identity =
+        access::identify(&config.access, config.console.operator_key_file.as_deref(), &access::os_user());
+    if let access::Identity::Proven { name, .. } = &identity
+        && !config.console.operator_named
+    {
+        config.console.operator = name.clone();
+    }
+    identity
 }
 
 /// The store the console configuration names: SQLite in the state folder, or the PostgreSQL
@@ -100,13 +115,14 @@ impl Engine {
         Self::open_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Engine, EngineError> {
+    pub async fn open_with_clock(mut config: Config, clock: Arc<dyn Clock>) -> Result<Engine, EngineError> {
+        let identity = Arc::new(identify(&mut config));
         let store = open_store(&config.console).await?;
         let jobs = Arc::new(
             jobs::JobPool::new(store.clone(), clock.clone())
                 .with_heartbeat_timeout(config.console.heartbeat_timeout),
         );
-        let engine = Engine { config: Arc::new(config), store, clock, adapt: None, jobs };
+        let engine = Engine { config: Arc::new(config), store, clock, adapt: None, jobs, identity };
         engine.note_config_change().await?;
         engine.settle_stopped().await?;
         Ok(engine)
@@ -192,7 +208,9 @@ impl Engine {
         if let Some(adapt) = &self.adapt {
             adapt(&mut config);
         }
+        let identity = Arc::new(identify(&mut config));
         let engine = Engine {
+            identity,
             config: Arc::new(config),
             store: self.store.clone(),
             clock: self.clock.clone(),

@@ -27,6 +27,9 @@ impl Engine {
                         `warroom review --as NAME --note \"reviewed with the owners; R-03 re-scored\"`"
                 .into());
         }
+        self.permit_write(self.operator(), "recording a plan review", "plan.reviewed", "plan")
+            .await
+            .map_err(|e| e.to_string())?;
         let review = PlanReview {
             at: self.now(),
             reviewer: reviewer.trim().to_owned(),

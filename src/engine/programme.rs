@@ -283,6 +283,9 @@ impl Engine {
         if self.config.console.read_only {
             return Err("console.read_only is set: test results cannot be pruned from here".into());
         }
+        self.permit_write(operator, "pruning test results", "test_results.pruned", "programme")
+            .await
+            .map_err(|e| e.to_string())?;
         let now = self.now();
         let keep = chrono::Duration::from_std(self.config.programme.keep).unwrap_or(chrono::Duration::MAX);
         let oldest_allowed = now - keep;

@@ -3,6 +3,7 @@
 //! Nothing here does I/O or reads the clock: every function that depends on time takes `now`.
 //! Everything hard to get right lives here, where it can be tested exhaustively.
 
+pub mod access;
 pub mod approval;
 pub mod audit;
 pub mod backup;

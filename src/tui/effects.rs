@@ -5,6 +5,7 @@
 
 use crate::config::{LoadError, ProcessEnv};
 use crate::engine::Engine;
+use crate::engine::jobs::Refusal;
 use crate::sim::SimHandle;
 use tokio::sync::mpsc;
 
@@ -136,6 +137,11 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
                 engine.spawn_job(&id);
                 jobs_reply(&engine).await
             }
+            // Someone else approves it (a role this operator lacks, the second of two persons):
+            // the proposal waits for them on the jobs screen.
+            Err(refusal @ (Refusal::Role { .. } | Refusal::AwaitingSecond { .. })) => Reply::Event(
+                EngineEvent::ActionFailed(format!("{refusal}; the proposal {id} waits for them")),
+            ),
             Err(refusal) => {
                 let _ = engine.cancel_proposal(&id, engine.operator()).await;
                 Reply::Event(EngineEvent::ActionFailed(format!("not approved, nothing ran: {refusal}")))
@@ -145,7 +151,7 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
             Ok(()) => jobs_reply(&engine).await,
             Err(e) => Reply::Event(EngineEvent::ActionFailed(e.to_string())),
         },
-        Effect::CancelJob { id } => match engine.jobs().cancel_running(&id, engine.operator()).await {
+        Effect::CancelJob { id } => match engine.cancel_job(&id, engine.operator()).await {
             Ok(()) => jobs_reply(&engine).await,
             Err(e) => Reply::Event(EngineEvent::ActionFailed(format!("cannot cancel {id}: {e}"))),
         },

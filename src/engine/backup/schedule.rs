@@ -139,14 +139,14 @@ impl Engine {
     }
 
     pub(in crate::engine) async fn start_scheduled(&self, spec: &JobSpec, plan: Plan) -> Option<String> {
-        let job = match self.propose(spec, plan, "scheduler").await {
+        let job = match self.propose_configured(spec, plan, "scheduler").await {
             Ok(j) => j,
             Err(e) => {
                 tracing::warn!(error = %e, "the scheduler could not propose a job");
                 return None;
             }
         };
-        match self.approve(&job.id, "scheduler", &Proof::Scheduled).await {
+        match self.approve_configured(&job.id, "scheduler", &Proof::Scheduled).await {
             Ok(_) => {
                 self.spawn_job(&job.id);
                 Some(job.id)

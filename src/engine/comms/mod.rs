@@ -721,6 +721,9 @@ impl Engine {
 
     /// Queue a test message (`warroom notify test`): its rows and audit record, one write.
     pub async fn queue_test(&self, c: &Composition) -> Result<usize, String> {
+        self.permit_write(self.operator(), "sending a test message", "notify.test", "-")
+            .await
+            .map_err(|e| e.to_string())?;
         let now = self.now();
         let rows = c
             .recipients

@@ -142,6 +142,9 @@ impl Engine {
         if self.config.console.read_only {
             return Err("console.read_only is set: an exercise cannot be started from here".into());
         }
+        self.permit_write(operator, "starting an exercise", "exercise.started", "-")
+            .await
+            .map_err(|e| e.to_string())?;
         let now = self.now();
         let n = self
             .store
@@ -266,6 +269,9 @@ impl Engine {
     /// Carry out a facilitator's (or a player's) control on the open exercise.
     pub async fn control_exercise(&self, control: Control, operator: &str) -> Result<ExerciseView, String> {
         let view = self.running().await?;
+        self.permit_write(operator, "steering an exercise", "exercise.control", &view.record.id)
+            .await
+            .map_err(|e| e.to_string())?;
         let s = view.scenario();
         let now = self.now();
         let inject = |id: &str| {

@@ -149,6 +149,9 @@ impl Engine {
         operator: &str,
     ) -> Result<(AfterAction, Vec<String>), String> {
         let view = self.running().await?;
+        self.permit_write(operator, "ending an exercise", "exercise.ended", &view.record.id)
+            .await
+            .map_err(|e| e.to_string())?;
         let now = self.now();
         let mut lines = Vec::new();
         let mut cleared = Vec::new();
@@ -770,6 +773,9 @@ impl Engine {
 
     /// Close corrective action `id` with its evidence (often a re-test).
     pub async fn close_action(&self, id: &str, evidence: &str, operator: &str) -> Result<(), String> {
+        self.permit_write(operator, "closing a corrective action", "action.closed", id)
+            .await
+            .map_err(|e| e.to_string())?;
         if evidence.trim().is_empty() {
             return Err(
                 "closing a corrective action takes its evidence: --evidence \"re-tested in EX-…: passed\""

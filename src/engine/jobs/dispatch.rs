@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::Engine;
 use crate::engine::jobs::{JobContext, JobSnapshot, JobSpec, Plan, Proof, Refusal};
+use crate::model::access::Step;
 
 impl Engine {
     /// The signals sent to the running job `ctx` since it last looked. One that cannot be read
@@ -26,8 +27,22 @@ impl Engine {
         }
     }
 
-    /// Propose a job: the policy for its action and the system's tier applies.
+    /// Propose a job for `operator`: who may propose it (`[[operators]]`, `[permissions]`) and
+    /// the policy for its action and the system's tier apply.
     pub async fn propose(&self, spec: &JobSpec, plan: Plan, operator: &str) -> Result<JobSnapshot, Refusal> {
+        let rule = (spec.action(), self.tier_for(spec), Step::Propose);
+        self.permit(operator, rule, &format!("{}.proposed", spec.kind()), spec.system()).await?;
+        self.propose_configured(spec, plan, operator).await
+    }
+
+    /// Propose work the configuration starts (the schedule, a commit window's default): no
+    /// person acts, so no role is checked.
+    pub(in crate::engine) async fn propose_configured(
+        &self,
+        spec: &JobSpec,
+        plan: Plan,
+        operator: &str,
+    ) -> Result<JobSnapshot, Refusal> {
         self.check_scope(spec, operator).await?;
         let policy = self.policy_for(spec);
         let job = self.jobs.propose(spec, plan, policy, operator, self.config.console.read_only).await?;
@@ -50,14 +65,19 @@ impl Engine {
         self.jobs.propose_in_plan(spec, plan, policy, operator, parent, self.config.console.read_only).await
     }
 
-    pub fn policy_for(&self, spec: &JobSpec) -> crate::model::ApprovalPolicy {
+    /// The tier a spec's rules follow: its system's; a plan's most critical system's.
+    pub fn tier_for(&self, spec: &JobSpec) -> crate::model::Tier {
         let tier_of = |name: &str| self.config.estate.system(name).map(|s| s.tier);
-        let tier = match spec {
-            // A plan is as critical as its most critical system.
+        match spec {
             JobSpec::Recover { systems, .. } => systems.iter().filter_map(|s| tier_of(s)).min(),
             _ => tier_of(spec.system()),
         }
-        .unwrap_or(crate::model::Tier::Four);
+        .unwrap_or(crate::model::Tier::Four)
+    }
+
+    pub fn policy_for(&self, spec: &JobSpec) -> crate::model::ApprovalPolicy {
+        // A plan is as critical as its most critical system.
+        let tier = self.tier_for(spec);
         // A procedure may set its own policy.
         if let JobSpec::Failover { system, failback } = spec
             && let Some(policy) = self.procedure(system, *failback).ok().and_then(|p| p.approval)
@@ -69,12 +89,50 @@ impl Engine {
         if spec.needs_typed_proof() { policy.max(crate::model::ApprovalPolicy::Typed) } else { policy }
     }
 
+    /// `operator`'s approval of job `id`: who may approve it (`[[operators]]`, `[permissions]`),
+    /// then the gate's policy.
     pub async fn approve(&self, id: &str, operator: &str, proof: &Proof) -> Result<JobSnapshot, Refusal> {
+        let Some(spec) = self.jobs.spec(id).await? else { return Err(Refusal::Missing) };
+        let rule = (spec.action(), self.tier_for(&spec), Step::Approve);
+        self.permit(operator, rule, &format!("{}.approved", spec.kind()), spec.system()).await?;
+        self.approve_configured(id, operator, proof).await
+    }
+
+    /// The approval the configuration gives (`Proof::Scheduled`, `Proof::CommitDefault`): no
+    /// person acts, so no role is checked; the policy still is.
+    pub(in crate::engine) async fn approve_configured(
+        &self,
+        id: &str,
+        operator: &str,
+        proof: &Proof,
+    ) -> Result<JobSnapshot, Refusal> {
         self.jobs.approve(id, operator, proof, self.config.console.read_only).await
     }
 
+    /// Withdraw or turn down a proposal: who may cancel (`[permissions] cancel`), or its
+    /// proposer.
     pub async fn cancel_proposal(&self, id: &str, operator: &str) -> Result<(), Refusal> {
+        let Some(job) = self.jobs.get(id).await? else { return Err(Refusal::Missing) };
+        if job.proposed_by != operator {
+            let tier =
+                self.jobs.spec(id).await?.map(|s| self.tier_for(&s)).unwrap_or(crate::model::Tier::Four);
+            let rule = (crate::model::Action::Cancel, tier, Step::Propose);
+            self.permit(operator, rule, &format!("{}.cancelled", job.kind), &job.target).await?;
+        }
         self.jobs.cancel_proposal(id, operator).await
+    }
+
+    /// `operator` stops a running job of this process: who may cancel it (`[permissions]
+    /// cancel`), or whoever proposed or approved it.
+    pub async fn cancel_job(&self, id: &str, operator: &str) -> Result<(), Refusal> {
+        let Some(job) = self.jobs.get(id).await? else { return Err(Refusal::Missing) };
+        if job.proposed_by != operator && job.approved_by.as_deref() != Some(operator) {
+            let tier =
+                self.jobs.spec(id).await?.map(|s| self.tier_for(&s)).unwrap_or(crate::model::Tier::Four);
+            let rule = (crate::model::Action::Cancel, tier, Step::Propose);
+            self.permit(operator, rule, &format!("{}.cancel", job.kind), &job.target).await?;
+        }
+        self.jobs.cancel_running(id, operator).await
     }
 
     /// Run the approved job `id` to its end.

@@ -261,6 +261,24 @@ pub enum Refusal {
         system: String,
         exercise: String,
     },
+    /// `[[operators]]`: the operator's roles do not include one that `what` needs.
+    Role {
+        operator: String,
+        has: crate::model::access::Roles,
+        needs: crate::model::access::Roles,
+        what: String,
+    },
+    /// `[[operators]]` exists and does not name this operator: read-only.
+    Unlisted {
+        operator: String,
+        what: String,
+        needs: crate::model::access::Roles,
+    },
+    /// This process cannot show it acts for the operator named: `why`.
+    NotProven {
+        operator: String,
+        why: String,
+    },
     Store(String),
 }
 
@@ -288,6 +306,23 @@ impl fmt::Display for Refusal {
                 "{operator} already approved or proposed this job: the two-person policy needs a second, different operator"
             ),
             Refusal::Missing => f.write_str("there is no such job"),
+            Refusal::Role { operator, has, needs, what } => write!(
+                f,
+                "{operator} is {}: {what} needs {} (the roles are in [[operators]], the rules in [permissions])",
+                has.both(),
+                needs.either()
+            ),
+            Refusal::Unlisted { operator, what, needs } => write!(
+                f,
+                "{operator} is not in [[operators]], and an operator not listed is read-only: {what} needs {}; \
+                 add an [[operators]] entry for {operator} with a role",
+                needs.either()
+            ),
+            Refusal::NotProven { operator, why } => write!(
+                f,
+                "this process cannot act as {operator}: {why}. An operator is shown by their OS user on a shared \
+                 host, or by their own key on a remote console (console.operator_key_file or WARROOM_OPERATOR_KEY_FILE)"
+            ),
             Refusal::Held(e) | Refusal::Store(e) => f.write_str(e),
         }
     }
