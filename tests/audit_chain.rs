@@ -1,166 +1,206 @@
 //! The audit chain through the real binary: tampering is found and named, concurrent writers
-//! from two processes lose nothing, configuration changes are recorded.
+//! from two processes lose nothing, configuration changes are recorded. The tampering tests
+//! run on both stores (SQLite and PostgreSQL, tests/common/store.rs): an attacker with the
+//! database's credentials is found the same way on either.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use common::store::Kind;
 use common::{example_config, warroom};
 
-/// A state dir with `n` notes written through the binary (plus the config.changed record).
-fn state_with_notes(n: usize) -> tempfile::TempDir {
-    let state = tempfile::tempdir().unwrap();
-    for i in 0..n {
-        warroom(state.path())
-            .arg("--config")
-            .arg(example_config())
-            .args(["audit", "note", &format!("note {i}"), "--target", "database"])
-            .assert()
-            .success();
+/// The example configuration's state on `store`: its folder, and the configuration (the
+/// example's, pointed at that store).
+struct Chain {
+    dir: tempfile::TempDir,
+    store: Kind,
+    config: PathBuf,
+}
+
+impl Chain {
+    fn new(store: Kind) -> Chain {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(example_config()).unwrap();
+        let text =
+            text.replacen("[console]\n", &format!("[console]\n{}", store.console_lines(dir.path())), 1);
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, text).unwrap();
+        Chain { dir, store, config }
     }
-    state
-}
 
-fn verify(state: &Path) -> (i32, String) {
-    let out =
-        warroom(state).arg("--config").arg(example_config()).args(["audit", "verify"]).output().unwrap();
-    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-async fn tamper(state: &Path, sql: &[&'static str]) {
-    let url = format!("sqlite://{}", state.join("warroom/warroom.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    for statement in sql {
-        sqlx::query(*statement).execute(&pool).await.unwrap();
+    /// A state with `n` notes written through the binary (plus the config.changed record).
+    fn with_notes(store: Kind, n: usize) -> Chain {
+        let chain = Chain::new(store);
+        for i in 0..n {
+            chain
+                .warroom()
+                .args(["audit", "note", &format!("note {i}"), "--target", "database"])
+                .assert()
+                .success();
+        }
+        chain
     }
-    pool.close().await;
+
+    fn warroom(&self) -> assert_cmd::Command {
+        let mut cmd = warroom(self.dir.path());
+        cmd.arg("--config").arg(&self.config);
+        cmd
+    }
+
+    fn verify(&self) -> (i32, String) {
+        let out = self.warroom().args(["audit", "verify"]).output().unwrap();
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The state's database, opened by hand as an attacker with its credentials would.
+    async fn database(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let url = match self.store {
+            Kind::Sqlite => format!("sqlite://{}", self.dir.path().join("warroom/warroom.db").display()),
+            Kind::Postgres => {
+                std::fs::read_to_string(self.dir.path().join("state-url")).unwrap().trim().to_owned()
+            }
+        };
+        sqlx::AnyPool::connect(&url).await.unwrap()
+    }
+
+    async fn tamper(&self, sql: &[&'static str]) {
+        let pool = self.database().await;
+        for statement in sql {
+            sqlx::query(*statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+
+    /// Rewrite record `seq`'s operator and recompute its hash with the documented scheme, as
+    /// an attacker who read docs/ARCHITECTURE.md would.
+    async fn forge(&self, seq: i64) {
+        use sha2::{Digest, Sha256};
+        use sqlx::Row;
+        let pool = self.database().await;
+        let row = sqlx::query(
+            "SELECT at, action, target, details, outcome, prev_hash FROM audit_log WHERE seq = $1",
+        )
+        .bind(seq)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let fields: Vec<String> = (0..6).map(|i| row.try_get::<String, _>(i).unwrap()).collect();
+        let canonical = serde_json::json!([
+            seq, fields[0], "mallory", fields[1], fields[2], fields[3], fields[4], fields[5]
+        ]);
+        let hash = format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()));
+        sqlx::query("UPDATE audit_log SET operator = 'mallory', hash = $1 WHERE seq = $2")
+            .bind(hash)
+            .bind(seq)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
 }
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn an_intact_chain_verifies() {
-    let state = state_with_notes(3);
-    let (code, out) = verify(state.path());
+async fn an_intact_chain_verifies(store) {
+    let chain = Chain::with_notes(store, 3);
+    let (code, out) = chain.verify();
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.trim_end().split(", head").next(), Some("audit log OK: 4 records, chain intact"));
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn a_changed_field_names_the_record() {
-    let state = state_with_notes(5);
-    tamper(state.path(), &["UPDATE audit_log SET operator = 'mallory' WHERE seq = 3"]).await;
-    let (code, out) = verify(state.path());
+async fn a_changed_field_names_the_record(store) {
+    let chain = Chain::with_notes(store, 5);
+    chain.tamper(&["UPDATE audit_log SET operator = 'mallory' WHERE seq = 3"]).await;
+    let (code, out) = chain.verify();
     assert_eq!(code, 2, "{out}");
     assert_eq!(
         out.trim(),
         "audit log TAMPERED: record #3 was altered: its contents no longer match its hash"
     );
 }
-
-/// Rewrite record `seq`'s operator and recompute its hash with the documented scheme, as an
-/// attacker who read docs/ARCHITECTURE.md would.
-async fn forge(state: &Path, seq: i64) {
-    use sha2::{Digest, Sha256};
-    use sqlx::Row;
-    let url = format!("sqlite://{}", state.join("warroom/warroom.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let row =
-        sqlx::query("SELECT at, action, target, details, outcome, prev_hash FROM audit_log WHERE seq = $1")
-            .bind(seq)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    let fields: Vec<String> = (0..6).map(|i| row.try_get::<String, _>(i).unwrap()).collect();
-    let canonical =
-        serde_json::json!([seq, fields[0], "mallory", fields[1], fields[2], fields[3], fields[4], fields[5]]);
-    let hash = format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()));
-    sqlx::query("UPDATE audit_log SET operator = 'mallory', hash = $1 WHERE seq = $2")
-        .bind(hash)
-        .bind(seq)
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
 }
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn a_rewritten_record_with_a_recomputed_hash_is_still_found() {
+async fn a_rewritten_record_with_a_recomputed_hash_is_still_found(store) {
     // The next record's link gives it away...
-    let state = state_with_notes(5);
-    forge(state.path(), 3).await;
-    let (code, out) = verify(state.path());
+    let chain = Chain::with_notes(store, 5);
+    chain.forge(3).await;
+    let (code, out) = chain.verify();
     assert_eq!(code, 2, "{out}");
     assert_eq!(out.trim(), "audit log TAMPERED: record #3 was altered: record #4 no longer links to it");
     // ...and for the newest record, the head kept beside the chain does.
-    let state = state_with_notes(2);
-    forge(state.path(), 3).await;
-    let (code, out) = verify(state.path());
+    let chain = Chain::with_notes(store, 2);
+    chain.forge(3).await;
+    let (code, out) = chain.verify();
     assert_eq!(code, 2, "{out}");
     assert_eq!(
         out.trim(),
         "audit log TAMPERED: record #3 was altered: it no longer matches the head recorded beside the chain"
     );
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn a_deleted_row_names_the_record() {
-    let state = state_with_notes(5);
-    tamper(state.path(), &["DELETE FROM audit_log WHERE seq = 4"]).await;
-    let (code, out) = verify(state.path());
+async fn a_deleted_row_names_the_record(store) {
+    let chain = Chain::with_notes(store, 5);
+    chain.tamper(&["DELETE FROM audit_log WHERE seq = 4"]).await;
+    let (code, out) = chain.verify();
     assert_eq!(code, 2, "{out}");
     assert_eq!(out.trim(), "audit log TAMPERED: record #4 was removed from the chain");
 
-    let state = state_with_notes(5);
-    tamper(state.path(), &["DELETE FROM audit_log WHERE seq IN (1, 2)"]).await;
-    let (_, out) = verify(state.path());
+    let chain = Chain::with_notes(store, 5);
+    chain.tamper(&["DELETE FROM audit_log WHERE seq IN (1, 2)"]).await;
+    let (_, out) = chain.verify();
     assert_eq!(out.trim(), "audit log TAMPERED: records #1 to #2 were removed from the chain");
 
-    let state = state_with_notes(5);
-    tamper(state.path(), &["DELETE FROM audit_log WHERE seq = 6"]).await;
-    let (code, out) = verify(state.path());
+    let chain = Chain::with_notes(store, 5);
+    chain.tamper(&["DELETE FROM audit_log WHERE seq = 6"]).await;
+    let (code, out) = chain.verify();
     assert_eq!(code, 2, "{out}");
     assert_eq!(out.trim(), "audit log TAMPERED: record #6 was removed from the chain");
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn swapped_rows_name_the_record() {
-    let state = state_with_notes(5);
-    tamper(
-        state.path(),
-        &[
+async fn swapped_rows_name_the_record(store) {
+    let chain = Chain::with_notes(store, 5);
+    chain
+        .tamper(&[
             "UPDATE audit_log SET seq = -1 WHERE seq = 3",
             "UPDATE audit_log SET seq = 3 WHERE seq = 4",
             "UPDATE audit_log SET seq = 4 WHERE seq = -1",
-        ],
-    )
-    .await;
-    let (code, out) = verify(state.path());
+        ])
+        .await;
+    let (code, out) = chain.verify();
     assert_eq!(code, 2, "{out}");
     assert_eq!(
         out.trim(),
         "audit log TAMPERED: record #3 is out of order: it was written after the record now at #4"
     );
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn verify_json_names_the_problem() {
-    let state = state_with_notes(2);
-    tamper(
-        state.path(),
-        &["UPDATE audit_log SET details = '{\"message\":\"nothing happened\"}' WHERE seq = 2"],
-    )
-    .await;
-    let out = warroom(state.path())
-        .arg("--config")
-        .arg(example_config())
-        .args(["audit", "verify", "--json"])
-        .output()
-        .unwrap();
+async fn verify_json_names_the_problem(store) {
+    let chain = Chain::with_notes(store, 2);
+    chain.tamper(&["UPDATE audit_log SET details = '{\"message\":\"nothing happened\"}' WHERE seq = 2"]).await;
+    let out = chain.warroom().args(["audit", "verify", "--json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema"], "warroom.audit-verify/1");
     assert_eq!(v["ok"], false);
     assert_eq!(v["problem"], serde_json::json!({"problem": "altered", "seq": 2}));
+}
 }
 
 #[test]
@@ -189,7 +229,13 @@ fn two_processes_writing_at_once_lose_nothing() {
     for w in writers {
         w.join().unwrap();
     }
-    let (code, out) = verify(state.path());
+    let out = warroom(state.path())
+        .arg("--config")
+        .arg(example_config())
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    let (code, out) = (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned());
     assert_eq!(code, 0, "{out}");
     let list = warroom(state.path())
         .arg("--config")
@@ -267,43 +313,40 @@ fn read_only_refuses_notes_and_audits_the_refusal() {
 
 #[tokio::test]
 async fn a_row_whose_columns_no_longer_decode_is_named_not_a_crash() {
-    let state = state_with_notes(5);
-    tamper(state.path(), &["UPDATE audit_log SET operator = X'FF00' WHERE seq = 3"]).await;
-    let (code, out) = verify(state.path());
+    // SQLite keeps any bytes in a text column; PostgreSQL refuses them at the write.
+    let chain = Chain::with_notes(Kind::Sqlite, 5);
+    chain.tamper(&["UPDATE audit_log SET operator = X'FF00' WHERE seq = 3"]).await;
+    let (code, out) = chain.verify();
     assert_eq!(code, 2, "{out}");
     assert_eq!(
         out.trim(),
         "audit log TAMPERED: record #3 was altered: its contents no longer match its hash"
     );
-    let list =
-        warroom(state.path()).arg("--config").arg(example_config()).args(["audit", "list"]).output().unwrap();
+    let list = chain.warroom().args(["audit", "list"]).output().unwrap();
     assert_eq!(list.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&list.stderr);
     assert!(stderr.contains("an audit record cannot be read; run `warroom audit verify`"), "{stderr}");
 }
 
+crate::on_both_stores! {
 #[tokio::test]
-async fn removing_the_tail_and_its_head_is_still_noticed() {
-    let state = state_with_notes(5);
-    tamper(
-        state.path(),
-        &["DELETE FROM audit_log WHERE seq >= 5", "DELETE FROM meta WHERE key = 'audit.head'"],
-    )
-    .await;
-    let (code, out) = verify(state.path());
+async fn removing_the_tail_and_its_head_is_still_noticed(store) {
+    let chain = Chain::with_notes(store, 5);
+    chain.tamper(&["DELETE FROM audit_log WHERE seq >= 5", "DELETE FROM meta WHERE key = 'audit.head'"]).await;
+    let (code, out) = chain.verify();
     assert_eq!(code, 2, "{out}");
     assert!(
         out.contains("the chain's recorded head is missing: records after #4 may have been removed"),
         "{out}"
     );
 }
+}
 
 #[tokio::test]
 async fn a_hand_changed_schema_is_explained_not_dumped() {
-    let state = state_with_notes(1);
-    tamper(state.path(), &["DROP TABLE meta"]).await;
-    let out =
-        warroom(state.path()).arg("--config").arg(example_config()).args(["audit", "list"]).output().unwrap();
+    let chain = Chain::with_notes(Kind::Sqlite, 1);
+    chain.tamper(&["DROP TABLE meta"]).await;
+    let out = chain.warroom().args(["audit", "list"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is damaged (its tables were changed by hand: no such table: meta)"), "{stderr}");
@@ -344,10 +387,10 @@ fn processes_starting_together_record_a_config_change_once() {
 #[test]
 fn state_is_private_to_its_owner() {
     use std::os::unix::fs::PermissionsExt;
-    let state = state_with_notes(1);
+    let chain = Chain::with_notes(Kind::Sqlite, 1);
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&state.path().join("warroom")), 0o700);
-    assert_eq!(mode(&state.path().join("warroom/warroom.db")), 0o600);
+    assert_eq!(mode(&chain.dir.path().join("warroom")), 0o700);
+    assert_eq!(mode(&chain.dir.path().join("warroom/warroom.db")), 0o600);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The backup engine end to end, in process: real folders, a real S3 server (s3s-fs) on
-//! loopback, real age keys. Each test builds its own estate in a temporary folder.
+//! loopback, real age keys. Each test builds its own estate in a temporary folder. The catalog's
+//! tests (a chain, verify, prune, the RPO of a damaged chain) run on both stores.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -122,9 +123,10 @@ async fn a_command_source_round_trips() {
     assert_eq!(engine.backups(Some("files")).await.unwrap().len(), 1, "the failed run left no backup");
 }
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_and_incremental_chain_restores_exactly() {
-    let e = Estate::new();
+async fn a_full_and_incremental_chain_restores_exactly(store) {
+    let e = Estate::on(store);
     let data = e.data();
     for i in 0..40 {
         write(&data.join(format!("logs/app-{i}.log")), format!("line {i}\n").repeat(200).as_bytes());
@@ -167,6 +169,7 @@ async fn a_full_and_incremental_chain_restores_exactly() {
     restore(&engine, &backups[0].manifest.id, &to_old).await;
     assert_eq!(std::fs::read(to_old.join("gone.txt")).unwrap(), b"deleted later\n");
     assert_eq!(std::fs::read(to_old.join("change.txt")).unwrap(), b"before\n");
+}
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,9 +243,10 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flipped_byte_fails_verify_naming_the_location_and_backup_and_restore_refuses() {
-    let e = Estate::new();
+async fn a_flipped_byte_fails_verify_naming_the_location_and_backup_and_restore_refuses(store) {
+    let e = Estate::on(store);
     write(&e.data().join("ledger.csv"), "date,amount\n2026-11-26,100\n".repeat(5000).as_bytes());
     let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
     let engine = e.engine(&config).await;
@@ -274,6 +278,7 @@ async fn a_flipped_byte_fails_verify_naming_the_location_and_backup_and_restore_
         .unwrap_err();
     assert!(err.contains(&id), "{err}");
     assert!(!e.path("restored").exists(), "nothing half-restored is left looking complete");
+}
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,9 +329,10 @@ async fn a_fresh_state_directory_lists_verifies_and_restores_from_the_repositori
     assert_eq!(std::fs::read(to.join("a.txt")).unwrap(), b"from the repository\n");
 }
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn prune_keeps_what_the_policy_keeps_and_deletes_the_rest_everywhere() {
-    let e = Estate::new();
+async fn prune_keeps_what_the_policy_keeps_and_deletes_the_rest_everywhere(store) {
+    let e = Estate::on(store);
     write(&e.data().join("a.txt"), b"v1\n");
     let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
     let engine = e.engine(&config).await;
@@ -345,6 +351,7 @@ async fn prune_keeps_what_the_policy_keeps_and_deletes_the_rest_everywhere() {
     engine.refresh_catalog(None).await;
     let dirs = std::fs::read_dir(e.path("repo/warroom/files")).unwrap().count();
     assert_eq!(dirs, 2, "deleted from the repository, not only the catalog");
+}
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -484,9 +491,10 @@ async fn an_incremental_is_never_built_on_a_chain_a_location_lacks() {
     assert!(plan.lines.iter().any(|l| l.contains("full because")), "{:?}", plan.lines);
 }
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_incremental_on_a_damaged_full_does_not_count_for_the_rpo() {
-    let e = Estate::new();
+async fn an_incremental_on_a_damaged_full_does_not_count_for_the_rpo(store) {
+    let e = Estate::on(store);
     write(&e.data().join("ledger.csv"), "date,amount\n2026-11-26,100\n".repeat(5000).as_bytes());
     let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "incremental", "");
     let engine = e.engine(&config).await;
@@ -509,6 +517,7 @@ async fn an_incremental_on_a_damaged_full_does_not_count_for_the_rpo() {
     assert_eq!(engine.newest_verified().await.unwrap().get("files"), None, "nothing of it can be restored");
     let standing = engine.standings().await.unwrap().into_iter().find(|s| s.system == "files").unwrap();
     assert_eq!(standing.newest_verified, None);
+}
 }
 
 /// The runbook's restore lines, copied from the Markdown as an operator would and run with `sh`,

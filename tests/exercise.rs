@@ -1,7 +1,8 @@
 //! Exercises end to end in process: a scenario run headless on a manual clock (offsets, triggers,
 //! a contingency, pause, the report's measured times); a tabletop that changes nothing; a
 //! functional exercise that fails over a system in scope on the simulated estate, refuses one
-//! out of scope and whose cleanup check names the system left failed over.
+//! out of scope and whose cleanup check names the system left failed over. Each on both stores
+//! (SQLite and PostgreSQL, tests/common/store.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -24,8 +25,8 @@ use warroom::sim::{Fault, SimEstate, SimHandle};
 
 /// The demo's estate on a simulated estate of its own, its procedures pointed at the estate's
 /// control API (kept alive by the returned handle).
-async fn on_the_simulated_estate(dir: &Path) -> (Engine, SimEstate, impl Sized) {
-    let mut config = demo_config(dir);
+async fn on_the_simulated_estate(dir: &Path, store: common::store::Kind) -> (Engine, SimEstate, impl Sized) {
+    let mut config = demo_config(dir, store);
     let sim =
         SimEstate::start(config.estate.systems().iter().map(|s| (s.name.clone(), s.depends_on.clone())))
             .await
@@ -39,9 +40,10 @@ async fn on_the_simulated_estate(dir: &Path) -> (Engine, SimEstate, impl Sized) 
 }
 
 /// The demo's configuration (config.toml.example), its state in `dir`.
-fn demo_config(dir: &Path) -> Config {
+fn demo_config(dir: &Path, store: common::store::Kind) -> Config {
     let mut config = warroom::sim::demo::load(None, &ProcessEnv).unwrap().config;
     config.console.state_dir = dir.join("state");
+    store.apply(&mut config, dir);
     config.console.operator = "fac".into();
     config
 }
@@ -140,12 +142,13 @@ contingency_for = "I-4"
 title = "Still nothing sent"
 "#;
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scenario_runs_on_a_manual_clock() {
+async fn a_scenario_runs_on_a_manual_clock(store) {
     let dir = tempfile::tempdir().unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap();
     let clock = Arc::new(ManualClock::new(t0));
-    let engine = Engine::open_with_clock(demo_config(dir.path()), clock.clone()).await.unwrap();
+    let engine = Engine::open_with_clock(demo_config(dir.path(), store), clock.clone()).await.unwrap();
     let path = scenario(dir.path(), "clockwork.toml", MANUAL);
     start(&engine, &path, 1.0).await;
     let none = Facts::default();
@@ -259,6 +262,7 @@ async fn a_scenario_runs_on_a_manual_clock() {
     assert!(md.contains("S (proposed P: the scribe was missing)"), "{md}");
     assert!(engine.open_exercise().await.unwrap().is_none());
 }
+}
 
 const TABLETOP: &str = r#"
 name = "Talk it through"
@@ -274,10 +278,11 @@ type = "event"
 title = "Go"
 "#;
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tabletop_changes_nothing() {
+async fn a_tabletop_changes_nothing(store) {
     let dir = tempfile::tempdir().unwrap();
-    let (engine, sim, _control) = on_the_simulated_estate(dir.path()).await;
+    let (engine, sim, _control) = on_the_simulated_estate(dir.path(), store).await;
     start(&engine, &scenario(dir.path(), "t.toml", TABLETOP), 1.0).await;
 
     // A failover passes the gate and is recorded: nothing runs, the standby is not promoted.
@@ -317,6 +322,7 @@ async fn a_tabletop_changes_nothing() {
     }
     assert!(engine.verify_audit().await.unwrap().ok());
 }
+}
 
 const FUNCTIONAL: &str = r#"
 name = "Fail the database over"
@@ -343,10 +349,11 @@ within = "10m"
 objectives = ["O-1"]
 "#;
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_functional_exercise_fails_over_in_scope_and_nothing_else() {
+async fn a_functional_exercise_fails_over_in_scope_and_nothing_else(store) {
     let dir = tempfile::tempdir().unwrap();
-    let (engine, sim, _control) = on_the_simulated_estate(dir.path()).await;
+    let (engine, sim, _control) = on_the_simulated_estate(dir.path(), store).await;
     let injector = SimInjector(sim.handle());
     start(&engine, &scenario(dir.path(), "f.toml", FUNCTIONAL), 1.0).await;
     let d = engine.drive_exercise(&Facts::default(), Some(&injector)).await.unwrap().unwrap();
@@ -438,4 +445,5 @@ async fn a_functional_exercise_fails_over_in_scope_and_nothing_else() {
         lines.iter().any(|l| l.contains("testing programme: a functional test of database")),
         "{lines:?}"
     );
+}
 }

@@ -88,7 +88,37 @@ pub fn identify(access: &Access, key_file: Option<&Path>, user: &str) -> Identit
     }
 }
 
+/// What the console's header says of who acts: their roles, or that they may only watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// "commander", "approver+operator", "not listed", "not shown to be alice".
+    pub label: String,
+    /// Nothing this operator does would be allowed (observer, not listed, not proven).
+    pub read_only: bool,
+}
+
 impl Engine {
+    /// The operator's standing under `[[operators]]` (`None` without the list).
+    pub fn standing(&self) -> Option<Standing> {
+        let access = &self.config.access;
+        if !access.enforced() {
+            return None;
+        }
+        let operator = self.operator();
+        let (label, read_only) = match (access.operator(operator), &*self.identity) {
+            (None, _) => ("not listed".to_owned(), true),
+            (Some(_), Identity::Proven { name, .. }) if name != operator => {
+                (format!("not shown to be {operator}"), true)
+            }
+            (Some(_), Identity::Unproven { .. }) => (format!("not shown to be {operator}"), true),
+            (Some(entry), _) => {
+                let acting = Roles::of(&[Role::Commander, Role::Approver, Role::Operator]);
+                (entry.roles.names().join("+"), !entry.roles.meets(acting))
+            }
+        };
+        Some(Standing { label, read_only })
+    }
+
     /// Who this process acts for.
     pub fn identity(&self) -> &Identity {
         &self.identity

@@ -109,6 +109,8 @@ pub struct ReloadedConfig {
     pub warnings: usize,
     /// The theme files, read again (`None`: keep the ones loaded).
     pub themes: Option<ThemeCatalog>,
+    /// Who acts, under `[[operators]]` (the engine's answer for the new configuration).
+    pub standing: Option<crate::engine::access::Standing>,
 }
 
 impl ReloadedConfig {
@@ -121,6 +123,7 @@ impl ReloadedConfig {
             plan: config.plan.clone(),
             warnings,
             themes: None,
+            standing: None,
         }
     }
 }

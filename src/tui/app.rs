@@ -43,6 +43,7 @@ pub async fn run(engine: Engine, options: Options) -> std::io::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let themes = ThemeCatalog::for_config(engine.config(), super::theme::truecolor());
     let mut state = State::new(engine.config(), themes, options.mode, no_color, engine.now());
+    state.set_standing(engine.standing());
     if options.player {
         state.player = true;
         state.screen = super::state::Screen::Exercise;

@@ -87,6 +87,7 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
                 let warnings = loaded.report.warnings().count();
                 let mut config = ReloadedConfig::from_config(new_engine.config(), warnings);
                 config.themes = Some(ThemeCatalog::for_config(new_engine.config(), truecolor()));
+                config.standing = new_engine.standing();
                 Reply::Reloaded(new_engine, Box::new(config))
             }
             Err(LoadError::Invalid(report)) => {

@@ -168,6 +168,8 @@ pub struct AuditView {
 
 #[derive(Debug, Clone)]
 pub struct State {
+    /// Who acts, under `[[operators]]`: their roles, or that they may only watch.
+    pub standing: Option<crate::engine::access::Standing>,
     pub estate: Estate,
     pub config_path: PathBuf,
     pub console: ConsoleConfig,
@@ -243,6 +245,17 @@ pub struct State {
 }
 
 impl State {
+    /// Who acts (`[[operators]]`): an observer's, an unlisted or an unproven operator's console
+    /// says READ-ONLY, as one with `console.read_only` does.
+    pub fn set_standing(&mut self, standing: Option<crate::engine::access::Standing>) {
+        if standing.as_ref().is_some_and(|s| s.read_only) {
+            self.mode = Mode::ReadOnly;
+        } else if self.mode == Mode::ReadOnly && !self.console.read_only {
+            self.mode = Mode::Live;
+        }
+        self.standing = standing;
+    }
+
     pub fn new(
         config: &Config,
         themes: ThemeCatalog,
@@ -253,6 +266,7 @@ impl State {
         let (theme, warning) = themes.pick(&config.console.theme);
         let n = config.estate.systems().len();
         let mut state = State {
+            standing: None,
             state_unreadable: None,
             state_link_lost: None,
             player: false,

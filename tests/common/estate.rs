@@ -13,10 +13,16 @@ pub struct Estate {
     pub dir: tempfile::TempDir,
     pub public: String,
     pub signer: String,
+    /// Where the state is kept (SQLite in `state`, or a PostgreSQL database of its own).
+    pub store: super::store::Kind,
 }
 
 impl Estate {
     pub fn new() -> Estate {
+        Estate::on(super::store::Kind::Sqlite)
+    }
+
+    pub fn on(store: super::store::Kind) -> Estate {
         let dir = tempfile::tempdir().unwrap();
         let identity = age::x25519::Identity::generate();
         let public = identity.to_public().to_string();
@@ -31,7 +37,7 @@ impl Estate {
         std::fs::set_permissions(dir.path().join("signing.key"), std::fs::Permissions::from_mode(0o600))
             .unwrap();
         std::fs::write(dir.path().join("signing.pub"), signing.public().file_text()).unwrap();
-        Estate { dir, public, signer: signing.public().encoded() }
+        Estate { dir, public, signer: signing.public().encoded(), store }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -47,6 +53,7 @@ impl Estate {
 [console]
 operator = "tester"
 state_dir = "{d}/state"
+{store}
 
 [encryption]
 recipients = ["{public}"]
@@ -72,7 +79,8 @@ locations = LOCATIONS
 retention = {{ keep_last = 2 }}
 "#,
             public = self.public,
-            signer = self.signer
+            signer = self.signer,
+            store = self.store.console_lines(self.dir.path()),
         );
         let locations = if extra.contains("[[locations]]") { r#"["nas", "cloud"]"# } else { r#"["nas"]"# };
         let path = self.path("warroom.toml");

@@ -231,3 +231,16 @@ impl Drop for PrivateCluster {
             .output();
     }
 }
+
+impl Kind {
+    /// Point a configuration built in code (not read from a file) at this store, its state
+    /// kept under `dir` as `console_lines` keeps it.
+    pub fn apply(self, config: &mut warroom::config::Config, dir: &Path) {
+        if self == Kind::Postgres {
+            let _ = self.console_lines(dir);
+            config.console.state = warroom::config::console::StateStore::Postgres(
+                warroom::config::secrets::SecretSource::File(dir.join("state-url")),
+            );
+        }
+    }
+}

@@ -212,6 +212,7 @@ pub(super) fn apply(state: &mut State, fact: EngineEvent, now: DateTime<Utc>) ->
                 (false, m) => m,
             };
             state.console = reloaded.console;
+            state.set_standing(reloaded.standing);
             state.approval = reloaded.approval;
             state.plan = reloaded.plan;
             state.process_selected = state.process_selected.min(state.plan.processes.len().saturating_sub(1));

@@ -290,6 +290,19 @@ fn a_reload_that_removes_the_open_system_goes_home() {
 }
 
 #[test]
+fn an_observers_console_says_read_only_and_a_reload_to_a_role_lifts_it() {
+    use crate::engine::access::Standing;
+    let mut s = state();
+    s.set_standing(Some(Standing { label: "observer".into(), read_only: true }));
+    assert_eq!(s.mode, Mode::ReadOnly);
+    let mut reloaded = ReloadedConfig::from_config(&config(EXAMPLE), 0);
+    reloaded.standing = Some(Standing { label: "commander".into(), read_only: false });
+    run(&mut s, [Action::Engine(crate::tui::action::EngineEvent::ConfigReloaded(Box::new(reloaded)))]);
+    assert_eq!(s.mode, Mode::Live);
+    assert_eq!(s.standing.as_ref().map(|s| s.label.as_str()), Some("commander"));
+}
+
+#[test]
 fn read_only_shows_in_the_mode() {
     let mut text = EXAMPLE.replace("read_only = false", "read_only = true");
     text.push('\n');

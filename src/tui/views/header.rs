@@ -31,6 +31,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
         Span::styled(" ", bar),
         Span::styled(format!(" {} ", text::mode(state.mode)), theme.badge(mode)),
         Span::styled(format!("  op {}", state.console.operator), bar),
+        Span::styled(state.standing.as_ref().map(|s| format!(" · {}", s.label)).unwrap_or_default(), bar),
         Span::styled(format!("   {} UTC", now.format("%H:%M:%S")), bar),
     ];
     // An exercise says so on every screen, in its own style, right after the mode.
