@@ -543,3 +543,86 @@ async fn a_sqlite_state_with_backups_incidents_and_audit_records_migrates_to_pos
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+/// `[[operators]]` for `people` (name, role), each with a key of their own made by `warroom
+/// keygen` in the test's folder as `NAME.key`.
+fn operators_with_keys(s: &Setup, people: &[(&str, &str)]) -> String {
+    let mut toml = String::new();
+    for (name, role) in people {
+        let made = warroom(s.dir.path())
+            .args(["keygen", "--signing-only", "-o"])
+            .arg(s.path(&format!("{name}.key")))
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+        let public = String::from_utf8_lossy(&made.stdout).split('"').nth(1).unwrap().to_owned();
+        toml.push_str(&format!(
+            "[[operators]]\nname = \"{name}\"\nroles = [\"{role}\"]\nkey = \"{public}\"\n\n"
+        ));
+    }
+    toml
+}
+
+crate::on_both_stores! {
+/// Who may do what, in the console: an operator's console asks for a tier-1 failover, which
+/// only a commander approves; the proposal waits; the commander approves it from her own
+/// console (another host), and the operator's console runs it.
+#[test]
+fn a_commander_approves_from_her_console_what_an_operator_proposed_on_his(store) {
+    let s = Setup::new(store);
+    let text = format!(
+        "[console]\n{}\n{}{DATABASE}[systems.failover]\napproval = \"confirm\"\nsteps = [ {{ name = \"Promote\", run = [\"sh\", \"-c\", \"echo once >> '{}'\"] }} ]\n",
+        s.store.console_lines(s.dir.path()),
+        operators_with_keys(&s, &[("oscar", "operator"), ("cara", "commander")]),
+        s.path("steps.log").display()
+    );
+    let config = s.path("warroom.toml");
+    std::fs::write(&config, text).unwrap();
+    let console = |who: &str, host: &str| {
+        format!(
+            "env -u COLORTERM -u WARROOM_OPERATOR WARROOM_OPERATOR_KEY_FILE={key} WARROOM_HOST={host} XDG_STATE_HOME={d} HOME={d} {bin} --config {config}",
+            key = s.path(&format!("{who}.key")).display(),
+            d = s.dir.path().display(),
+            bin = env!("CARGO_BIN_EXE_warroom"),
+            config = config.display()
+        )
+    };
+    let Some(oscar) = common::tmux::Tmux::start(&format!("oscar-{store:?}"), 120, 36) else { return };
+    let cara = common::tmux::Tmux::start(&format!("cara-{store:?}"), 120, 36).unwrap();
+    for (t, who, host) in [(&oscar, "oscar", "host-a"), (&cara, "cara", "host-b")] {
+        t.type_text(&console(who, host));
+        t.keys(&["Enter"]);
+        t.wait_text("TIER 1");
+        t.wait_text(&format!("op {who} · {}", if who == "oscar" { "operator" } else { "commander" }));
+    }
+    oscar.open_failover_gate("database");
+    oscar.keys(&["Tab", "Enter"]);
+    oscar.wait_text("oscar is an operator: approving a tier 1 failover needs a commander");
+    cara.type_text("J");
+    cara.wait_for("oscar's proposal on the commander's console", |sc| {
+        sc.lines().any(|l| l.contains("database") && l.contains("proposed"))
+    });
+    cara.keys(&["Enter"]);
+    cara.wait_text("APPROVAL · Fail over database");
+    cara.keys(&["Tab", "Enter"]);
+    // Oscar's console runs what it proposed.
+    oscar.type_text("J");
+    oscar.wait_for("the failover run by oscar's console", |sc| {
+        sc.lines().any(|l| l.contains("database") && l.contains("succeeded"))
+    });
+    assert_eq!(std::fs::read_to_string(s.path("steps.log")).unwrap(), "once\n");
+    let list = s.on("host-c", &config).args(["audit", "list", "--json"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let approvals: Vec<(String, String)> = doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .filter(|r| r["action"] == "failover.approved")
+        .map(|r| (r["operator"].as_str().unwrap().to_owned(), r["outcome"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(approvals, [("oscar".into(), "refused".into()), ("cara".into(), "approved".into())]);
+    oscar.type_text("q");
+    cara.type_text("q");
+}
+}

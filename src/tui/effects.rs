@@ -135,7 +135,11 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
         }
         Effect::Approve { id, proof } => match engine.approve(&id, engine.operator(), &proof).await {
             Ok(_) => {
-                engine.spawn_job(&id);
+                // Another live process proposed it (another console, a command waiting at its
+                // gate): it runs it. Else this one does.
+                if !engine.jobs().owner_alive(&id).await.unwrap_or(false) {
+                    engine.spawn_job(&id);
+                }
                 jobs_reply(&engine).await
             }
             // Someone else approves it (a role this operator lacks, the second of two persons):
@@ -264,6 +268,10 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
 
 /// The shared state: failover states, the open incident and its timeline, the jobs.
 async fn ops_reply(engine: &Engine) -> Reply {
+    // What this console proposed and someone approved elsewhere, it runs now.
+    if let Err(e) = engine.run_approved_here().await {
+        tracing::warn!(error = %e, "cannot look for this console's proposals approved elsewhere");
+    }
     match read_ops(engine).await {
         Ok(ops) => Reply::Event(EngineEvent::Ops(Box::new(ops))),
         Err(e) => Reply::Event(EngineEvent::StateUnreadable(e.to_string())),

@@ -153,6 +153,16 @@ impl Engine {
         self.jobs.run(id, &operator, timeout, move |ctx| async move { engine.execute(spec, ctx).await }).await
     }
 
+    /// Start this process's proposals that someone else approved meanwhile (from their own
+    /// console, or `warroom approve`): their ids.
+    pub async fn run_approved_here(&self) -> Result<Vec<String>, crate::engine::EngineError> {
+        let ids = self.jobs.approved_here().await?;
+        for id in &ids {
+            self.spawn_job(id);
+        }
+        Ok(ids)
+    }
+
     /// Start running the approved job `id` in the background.
     pub fn spawn_job(&self, id: &str) -> tokio::task::JoinHandle<Result<JobSnapshot, Refusal>> {
         let engine = self.clone();

@@ -38,6 +38,9 @@ pub struct JobPool {
     events: broadcast::Sender<JobEvent>,
     limits: Mutex<HashMap<JobKind, Arc<Semaphore>>>,
     running: Mutex<HashMap<String, Running>>,
+    /// Every job this process has begun to run: each runs once here, however many paths ask
+    /// (the approver's own effect, a poll finding it approved elsewhere).
+    started: Mutex<std::collections::HashSet<String>>,
     host: String,
     /// How old another host's heartbeat may be before its owner is taken for dead.
     gone_after: Duration,
@@ -99,6 +102,7 @@ impl JobPool {
             events,
             limits: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
+            started: Mutex::new(std::collections::HashSet::new()),
             host: hostname(),
             gone_after: OWNER_GONE_AFTER,
         }
@@ -526,6 +530,9 @@ impl JobPool {
         if row.state != JobState::Approved {
             return Err(Refusal::NotWaiting { state: row.state });
         }
+        if !self.started.lock().map(|mut s| s.insert(id.to_owned())).unwrap_or(false) {
+            return Err(Refusal::NotWaiting { state: JobState::Running });
+        }
         let _permit =
             self.semaphore(row.kind).acquire_owned().await.map_err(|e| Refusal::Store(e.to_string()))?;
         let (host, now, gone_after) = (self.host.clone(), self.clock.now(), self.gone_after);
@@ -675,6 +682,23 @@ impl JobPool {
             (Some(_), Some(_)) => heartbeat_fresh(row.heartbeat_at, self.clock.now(), self.gone_after),
             _ => false,
         })
+    }
+
+    /// This process's proposals that were approved elsewhere (another console, `warroom
+    /// approve`) and that it has not begun to run: the proposer runs what it proposed.
+    pub async fn approved_here(&self) -> Result<Vec<String>, EngineError> {
+        let me = i64::from(std::process::id());
+        let started = self.started.lock().map(|s| s.clone()).unwrap_or_default();
+        Ok(self
+            .store
+            .jobs(200)
+            .await?
+            .into_iter()
+            .filter(|r| r.state == JobState::Approved)
+            .filter(|r| r.owner_host.as_deref() == Some(self.host.as_str()) && r.owner_pid == Some(me))
+            .filter(|r| !started.contains(&r.id))
+            .map(|r| r.id)
+            .collect())
     }
 
     /// Tell the store this process is alive: every unfinished job it owns gets a fresh

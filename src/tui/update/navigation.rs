@@ -349,6 +349,21 @@ pub(super) fn jobs_command(state: &mut State, command: KeyCommand, now: DateTime
         KeyCommand::Bottom if n > 0 => *sel = n - 1,
         KeyCommand::PageDown if n > 0 => *sel = (*sel + page).min(n - 1),
         KeyCommand::PageUp => *sel = sel.saturating_sub(page),
+        // A proposal waiting for an approval (this console's, or another host's): its gate.
+        KeyCommand::Open => {
+            let Some(job) = state.jobs.get(state.job_selected).cloned() else { return Vec::new() };
+            if job.state != crate::engine::jobs::JobState::Proposed {
+                say(
+                    state,
+                    MessageLevel::Info,
+                    format!("job {} is {}: there is nothing to approve", job.id, job.state),
+                    now,
+                );
+                return Vec::new();
+            }
+            state.gate_queue.push_back(job);
+            super::facts::open_next_gate(state);
+        }
         KeyCommand::CancelJob => {
             let Some(job) = state.jobs.get(state.job_selected).cloned() else { return Vec::new() };
             if job.state != crate::engine::jobs::JobState::Running {

@@ -138,6 +138,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, now: 
             KeyCommand::Back,
             KeyCommand::Up,
             KeyCommand::Down,
+            KeyCommand::Open,
             KeyCommand::CancelJob,
             KeyCommand::Help,
             KeyCommand::Quit,
