@@ -598,6 +598,21 @@ async fn an_operator_proposes_a_tier1_failover_that_only_a_commander_approves(st
     let said = String::from_utf8_lossy(&posing.stderr);
     assert_eq!(posing.status.code(), Some(2), "{said}");
     assert!(said.contains("cannot act as cara: this process acts for ann"), "{said}");
+    // Nor may anyone withdraw Oscar's proposal by claiming his name: his own may, only his.
+    let rejecting = as_person(&s, &config, "ann").args(["--operator", "oscar", "reject", &job]).output().unwrap();
+    let said = String::from_utf8_lossy(&rejecting.stderr);
+    assert_eq!(rejecting.status.code(), Some(2), "{said}");
+    assert!(said.contains("cannot act as oscar: this process acts for ann"), "{said}");
+    let nobody = common::warroom(s.dir.path())
+        .env("WARROOM_OPERATOR", "oscar")
+        .args(["--config"])
+        .arg(&config)
+        .args(["reject", &job])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&nobody.stderr);
+    assert_eq!(nobody.status.code(), Some(2), "{said}");
+    assert!(said.contains("cannot act as oscar"), "{said}");
     assert_eq!(engine.jobs().get(&job).await.unwrap().unwrap().state, JobState::Proposed);
     // The commander approves from her own process; Oscar's runs it.
     let cara = as_person(&s, &config, "cara").args(["approve", &job, "--yes"]).output().unwrap();

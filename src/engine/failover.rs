@@ -315,13 +315,16 @@ impl Engine {
         if snapshot.state.finished() {
             return Err(format!("job {job} is {}: there is nothing to answer", snapshot.state));
         }
-        // Who may start it may steer it.
-        if let Some(spec) = self.jobs.spec(job).await.map_err(|e| e.to_string())? {
-            let rule = (spec.action(), self.tier_for(&spec), crate::model::access::Step::Propose);
-            self.permit(operator, rule, &format!("job.{signal}"), &snapshot.target)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+        // Who may start it may steer it (a spec this version cannot read: a tier-1 failover's rule).
+        let rule = match self.jobs.spec(job).await {
+            Ok(Some(spec)) => (spec.action(), self.tier_for(&spec), crate::model::access::Step::Propose),
+            _ => {
+                (crate::model::Action::Failover, crate::model::Tier::One, crate::model::access::Step::Propose)
+            }
+        };
+        self.permit(operator, rule, &format!("job.{signal}"), &snapshot.target)
+            .await
+            .map_err(|e| e.to_string())?;
         self.store
             .send_signal(job, signal, argument, operator, self.now())
             .await
@@ -338,10 +341,10 @@ impl Engine {
     /// `operator` commits a failover in its commit window: who may approve a failover of the
     /// system's tier may commit it.
     pub async fn commit(&self, system: &str, operator: &str) -> Result<String, String> {
-        if let Some(s) = self.config.estate.system(system) {
-            let rule = (crate::model::Action::Failover, s.tier, crate::model::access::Step::Approve);
-            self.permit(operator, rule, "failover.commit", system).await.map_err(|e| e.to_string())?;
-        }
+        // A system this configuration does not know: tier 1's rule, the strictest.
+        let tier = self.config.estate.system(system).map(|s| s.tier).unwrap_or(crate::model::Tier::One);
+        let rule = (crate::model::Action::Failover, tier, crate::model::access::Step::Approve);
+        self.permit(operator, rule, "failover.commit", system).await.map_err(|e| e.to_string())?;
         self.commit_configured(system, operator).await
     }
 

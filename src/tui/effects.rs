@@ -148,7 +148,23 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
                 EngineEvent::ActionFailed(format!("{refusal}; the proposal {id} waits for them")),
             ),
             Err(refusal) => {
-                let _ = engine.cancel_proposal(&id, engine.operator()).await;
+                // This console's own proposal, declined at its own gate (a confirmation or the
+                // typed name missing, read-only, out of scope): withdrawn, so nothing waits.
+                // Someone else's, or one decided meanwhile, is left as it is.
+                let own = engine.jobs().get(&id).await.ok().flatten().is_some_and(|j| {
+                    j.proposed_by == engine.operator() && j.state == crate::engine::jobs::JobState::Proposed
+                });
+                let declined = matches!(
+                    refusal,
+                    Refusal::NeedsConfirm
+                        | Refusal::NeedsTyped { .. }
+                        | Refusal::ReadOnly
+                        | Refusal::TwoPerson
+                        | Refusal::OutOfScope { .. }
+                );
+                if own && declined {
+                    let _ = engine.cancel_proposal(&id, engine.operator()).await;
+                }
                 Reply::Event(EngineEvent::ActionFailed(format!("not approved, nothing ran: {refusal}")))
             }
         },

@@ -108,6 +108,9 @@ pub enum Overlay {
 pub enum GateSubject {
     /// A proposed job: approve it (it starts) or cancel it (nothing runs).
     Proposal,
+    /// Someone else's proposal, opened from the jobs screen: approve it, or leave it waiting
+    /// for them (closing the gate withdraws nothing).
+    Review,
     /// A running job: stop it, or leave it running.
     Cancellation,
 }

@@ -115,6 +115,14 @@ impl Engine {
 
     /// Render the page and its feed and write them where the configuration says; returns where.
     pub async fn publish_statuspage(&self) -> Result<String, String> {
+        self.permit_write(self.operator(), "publishing the status page", "statuspage.published", "-")
+            .await
+            .map_err(|e| e.to_string())?;
+        self.publish_statuspage_configured().await
+    }
+
+    /// The page written as part of an approved notice (its job was checked when proposed).
+    pub(in crate::engine) async fn publish_statuspage_configured(&self) -> Result<String, String> {
         let page =
             self.config.notify.statuspage.as_ref().ok_or("there is no [statuspage] in the configuration")?;
         let snapshot = self.statuspage_snapshot().await?;

@@ -65,14 +65,20 @@ impl Engine {
         self.jobs.propose_in_plan(spec, plan, policy, operator, parent, self.config.console.read_only).await
     }
 
-    /// The tier a spec's rules follow: its system's; a plan's most critical system's.
+    /// The tier a spec's rules follow: its system's; a plan's most critical system's. A system
+    /// this configuration does not know (a host whose file is behind another's) is taken for
+    /// tier 1: its strictest rules, never its most lenient. A notice is not for a system: tier 4.
     pub fn tier_for(&self, spec: &JobSpec) -> crate::model::Tier {
         let tier_of = |name: &str| self.config.estate.system(name).map(|s| s.tier);
         match spec {
-            JobSpec::Recover { systems, .. } => systems.iter().filter_map(|s| tier_of(s)).min(),
+            JobSpec::Notify { .. } => Some(crate::model::Tier::Four),
+            JobSpec::Recover { systems, .. } => {
+                let tiers: Vec<_> = systems.iter().map(|s| tier_of(s)).collect();
+                if tiers.iter().any(Option::is_none) { None } else { tiers.into_iter().flatten().min() }
+            }
             _ => tier_of(spec.system()),
         }
-        .unwrap_or(crate::model::Tier::Four)
+        .unwrap_or(crate::model::Tier::One)
     }
 
     pub fn policy_for(&self, spec: &JobSpec) -> crate::model::ApprovalPolicy {
@@ -113,12 +119,8 @@ impl Engine {
     /// proposer.
     pub async fn cancel_proposal(&self, id: &str, operator: &str) -> Result<(), Refusal> {
         let Some(job) = self.jobs.get(id).await? else { return Err(Refusal::Missing) };
-        if job.proposed_by != operator {
-            let tier =
-                self.jobs.spec(id).await?.map(|s| self.tier_for(&s)).unwrap_or(crate::model::Tier::Four);
-            let rule = (crate::model::Action::Cancel, tier, Step::Propose);
-            self.permit(operator, rule, &format!("{}.cancelled", job.kind), &job.target).await?;
-        }
+        let own = job.proposed_by == operator;
+        self.permit_cancel(id, &job, own, &format!("{}.cancelled", job.kind), operator).await?;
         self.jobs.cancel_proposal(id, operator).await
     }
 
@@ -126,13 +128,24 @@ impl Engine {
     /// cancel`), or whoever proposed or approved it.
     pub async fn cancel_job(&self, id: &str, operator: &str) -> Result<(), Refusal> {
         let Some(job) = self.jobs.get(id).await? else { return Err(Refusal::Missing) };
-        if job.proposed_by != operator && job.approved_by.as_deref() != Some(operator) {
-            let tier =
-                self.jobs.spec(id).await?.map(|s| self.tier_for(&s)).unwrap_or(crate::model::Tier::Four);
-            let rule = (crate::model::Action::Cancel, tier, Step::Propose);
-            self.permit(operator, rule, &format!("{}.cancel", job.kind), &job.target).await?;
-        }
+        let own = job.proposed_by == operator || job.approved_by.as_deref() == Some(operator);
+        self.permit_cancel(id, &job, own, &format!("{}.cancel", job.kind), operator).await?;
         self.jobs.cancel_running(id, operator).await
+    }
+
+    /// Cancel's rule for `job`; for the operator's `own` job only the proof that this process
+    /// acts for them.
+    async fn permit_cancel(
+        &self,
+        id: &str,
+        job: &JobSnapshot,
+        own: bool,
+        audit_action: &str,
+        operator: &str,
+    ) -> Result<(), Refusal> {
+        let tier = self.jobs.spec(id).await?.map(|s| self.tier_for(&s)).unwrap_or(crate::model::Tier::One);
+        let rule = (crate::model::Action::Cancel, tier, Step::Propose);
+        self.permit_unless_own(operator, rule, own, audit_action, &job.target).await
     }
 
     /// Run the approved job `id` to its end.

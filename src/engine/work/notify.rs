@@ -27,7 +27,7 @@ impl Engine {
         ctx.log(format!("queued {} ({} messages)", composition.notice, rows.len()));
         // An external update goes on the public page at once.
         if composition.status_text.is_some() && self.config.notify.statuspage.is_some() {
-            match self.publish_statuspage().await {
+            match self.publish_statuspage_configured().await {
                 Ok(at) => ctx.log(format!("status page updated: {at}")),
                 Err(e) => {
                     ctx.log(format!("the status page could not be written (the notices still go): {e}"))

@@ -57,7 +57,7 @@ pub(super) fn gate_key(state: &mut State, key: GateKey, now: DateTime<Utc>) -> V
                 (gate.job.id.clone(), gate.subject.clone(), gate.job.plan.title.clone());
             state.overlay = None;
             match subject {
-                GateSubject::Proposal => {
+                GateSubject::Proposal | GateSubject::Review => {
                     say(state, MessageLevel::Info, format!("approved: {what}"), now);
                     vec![Effect::Approve { id, proof }]
                 }
@@ -74,6 +74,10 @@ pub(super) fn gate_key(state: &mut State, key: GateKey, now: DateTime<Utc>) -> V
                 GateSubject::Proposal => {
                     say(state, MessageLevel::Info, "cancelled at the gate: nothing ran".to_owned(), now);
                     vec![Effect::CancelProposal { id }]
+                }
+                GateSubject::Review => {
+                    say(state, MessageLevel::Info, format!("{id} still waits for an approval"), now);
+                    Vec::new()
                 }
                 GateSubject::Cancellation => {
                     say(state, MessageLevel::Info, "the job carries on".to_owned(), now);

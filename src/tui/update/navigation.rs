@@ -361,8 +361,22 @@ pub(super) fn jobs_command(state: &mut State, command: KeyCommand, now: DateTime
                 );
                 return Vec::new();
             }
-            state.gate_queue.push_back(job);
-            super::facts::open_next_gate(state);
+            if job.proposed_by == state.console.operator {
+                // One's own: the gate as when it was proposed (Cancel withdraws it).
+                state.gate_queue.push_back(job);
+                super::facts::open_next_gate(state);
+            } else {
+                let policy = job.policy;
+                state.overlay = Some(Overlay::Gate(Box::new(Gate {
+                    subject: GateSubject::Review,
+                    job,
+                    policy,
+                    focus: GateFocus::Cancel,
+                    typed: TextInput::default(),
+                    scroll: 0,
+                    error: None,
+                })));
+            }
         }
         KeyCommand::CancelJob => {
             let Some(job) = state.jobs.get(state.job_selected).cloned() else { return Vec::new() };

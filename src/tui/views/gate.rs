@@ -59,11 +59,12 @@ pub fn render(frame: &mut Frame, area: Rect, gate: &Gate, theme: &Theme) {
         theme.muted(),
     )));
     let verb = match gate.subject {
-        GateSubject::Proposal => "Approve",
+        GateSubject::Proposal | GateSubject::Review => "Approve",
         GateSubject::Cancellation => "Stop it",
     };
     let keep = match gate.subject {
         GateSubject::Proposal => "Cancel",
+        GateSubject::Review => "Not now",
         GateSubject::Cancellation => "Keep running",
     };
     match gate.policy {
@@ -100,7 +101,7 @@ pub fn render(frame: &mut Frame, area: Rect, gate: &Gate, theme: &Theme) {
     lines.push(Line::from(Span::styled(gate.error.clone().unwrap_or_default(), theme.danger())));
 
     let title = match gate.subject {
-        GateSubject::Proposal => format!(" APPROVAL · {} ", gate.job.plan.title),
+        GateSubject::Proposal | GateSubject::Review => format!(" APPROVAL · {} ", gate.job.plan.title),
         GateSubject::Cancellation => format!(" {} ", gate.job.plan.title),
     };
     let block = Block::default()
