@@ -488,17 +488,14 @@ fn config_with_operators(s: &Setup, people: &[(&str, &str)], systems: &str) -> P
     let mut operators = String::new();
     for (name, role) in people {
         let key = s.path(&format!("{name}.key"));
-        let made = common::warroom(s.dir.path())
-            .args(["keygen", "--signing-only", "-o"])
-            .arg(&key)
-            .output()
-            .unwrap();
+        let made =
+            common::warroom(s.dir.path()).args(["keygen", "--for", name, "-o"]).arg(&key).output().unwrap();
         assert!(made.status.success(), "{made:?}");
-        let printed = String::from_utf8_lossy(&made.stdout);
-        let public = printed.split('"').nth(1).unwrap().to_owned();
-        operators.push_str(&format!(
-            "[[operators]]\nname = \"{name}\"\nroles = [\"{role}\"]\nkey = \"{public}\"\n\n"
-        ));
+        // The entry it prints, with the role chosen.
+        let entry = String::from_utf8_lossy(&made.stdout)
+            .replace("roles = [\"operator\"]", &format!("roles = [\"{role}\"]"));
+        operators.push_str(&entry);
+        operators.push('\n');
     }
     let text = format!(
         "[console]\nstate_dir = \"{}\"\n{}\n{operators}{systems}",

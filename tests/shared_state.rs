@@ -545,20 +545,20 @@ async fn a_sqlite_state_with_backups_incidents_and_audit_records_migrates_to_pos
 }
 
 /// `[[operators]]` for `people` (name, role), each with a key of their own made by `warroom
-/// keygen` in the test's folder as `NAME.key`.
+/// keygen --for NAME` in the test's folder as `NAME.key`.
 fn operators_with_keys(s: &Setup, people: &[(&str, &str)]) -> String {
     let mut toml = String::new();
     for (name, role) in people {
         let made = warroom(s.dir.path())
-            .args(["keygen", "--signing-only", "-o"])
+            .args(["keygen", "--for", name, "-o"])
             .arg(s.path(&format!("{name}.key")))
             .output()
             .unwrap();
         assert!(made.status.success(), "{made:?}");
-        let public = String::from_utf8_lossy(&made.stdout).split('"').nth(1).unwrap().to_owned();
-        toml.push_str(&format!(
-            "[[operators]]\nname = \"{name}\"\nroles = [\"{role}\"]\nkey = \"{public}\"\n\n"
-        ));
+        let entry = String::from_utf8_lossy(&made.stdout)
+            .replace("roles = [\"operator\"]", &format!("roles = [\"{role}\"]"));
+        toml.push_str(&entry);
+        toml.push('\n');
     }
     toml
 }

@@ -6,7 +6,7 @@
 //! 1 the job failed, 2 refused at the gate (nothing ran), 3 could not start (bad input).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -104,6 +104,50 @@ pub fn keygen(out: PathBuf, signing_only: bool) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `warroom keygen --for NAME`: an operator's own key (for a remote console) and their
+/// `[[operators]]` entry.
+pub fn keygen_operator(out: PathBuf, name: &str) -> Result<ExitCode, CliError> {
+    use crate::engine::backup::keys;
+    let name = name.trim();
+    if name.is_empty() || name.contains('"') {
+        return Err(CliError::message(
+            "--for takes the operator's name, as [[operators]] will list it",
+            BAD_INPUT,
+        ));
+    }
+    // The backup key's default name is not one for a person's key.
+    let out =
+        if out == Path::new("warroom-backup-key.txt") { PathBuf::from(format!("{name}.key")) } else { out };
+    let public_path = PathBuf::from(format!("{}.pub", out.display()));
+    for p in [&out, &public_path] {
+        if p.exists() {
+            return Err(CliError::message(
+                format!("{} exists: a key is never overwritten; choose another --out", p.display()),
+                BAD_INPUT,
+            ));
+        }
+    }
+    let key = keys::generate().map_err(|e| CliError::message(e, FAILED))?;
+    keys::write_new_private(&out, &key.file_text()).map_err(|e| CliError::message(e, BAD_INPUT))?;
+    std::fs::write(&public_path, key.public().file_text())
+        .map_err(|e| CliError::message(format!("cannot write {}: {e}", public_path.display()), BAD_INPUT))?;
+    println!("[[operators]]");
+    println!("name = \"{name}\"");
+    println!("roles = [\"operator\"]   # commander, approver, operator or observer");
+    println!("key = \"{}\"", key.public().encoded());
+    let absolute = std::fs::canonicalize(&out).unwrap_or_else(|_| out.clone());
+    eprintln!(
+        "{name}'s key {} written to {} (mode 600): it stays with {name}, on their console.\n\
+         Put the entry above in every host's configuration (choose the roles), and on {name}'s console\n\
+         operator_key_file = \"{}\" in [console] (or WARROOM_OPERATOR_KEY_FILE={}).",
+        key.public().key_id(),
+        out.display(),
+        absolute.display(),
+        absolute.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Propose `spec` with `plan`, get it through the gate and run it with progress.
 pub async fn gate_and_run(
     engine: &Engine,
@@ -131,7 +175,7 @@ pub async fn gate_and_run(
                     needs.either()
                 ),
                 _ => format!(
-                    "approved by {operator}; the two-person policy needs a second operator: another person runs"
+                    "approved by {operator}; the two-person policy needs a second operator: they approve it from their own console, or run"
                 ),
             };
             eprintln!("{who}\n  warroom approve {}\n(waiting; ctrl-c withdraws the proposal)", job.id);

@@ -36,7 +36,8 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Who acts, for the audit log and the approval gate (overrides console.operator,
-    /// $WARROOM_OPERATOR and $USER): the second person of a two-person approval
+    /// $WARROOM_OPERATOR and $USER); with [[operators]] it must be who this process shows it is
+    /// (its OS user or console.operator_key_file)
     #[arg(long, global = true, value_name = "NAME", value_parser = non_empty_name)]
     pub operator: Option<String>,
 
@@ -91,7 +92,7 @@ pub enum Command {
         #[command(subcommand)]
         command: SimCommand,
     },
-    /// Make an age key pair for backups: the public key is printed, the private key written 0600
+    /// Make an age key pair for backups (the public key is printed, the private key written 0600), or with --for NAME an operator's own key
     Keygen {
         /// Where to write the private age key (never over an existing file); the signing key
         /// goes beside it, as FILE.signing (secret) and FILE.signing.pub
@@ -101,6 +102,10 @@ pub enum Command {
         /// signing key, FILE.pub its public half
         #[arg(long)]
         signing_only: bool,
+        /// An operator's own key for a remote console (FILE, default NAME.key, and FILE.pub):
+        /// prints their [[operators]] entry
+        #[arg(long = "for", value_name = "NAME", conflicts_with = "signing_only")]
+        for_operator: Option<String>,
     },
     /// Take, list, verify, restore and prune backups (exit 0 done, 1 failed, 2 refused at the gate, 3 bad input)
     Backup {
@@ -533,7 +538,8 @@ pub async fn run(cli: Cli, started: std::time::Instant) -> ExitCode {
         Some(Command::Sim { command: SimCommand::List }) => sim::list(cli.config).await,
         Some(Command::Audit { command }) => audit::run(cli.config, command).await,
         Some(Command::State { command }) => state::run(cli.config, command).await,
-        Some(Command::Keygen { out, signing_only }) => backup::keygen(out, signing_only),
+        Some(Command::Keygen { out, for_operator: Some(name), .. }) => backup::keygen_operator(out, &name),
+        Some(Command::Keygen { out, signing_only, .. }) => backup::keygen(out, signing_only),
         Some(Command::Failover { system, dry_run, yes }) => {
             ops::failover(cli.config, system, false, dry_run, yes).await
         }

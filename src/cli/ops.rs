@@ -238,7 +238,7 @@ pub async fn jobs(config: Option<PathBuf>, json: bool, limit: u32) -> Result<Exi
             );
             if j.state == crate::engine::jobs::JobState::Proposed && !j.approvals.is_empty() {
                 println!(
-                    "    approved by {}: waiting for a second operator (`warroom --operator NAME approve {}`)",
+                    "    approved by {}: waiting for a second operator (their console's jobs screen, or `warroom approve {}` as them)",
                     j.approvals.join(", "),
                     j.id
                 );

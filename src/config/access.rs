@@ -67,6 +67,7 @@ pub fn resolve(
     operators: &[OperatorWritten],
     permissions: &PermissionsSection,
     console_operator: Option<(&str, Option<std::ops::Range<usize>>)>,
+    tiers: &[Tier],
     report: &mut Report,
 ) -> Access {
     let mut access = Access { operators: Vec::new(), permissions: Permissions::default() };
@@ -86,6 +87,23 @@ pub fn resolve(
             .help("list the war room's people as [[operators]] (name, roles) for the permissions to apply"),
         );
     }
+    if access.enforced() {
+        check_someone_may_approve(&access, tiers, operators.first().map(|o| o.name.span()), report);
+    }
+    if let Some((name, rule)) = permissions.iter().find(|(n, _)| n.get_ref() == "cancel")
+        && (rule.approve.is_some()
+            || [&rule.tier1, &rule.tier2, &rule.tier3, &rule.tier4]
+                .iter()
+                .any(|t| t.as_ref().is_some_and(|t| t.approve.is_some())))
+    {
+        report.push(
+            Diagnostic::warning(
+                "a cancellation is not approved by someone else: `approve` is not used for cancel",
+            )
+            .at("permissions.cancel", Some(name.span()))
+            .help("who may cancel another's job is `propose`; cancel's approval policy is in [approval]"),
+        );
+    }
     if let Some((named, span)) = console_operator
         && access.enforced()
         && access.operator(named).is_none()
@@ -99,6 +117,38 @@ pub fn resolve(
         );
     }
     access
+}
+
+/// Every action on a tier the estate has can be approved by someone listed: else a warning
+/// naming the role nobody holds.
+fn check_someone_may_approve(
+    access: &Access,
+    tiers: &[Tier],
+    span: Option<std::ops::Range<usize>>,
+    report: &mut Report,
+) {
+    let held = access.operators.iter().fold(Roles::NONE, |all, o| all.union(o.roles));
+    for action in Action::ALL.into_iter().filter(|a| *a != Action::Cancel) {
+        let stuck: Vec<Tier> = tiers
+            .iter()
+            .copied()
+            .filter(|t| !access.permissions.allowed(action, *t, Step::Approve).meets(held))
+            .collect();
+        if let Some(first) = stuck.first() {
+            let needs = access.permissions.allowed(action, *first, Step::Approve);
+            let stuck: Vec<String> = stuck.iter().map(|t| t.to_string()).collect();
+            report.push(
+                Diagnostic::warning(format!(
+                    "nobody in [[operators]] may approve a {} on {}: it needs {}",
+                    action.name(),
+                    stuck.join(", "),
+                    needs.either()
+                ))
+                .at("operators", span.clone())
+                .help("give someone that role, or change [permissions]"),
+            );
+        }
+    }
 }
 
 fn operator(
@@ -313,6 +363,20 @@ tier2 = {{ approve = ["commander"] }}
         let p = &c.access.permissions;
         assert_eq!(p.allowed(Action::Failover, Tier::Two, Step::Approve), Roles::of(&[Role::Commander]));
         assert!(p.allowed(Action::Failover, Tier::Three, Step::Approve).contains(Role::Approver));
+    }
+
+    #[test]
+    fn a_rule_nobody_listed_can_meet_is_a_warning() {
+        let env = FakeEnv(HashMap::from([("USER", "tester"), ("HOME", "/home/tester")]));
+        let text = format!("[[operators]]\nname = \"a\"\nroles = [\"approver\"]\n{SYSTEMS}");
+        let loaded = crate::config::load_str(Path::new("/etc/warroom/warroom.toml"), &text, &env).unwrap();
+        let warnings = loaded.report.render(false);
+        assert!(
+            warnings
+                .contains("nobody in [[operators]] may approve a failover on tier 1: it needs a commander"),
+            "{warnings}"
+        );
+        assert!(!warnings.contains("approve a backup"), "{warnings}");
     }
 
     #[test]

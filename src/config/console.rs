@@ -43,6 +43,20 @@ pub fn check(
         );
     }
     check_state(section, config_dir, doc, report);
+    if let Some(key) = &resolved.operator_key_file
+        && !key.is_file()
+    {
+        report.push(
+            Diagnostic::warning(format!(
+                "the operator key {} does not exist: this console cannot show whom it acts for",
+                key.display()
+            ))
+            .at("console.operator_key_file", doc.value_span(&["console", "operator_key_file"]))
+            .help(
+                "make one with `warroom keygen --operator NAME -o FILE` (or fix WARROOM_OPERATOR_KEY_FILE)",
+            ),
+        );
+    }
     if let Some(t) = &section.heartbeat_timeout
         && t.0 < std::time::Duration::from_secs(3)
     {

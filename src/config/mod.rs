@@ -284,7 +284,10 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
         programme::resolve(sections.programme, &sections.test_results, &system_names, &mut report);
     let plan = plan::resolve(sections.plan, &estate, &mut report);
     let named = sections.console.operator.as_deref().map(|o| (o, doc.value_span(&["console", "operator"])));
-    let access = access::resolve(&sections.operators, &sections.permissions, named, &mut report);
+    let mut tiers: Vec<crate::model::Tier> = estate.systems().iter().map(|s| s.tier).collect();
+    tiers.sort();
+    tiers.dedup();
+    let access = access::resolve(&sections.operators, &sections.permissions, named, &tiers, &mut report);
     if access.enforced() {
         // Who acts is whoever the process shows it is (its OS user, its key).
         report.diagnostics.retain(|d| !d.message.starts_with("nobody is named as the operator"));

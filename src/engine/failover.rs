@@ -316,8 +316,13 @@ impl Engine {
             return Err(format!("job {job} is {}: there is nothing to answer", snapshot.state));
         }
         // Who may start it may steer it (a spec this version cannot read: a tier-1 failover's rule).
+        // Skipping or retrying a system of a recovery plan decides what runs: the plan's approve rule.
+        let step = match signal {
+            Signal::Skip | Signal::Retry => crate::model::access::Step::Approve,
+            _ => crate::model::access::Step::Propose,
+        };
         let rule = match self.jobs.spec(job).await {
-            Ok(Some(spec)) => (spec.action(), self.tier_for(&spec), crate::model::access::Step::Propose),
+            Ok(Some(spec)) => (spec.action(), self.tier_for(&spec), step),
             _ => {
                 (crate::model::Action::Failover, crate::model::Tier::One, crate::model::access::Step::Propose)
             }

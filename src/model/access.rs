@@ -74,6 +74,10 @@ impl Roles {
         self.0 & Self::bit(role) != 0
     }
 
+    pub fn union(self, other: Roles) -> Roles {
+        Roles(self.0 | other.0)
+    }
+
     pub fn meets(self, other: Roles) -> bool {
         self.0 & other.0 != 0
     }

@@ -99,8 +99,21 @@ impl Engine {
     /// then the gate's policy.
     pub async fn approve(&self, id: &str, operator: &str, proof: &Proof) -> Result<JobSnapshot, Refusal> {
         let Some(spec) = self.jobs.spec(id).await? else { return Err(Refusal::Missing) };
+        let audit_action = format!("{}.approved", spec.kind());
         let rule = (spec.action(), self.tier_for(&spec), Step::Approve);
-        self.permit(operator, rule, &format!("{}.approved", spec.kind()), spec.system()).await?;
+        self.permit(operator, rule, &audit_action, spec.system()).await?;
+        // A recovery plan approves each system's failover or restore: their own rules too.
+        if let JobSpec::Recover { systems, .. } = &spec {
+            for system in systems {
+                let tier =
+                    self.config.estate.system(system).map(|s| s.tier).unwrap_or(crate::model::Tier::One);
+                let action = match self.config.system(system).map(|s| s.failover.is_some()) {
+                    Some(false) => crate::model::Action::Restore,
+                    _ => crate::model::Action::Failover,
+                };
+                self.permit(operator, (action, tier, Step::Approve), &audit_action, spec.system()).await?;
+            }
+        }
         self.approve_configured(id, operator, proof).await
     }
 
