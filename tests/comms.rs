@@ -590,3 +590,50 @@ async fn notify_test_sends_one_message_to_the_test_recipient_and_says_what_becam
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("notify.test"));
 }
+
+crate::on_both_stores! {
+/// The outbox is shared: two deliverers on two hosts (WARROOM_HOST) work one outbox at once,
+/// and each of forty messages is sent once, by one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_delivering_at_once_send_each_message_once(store) {
+    let smtp = SmtpServer::start();
+    let setup = Setup::new(store);
+    let contacts: String = (0..40)
+        .map(|i| format!("[[contacts]]\nname = \"p{i}\"\nemail = \"p{i}@example.com\"\nlists = [\"technical\"]\n\n"))
+        .collect();
+    let config = setup.config(&format!("{contacts}{}", email_channel(smtp.port)));
+    let engine = setup.engine(&config, Arc::new(ManualClock::new(chrono::Utc::now()))).await;
+    let incident = declare(&engine, "sev1").await;
+    let c = engine.compose(&incident, Stage::Initial, &["technical".into()], "alice").await.unwrap();
+    let rows = engine.queue_notice(&c, "alice", None).await.unwrap();
+    assert_eq!(rows.len(), 40);
+    let deliverer = |host: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .args(["--config", config.to_str().unwrap(), "notify", "deliver"])
+            .env("HOME", setup.path("state"))
+            .env("WARROOM_HOST", host)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (deliverer("host-a"), deliverer("host-b"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while smtp.mails().len() < 40 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give a second sending every chance to happen, then stop both.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for d in [&mut a, &mut b] {
+        d.kill().unwrap();
+        d.wait().unwrap();
+    }
+    let mut to: Vec<String> = smtp.mails().iter().map(|m| m.to.join(",")).collect();
+    assert_eq!(to.len(), 40, "every message arrived");
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 40, "each once");
+    let outbox = engine.outbox(Some(&incident.id)).await.unwrap();
+    assert!(outbox.iter().all(|r| r.state == DeliveryState::Sent), "{outbox:#?}");
+}
+}

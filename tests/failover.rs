@@ -382,6 +382,16 @@ steps = [ {over} ]
     let as_alice = approve(&[]);
     assert_eq!(as_alice.status.code(), Some(2), "refused at the gate: {as_alice:?}");
     assert!(String::from_utf8_lossy(&as_alice.stderr).contains("alice already approved"), "{as_alice:?}");
+    // The same operator on another host is still one person.
+    let elsewhere = std::process::Command::new(assert_cmd::cargo::cargo_bin("warroom"))
+        .arg("--config")
+        .arg(&config)
+        .env("WARROOM_HOST", "another-host")
+        .args(["approve", &job.id, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(elsewhere.status.code(), Some(2), "{elsewhere:?}");
+    assert!(String::from_utf8_lossy(&elsewhere.stderr).contains("alice already approved"), "{elsewhere:?}");
     let as_bob = approve(&["--operator", "bob"]);
     assert!(as_bob.status.success(), "{as_bob:?}");
     let approved = engine.jobs().get(&job.id).await.unwrap().unwrap();
@@ -540,9 +550,16 @@ async fn an_observers_failover_is_refused_naming_the_role_it_needs(store) {
         said.contains("olive is an observer: proposing a tier 1 failover needs a commander, an approver or an operator"),
         "{said}"
     );
-    // An observer cannot change anything else either.
+    // An observer cannot change anything else either: a note, a commit (as a failover's
+    // approval), a system this configuration does not know (the strictest rule, not the mildest).
     let noted = as_person(&s, &config, "olive").args(["audit", "note", "I was here"]).output().unwrap();
     assert_eq!(noted.status.code(), Some(2), "{noted:?}");
+    for system in ["database", "nowhere"] {
+        let commit = as_person(&s, &config, "olive").args(["commit", system]).output().unwrap();
+        let said = String::from_utf8_lossy(&commit.stderr);
+        assert_eq!(commit.status.code(), Some(2), "{said}");
+        assert!(said.contains("olive is an observer: approving a tier 1 failover needs a commander"), "{said}");
+    }
     let engine = s.engine(&config).await;
     assert!(engine.jobs().list(10).await.unwrap().is_empty(), "nothing was proposed");
     assert_eq!(s.log(), "", "nothing ran");
