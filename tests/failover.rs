@@ -681,3 +681,29 @@ async fn on_a_shared_host_the_os_user_is_the_operator(store) {
     assert!(audit.iter().any(|r| r.action == "note" && r.operator == "pat"), "recorded as the OS user's operator: {audit:#?}");
 }
 }
+
+crate::on_both_stores! {
+/// What was approved is what runs: a configuration reloaded between the proposal and the run,
+/// with other steps, runs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_procedure_changed_after_its_proposal_runs_nothing(store) {
+    let s = Setup::new(store);
+    let systems = |word: &str| {
+        format!(
+            "[[systems]]\nname = \"database\"\ntier = 1\n[systems.failover]\nsteps = [ {} ]\n",
+            note(&s, "Over", word)
+        )
+    };
+    let config = s.config(&systems("over"));
+    let engine = s.engine(&config).await;
+    let (spec, plan) = engine.plan_procedure("database", false).await.unwrap();
+    let job = engine.propose(&spec, plan, "alice").await.unwrap();
+    s.config(&systems("something-else"));
+    let (reloaded, _) = engine.reload(&ProcessEnv).await.unwrap();
+    reloaded.approve(&job.id, "alice", &Proof::YesFlag).await.unwrap();
+    let done = reloaded.run_job(&job.id).await.unwrap();
+    assert_eq!(done.state, JobState::Failed);
+    assert!(done.outcome.as_deref().unwrap_or_default().contains("changed since it was proposed"), "{done:?}");
+    assert_eq!(s.log(), "", "nothing ran");
+}
+}

@@ -58,6 +58,12 @@ pub(in crate::engine) const POLL: Duration = Duration::from_millis(300);
 
 /// The gate's lines on what a failover loses against a restore: `data  lose ~42s by
 /// replication (RPO 5m ✔)`, `instead  restore the newest verified backup: …`, `weighed  → …`.
+/// A procedure's fingerprint: every step, check, rollback, timeout and setting as configured.
+pub fn procedure_sha256(procedure: &Procedure) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(format!("{procedure:?}").as_bytes()))
+}
+
 pub fn trade_off_lines(trade: &crate::model::replication::TradeOff) -> Vec<String> {
     let mut lines =
         vec![format!("data       {}", trade.loss_words(crate::model::replication::Choice::Failover))];
@@ -265,7 +271,11 @@ impl Engine {
             lines.extend(trade_off_lines(&self.trade_off(system).await?));
         }
         let title = format!("{} {system}", if failback { "Fail back" } else { "Fail over" });
-        Ok((JobSpec::Failover { system: system.to_owned(), failback }, Plan { title, lines }))
+        let procedure_sha256 = procedure_sha256(&procedure);
+        Ok((
+            JobSpec::Failover { system: system.to_owned(), failback, procedure_sha256 },
+            Plan { title, lines },
+        ))
     }
 
     /// `forecast  6m10s (from the steps' estimates) · RTO left 24m (down since 22:04) · on time`

@@ -85,7 +85,7 @@ impl Engine {
         // A plan is as critical as its most critical system.
         let tier = self.tier_for(spec);
         // A procedure may set its own policy.
-        if let JobSpec::Failover { system, failback } = spec
+        if let JobSpec::Failover { system, failback, .. } = spec
             && let Some(policy) = self.procedure(system, *failback).ok().and_then(|p| p.approval)
         {
             return policy;
@@ -243,7 +243,9 @@ impl Engine {
                     self.adopt(&system, &id, &manifest_sha256, identity.map(PathBuf::from), &ctx).await
                 }
                 JobSpec::Prune { system, delete } => self.prune(&system, &delete, &ctx).await,
-                JobSpec::Failover { system, failback } => self.run_procedure(&system, failback, &ctx).await,
+                JobSpec::Failover { system, failback, procedure_sha256 } => {
+                    self.run_procedure(&system, failback, &procedure_sha256, &ctx).await
+                }
                 JobSpec::Recover { systems, .. } => self.run_recovery(&systems, &ctx).await,
                 JobSpec::Notify { incident, stage, lists, message } => {
                     self.send_notice(&incident, stage, &lists, &message, &ctx).await

@@ -92,6 +92,11 @@ pub enum JobSpec {
     Failover {
         system: String,
         failback: bool,
+        /// SHA-256 of the procedure as planned: what was approved is what runs (a configuration
+        /// reloaded meanwhile with other steps refuses to run it). Empty in a job recorded by a
+        /// version before it.
+        #[serde(default)]
+        procedure_sha256: String,
     },
     /// A recovery plan over `systems`; `target` names it (the incident, or the system).
     Recover {

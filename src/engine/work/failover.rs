@@ -22,9 +22,20 @@ impl Engine {
         &self,
         system: &str,
         failback: bool,
+        approved_sha256: &str,
         ctx: &JobContext,
     ) -> Result<String, String> {
         let procedure = self.procedure(system, failback)?.clone();
+        // What was approved is what runs: a configuration reloaded since with other steps is
+        // not what anyone approved.
+        if !approved_sha256.is_empty()
+            && crate::engine::failover::procedure_sha256(&procedure) != approved_sha256
+        {
+            return Err(format!(
+                "the {} procedure of {system} changed since it was proposed (the configuration was reloaded): nothing ran; propose it again to approve the procedure as it is now",
+                if failback { "failback" } else { "failover" }
+            ));
+        }
         let operator = self.job_operator(&ctx.id).await?;
         let total = (procedure.steps.len() + procedure.validate.len()) as u64;
         ctx.meter.set_total(total);
