@@ -135,6 +135,21 @@ pub struct Gate {
     pub error: Option<String>,
 }
 
+impl Gate {
+    /// A gate on `job` under `policy`, Cancel focused, nothing typed.
+    pub fn new(subject: GateSubject, job: JobSnapshot, policy: ApprovalPolicy) -> Gate {
+        Gate {
+            subject,
+            job,
+            policy,
+            focus: GateFocus::Cancel,
+            typed: TextInput::default(),
+            scroll: 0,
+            error: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageLevel {
     Info,

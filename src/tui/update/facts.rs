@@ -20,15 +20,7 @@ pub(super) fn open_next_gate(state: &mut State) {
             continue;
         }
         let policy = job.policy;
-        state.overlay = Some(Overlay::Gate(Box::new(Gate {
-            subject: GateSubject::Proposal,
-            job,
-            policy,
-            focus: GateFocus::Cancel,
-            typed: TextInput::default(),
-            scroll: 0,
-            error: None,
-        })));
+        state.overlay = Some(Overlay::Gate(Box::new(Gate::new(GateSubject::Proposal, job, policy))));
         return;
     }
 }

@@ -367,15 +367,7 @@ pub(super) fn jobs_command(state: &mut State, command: KeyCommand, now: DateTime
                 super::facts::open_next_gate(state);
             } else {
                 let policy = job.policy;
-                state.overlay = Some(Overlay::Gate(Box::new(Gate {
-                    subject: GateSubject::Review,
-                    job,
-                    policy,
-                    focus: GateFocus::Cancel,
-                    typed: TextInput::default(),
-                    scroll: 0,
-                    error: None,
-                })));
+                state.overlay = Some(Overlay::Gate(Box::new(Gate::new(GateSubject::Review, job, policy))));
             }
         }
         KeyCommand::CancelJob => {
@@ -400,15 +392,8 @@ pub(super) fn jobs_command(state: &mut State, command: KeyCommand, now: DateTime
             lines.extend(job.plan.lines.iter().map(|l| format!("plan was   {l}")));
             let mut cancel = job.clone();
             cancel.plan = crate::engine::jobs::Plan { title: format!("Cancel: {}", job.plan.title), lines };
-            state.overlay = Some(Overlay::Gate(Box::new(Gate {
-                subject: GateSubject::Cancellation,
-                job: cancel,
-                policy,
-                focus: GateFocus::Cancel,
-                typed: TextInput::default(),
-                scroll: 0,
-                error: None,
-            })));
+            state.overlay =
+                Some(Overlay::Gate(Box::new(Gate::new(GateSubject::Cancellation, cancel, policy))));
         }
         _ => {}
     }
