@@ -56,14 +56,7 @@ impl Chain {
 
     /// The state's database, opened by hand as an attacker with its credentials would.
     async fn database(&self) -> sqlx::AnyPool {
-        sqlx::any::install_default_drivers();
-        let url = match self.store {
-            Kind::Sqlite => format!("sqlite://{}", self.dir.path().join("warroom/warroom.db").display()),
-            Kind::Postgres => {
-                std::fs::read_to_string(self.dir.path().join("state-url")).unwrap().trim().to_owned()
-            }
-        };
-        sqlx::AnyPool::connect(&url).await.unwrap()
+        self.store.connect(self.dir.path(), &self.dir.path().join("warroom/warroom.db")).await
     }
 
     async fn tamper(&self, sql: &[&'static str]) {

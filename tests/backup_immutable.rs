@@ -13,11 +13,12 @@ use common::estate::{Estate, backup, run, write};
 use common::moto::MotoServer;
 use warroom::engine::jobs::JobState;
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn copies_in_an_object_lock_bucket_are_locked_and_prune_waits_for_their_date() {
+async fn copies_in_an_object_lock_bucket_are_locked_and_prune_waits_for_their_date(store) {
     let moto = MotoServer::start();
     moto.create_bucket("locked", true);
-    let e = Estate::new();
+    let e = Estate::on(store);
     write(&e.data().join("a.txt"), b"alpha\n");
     let config = e.config(
         &format!("{{ path = \"{}\" }}", e.data().display()),
@@ -74,13 +75,15 @@ async fn copies_in_an_object_lock_bucket_are_locked_and_prune_waits_for_their_da
     let left = engine.backup(&b.id).await.unwrap();
     assert_eq!(left.copies.iter().map(|c| c.location.as_str()).collect::<Vec<_>>(), ["cloud"]);
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn check_locations_says_when_a_bucket_cannot_lock_and_the_backup_says_its_copy_is_not_immutable() {
+async fn check_locations_says_when_a_bucket_cannot_lock_and_the_backup_says_its_copy_is_not_immutable(store) {
     let moto = MotoServer::start();
     moto.create_bucket("locked", true);
     moto.create_bucket("plain", false);
-    let e = Estate::new();
+    let e = Estate::on(store);
     write(&e.data().join("a.txt"), b"alpha\n");
     let check = |config: &std::path::Path| {
         common::warroom(&e.path("home")).args(["check", "--locations"]).arg(config).output().unwrap()
@@ -112,10 +115,12 @@ async fn check_locations_says_when_a_bucket_cannot_lock_and_the_backup_says_its_
     let b = &engine.backups(Some("files")).await.unwrap()[0].manifest;
     assert!(b.immutable_until.is_empty());
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_immutable_folder_location_makes_its_copies_read_only() {
-    let e = Estate::new();
+async fn an_immutable_folder_location_makes_its_copies_read_only(store) {
+    let e = Estate::on(store);
     write(&e.data().join("a.txt"), b"alpha\n");
     let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "immutable = true\n");
     let engine = e.engine(&config).await;
@@ -131,6 +136,7 @@ async fn an_immutable_folder_location_makes_its_copies_read_only() {
     }
     let three = engine.standings().await.unwrap()[0].three_two_one.unwrap();
     assert_eq!(three.immutable, 1);
+}
 }
 
 /// moto does not check signatures; s3s does: its answer to a lock request must be about the

@@ -20,6 +20,7 @@ use warroom::model::BackupKind;
 use warroom::model::signature::SecretKey;
 
 use common::estate::{Estate, backup, run, write};
+use common::store::Kind;
 
 /// What goes into a planted archive.
 enum Entry<'a> {
@@ -158,8 +159,8 @@ fn signing_key(e: &Estate) -> SecretKey {
     warroom::engine::backup::keys::load(&e.path("signing.key")).unwrap()
 }
 
-async fn estate_with_a_backup() -> (Estate, Engine, String) {
-    let e = Estate::new();
+async fn estate_with_a_backup(store: Kind) -> (Estate, Engine, String) {
+    let e = Estate::on(store);
     write(&e.data().join("real.txt"), b"the real data\n");
     let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", "");
     let engine = e.engine(&config).await;
@@ -172,9 +173,10 @@ fn forged_id(ago: i64) -> String {
     format!("{}-f0f0f0f0", (Utc::now() - TimeDelta::seconds(ago)).format("%Y%m%dT%H%M%SZ"))
 }
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forged_backup_is_ignored_for_listing_verify_rpo_and_restore_and_named_as_untrusted() {
-    let (e, engine, genuine) = estate_with_a_backup().await;
+async fn a_forged_backup_is_ignored_for_listing_verify_rpo_and_restore_and_named_as_untrusted(store) {
+    let (e, engine, genuine) = estate_with_a_backup(store).await;
     let genuine_at = engine.backups(Some("files")).await.unwrap()[0].manifest.started_at;
     // Newer than the genuine one, unsigned, with everything else matching: as the attack.
     let (tar, index) = archive(&[Entry::File("real.txt", b"ransom note\n".to_vec())]);
@@ -230,6 +232,7 @@ async fn a_forged_backup_is_ignored_for_listing_verify_rpo_and_restore_and_named
     let audit = engine.audit_records(None).await.unwrap();
     assert!(audit.iter().any(|r| r.action == "backup.untrusted" && r.details.contains(&forged)));
 }
+}
 
 fn warroom_cli_list(e: &Estate) -> String {
     let out = common::warroom(&e.path("home"))
@@ -241,9 +244,10 @@ fn warroom_cli_list(e: &Estate) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_key_an_edited_manifest_and_a_swapped_index_are_each_refused_with_why() {
-    let (e, engine, first) = estate_with_a_backup().await;
+async fn an_unknown_key_an_edited_manifest_and_a_swapped_index_are_each_refused_with_why(store) {
+    let (e, engine, first) = estate_with_a_backup(store).await;
     // Signed, but by a key nobody configured.
     let stranger = warroom::engine::backup::keys::generate().unwrap();
     let (tar, index) = archive(&[Entry::File("real.txt", b"x\n".to_vec())]);
@@ -297,13 +301,14 @@ async fn an_unknown_key_an_edited_manifest_and_a_swapped_index_are_each_refused_
         job.outcome
     );
 }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn minisign_checks_a_genuine_manifest_and_rejects_an_edited_one() {
     if std::process::Command::new("minisign").arg("-v").output().is_err() {
         panic!("minisign is not installed (apt install minisign): the stock-tool check cannot run");
     }
-    let (e, _engine, id) = estate_with_a_backup().await;
+    let (e, _engine, id) = estate_with_a_backup(Kind::Sqlite).await;
     let dir = e.path(&format!("repo/warroom/files/{id}"));
     let check = |dir: &Path| {
         std::process::Command::new("minisign")
@@ -329,7 +334,7 @@ async fn minisign_checks_a_genuine_manifest_and_rejects_an_edited_one() {
 /// an archive made by mistake: a restore must contain it either way), then restore and
 /// deep-verify it; both must fail naming `names`, and nothing may appear in `outside`.
 async fn refused_both_ways(entries: &[Entry<'_>], names: &str) {
-    let (e, engine, _) = estate_with_a_backup().await;
+    let (e, engine, _) = estate_with_a_backup(Kind::Sqlite).await;
     let outside = e.path("outside");
     std::fs::create_dir_all(&outside).unwrap();
     write(&outside.join("victim.txt"), b"untouched\n");
@@ -419,7 +424,7 @@ async fn a_hard_link_entry_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decompression_bomb_stops_at_the_manifests_size() {
-    let (e, engine, _) = estate_with_a_backup().await;
+    let (e, engine, _) = estate_with_a_backup(Kind::Sqlite).await;
     // A GiB of zeros compresses to a few KiB; the manifest says 4 KiB were read.
     let mut tar = tar::Builder::new(zstd::Encoder::new(Vec::new(), 1).unwrap());
     let mut h = tar::Header::new_gnu();
@@ -472,7 +477,7 @@ async fn a_decompression_bomb_stops_at_the_manifests_size() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listing_longer_than_its_manifest_and_a_restore_that_cannot_fit_are_refused() {
-    let (e, engine, _) = estate_with_a_backup().await;
+    let (e, engine, _) = estate_with_a_backup(Kind::Sqlite).await;
     // A listing of 50,000 entries under a manifest that says 1.
     let (tar, mut index) = archive(&[Entry::File("a.txt", b"a\n".to_vec())]);
     let many = index.entries[0].clone();
@@ -508,9 +513,10 @@ async fn a_listing_longer_than_its_manifest_and_a_restore_that_cannot_fit_are_re
     assert!(!e.path("r2").exists());
 }
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backup_made_before_signing_is_listed_as_such_and_counts_once_adopted() {
-    let (e, engine, id) = estate_with_a_backup().await;
+async fn a_backup_made_before_signing_is_listed_as_such_and_counts_once_adopted(store) {
+    let (e, engine, id) = estate_with_a_backup(store).await;
     // Make it what an older warroom wrote: format 1, no signature.
     let dir = e.path(&format!("repo/warroom/files/{id}"));
     let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
@@ -537,10 +543,12 @@ async fn a_backup_made_before_signing_is_listed_as_such_and_counts_once_adopted(
     assert!(view.trusted(), "{:?}", view.trust());
     assert!(engine2.newest_verified().await.unwrap().contains_key("files"));
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_chain_rewritten_from_scratch_is_caught_against_the_anchors() {
-    let (e, engine, id) = estate_with_a_backup().await;
+async fn a_chain_rewritten_from_scratch_is_caught_against_the_anchors(store) {
+    let (e, engine, id) = estate_with_a_backup(store).await;
     assert!(e.path(&format!("repo/warroom/files/{id}/anchor.json.minisig")).exists());
     let (checks, problems) = engine.check_anchors().await;
     assert!(problems.is_empty(), "{problems:?}");
@@ -559,20 +567,21 @@ async fn a_chain_rewritten_from_scratch_is_caught_against_the_anchors() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains("anchored: matches 1 signed anchor"));
 
-    rewrite_chain(&e.path("state/warroom.db")).await;
+    rewrite_chain(&e).await;
     let out = verify();
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains("does not match its anchor") && said.contains("was rewritten"), "{said}");
     assert!(said.contains(&id), "the anchor's backup is named: {said}");
 }
+}
 
 /// Rewrite every record (operator "mallory" on the first) and recompute every hash and the
 /// head with the documented scheme: the chain is consistent again, as far as the database
 /// can tell.
-async fn rewrite_chain(db: &Path) {
+async fn rewrite_chain(e: &Estate) {
     use sqlx::Row;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let pool = e.store.connect(e.dir.path(), &e.path("state/warroom.db")).await;
     let rows =
         sqlx::query("SELECT seq, at, operator, action, target, details, outcome FROM audit_log ORDER BY seq")
             .fetch_all(&pool)
@@ -660,7 +669,7 @@ async fn a_link_planted_in_the_repository_sends_nothing_elsewhere() {
 /// leave nothing behind. Small files (read whole) and large ones (streamed) alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_whose_listing_gives_no_or_a_wrong_content_hash_is_refused() {
-    let (e, engine, _) = estate_with_a_backup().await;
+    let (e, engine, _) = estate_with_a_backup(Kind::Sqlite).await;
     for (n, (name, size, blake3)) in [
         ("small.txt", 100usize, None),
         ("large.bin", 600 * 1024, None),

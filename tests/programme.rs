@@ -12,9 +12,10 @@ use common::estate::{Estate, backup, run, write};
 
 const DRILL_WEEKLY: &str = "\n[[programme]]\ntest = \"restore-drill\"\nevery = \"7d\"\n";
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restore_drill_is_timed_checked_recorded_and_leaves_nothing() {
-    let e = Estate::new();
+async fn a_restore_drill_is_timed_checked_recorded_and_leaves_nothing(store) {
+    let e = Estate::on(store);
     write(&e.data().join("ledger.csv"), "date,amount\n2026-11-26,100\n".repeat(2000).as_bytes());
     write(&e.data().join("notes/readme.txt"), b"the ledger\n");
     let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", DRILL_WEEKLY);
@@ -72,10 +73,12 @@ async fn a_restore_drill_is_timed_checked_recorded_and_leaves_nothing() {
     assert_eq!(v["systems"][0]["testing"]["last_test"], "restore-drill");
     assert_eq!(v["systems"][0]["testing"]["restore_takes_ms"], drill.duration_ms.unwrap());
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tampered_backup_fails_the_drill_and_the_system_stays_due() {
-    let e = Estate::new();
+async fn a_tampered_backup_fails_the_drill_and_the_system_stays_due(store) {
+    let e = Estate::on(store);
     write(&e.data().join("ledger.csv"), "date,amount\n2026-11-26,100\n".repeat(5000).as_bytes());
     let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", DRILL_WEEKLY);
     let engine = e.engine(&config).await;
@@ -103,10 +106,12 @@ async fn a_tampered_backup_fails_the_drill_and_the_system_stays_due() {
         std::fs::read_dir(e.path("state/drills")).map(|d| d.flatten().collect()).unwrap_or_default();
     assert!(left.is_empty(), "nothing half-restored is left: {left:?}");
 }
+}
 
+crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pruning_refuses_anything_younger_than_the_keep() {
-    let e = Estate::new();
+async fn pruning_refuses_anything_younger_than_the_keep(store) {
+    let e = Estate::on(store);
     write(&e.data().join("a.txt"), b"a\n");
     let config = e.config(&format!("{{ path = \"{}\" }}", e.data().display()), "full", DRILL_WEEKLY);
     let engine = e.engine(&config).await;
@@ -129,4 +134,5 @@ async fn pruning_refuses_anything_younger_than_the_keep() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused"), "{out:?}");
+}
 }

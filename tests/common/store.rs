@@ -90,6 +90,19 @@ impl Kind {
     }
 }
 
+impl Kind {
+    /// A connection of the test's own to that state (SQLite at `sqlite_db`), as another
+    /// process, an attacker with the database's credentials or a damaged page has.
+    pub async fn connect(self, dir: &Path, sqlite_db: &Path) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let url = match self {
+            Kind::Sqlite => format!("sqlite://{}", sqlite_db.display()),
+            Kind::Postgres => std::fs::read_to_string(dir.join("state-url")).unwrap().trim().to_owned(),
+        };
+        sqlx::AnyPool::connect(&url).await.unwrap()
+    }
+}
+
 /// `on_both_stores! { #[tokio::test] async fn name(store) { ... } }`: the body runs once with
 /// `store` = `Kind::Sqlite` (test `name::sqlite`) and once with `Kind::Postgres`
 /// (`name::postgres`).
