@@ -9,14 +9,23 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
+use common::store::Kind;
 use common::{example_config, warroom};
 
 const SECRET: &str = "s3cr3t-never-in-a-pack";
 
-fn cmd(state: &Path) -> assert_cmd::Command {
+/// The binary on the example estate, its state in `store` (for PostgreSQL, a database of
+/// `state`'s own).
+fn cmd(state: &Path, store: Kind) -> assert_cmd::Command {
+    let config = state.join("config.toml");
+    if !config.exists() {
+        let text = std::fs::read_to_string(example_config()).unwrap();
+        let text = text.replacen("[console]\n", &format!("[console]\n{}", store.console_lines(state)), 1);
+        std::fs::write(&config, text).unwrap();
+    }
     let mut c = warroom(state);
     c.arg("--config")
-        .arg(example_config())
+        .arg(config)
         .env("WARROOM_S3_ACCESS_KEY_ID", "AKIA-evidence-test")
         .env("WARROOM_S3_SECRET_ACCESS_KEY", SECRET);
     c
@@ -74,11 +83,12 @@ fn tool(name: &str, arg: &str) -> bool {
     std::process::Command::new(name).arg(arg).output().is_ok()
 }
 
+crate::on_both_stores! {
 #[test]
-fn a_pack_verifies_and_every_kind_of_tampering_is_named() {
+fn a_pack_verifies_and_every_kind_of_tampering_is_named(store) {
     let state = tempfile::tempdir().unwrap();
     let s = state.path();
-    let out = cmd(s)
+    let out = cmd(s, store)
         .args([
             "incident",
             "declare",
@@ -98,13 +108,13 @@ fn a_pack_verifies_and_every_kind_of_tampering_is_named() {
         String::from_utf8_lossy(&out.stderr)
     );
     for n in 0..3 {
-        cmd(s).args(["audit", "note", &format!("called the DBA, attempt {n}")]).assert().success();
+        cmd(s, store).args(["audit", "note", &format!("called the DBA, attempt {n}")]).assert().success();
     }
     // An operator's note that quotes a secret: redacted in the pack, and the pack still verifies.
-    cmd(s).args(["audit", "note", &format!("rotated the S3 key, it was {SECRET}")]).assert().success();
+    cmd(s, store).args(["audit", "note", &format!("rotated the S3 key, it was {SECRET}")]).assert().success();
     let pack = s.join("pack.tar.zst");
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let out = cmd(s).args(["evidence", "--since", &today, "--out"]).arg(&pack).output().unwrap();
+    let out = cmd(s, store).args(["evidence", "--since", &today, "--out"]).arg(&pack).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let (code, said) = verify(s, &pack);
@@ -131,6 +141,14 @@ fn a_pack_verifies_and_every_kind_of_tampering_is_named() {
         assert!(
             !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
             "a secret from *_env reached {path}"
+        );
+    }
+    if store == Kind::Postgres {
+        let url = std::fs::read_to_string(s.join("state-url")).unwrap();
+        let url = url.trim().as_bytes();
+        assert!(
+            files.values().all(|bytes| !bytes.windows(url.len()).any(|w| w == url)),
+            "the state's URL (its credentials) is never in a pack"
         );
     }
 
@@ -219,6 +237,7 @@ fn a_pack_verifies_and_every_kind_of_tampering_is_named() {
     assert_eq!(code, Some(3), "{said}");
     assert!(said.contains("outside the pack's folder"), "{said}");
 }
+}
 
 #[test]
 fn a_signed_pack_names_its_signer_and_a_forged_one_fails() {
@@ -241,9 +260,9 @@ fn a_signed_pack_names_its_signer_and_a_forged_one_fails() {
     std::fs::write(&signers, format!("dr-lead@example.com namespaces=\"warroom-evidence\" {public}"))
         .unwrap();
 
-    cmd(s).args(["audit", "note", "signed pack test"]).assert().success();
+    cmd(s, Kind::Sqlite).args(["audit", "note", "signed pack test"]).assert().success();
     let pack = s.join("signed.tar.zst");
-    let out = cmd(s)
+    let out = cmd(s, Kind::Sqlite)
         .args(["evidence", "--since", "2026-01-01", "--sign"])
         .arg(&key)
         .arg("--out")
@@ -304,7 +323,7 @@ fn a_signed_pack_names_its_signer_and_a_forged_one_fails() {
 fn a_period_that_ends_before_it_starts_is_bad_input() {
     let state = tempfile::tempdir().unwrap();
     let s = state.path();
-    let out = cmd(s)
+    let out = cmd(s, Kind::Sqlite)
         .args(["evidence", "--since", "2026-02-01", "--until", "2026-01-01", "--out"])
         .arg(s.join("pack.tar.zst"))
         .output()
