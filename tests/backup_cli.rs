@@ -8,18 +8,25 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::store::Kind;
 use common::warroom;
 
-/// A state folder, a key pair from `warroom keygen`, a data folder and a configuration whose
+/// A state folder (and the state in `store`), a key pair from `warroom keygen`, a data folder and a configuration whose
 /// `extra` TOML is added at the top.
 struct Setup {
     dir: tempfile::TempDir,
 }
 
 impl Setup {
-    fn new(extra: &str) -> Setup {
+    fn new(store: Kind, extra: &str) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
+        let lines = store.console_lines(d);
+        let extra = match extra.contains("[console]\n") {
+            true => extra.replacen("[console]\n", &format!("[console]\n{lines}"), 1),
+            false if lines.is_empty() => extra.to_owned(),
+            false => format!("[console]\n{lines}{extra}"),
+        };
         let out = warroom(d).args(["keygen", "--out"]).arg(d.join("key.txt")).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         // keygen prints the [encryption] lines to paste.
@@ -84,9 +91,10 @@ fn text(out: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
+crate::on_both_stores! {
 #[test]
-fn without_a_terminal_nothing_runs_unless_yes_is_given_and_both_are_audited() {
-    let s = Setup::new("[approval]\nbackup = \"confirm\"\n");
+fn without_a_terminal_nothing_runs_unless_yes_is_given_and_both_are_audited(store) {
+    let s = Setup::new(store, "[approval]\nbackup = \"confirm\"\n");
     let out = s.run(&["backup", "run", "files"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
@@ -107,10 +115,12 @@ fn without_a_terminal_nothing_runs_unless_yes_is_given_and_both_are_audited() {
     assert_eq!(approved["details"]["how"], "--yes", "--yes is audited as such");
     assert!(audit.iter().any(|r| r["action"] == "backup.finished" && r["outcome"] == "succeeded"));
 }
+}
 
+crate::on_both_stores! {
 #[test]
-fn read_only_refuses_every_side_effect_and_audits_it() {
-    let s = Setup::new("[console]\nread_only = true\n");
+fn read_only_refuses_every_side_effect_and_audits_it(store) {
+    let s = Setup::new(store, "[console]\nread_only = true\n");
     for args in [&["backup", "run", "files", "--yes"][..], &["backup", "prune", "files", "--yes"][..]] {
         let out = s.run(args);
         let t = text(&out);
@@ -127,10 +137,11 @@ fn read_only_refuses_every_side_effect_and_audits_it() {
     let refused = audit.iter().find(|r| r["action"] == "backup.proposed").unwrap();
     assert_eq!(refused["outcome"], "refused");
 }
+}
 
 #[test]
 fn keygen_writes_the_private_key_0600_and_never_overwrites_it() {
-    let s = Setup::new("");
+    let s = Setup::new(Kind::Sqlite, "");
     let key = s.path().join("key.txt");
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
     let before = std::fs::read_to_string(&key).unwrap();
@@ -141,9 +152,10 @@ fn keygen_writes_the_private_key_0600_and_never_overwrites_it() {
     assert_eq!(std::fs::read_to_string(&key).unwrap(), before);
 }
 
+crate::on_both_stores! {
 #[test]
-fn rpo_counts_verified_backups_and_exits_like_a_plugin() {
-    let s = Setup::new("");
+fn rpo_counts_verified_backups_and_exits_like_a_plugin(store) {
+    let s = Setup::new(store, "");
     let out = s.run(&["rpo"]);
     assert_eq!(out.status.code(), Some(2), "never backed up is critical: {}", text(&out));
     assert!(text(&out).contains("never backed up"));
@@ -160,12 +172,13 @@ fn rpo_counts_verified_backups_and_exits_like_a_plugin() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["systems"][0]["rpo"]["state"], "compliant", "status shows RPO from real backups");
 }
+}
 
-/// SIGKILL the backup at pseudo-random moments: no listing ever shows an incomplete backup,
+crate::on_both_stores! {
 /// and the next run cleans up what the killed ones left.
 #[test]
-fn a_backup_killed_at_any_moment_never_lists_as_complete_and_is_cleaned_up() {
-    let s = Setup::new("");
+fn a_backup_killed_at_any_moment_never_lists_as_complete_and_is_cleaned_up(store) {
+    let s = Setup::new(store, "");
     let data = s.path().join("data");
     // Enough to take a while: incompressible data in a few files.
     let mut x: u64 = 0x9e3779b97f4a7c15;
@@ -236,6 +249,7 @@ fn a_backup_killed_at_any_moment_never_lists_as_complete_and_is_cleaned_up() {
     // The jobs the kills cut short are shown as interrupted, never silently re-run.
     let interrupted = s.audit().iter().filter(|r| r["action"] == "backup.interrupted").count();
     assert!(interrupted >= 1, "killed jobs are marked interrupted");
+}
 }
 
 /// Backup folders in the repository without a manifest.
