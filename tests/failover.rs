@@ -655,6 +655,57 @@ async fn an_operator_proposes_a_tier1_failover_that_only_a_commander_approves(st
 
 crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_that_only_another_hosts_configuration_allows_does_not_run_here(store) {
+    let s = Setup::new(store);
+    let systems = format!("{TIER1_DATABASE}steps = [ {} ]\n", note(&s, "Over", "over"));
+    let people = [("oscar", "operator"), ("olive", "observer"), ("cara", "commander")];
+    let config = config_with_operators(&s, &people, &systems);
+    // Olive's own copy of the configuration makes her a commander: her host lets her approve.
+    let forged = s.path("olive.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&forged, text.replace("roles = [\"observer\"]", "roles = [\"commander\"]")).unwrap();
+    let proposer = as_person(&s, &config, "oscar")
+        .args(["failover", "database", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let engine = s.engine(&config).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let job = loop {
+        let jobs = engine.jobs().list(10).await.unwrap();
+        if let Some(j) = jobs.iter().find(|j| j.state == JobState::Proposed)
+            && engine.audit_records(None).await.unwrap().iter().any(|r| r.action == "failover.approved")
+        {
+            break j.id.clone();
+        }
+        assert!(Instant::now() < deadline, "no proposal waits: {jobs:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let olive = as_person(&s, &forged, "olive").args(["approve", &job, "--yes"]).output().unwrap();
+    assert!(olive.status.success(), "her host's rule lets her: {olive:?}");
+    // Oscar's host runs it on its own rule, where Olive is an observer: nothing runs.
+    let proposed = proposer.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&proposed.stderr);
+    assert!(!proposed.status.success(), "{said}");
+    assert_eq!(s.log(), "", "no step ran");
+    let done = engine.jobs().get(&job).await.unwrap().unwrap();
+    assert_eq!(done.state, JobState::Failed);
+    let outcome = done.outcome.unwrap_or_default();
+    assert!(outcome.contains("not run on this host") && outcome.contains("olive is an observer"), "{outcome}");
+    assert!(outcome.contains("approving a tier 1 failover needs a commander"), "{outcome}");
+    let audit = engine.audit_records(None).await.unwrap();
+    assert!(
+        audit.iter().any(|r| r.action == "failover.run" && r.operator == "olive" && r.outcome == "refused"),
+        "the refusal is audited: {audit:#?}"
+    );
+    assert_eq!(engine.failover_state("database").await.unwrap().0, FailoverState::Normal, "nothing started");
+    assert!(engine.verify_audit().await.unwrap().problem.is_none());
+}
+}
+
+crate::on_both_stores! {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_shared_host_the_os_user_is_the_operator(store) {
     let s = Setup::new(store);
     let me = String::from_utf8(std::process::Command::new("id").arg("-un").output().unwrap().stdout).unwrap();

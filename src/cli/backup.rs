@@ -675,7 +675,7 @@ pub async fn schedule(config: Option<PathBuf>) -> Result<ExitCode, CliError> {
     }
     scheduler.abort();
     for id in engine.jobs().running_ids() {
-        let _ = engine.jobs().cancel_running(&id, "scheduler").await;
+        let _ = engine.jobs().cancel_running(&id, crate::model::access::SCHEDULER).await;
     }
     engine.close().await;
     Ok(ExitCode::SUCCESS)

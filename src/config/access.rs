@@ -163,6 +163,14 @@ fn operator(
         report.push(Diagnostic::error("an operator needs a name").at(key("name"), Some(o.name.span())));
         return None;
     }
+    if crate::model::access::CONFIGURED.contains(&name) {
+        report.push(
+            Diagnostic::error(format!("\"{name}\" is the name of the work warroom starts itself"))
+                .at(key("name"), Some(o.name.span()))
+                .help("give the person another name: work under this one is never checked"),
+        );
+        return None;
+    }
     if known.iter().any(|k| k.name == name) {
         report.push(
             Diagnostic::error(format!("operator \"{name}\" is listed twice"))

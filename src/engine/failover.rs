@@ -408,7 +408,7 @@ impl Engine {
             if row.state != FailoverState::Recovered || deadline > now {
                 continue;
             }
-            let who = "warroom (commit window ended)";
+            let who = crate::model::access::COMMIT_WINDOW;
             let _ = self
                 .audit(
                     NewAuditRecord::new(who, "failover.commit_window_ended", &row.system, Outcome::Recorded)

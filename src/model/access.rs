@@ -187,6 +187,13 @@ pub struct OperatorEntry {
 }
 
 /// `[[operators]]` and `[permissions]`.
+/// Who proposes and approves the work the configuration itself starts: the backup schedule
+/// (restore drills too) and a failover's commit window running out. No person acts, so no
+/// role is checked; no operator may take these names.
+pub const SCHEDULER: &str = "scheduler";
+pub const COMMIT_WINDOW: &str = "warroom (commit window ended)";
+pub const CONFIGURED: &[&str] = &[SCHEDULER, COMMIT_WINDOW];
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Access {
     pub operators: Vec<OperatorEntry>,

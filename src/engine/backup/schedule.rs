@@ -8,6 +8,7 @@ use chrono::TimeDelta;
 use crate::engine::Engine;
 use crate::engine::backup::catalog::BackupView;
 use crate::engine::jobs::{JobKind, JobSnapshot, JobSpec, Plan, Proof};
+use crate::model::access::SCHEDULER;
 use crate::model::backup::Schedule;
 
 /// The jobs running and those that finished, together.
@@ -139,14 +140,14 @@ impl Engine {
     }
 
     pub(in crate::engine) async fn start_scheduled(&self, spec: &JobSpec, plan: Plan) -> Option<String> {
-        let job = match self.propose_configured(spec, plan, "scheduler").await {
+        let job = match self.propose_configured(spec, plan, SCHEDULER).await {
             Ok(j) => j,
             Err(e) => {
                 tracing::warn!(error = %e, "the scheduler could not propose a job");
                 return None;
             }
         };
-        match self.approve_configured(&job.id, "scheduler", &Proof::Scheduled).await {
+        match self.approve_configured(&job.id, SCHEDULER, &Proof::Scheduled).await {
             Ok(_) => {
                 self.spawn_job(&job.id);
                 Some(job.id)

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::engine::Engine;
-use crate::engine::jobs::{JobContext, JobSnapshot, JobSpec, Plan, Proof, Refusal};
+use crate::engine::jobs::{JobContext, JobSnapshot, JobSpec, JobState, Plan, Proof, Refusal};
 use crate::model::access::Step;
+use crate::store::{NewAuditRecord, Outcome};
 
 impl Engine {
     /// The signals sent to the running job `ctx` since it last looked. One that cannot be read
@@ -100,10 +101,17 @@ impl Engine {
     pub async fn approve(&self, id: &str, operator: &str, proof: &Proof) -> Result<JobSnapshot, Refusal> {
         let Some(spec) = self.jobs.spec(id).await? else { return Err(Refusal::Missing) };
         let audit_action = format!("{}.approved", spec.kind());
-        let rule = (spec.action(), self.tier_for(&spec), Step::Approve);
-        self.permit(operator, rule, &audit_action, spec.system()).await?;
-        // A recovery plan approves each system's failover or restore: their own rules too.
-        if let JobSpec::Recover { systems, .. } = &spec {
+        for rule in self.approve_rules(&spec) {
+            self.permit(operator, rule, &audit_action, spec.system()).await?;
+        }
+        self.approve_configured(id, operator, proof).await
+    }
+
+    /// The rules an approval of `spec` meets: its own, and for a recovery plan each system's
+    /// failover or restore rule too (the plan approves them all).
+    fn approve_rules(&self, spec: &JobSpec) -> Vec<(crate::model::Action, crate::model::Tier, Step)> {
+        let mut rules = vec![(spec.action(), self.tier_for(spec), Step::Approve)];
+        if let JobSpec::Recover { systems, .. } = spec {
             for system in systems {
                 let tier =
                     self.config.estate.system(system).map(|s| s.tier).unwrap_or(crate::model::Tier::One);
@@ -111,10 +119,55 @@ impl Engine {
                     Some(false) => crate::model::Action::Restore,
                     _ => crate::model::Action::Failover,
                 };
-                self.permit(operator, (action, tier, Step::Approve), &audit_action, spec.system()).await?;
+                rules.push((action, tier, Step::Approve));
             }
         }
-        self.approve_configured(id, operator, proof).await
+        rules
+    }
+
+    /// Whether this host's own `[[operators]]` let each person who approved `job` approve it:
+    /// a job approved on another host (whose configuration may say otherwise) runs here only
+    /// on this host's rule. The configuration's own approvals (the schedule, a commit window's
+    /// default) are no person's. `Err` says who and what, in words; it is audited.
+    async fn approvals_hold_here(&self, job: &JobSnapshot, spec: &JobSpec) -> Result<(), Refusal> {
+        let access = &self.config.access;
+        if !access.enforced() {
+            return Ok(());
+        }
+        let mut approvers: Vec<&str> = job.approvals.iter().map(String::as_str).collect();
+        approvers.extend(job.approved_by.as_deref().filter(|a| !approvers.contains(a)));
+        for approver in approvers.into_iter().filter(|a| !crate::model::access::CONFIGURED.contains(a)) {
+            for (action, tier, step) in self.approve_rules(spec) {
+                let needs = access.permissions.allowed(action, tier, step);
+                let what = format!("{} a {tier} {}", step.doing(), action.name());
+                let refusal = match access.operator(approver) {
+                    Some(entry) if entry.roles.meets(needs) => continue,
+                    Some(entry) => {
+                        Refusal::Role { operator: approver.to_owned(), has: entry.roles, needs, what }
+                    }
+                    None => Refusal::Unlisted { operator: approver.to_owned(), what, needs },
+                };
+                let details = serde_json::json!({
+                    "job": job.id,
+                    "reason": format!("{refusal} (under this host's [[operators]]; approved on another host?)"),
+                    "needs": needs.names(),
+                    "approvals": job.approvals,
+                });
+                self.audit(
+                    NewAuditRecord::new(
+                        approver,
+                        &format!("{}.run", job.kind),
+                        &job.target,
+                        Outcome::Refused,
+                    )
+                    .details(details),
+                )
+                .await
+                .map_err(Refusal::from)?;
+                return Err(refusal);
+            }
+        }
+        Ok(())
     }
 
     /// The approval the configuration gives (`Proof::Scheduled`, `Proof::CommitDefault`): no
@@ -166,6 +219,12 @@ impl Engine {
         let Some(spec) = self.jobs.spec(id).await? else { return Err(Refusal::Missing) };
         let job = self.jobs.get(id).await?.ok_or(Refusal::Missing)?;
         let operator = job.approved_by.clone().unwrap_or(job.proposed_by.clone());
+        // Not for this host: the job fails saying why (approved elsewhere, it must not be left
+        // Approved for every poll to try again).
+        let not_here = match job.state {
+            JobState::Approved => self.approvals_hold_here(&job, &spec).await.err(),
+            _ => None,
+        };
         let timeout = match &spec {
             JobSpec::Backup { system, .. } | JobSpec::Verify { system, .. } => self
                 .policy(system)
@@ -176,7 +235,17 @@ impl Engine {
             _ => crate::config::backup::DEFAULT_BACKUP_TIMEOUT,
         };
         let engine = self.clone();
-        self.jobs.run(id, &operator, timeout, move |ctx| async move { engine.execute(spec, ctx).await }).await
+        self.jobs
+            .run(id, &operator, timeout, move |ctx| async move {
+                match not_here {
+                    Some(refusal) => Err(format!(
+                        "not run on this host: {refusal} under this host's [[operators]] (approved on \
+                         another host whose configuration says otherwise?); propose it again"
+                    )),
+                    None => engine.execute(spec, ctx).await,
+                }
+            })
+            .await
     }
 
     /// Start this process's proposals that someone else approved meanwhile (from their own
