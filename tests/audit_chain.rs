@@ -405,3 +405,42 @@ fn empty_notes_and_zero_limits_are_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+crate::on_both_stores! {
+#[test]
+fn each_host_and_file_has_its_own_configuration_record(store) {
+    // Two hosts on one state, each with its own file (a key line of its own, say): switching
+    // between them records nothing new; a change to one is recorded once, naming its host.
+    let chain = Chain::new(store);
+    let other = chain.dir.path().join("other.toml");
+    let text = std::fs::read_to_string(&chain.config).unwrap();
+    std::fs::write(&other, format!("{text}\n# host b's own line\n")).unwrap();
+    let run = |config: &Path, host: &str| {
+        let mut cmd = warroom(chain.dir.path());
+        cmd.arg("--config").arg(config).env("WARROOM_HOST", host).args(["audit", "note", "x"]).assert().success();
+    };
+    let changes = || {
+        let out = chain.warroom().env("WARROOM_HOST", "host-a").args(["audit", "list", "--json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let records = v["records"].as_array().cloned().unwrap_or_default();
+        records.into_iter().filter(|r| r["action"] == "config.changed").collect::<Vec<_>>()
+    };
+    for _ in 0..3 {
+        run(&chain.config, "host-a");
+        run(&other, "host-b");
+    }
+    assert_eq!(changes().len(), 2, "one for each host's file when it is first seen: {:#?}", changes());
+    std::fs::write(&other, format!("{text}\n# host b's own line, changed\n")).unwrap();
+    run(&other, "host-b");
+    run(&chain.config, "host-a");
+    let changes = changes();
+    assert_eq!(changes.len(), 3, "{changes:#?}");
+    assert!(
+        changes.iter().any(|r| {
+            let d = r["details"].to_string();
+            d.contains("\"host\":\"host-b\"") && !d.contains("\"previous_hash\":null")
+        }),
+        "the change names its host and the hash before: {changes:#?}"
+    );
+}
+}

@@ -554,6 +554,11 @@ async fn an_observers_failover_is_refused_naming_the_role_it_needs(store) {
     // approval), a system this configuration does not know (the strictest rule, not the mildest).
     let noted = as_person(&s, &config, "olive").args(["audit", "note", "I was here"]).output().unwrap();
     assert_eq!(noted.status.code(), Some(2), "{noted:?}");
+    let reviewed =
+        as_person(&s, &config, "olive").args(["review", "--as", "cara", "--note", "all fine"]).output().unwrap();
+    let said = String::from_utf8_lossy(&reviewed.stderr);
+    assert_eq!(reviewed.status.code(), Some(2), "refused like the rest: {said}");
+    assert!(said.contains("olive is an observer"), "{said}");
     for system in ["database", "nowhere"] {
         let commit = as_person(&s, &config, "olive").args(["commit", system]).output().unwrap();
         let said = String::from_utf8_lossy(&commit.stderr);
@@ -572,6 +577,8 @@ async fn an_observers_failover_is_refused_naming_the_role_it_needs(store) {
     assert!(refused.details.contains("\"needs\":[\"commander\",\"approver\",\"operator\"]"), "{}", refused.details);
     assert!(refused.details.contains("\"roles\":[\"observer\"]"), "{}", refused.details);
     assert!(audit.iter().any(|r| r.action == "note" && r.operator == "olive" && r.outcome == "refused"));
+    assert!(audit.iter().any(|r| r.action == "plan.reviewed" && r.operator == "olive" && r.outcome == "refused"));
+    assert!(!audit.iter().any(|r| r.operator == "cara"), "nothing is recorded under the name given with --as");
     assert!(engine.verify_audit().await.unwrap().problem.is_none());
 }
 }

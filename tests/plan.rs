@@ -42,6 +42,11 @@ fn the_demo_renders_the_status_report_and_records_a_review() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("reviewed by alice (recorded by tester)"),
+        "who entered it is never hidden: {said}"
+    );
     let out = warroom(state.path()).args(["report", "--demo"]).output().unwrap();
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(

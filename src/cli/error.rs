@@ -31,6 +31,17 @@ impl CliError {
         CliError { kind: CliErrorKind::Message(m.into()), exit }
     }
 
+    /// An operator's write that did not happen: bad input 3, refused 2 (as the gate's
+    /// refusals), failed 1.
+    pub fn write(e: crate::engine::access::WriteError) -> Self {
+        use crate::engine::access::WriteError;
+        match e {
+            WriteError::Input(m) => CliError::message(m, 3),
+            WriteError::Refused(r) => CliError::message(format!("refused, nothing was written: {r}"), 2),
+            WriteError::Failed(m) => CliError::message(m, 1),
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         self.exit
     }

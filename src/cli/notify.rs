@@ -355,7 +355,7 @@ pub async fn statuspage(config: Option<PathBuf>) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
     let result = engine.publish_statuspage().await;
     engine.close().await;
-    let at = result.map_err(|e| CliError::message(e, 1))?;
+    let at = result.map_err(CliError::write)?;
     println!("status page written: {at} (and feed.atom beside it)");
     Ok(ExitCode::SUCCESS)
 }

@@ -264,7 +264,7 @@ pub async fn incident_declare(
     let incident = engine
         .declare_incident(kind, severity, &systems, engine.operator())
         .await
-        .map_err(|e| CliError::message(e, REFUSED))?;
+        .map_err(CliError::write)?;
     println!("{} declared: {} {} · {}", incident.id, incident.kind, incident.severity, systems.join(", "));
     // Declaring proposes the initial notice (T+0) to the stakeholders, then the recovery plan.
     if !engine.config().notify.contacts.is_empty() {
@@ -367,7 +367,7 @@ pub async fn incident_note(
 ) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
     let incident = engine.incident(id.as_deref()).await.map_err(bad)?;
-    engine.incident_note(&incident.id, &text, engine.operator()).await.map_err(bad)?;
+    engine.incident_note(&incident.id, &text, engine.operator()).await.map_err(CliError::write)?;
     println!("noted on {}", incident.id);
     engine.close().await;
     Ok(ExitCode::SUCCESS)
@@ -384,7 +384,7 @@ pub async fn incident_close(
     let closed = engine
         .close_incident(&incident.id, summary.as_deref(), engine.operator())
         .await
-        .map_err(|e| CliError::message(e, REFUSED))?;
+        .map_err(CliError::write)?;
     println!("{closed} closed");
     // Closing proposes the resolution notice to the stakeholders.
     let mut code = ExitCode::SUCCESS;

@@ -192,14 +192,16 @@ pub async fn review(
         return Ok(if warnings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
     }
     let reviewer = reviewer.unwrap_or_else(|| engine.operator().to_owned());
-    let review = engine
-        .record_review(&reviewer, note.as_deref().unwrap_or(""))
-        .await
-        .map_err(|e| CliError::message(e, BAD_INPUT))?;
+    let review =
+        engine.record_review(&reviewer, note.as_deref().unwrap_or("")).await.map_err(CliError::write)?;
+    let by = match review.reviewer == engine.operator() {
+        true => review.reviewer.clone(),
+        false => format!("{} (recorded by {})", review.reviewer, engine.operator()),
+    };
     println!(
         "plan \"{}\" reviewed by {} at {} (recorded in the audit log); next review due by {}",
         engine.config().plan.name,
-        review.reviewer,
+        by,
         review.at.format("%Y-%m-%d %H:%M UTC"),
         (review.at + chrono::Duration::from_std(engine.config().plan.review_every).unwrap_or_default())
             .format("%Y-%m-%d")

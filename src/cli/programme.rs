@@ -54,10 +54,7 @@ pub async fn run(
                 CliError::message(format!("--before {before}: {e}; write the date as YYYY-MM-DD"), BAD_INPUT)
             })?;
             let before = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
-            let gone = engine
-                .prune_test_results(before, engine.operator())
-                .await
-                .map_err(|e| CliError::message(e, 1))?;
+            let gone = engine.prune_test_results(before, engine.operator()).await.map_err(CliError::write)?;
             println!("{gone} test results older than {} removed", before.format("%Y-%m-%d"));
             engine.close().await;
             Ok(ExitCode::SUCCESS)

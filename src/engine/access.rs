@@ -88,6 +88,26 @@ pub fn identify(access: &Access, key_file: Option<&Path>, user: &str) -> Identit
     }
 }
 
+/// Why an operator's write (a plan review, pruning results, the status page) did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// What was asked is wrong: the words say what to give instead.
+    #[error("{0}")]
+    Input(String),
+    /// Who asked may not (a role, read-only, the keep): nothing was written.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// The state or the world failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<Refusal> for WriteError {
+    fn from(r: Refusal) -> WriteError {
+        WriteError::Refused(r)
+    }
+}
+
 /// What the console's header says of who acts: their roles, or that they may only watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {

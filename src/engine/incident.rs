@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Engine;
 use crate::engine::EngineError;
+use crate::engine::access::WriteError;
 use crate::model::duration::human;
 use crate::model::failover::IncidentRecord;
 use crate::model::failover::{IncidentKind, Severity};
@@ -183,15 +184,13 @@ impl Engine {
         severity: Severity,
         systems: &[String],
         operator: &str,
-    ) -> Result<IncidentRecord, String> {
-        self.check_affected(systems)?;
-        self.permit_write(operator, "declaring an incident", "incident.declared", "-")
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Result<IncidentRecord, WriteError> {
+        self.check_affected(systems).map_err(WriteError::Input)?;
+        self.permit_write(operator, "declaring an incident", "incident.declared", "-").await?;
         if self.config.console.read_only {
             let _ =
                 self.audit(NewAuditRecord::new(operator, "incident.declared", "-", Outcome::Refused)).await;
-            return Err("console.read_only is set: every side effect is refused".into());
+            return Err(WriteError::Refused(crate::engine::jobs::Refusal::ReadOnly));
         }
         let now = self.now();
         let row = IncidentRecord {
@@ -206,14 +205,15 @@ impl Engine {
             closed_at: None,
             summary: None,
         };
-        self.store.insert_incident(&row).await.map_err(|e| e.to_string())?;
+        let failed = |e: crate::store::StoreError| WriteError::Failed(e.to_string());
+        self.store.insert_incident(&row).await.map_err(failed)?;
         self.audit(NewAuditRecord::new(operator, "incident.declared", &row.id, Outcome::Recorded).details(
             serde_json::json!({
                 "type": row.kind, "severity": row.severity, "systems": row.systems,
             }),
         ))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| WriteError::Failed(e.to_string()))?;
         Ok(row)
     }
 
@@ -249,18 +249,16 @@ impl Engine {
         let _ = self.store.set_incident_plan(incident, job).await;
     }
 
-    pub async fn incident_note(&self, incident: &str, text: &str, operator: &str) -> Result<(), String> {
-        let i = self.incident(Some(incident)).await?;
-        self.permit_write(operator, "a note on an incident", "incident.note", &i.id)
-            .await
-            .map_err(|e| e.to_string())?;
+    pub async fn incident_note(&self, incident: &str, text: &str, operator: &str) -> Result<(), WriteError> {
+        let i = self.incident(Some(incident)).await.map_err(WriteError::Input)?;
+        self.permit_write(operator, "a note on an incident", "incident.note", &i.id).await?;
         self.audit(
             NewAuditRecord::new(operator, "incident.note", &i.id, Outcome::Recorded)
                 .details(serde_json::json!({ "note": text })),
         )
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| WriteError::Failed(e.to_string()))
     }
 
     pub async fn close_incident(
@@ -268,18 +266,16 @@ impl Engine {
         incident: &str,
         summary: Option<&str>,
         operator: &str,
-    ) -> Result<String, String> {
-        let i = self.incident(Some(incident)).await?;
-        self.permit_write(operator, "closing an incident", "incident.closed", &i.id)
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Result<String, WriteError> {
+        let i = self.incident(Some(incident)).await.map_err(WriteError::Input)?;
+        self.permit_write(operator, "closing an incident", "incident.closed", &i.id).await?;
         if !self
             .store
             .close_incident(&i.id, operator, self.now(), summary)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| WriteError::Failed(e.to_string()))?
         {
-            return Err(format!("{} is already closed", i.id));
+            return Err(WriteError::Input(format!("{} is already closed", i.id)));
         }
         let _ = self
             .audit(

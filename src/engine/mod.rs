@@ -266,9 +266,11 @@ impl Engine {
     async fn note_config_change(&self) -> Result<(), EngineError> {
         let path = std::fs::canonicalize(&self.config.path).unwrap_or_else(|_| self.config.path.clone());
         let target = path.display().to_string();
+        let host = jobs::hostname();
         let recorded = self
             .store
             .note_config(
+                &format!("{host}:{target}"),
                 &self.config.hash,
                 |previous| {
                     NewAuditRecord::new(self.operator(), "config.changed", &target, Outcome::Recorded)
@@ -276,6 +278,7 @@ impl Engine {
                             "previous_hash": previous,
                             "hash": self.config.hash,
                             "systems": self.config.estate.systems().len(),
+                            "host": host,
                         }))
                 },
                 self.clock.now(),

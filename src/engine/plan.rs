@@ -19,26 +19,36 @@ use crate::store::{NewAuditRecord, Outcome};
 /// How far back the report looks for incidents, and people's exercises and training.
 pub const RECENT: Duration = Duration::from_secs(365 * 86_400);
 
+use crate::engine::access::WriteError;
+
 impl Engine {
     /// Record that the plan was reviewed, by whom, with a note: one write with its audit record.
-    pub async fn record_review(&self, reviewer: &str, note: &str) -> Result<PlanReview, String> {
+    /// The record names the operator who entered it; `reviewer` (someone at the review who
+    /// may use no console) is in its details when it is somebody else.
+    pub async fn record_review(&self, reviewer: &str, note: &str) -> Result<PlanReview, WriteError> {
         if reviewer.trim().is_empty() || note.trim().is_empty() {
-            return Err("a review names who reviewed the plan and what they found: \
-                        `warroom review --as NAME --note \"reviewed with the owners; R-03 re-scored\"`"
-                .into());
+            return Err(WriteError::Input(
+                "a review names who reviewed the plan and what they found: \
+                 `warroom review --note \"reviewed with the owners; R-03 re-scored\"` (--as NAME for \
+                 someone else who reviewed it)"
+                    .into(),
+            ));
         }
-        self.permit_write(self.operator(), "recording a plan review", "plan.reviewed", "plan")
-            .await
-            .map_err(|e| e.to_string())?;
+        let operator = self.operator();
+        self.permit_write(operator, "recording a plan review", "plan.reviewed", "plan").await?;
         let review = PlanReview {
             at: self.now(),
             reviewer: reviewer.trim().to_owned(),
             note: note.trim().to_owned(),
             config_sha256: self.config.hash.clone(),
         };
-        let audit = NewAuditRecord::new(reviewer, "plan.reviewed", &self.config.plan.name, Outcome::Recorded)
-            .details(serde_json::json!({ "note": review.note, "config_sha256": review.config_sha256 }));
-        self.store.add_plan_review(&review, &audit).await.map_err(|e| e.to_string())?;
+        let mut details = serde_json::json!({ "note": review.note, "config_sha256": review.config_sha256 });
+        if review.reviewer != operator {
+            details["reviewer"] = serde_json::json!(review.reviewer);
+        }
+        let audit = NewAuditRecord::new(operator, "plan.reviewed", &self.config.plan.name, Outcome::Recorded)
+            .details(details);
+        self.store.add_plan_review(&review, &audit).await.map_err(|e| WriteError::Failed(e.to_string()))?;
         Ok(review)
     }
 

@@ -279,26 +279,33 @@ impl Engine {
 
     /// Remove test results older than `before`. Refused, removing nothing, when `before` is
     /// younger than the keep (`[test_results] keep`, 7 years by default).
-    pub async fn prune_test_results(&self, before: DateTime<Utc>, operator: &str) -> Result<u64, String> {
+    pub async fn prune_test_results(
+        &self,
+        before: DateTime<Utc>,
+        operator: &str,
+    ) -> Result<u64, crate::engine::access::WriteError> {
+        use crate::engine::access::WriteError;
         if self.config.console.read_only {
-            return Err("console.read_only is set: test results cannot be pruned from here".into());
+            return Err(WriteError::Refused(crate::engine::jobs::Refusal::ReadOnly));
         }
-        self.permit_write(operator, "pruning test results", "test_results.pruned", "programme")
-            .await
-            .map_err(|e| e.to_string())?;
+        self.permit_write(operator, "pruning test results", "test_results.pruned", "programme").await?;
         let now = self.now();
         let keep = chrono::Duration::from_std(self.config.programme.keep).unwrap_or(chrono::Duration::MAX);
         let oldest_allowed = now - keep;
         if before > oldest_allowed {
-            return Err(format!(
-                "refused: results are kept {} days (test_results.keep); nothing younger than {} can be pruned, and {} is younger",
+            // Held by the keep, as a backup under a lock is.
+            return Err(WriteError::Refused(crate::engine::jobs::Refusal::Held(format!(
+                "results are kept {} days (test_results.keep); nothing younger than {} can be pruned, and {} is younger",
                 self.config.programme.keep.as_secs() / 86_400,
                 oldest_allowed.format("%Y-%m-%d"),
                 before.format("%Y-%m-%d")
-            ));
+            ))));
         }
         let audit = NewAuditRecord::new(operator, "programme.pruned", "test_results", AuditOutcome::Recorded)
             .details(serde_json::json!({ "before": before }));
-        self.store.prune_test_results(before, &audit, now).await.map_err(|e| e.to_string())
+        self.store
+            .prune_test_results(before, &audit, now)
+            .await
+            .map_err(|e| crate::engine::access::WriteError::Failed(e.to_string()))
     }
 }

@@ -71,30 +71,45 @@ impl Store {
         Ok(record)
     }
 
-    /// Record the configuration with hash `hash` as the one in force, appending the record
-    /// `make(previous_hash)` when it differs from the last one recorded. Compare and append are
-    /// one transaction, so processes starting together record a change once. True if recorded.
+    /// Record the configuration with hash `hash` as the one in force for `source` (a host and
+    /// its file: hosts sharing one state each keep their own), appending the record
+    /// `make(previous_hash)` when it differs from the last one recorded for that source. Compare
+    /// and append are one transaction, so processes starting together record a change once.
+    /// True if recorded.
     pub async fn note_config(
         &self,
+        source: &str,
         hash: &str,
         make: impl Fn(Option<&str>) -> NewAuditRecord,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        const KEY: &str = "config.hash";
+        // Before each source had its own: one for the whole state, still the previous one for
+        // the first source to start after the upgrade.
+        const LEGACY: &str = "config.hash";
+        let key = format!("{LEGACY}@{source}");
         retry_busy(|| async {
             let err = self.error("recording the configuration");
             let mut tx = self.write("recording the configuration").await?;
-            let previous: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
-                .bind(KEY)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(&err)?;
+            let read =
+                |k: String| sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = $1").bind(k);
+            let own: Option<String> = read(key.clone()).fetch_optional(&mut *tx).await.map_err(&err)?;
+            let carried_over = own.is_none();
+            let previous = match own {
+                Some(own) => Some(own),
+                None => read(LEGACY.to_owned()).fetch_optional(&mut *tx).await.map_err(&err)?,
+            };
             if previous.as_deref() == Some(hash) {
-                tx.rollback().await?;
+                if carried_over {
+                    // From the single record: the next comparison is this source's own.
+                    upsert_meta(&mut tx, &key, hash).await.map_err(&err)?;
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
                 return Ok(false);
             }
             self.append_in(&mut tx, &make(previous.as_deref()), at).await?;
-            upsert_meta(&mut tx, KEY, hash).await.map_err(&err)?;
+            upsert_meta(&mut tx, &key, hash).await.map_err(&err)?;
             tx.commit().await?;
             Ok(true)
         })

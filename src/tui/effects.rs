@@ -181,7 +181,7 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
         Effect::Declare { kind, severity, systems } => {
             let incident = match engine.declare_incident(kind, severity, &systems, engine.operator()).await {
                 Ok(i) => i,
-                Err(e) => return Reply::Event(EngineEvent::ActionFailed(e)),
+                Err(e) => return Reply::Event(EngineEvent::ActionFailed(e.to_string())),
             };
             // Declaring proposes the initial notice (T+0) and the recovery plan: the gate opens
             // on each in turn.
@@ -224,7 +224,7 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
         Effect::Note { incident, text } => {
             match engine.incident_note(&incident, &text, engine.operator()).await {
                 Ok(()) => Reply::Event(EngineEvent::Done(format!("noted on {incident}"))),
-                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(e.to_string())),
             }
         }
         Effect::CloseIncident { incident, summary } => {
@@ -250,7 +250,7 @@ async fn effect_reply(effect: Effect, engine: Engine) -> Reply {
                     }
                 }
                 Ok(id) => Reply::Event(EngineEvent::Done(format!("{id} closed"))),
-                Err(e) => Reply::Event(EngineEvent::ActionFailed(e)),
+                Err(e) => Reply::Event(EngineEvent::ActionFailed(e.to_string())),
             }
         }
         Effect::Report { incident } => {

@@ -114,11 +114,9 @@ impl Engine {
     }
 
     /// Render the page and its feed and write them where the configuration says; returns where.
-    pub async fn publish_statuspage(&self) -> Result<String, String> {
-        self.permit_write(self.operator(), "publishing the status page", "statuspage.published", "-")
-            .await
-            .map_err(|e| e.to_string())?;
-        self.publish_statuspage_configured().await
+    pub async fn publish_statuspage(&self) -> Result<String, crate::engine::access::WriteError> {
+        self.permit_write(self.operator(), "publishing the status page", "statuspage.published", "-").await?;
+        self.publish_statuspage_configured().await.map_err(crate::engine::access::WriteError::Failed)
     }
 
     /// The page written as part of an approved notice (its job was checked when proposed).
