@@ -493,6 +493,23 @@ async fn a_sqlite_state_with_backups_incidents_and_audit_records_migrates_to_pos
         ),
     )
     .unwrap();
+    // An observer may not copy a state in: nothing is written.
+    let observer = s.path("observer.toml");
+    let text = std::fs::read_to_string(&pg_config).unwrap();
+    let me = warroom::engine::access::os_user();
+    std::fs::write(
+        &observer,
+        format!("{text}\n[[operators]]\nname = \"alice\"\nos_user = \"{me}\"\nroles = [\"observer\"]\n"),
+    )
+    .unwrap();
+    let refused = s
+        .on("host-a", &observer)
+        .args(["state", "migrate", "--from", &format!("sqlite:{}", state.display()), "--to", "postgres"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(said.contains("alice is an observer: copying a state into the shared database needs"), "{said}");
     let out = s
         .on("host-a", &pg_config)
         .args([

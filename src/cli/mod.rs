@@ -95,7 +95,7 @@ pub enum Command {
     /// Make an age key pair for backups (the public key is printed, the private key written 0600), or with --for NAME an operator's own key
     Keygen {
         /// Where to write the private age key (never over an existing file); the signing key
-        /// goes beside it, as FILE.signing (secret) and FILE.signing.pub
+        /// goes beside it, as FILE.signing (secret) and FILE.signing.pub. With --for: NAME.key
         #[arg(long, short = 'o', value_name = "FILE", default_value = "warroom-backup-key.txt")]
         out: PathBuf,
         /// Only a signing key (for a backup host that has its age key already): FILE is the
@@ -331,6 +331,7 @@ pub enum StateCommand {
         /// Where to: postgres (console.state_url_env / state_url_file of the configuration)
         #[arg(long, value_name = "postgres")]
         to: String,
+        /// Machine-readable output: the rows copied per table and the chain's verification
         #[arg(long)]
         json: bool,
     },

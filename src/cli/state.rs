@@ -44,9 +44,10 @@ pub async fn run(config: Option<PathBuf>, command: StateCommand) -> Result<ExitC
             3,
         ));
     }
-    let report = crate::engine::migrate_state(&dir, console, &console.operator)
-        .await
-        .map_err(|e| CliError::engine(e, 1))?;
+    let report = crate::engine::migrate_state(&dir, loaded.config).await.map_err(|e| {
+        let code = if matches!(e, crate::engine::EngineError::Refused(_)) { 2 } else { 1 };
+        CliError::engine(e, code)
+    })?;
     let ok = report.verification.ok();
     if json {
         let doc = serde_json::json!({

@@ -151,6 +151,35 @@ fn check_someone_may_approve(
     }
 }
 
+/// A two-person approval needs two listed people who may each approve it: else a warning
+/// naming who could (one, or nobody, which `check_someone_may_approve` already says).
+pub fn check_two_people_may_approve(
+    access: &Access,
+    two_person: &[(Action, Tier, String)],
+    span: Option<std::ops::Range<usize>>,
+    report: &mut Report,
+) {
+    let mut said = Vec::new();
+    for (action, tier, from) in two_person {
+        let needs = access.permissions.allowed(*action, *tier, Step::Approve);
+        let may: Vec<&str> =
+            access.operators.iter().filter(|o| o.roles.meets(needs)).map(|o| o.name.as_str()).collect();
+        if may.len() == 1 && !said.contains(&(*action, *tier)) {
+            said.push((*action, *tier));
+            report.push(
+                Diagnostic::warning(format!(
+                    "a {} on {tier} needs two people's approval ({from}), and only {} in [[operators]] may approve it ({})",
+                    action.name(),
+                    may[0],
+                    needs.either()
+                ))
+                .at("operators", span.clone())
+                .help("give a second person that role, or change the approval policy"),
+            );
+        }
+    }
+}
+
 fn operator(
     i: usize,
     o: &OperatorWritten,
@@ -385,6 +414,29 @@ tier2 = {{ approve = ["commander"] }}
             "{warnings}"
         );
         assert!(!warnings.contains("approve a backup"), "{warnings}");
+    }
+
+    #[test]
+    fn a_two_person_rule_only_one_listed_person_may_meet_is_a_warning() {
+        let env = FakeEnv(HashMap::from([("USER", "tester"), ("HOME", "/home/tester")]));
+        let people = "[[operators]]\nname = \"cara\"\nroles = [\"commander\"]\n\n\
+                      [[operators]]\nname = \"oscar\"\nroles = [\"operator\"]\n";
+        let warnings = |extra: &str| {
+            let text = format!("[approval]\nfailover = \"two-person\"\n\n{people}{extra}{SYSTEMS}");
+            let loaded =
+                crate::config::load_str(Path::new("/etc/warroom/warroom.toml"), &text, &env).unwrap();
+            loaded.report.render(false)
+        };
+        let one = warnings("");
+        assert!(
+            one.contains(
+                "a failover on tier 1 needs two people's approval ([approval] on tier 1), and only cara in \
+                 [[operators]] may approve it (a commander)"
+            ),
+            "{one}"
+        );
+        let two = warnings("\n[[operators]]\nname = \"dana\"\nroles = [\"commander\"]\n");
+        assert!(!two.contains("two people's approval"), "{two}");
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub fn check(
         );
     }
     check_state(section, config_dir, doc, report);
+    check_state_url(&resolved.state, env, doc, report);
     if let Some(key) = &resolved.operator_key_file
         && !key.is_file()
     {
@@ -52,9 +53,7 @@ pub fn check(
                 key.display()
             ))
             .at("console.operator_key_file", doc.value_span(&["console", "operator_key_file"]))
-            .help(
-                "make one with `warroom keygen --operator NAME -o FILE` (or fix WARROOM_OPERATOR_KEY_FILE)",
-            ),
+            .help("make one with `warroom keygen --for NAME -o FILE` (or fix WARROOM_OPERATOR_KEY_FILE)"),
         );
     }
     if let Some(t) = &section.heartbeat_timeout
@@ -85,6 +84,46 @@ pub fn check(
             };
             report.push(d);
         }
+    }
+}
+
+/// Where a PostgreSQL state's URL comes from, as this process would find it: a variable not
+/// set here, a file that is missing or that others may read (it holds the password).
+fn check_state_url(state: &StateStore, env: &dyn Environment, doc: &Document<'_>, report: &mut Report) {
+    let StateStore::Postgres(source) = state else { return };
+    match source {
+        SecretSource::Env(var) if env.var(var).is_none_or(|v| v.trim().is_empty()) => report.push(
+            Diagnostic::warning(format!(
+                "console.state_url_env names ${var}, which is not set here: warroom cannot reach the state"
+            ))
+            .at("console.state_url_env", doc.value_span(&["console", "state_url_env"]))
+            .help(format!("export {var}=postgres://user:password@host:5432/warroom before starting warroom")),
+        ),
+        SecretSource::File(path) => {
+            use std::os::unix::fs::PermissionsExt;
+            let at = || doc.value_span(&["console", "state_url_file"]);
+            match std::fs::metadata(path) {
+                Err(e) => report.push(
+                    Diagnostic::warning(format!(
+                        "console.state_url_file {} cannot be read ({e}): warroom cannot reach the state",
+                        path.display()
+                    ))
+                    .at("console.state_url_file", at())
+                    .help("write the URL (postgres://user:password@host:5432/warroom) there, mode 600"),
+                ),
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => report.push(
+                    Diagnostic::warning(format!(
+                        "console.state_url_file {} can be read by others (mode {:o}): it holds the database's password",
+                        path.display(),
+                        m.permissions().mode() & 0o777
+                    ))
+                    .at("console.state_url_file", at())
+                    .help(format!("chmod 600 {}", path.display())),
+                ),
+                Ok(_) => {}
+            }
+        }
+        SecretSource::Env(_) => {}
     }
 }
 

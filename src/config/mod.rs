@@ -289,6 +289,33 @@ pub fn load_str(path: &Path, text: &str, env: &dyn Environment) -> Result<Loaded
     tiers.dedup();
     let access = access::resolve(&sections.operators, &sections.permissions, named, &tiers, &mut report);
     if access.enforced() {
+        // Where two people must approve: every action and tier whose policy says so, and each
+        // procedure that sets it for its system.
+        let mut two_person: Vec<(crate::model::Action, crate::model::Tier, String)> = Vec::new();
+        for action in crate::model::Action::ALL {
+            for tier in &tiers {
+                if approval.get(action, *tier) == crate::model::ApprovalPolicy::TwoPerson {
+                    two_person.push((action, *tier, format!("[approval] on {tier}")));
+                }
+            }
+        }
+        for (model, system) in estate.systems().iter().zip(&systems) {
+            let tier = model.tier;
+            for (action, procedure) in [
+                (crate::model::Action::Failover, &system.failover),
+                (crate::model::Action::Failback, &system.failback),
+            ] {
+                if procedure.as_ref().and_then(|p| p.approval)
+                    == Some(crate::model::ApprovalPolicy::TwoPerson)
+                {
+                    two_person.push((action, tier, format!("{}'s procedure", model.name)));
+                }
+            }
+        }
+        let span = sections.operators.first().map(|o| o.name.span());
+        access::check_two_people_may_approve(&access, &two_person, span, &mut report);
+    }
+    if access.enforced() {
         // Who acts is whoever the process shows it is (its OS user, its key).
         report.diagnostics.retain(|d| !d.message.starts_with("nobody is named as the operator"));
     }
@@ -532,6 +559,33 @@ mod tests {
         let loaded = check(&format!("[console]\nstate_url_env = \"WR_URL\"\n\n{SYS}")).unwrap();
         assert_eq!(loaded.config.console.state, console::StateStore::Sqlite);
         assert!(loaded.report.warnings().any(|w| w.message.contains("the state is SQLite")));
+    }
+
+    #[test]
+    fn a_postgres_url_this_process_cannot_read_is_a_warning() {
+        const SYS: &str = "[[systems]]\nname = \"a\"\ntier = 1\n";
+        let warned = |text: &str, what: &str| {
+            let loaded = check(&format!("[console]\nstate = \"postgres\"\n{text}\n\n{SYS}")).unwrap();
+            let found: Vec<String> = loaded.report.warnings().map(|w| w.message.clone()).collect();
+            assert!(found.iter().any(|m| m.contains(what)), "{what} in {found:?}");
+        };
+        warned("state_url_env = \"WR_NOT_SET\"", "names $WR_NOT_SET, which is not set here");
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = dir.path().join("url");
+        warned(&format!("state_url_file = \"{}\"", url.display()), "cannot be read");
+        std::fs::write(&url, "postgres://u:pw@127.0.0.1/db\n").unwrap_or_else(|e| panic!("{e}"));
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&url, std::fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("{e}"));
+        warned(&format!("state_url_file = \"{}\"", url.display()), "can be read by others (mode 644)");
+        std::fs::set_permissions(&url, std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let loaded = check(&format!(
+            "[console]\nstate = \"postgres\"\nstate_url_file = \"{}\"\n\n{SYS}",
+            url.display()
+        ))
+        .unwrap();
+        assert_eq!(loaded.report.warnings().count(), 0, "{:?}", loaded.report.render(false));
     }
 
     #[test]

@@ -17,6 +17,43 @@ use crate::model::access::{Access, Role, Roles, Step};
 use crate::model::{Action, Tier};
 use crate::store::{NewAuditRecord, Outcome};
 
+/// Why `operator` may not do `what` (which `needs` a role) under `access`, this process being
+/// `identity`; `named` if someone named the operator (`--operator`, `console.operator`).
+/// `None`: they may. Nothing is audited here.
+pub fn judge(
+    access: &Access,
+    identity: &Identity,
+    operator: &str,
+    named: bool,
+    needs: Roles,
+    what: &str,
+) -> Option<Refusal> {
+    if !access.enforced() {
+        return None;
+    }
+    Some(match (access.operator(operator), identity) {
+        // Nobody named who acts, and the process showed nobody: the reason, not the login name.
+        (None, Identity::Unproven { why }) if !named => {
+            Refusal::NotProven { operator: operator.to_owned(), why: why.clone() }
+        }
+        (None, _) => Refusal::Unlisted { operator: operator.to_owned(), what: what.to_owned(), needs },
+        (Some(_), Identity::Proven { name, how }) if name != operator => Refusal::NotProven {
+            operator: operator.to_owned(),
+            why: format!("this process acts for {name} ({how})"),
+        },
+        (Some(_), Identity::Unproven { why }) => {
+            Refusal::NotProven { operator: operator.to_owned(), why: why.clone() }
+        }
+        (Some(entry), _) if !entry.roles.meets(needs) => {
+            Refusal::Role { operator: operator.to_owned(), has: entry.roles, needs, what: what.to_owned() }
+        }
+        (Some(_), _) => return None,
+    })
+}
+
+/// The roles that may change anything at all: every one but observer.
+pub const WRITERS: &[Role] = &[Role::Commander, Role::Approver, Role::Operator];
+
 /// Who this process acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
@@ -131,10 +168,7 @@ impl Engine {
                 (format!("not shown to be {operator}"), true)
             }
             (Some(_), Identity::Unproven { .. }) => (format!("not shown to be {operator}"), true),
-            (Some(entry), _) => {
-                let acting = Roles::of(&[Role::Commander, Role::Approver, Role::Operator]);
-                (entry.roles.names().join("+"), !entry.roles.meets(acting))
-            }
+            (Some(entry), _) => (entry.roles.names().join("+"), !entry.roles.meets(Roles::of(WRITERS))),
         };
         Some(Standing { label, read_only })
     }
@@ -168,7 +202,10 @@ impl Engine {
     ) -> Result<(), Refusal> {
         let (action, tier, step) = rule;
         let needs = self.config.access.permissions.allowed(action, tier, step);
-        let what = format!("{} a {tier} {}", step.doing(), action.name());
+        let what = match action {
+            Action::Cancel => format!("cancelling another's job on {tier}"),
+            _ => format!("{} a {tier} {}", step.doing(), action.name()),
+        };
         let needs = if own { Roles::of(&Role::ALL) } else { needs };
         self.check(operator, needs, &what, audit_action, target).await
     }
@@ -182,8 +219,7 @@ impl Engine {
         audit_action: &str,
         target: &str,
     ) -> Result<(), Refusal> {
-        let needs = Roles::of(&[Role::Commander, Role::Approver, Role::Operator]);
-        self.check(operator, needs, what, audit_action, target).await
+        self.check(operator, Roles::of(WRITERS), what, audit_action, target).await
     }
 
     async fn check(
@@ -195,29 +231,9 @@ impl Engine {
         target: &str,
     ) -> Result<(), Refusal> {
         let access = &self.config.access;
-        if !access.enforced() {
+        let named = self.config.console.operator_named;
+        let Some(refusal) = judge(access, &self.identity, operator, named, needs, what) else {
             return Ok(());
-        }
-        let refusal = match (access.operator(operator), &*self.identity) {
-            // Nobody named who acts, and the process showed nobody: the reason, not the login name.
-            (None, Identity::Unproven { why }) if !self.config.console.operator_named => {
-                Refusal::NotProven { operator: operator.to_owned(), why: why.clone() }
-            }
-            (None, _) => Refusal::Unlisted { operator: operator.to_owned(), what: what.to_owned(), needs },
-            (Some(_), Identity::Proven { name, how }) if name != operator => Refusal::NotProven {
-                operator: operator.to_owned(),
-                why: format!("this process acts for {name} ({how})"),
-            },
-            (Some(_), Identity::Unproven { why }) => {
-                Refusal::NotProven { operator: operator.to_owned(), why: why.clone() }
-            }
-            (Some(entry), _) if !entry.roles.meets(needs) => Refusal::Role {
-                operator: operator.to_owned(),
-                has: entry.roles,
-                needs,
-                what: what.to_owned(),
-            },
-            (Some(_), _) => return Ok(()),
         };
         let details = serde_json::json!({
             "reason": refusal.to_string(),

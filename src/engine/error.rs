@@ -17,6 +17,9 @@ pub enum EngineError {
     /// A stored record reads but does not make sense (its first event is not its start).
     #[error("{what} is damaged: {reason}; run `warroom audit verify` and keep the state for investigation")]
     Damaged { what: String, reason: String },
+    /// Who asked may not (`[[operators]]`): nothing was done.
+    #[error("refused, nothing was done: {0}")]
+    Refused(String),
 }
 
 impl EngineError {

@@ -72,8 +72,12 @@ async fn open_store(console: &crate::config::ConsoleConfig) -> Result<Store, cra
     match &console.state {
         crate::config::console::StateStore::Sqlite => Store::open(&console.state_dir).await,
         crate::config::console::StateStore::Postgres(source) => {
+            let key = match source {
+                crate::config::secrets::SecretSource::Env(_) => "console.state_url_env",
+                crate::config::secrets::SecretSource::File(_) => "console.state_url_file",
+            };
             let url = source.resolve().map_err(|e| crate::store::StoreError::Open {
-                path: std::path::PathBuf::from("the PostgreSQL state (console.state_url)"),
+                path: std::path::PathBuf::from(format!("on PostgreSQL: its URL ({key})")),
                 reason: e.to_string(),
             })?;
             Store::open_postgres(url.expose()).await
@@ -86,14 +90,24 @@ async fn open_store(console: &crate::config::ConsoleConfig) -> Result<Store, cra
 /// (`state.migrated`) and the chain verified.
 pub async fn migrate_state(
     dir: &Path,
-    console: &crate::config::ConsoleConfig,
-    operator: &str,
+    mut config: Config,
 ) -> Result<crate::store::copy::CopyReport, EngineError> {
+    // A write like any other: by someone this process shows it acts for, who may write.
+    let identity = identify(&mut config);
+    let operator = config.console.operator.clone();
+    let what = "copying a state into the shared database";
+    let needs = crate::model::access::Roles::of(access::WRITERS);
+    if let Some(refusal) =
+        access::judge(&config.access, &identity, &operator, config.console.operator_named, needs, what)
+    {
+        return Err(EngineError::Refused(refusal.to_string()));
+    }
+    let console = &config.console;
     let from = Store::open(dir).await?;
     let to = open_store(console).await?;
     let mut report = from.copy_into(&to).await?;
     let copied: u64 = report.tables.iter().map(|(_, n)| n).sum();
-    let record = NewAuditRecord::new(operator, "state.migrated", "state", Outcome::Recorded).details(
+    let record = NewAuditRecord::new(&operator, "state.migrated", "state", Outcome::Recorded).details(
         serde_json::json!({
             "from": format!("sqlite:{}", dir.join("warroom.db").display()),
             "rows": copied,

@@ -69,6 +69,8 @@ impl Kind {
                 if !file.exists() {
                     let cluster = std::env::var("WARROOM_TEST_POSTGRES").expect("checked by on_both_stores");
                     std::fs::write(&file, format!("{}\n", fresh_database(&cluster))).unwrap();
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
                 }
                 format!("state = \"postgres\"\nstate_url_file = \"{}\"\n", file.display())
             }

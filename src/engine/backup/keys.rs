@@ -19,21 +19,21 @@ pub fn random(buf: &mut [u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot read random bytes from /dev/urandom: {e}"))
 }
 
-/// Read the signing key file, refusing one that others can read.
+/// Read a private key file (the backups' signing key, an operator's key), refusing one that
+/// others can read.
 pub fn load(path: &Path) -> Result<SecretKey, String> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read the signing key {}: {e}", path.display()))?;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the key {}: {e}", path.display()))?;
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(format!(
-            "the signing key {} can be read by others (mode {:o}): run `chmod 600 {}`",
+            "the private key {} can be read by others (mode {:o}): run `chmod 600 {}`",
             path.display(),
             meta.permissions().mode() & 0o777,
             path.display()
         ));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the signing key {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read the key {}: {e}", path.display()))?;
     SecretKey::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 

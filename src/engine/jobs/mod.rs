@@ -325,8 +325,9 @@ impl fmt::Display for Refusal {
             ),
             Refusal::NotProven { operator, why } => write!(
                 f,
-                "this process cannot act as {operator}: {why}. An operator is shown by their OS user on a shared \
-                 host, or by their own key on a remote console (console.operator_key_file or WARROOM_OPERATOR_KEY_FILE)"
+                "this process cannot act as {operator}: {why}, so it is read-only. An operator is shown by their OS \
+                 user on a shared host, or by their own key on a remote console (console.operator_key_file or \
+                 WARROOM_OPERATOR_KEY_FILE); ask for an [[operators]] entry with a role"
             ),
             Refusal::Held(e) | Refusal::Store(e) => f.write_str(e),
         }
