@@ -740,6 +740,17 @@ fn the_jobs_screen_shows_progress_state_and_log() {
     }
 }
 
+#[test]
+fn a_proposal_waiting_for_someone_is_counted_in_the_jobs_header() {
+    let mut s = state("default", 120, 40);
+    let mut waiting = gate_job(warroom::model::ApprovalPolicy::Confirm);
+    waiting.proposed_by = "oscar".into();
+    act(&mut s, Action::Engine(warroom::tui::action::EngineEvent::Jobs(vec![waiting])));
+    act(&mut s, Action::ShowJobs);
+    let t = text(&draw(&s));
+    assert!(t.contains("JOBS · 0 running · 0 finished · 1 waiting for approval (⏎ on one)"), "{t}");
+}
+
 fn incident_ops(s: &State) -> warroom::tui::action::Ops {
     use warroom::engine::incident::TimelineEntry;
     use warroom::engine::recovery::{Method, PlanDetail, PlanEntry, Step};

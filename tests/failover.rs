@@ -609,6 +609,10 @@ async fn an_operator_proposes_a_tier1_failover_that_only_a_commander_approves(st
         assert!(Instant::now() < deadline, "no proposal waits: {jobs:#?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    // Every console's list says whom it waits for.
+    let listed = as_person(&s, &config, "ann").args(["jobs"]).output().unwrap();
+    let said = String::from_utf8_lossy(&listed.stdout);
+    assert!(said.contains(&format!("proposed by oscar; waits for a commander: their console's jobs screen, or `warroom approve {job}`")), "{said}");
     // An approver may approve most things, not a tier-1 failover; nor may anyone claim to be
     // the commander without her key.
     let ann = as_person(&s, &config, "ann").args(["approve", &job, "--yes"]).output().unwrap();

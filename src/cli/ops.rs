@@ -236,10 +236,11 @@ pub async fn jobs(config: Option<PathBuf>, json: bool, limit: u32) -> Result<Exi
                 j.kind,
                 j.target
             );
-            if j.state == crate::engine::jobs::JobState::Proposed && !j.approvals.is_empty() {
+            if j.state == crate::engine::jobs::JobState::Proposed {
                 println!(
-                    "    approved by {}: waiting for a second operator (their console's jobs screen, or `warroom approve {}` as them)",
-                    j.approvals.join(", "),
+                    "    proposed by {}; waits for {}: their console's jobs screen, or `warroom approve {}` as them",
+                    j.proposed_by,
+                    engine.waits_for(j).await,
                     j.id
                 );
             }

@@ -107,6 +107,23 @@ impl Engine {
         self.approve_configured(id, operator, proof).await
     }
 
+    /// Whom the proposal `job` waits for, in words: "a commander", "a second approval (from a
+    /// commander), not alice's", or "an approval" when nothing is checked.
+    pub async fn waits_for(&self, job: &JobSnapshot) -> String {
+        let spec = self.jobs.spec(&job.id).await.ok().flatten();
+        let roles = spec.filter(|_| self.config.access.enforced()).map(|spec| {
+            let (action, tier, step) = (spec.action(), self.tier_for(&spec), Step::Approve);
+            self.config.access.permissions.allowed(action, tier, step).either()
+        });
+        let second = job.policy == crate::model::ApprovalPolicy::TwoPerson && !job.approvals.is_empty();
+        match (second, roles) {
+            (true, Some(r)) => format!("a second approval (from {r}), not {}'s", job.approvals.join(" or ")),
+            (true, None) => format!("a second approval, not {}'s", job.approvals.join(" or ")),
+            (false, Some(r)) => r,
+            (false, None) => "an approval".to_owned(),
+        }
+    }
+
     /// The rules an approval of `spec` meets: its own, and for a recovery plan each system's
     /// failover or restore rule too (the plan approves them all).
     fn approve_rules(&self, spec: &JobSpec) -> Vec<(crate::model::Action, crate::model::Tier, Step)> {

@@ -33,13 +33,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     .areas(area);
     let running = state.running_jobs();
     let finished = state.jobs.iter().filter(|j| j.state.finished()).count();
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(" JOBS · ", theme.accent()),
-            Span::styled(format!("{running} running · {finished} finished"), theme.muted()),
-        ])),
-        title,
-    );
+    let waiting = state.jobs.iter().filter(|j| j.state == JobState::Proposed).count();
+    let mut counts = vec![
+        Span::styled(" JOBS · ", theme.accent()),
+        Span::styled(format!("{running} running · {finished} finished"), theme.muted()),
+    ];
+    if waiting > 0 {
+        // A proposal someone must decide on is never hidden among the finished.
+        counts.push(Span::styled(format!(" · {waiting} waiting for approval (⏎ on one)"), theme.accent()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(counts)), title);
     if state.jobs.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled(
