@@ -249,7 +249,7 @@ fn a_postgres_state_that_cannot_be_reached_says_so_without_its_password() {
 /// Two consoles on two hosts, one PostgreSQL state: a failover approved on host B's console
 /// shows on host A's within a second of its first step starting, three times over, approved at
 /// random moments of A's poll cycle (A hears each through LISTEN/NOTIFY; its poll, the safety
-/// net, is every 15 s).
+/// net, is every 15 s); then an incident declared on B is in A's header within a second.
 #[test]
 fn a_console_on_one_host_sees_a_failover_started_on_another_within_a_second() {
     if common::store::postgres_cluster("a_console_on_one_host_sees_a_failover_started_on_another").is_none() {
@@ -316,6 +316,28 @@ fn a_console_on_one_host_sees_a_failover_started_on_another_within_a_second() {
         b.type_text("J");
         b.wait_for("the failover running on host B", |s| s.contains("JOBS ·") && running(s));
     }
+    // An incident declared on host B is in host A's header within the second too, counted
+    // from the moment the command says it is declared.
+    let mut declare = s.spawn(
+        "host-b",
+        &config,
+        &["incident", "declare", "--type", "cyber", "--severity", "sev1", "--systems", "queue"],
+    );
+    let mut said = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(declare.stdout.take().unwrap()), &mut said)
+        .unwrap();
+    let id = said.split_whitespace().next().unwrap_or_default().to_owned();
+    assert!(id.starts_with("INC-") && said.contains("declared"), "{said}");
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let screen = a.screen();
+        if screen.lines().next().is_some_and(|l| l.contains(&format!("⚠ {id}"))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "host A's header did not show {id} within a second:\n{screen}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = declare.wait();
     a.type_text("q");
     b.type_text("q");
 }
