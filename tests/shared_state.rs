@@ -243,6 +243,23 @@ fn a_postgres_state_that_cannot_be_reached_says_so_without_its_password() {
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success());
         assert!(said.contains("no_such_database") && said.contains("createdb"), "{said}");
+        // TLS as the URL says: a server without it is refused when the URL requires it, never
+        // quietly used in the clear.
+        let url = common::store::fresh_database(&cluster);
+        std::fs::write(&url_file, format!("{url}?sslmode=require\n")).unwrap();
+        let out =
+            warroom(dir.path()).arg("--config").arg(&config).args(["audit", "verify"]).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{said}");
+        assert!(said.to_lowercase().contains("tls") || said.to_lowercase().contains("ssl"), "{said}");
+        std::fs::write(&url_file, format!("{url}?sslmode=disable\n")).unwrap();
+        let out =
+            warroom(dir.path()).arg("--config").arg(&config).args(["audit", "verify"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "the same server, TLS not asked for: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
