@@ -529,6 +529,30 @@ fn as_person(s: &Setup, config: &Path, name: &str) -> std::process::Command {
     cmd
 }
 
+/// Oscar (an operator) asks for the database's failover from his own process, which waits:
+/// that process, an engine on the same state, and the waiting job's id.
+async fn oscar_proposes_a_failover(s: &Setup, config: &Path) -> (std::process::Child, Engine, String) {
+    let proposer = as_person(s, config, "oscar")
+        .args(["failover", "database", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let engine = s.engine(config).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let job = loop {
+        let jobs = engine.jobs().list(10).await.unwrap();
+        if let Some(j) = jobs.iter().find(|j| j.state == JobState::Proposed)
+            && engine.audit_records(None).await.unwrap().iter().any(|r| r.action == "failover.approved")
+        {
+            break j.id.clone();
+        }
+        assert!(Instant::now() < deadline, "no proposal waits: {jobs:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    (proposer, engine, job)
+}
+
 const TIER1_DATABASE: &str = r#"
 [[systems]]
 name = "database"
@@ -591,24 +615,7 @@ async fn an_operator_proposes_a_tier1_failover_that_only_a_commander_approves(st
     let people = [("oscar", "operator"), ("ann", "approver"), ("cara", "commander")];
     let config = config_with_operators(&s, &people, &systems);
     // Oscar asks; his own approval is refused for his role, and his command waits for a commander.
-    let proposer = as_person(&s, &config, "oscar")
-        .args(["failover", "database", "--yes"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let engine = s.engine(&config).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let job = loop {
-        let jobs = engine.jobs().list(10).await.unwrap();
-        if let Some(j) = jobs.iter().find(|j| j.state == JobState::Proposed)
-            && engine.audit_records(None).await.unwrap().iter().any(|r| r.action == "failover.approved")
-        {
-            break j.id.clone();
-        }
-        assert!(Instant::now() < deadline, "no proposal waits: {jobs:#?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let (proposer, engine, job) = oscar_proposes_a_failover(&s, &config).await;
     // Every console's list says whom it waits for.
     let listed = as_person(&s, &config, "ann").args(["jobs"]).output().unwrap();
     let said = String::from_utf8_lossy(&listed.stdout);
@@ -675,24 +682,7 @@ async fn an_approval_that_only_another_hosts_configuration_allows_does_not_run_h
     let forged = s.path("olive.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&forged, text.replace("roles = [\"observer\"]", "roles = [\"commander\"]")).unwrap();
-    let proposer = as_person(&s, &config, "oscar")
-        .args(["failover", "database", "--yes"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let engine = s.engine(&config).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let job = loop {
-        let jobs = engine.jobs().list(10).await.unwrap();
-        if let Some(j) = jobs.iter().find(|j| j.state == JobState::Proposed)
-            && engine.audit_records(None).await.unwrap().iter().any(|r| r.action == "failover.approved")
-        {
-            break j.id.clone();
-        }
-        assert!(Instant::now() < deadline, "no proposal waits: {jobs:#?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let (proposer, engine, job) = oscar_proposes_a_failover(&s, &config).await;
     let olive = as_person(&s, &forged, "olive").args(["approve", &job, "--yes"]).output().unwrap();
     assert!(olive.status.success(), "her host's rule lets her: {olive:?}");
     // Oscar's host runs it on its own rule, where Olive is an observer: nothing runs.
