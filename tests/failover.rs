@@ -532,7 +532,20 @@ fn as_person(s: &Setup, config: &Path, name: &str) -> std::process::Command {
 /// Oscar (an operator) asks for the database's failover from his own process, which waits:
 /// that process, an engine on the same state, and the waiting job's id.
 async fn oscar_proposes_a_failover(s: &Setup, config: &Path) -> (std::process::Child, Engine, String) {
-    let proposer = as_person(s, config, "oscar")
+    oscar_proposes_a_failover_on(s, config, None).await
+}
+
+/// The same, from a process on `host` (else on this one).
+async fn oscar_proposes_a_failover_on(
+    s: &Setup,
+    config: &Path,
+    host: Option<&str>,
+) -> (std::process::Child, Engine, String) {
+    let mut oscar = as_person(s, config, "oscar");
+    if let Some(host) = host {
+        oscar.env("WARROOM_HOST", host);
+    }
+    let proposer = oscar
         .args(["failover", "database", "--yes"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -629,12 +642,12 @@ async fn an_operator_proposes_a_tier1_failover_that_only_a_commander_approves(st
     let posing = as_person(&s, &config, "ann").args(["--operator", "cara", "approve", &job, "--yes"]).output().unwrap();
     let said = String::from_utf8_lossy(&posing.stderr);
     assert_eq!(posing.status.code(), Some(2), "{said}");
-    assert!(said.contains("cannot act as cara: this process acts for ann"), "{said}");
+    assert!(said.contains("cannot act as cara: it acts for ann"), "{said}");
     // Nor may anyone withdraw Oscar's proposal by claiming his name: his own may, only his.
     let rejecting = as_person(&s, &config, "ann").args(["--operator", "oscar", "reject", &job]).output().unwrap();
     let said = String::from_utf8_lossy(&rejecting.stderr);
     assert_eq!(rejecting.status.code(), Some(2), "{said}");
-    assert!(said.contains("cannot act as oscar: this process acts for ann"), "{said}");
+    assert!(said.contains("cannot act as oscar: it acts for ann"), "{said}");
     let nobody = common::warroom(s.dir.path())
         .env("WARROOM_OPERATOR", "oscar")
         .args(["--config"])
@@ -668,6 +681,34 @@ async fn an_operator_proposes_a_tier1_failover_that_only_a_commander_approves(st
     );
     assert!(audit.iter().any(|r| r.action == "failover.proposed" && r.operator == "oscar" && r.outcome == "recorded"));
     assert!(engine.verify_audit().await.unwrap().problem.is_none());
+}
+}
+
+crate::on_both_stores! {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_given_as_the_proposers_process_dies_is_carried_out_by_the_approver(store) {
+    let s = Setup::new(store);
+    let systems = format!("{TIER1_DATABASE}steps = [ {} ]\n", note(&s, "Over", "over"));
+    let config = config_with_operators(&s, &[("oscar", "operator"), ("cara", "commander")], &systems);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replacen("[console]\n", "[console]\nheartbeat_timeout = \"3s\"\n", 1)).unwrap();
+    let (mut proposer, engine, job) = oscar_proposes_a_failover_on(&s, &config, Some("host-b")).await;
+    // Oscar's process dies with his proposal waiting; its heartbeat is still fresh when the
+    // commander approves from another host.
+    proposer.kill().unwrap();
+    proposer.wait().unwrap();
+    let cara = as_person(&s, &config, "cara").env("WARROOM_HOST", "host-a").args(["approve", &job, "--yes"]).output().unwrap();
+    let said = String::from_utf8_lossy(&cara.stderr);
+    assert!(cara.status.success(), "{said}");
+    assert!(said.contains("on host-b) is gone: this one runs it"), "{said}");
+    assert_eq!(s.log(), "over\n", "ran once, by the approver's process");
+    let done = engine.jobs().get(&job).await.unwrap().unwrap();
+    assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    // Approving again is no second run: it says what became of it.
+    let again = as_person(&s, &config, "cara").env("WARROOM_HOST", "host-a").args(["approve", &job, "--yes"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not waiting for approval"), "{again:?}");
+    assert_eq!(s.log(), "over\n");
 }
 }
 

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -12,7 +13,7 @@ use super::backup::{gate_and_run, render_plan};
 use super::{CliError, open_engine};
 use crate::engine::Engine;
 use crate::engine::incident::report_markdown;
-use crate::engine::jobs::{JobSnapshot, JobSpec, Proof, Signal};
+use crate::engine::jobs::{JobSnapshot, JobSpec, JobState, Proof, Refusal, Signal};
 use crate::model::duration::human;
 use crate::model::failover::{IncidentKind, Severity};
 
@@ -126,33 +127,111 @@ fn split(systems: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// `warroom approve JOB`: an approval from this operator (the second, for two-person). If the
-/// process that proposed it is gone, this one runs it.
+/// `warroom approve JOB`: an approval from this operator (the second, for two-person). The
+/// process that proposed it runs it, while it lives; if it is gone, this one does.
 pub async fn approve(config: Option<PathBuf>, job: String, yes: bool) -> Result<ExitCode, CliError> {
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
     let snapshot = find_job(&engine, &job).await?;
+    let operator = engine.operator().to_owned();
+    if snapshot.state == JobState::Approved {
+        let code = run_approved(&engine, &snapshot, &operator).await;
+        engine.close().await;
+        return code;
+    }
     eprintln!("{}", render_plan(&snapshot.plan));
     eprintln!("  proposed by {} · policy {}", snapshot.proposed_by, snapshot.policy.name());
-    let operator = engine.operator().to_owned();
     let proof = super::backup::ask_proof(&snapshot, yes)?;
     let Some(proof) = proof else {
         eprintln!("not approved (nothing changed)");
         return Ok(ExitCode::from(REFUSED));
     };
-    match engine.approve(&snapshot.id, &operator, &proof).await {
+    let code = match engine.approve(&snapshot.id, &operator, &proof).await {
         Ok(j) => {
             println!("{} approved by {operator}", j.id);
-            let alive = engine.jobs().owner_alive(&j.id).await.map_err(|e| CliError::engine(e, 3))?;
-            let code = if alive {
-                eprintln!("the process that proposed it runs it now (`warroom jobs` shows it)");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                super::backup::run_with_progress(&engine, &j.id, &operator).await
-            };
-            engine.close().await;
-            code
+            run_or_watch(&engine, &j.id, &operator).await
+        }
+        // Given, and counted: the job waits for the second.
+        Err(Refusal::AwaitingSecond { job, first }) => {
+            println!("{job} approved by {first}, the first of two");
+            eprintln!(
+                "the two-person policy needs a second person: they approve it from their own console, \
+                 or run `warroom approve {job}` as themselves; it waits for them"
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(CliError::message(format!("not approved: {e}"), REFUSED)),
+    };
+    engine.close().await;
+    code
+}
+
+/// `approve` on a job approved already: it runs in the process that proposed it; if that
+/// process is gone, one of those who approved it (or its proposer) runs it here.
+async fn run_approved(engine: &Engine, job: &JobSnapshot, operator: &str) -> Result<ExitCode, CliError> {
+    let alive = engine.jobs().owner_alive(&job.id).await.map_err(|e| CliError::engine(e, 3))?;
+    let theirs = job.proposed_by == operator || job.approvals.iter().any(|a| a == operator);
+    if !alive && !theirs {
+        return Err(CliError::message(
+            format!(
+                "{} is approved (by {}) but the process that proposed it is gone: {} run it with \
+                 `warroom approve {}`, or it is withdrawn with `warroom reject {}`",
+                job.id,
+                job.approvals.join(" and "),
+                if job.approvals.len() > 1 { "they" } else { "that person" },
+                job.id,
+                job.id
+            ),
+            REFUSED,
+        ));
+    }
+    eprintln!("{} is approved already (by {})", job.id, job.approvals.join(" and "));
+    run_or_watch(engine, &job.id, operator).await
+}
+
+/// An approved job is run by the live process that proposed it: wait until it starts there, and
+/// if that process is gone (its pid on this host; its heartbeat on another, older than the
+/// heartbeat timeout), run it here, so an approval is never left with nobody to carry it out.
+async fn run_or_watch(engine: &Engine, id: &str, operator: &str) -> Result<ExitCode, CliError> {
+    let patience = engine.jobs().heartbeat_timeout() * 2 + Duration::from_secs(5);
+    let began = std::time::Instant::now();
+    let owner = engine.jobs().owner(id).await.map_err(|e| CliError::engine(e, 3))?.unwrap_or_default();
+    let mut said = false;
+    loop {
+        let job = engine
+            .jobs()
+            .get(id)
+            .await
+            .map_err(|e| CliError::engine(e, 3))?
+            .ok_or_else(|| CliError::message(format!("{id} is gone from the state"), 1))?;
+        if job.state != JobState::Approved {
+            match job.state {
+                JobState::Running => {
+                    eprintln!("it runs in the process that proposed it ({owner}): `warroom jobs` shows it")
+                }
+                state => eprintln!(
+                    "the process that proposed it ({owner}) carried it out: {state}{}",
+                    job.outcome.map(|o| format!(": {o}")).unwrap_or_default()
+                ),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !engine.jobs().owner_alive(id).await.map_err(|e| CliError::engine(e, 3))? {
+            if said || !owner.is_empty() {
+                eprintln!("the process that proposed it ({owner}) is gone: this one runs it");
+            }
+            return super::backup::run_with_progress(engine, id, operator).await;
+        }
+        if !said {
+            eprintln!("the process that proposed it ({owner}) runs it: waiting for it to start");
+            said = true;
+        }
+        if began.elapsed() > patience {
+            eprintln!(
+                "it has not started yet, and that process is alive: it runs it when it can (`warroom jobs` shows it)"
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -220,7 +299,7 @@ pub async fn jobs(config: Option<PathBuf>, json: bool, limit: u32) -> Result<Exi
         for j in &jobs {
             let when = j.proposed_at.map(|t| t.format("%m-%d %H:%M:%S").to_string()).unwrap_or_default();
             let what = match j.state {
-                crate::engine::jobs::JobState::Running => match j.progress.total {
+                JobState::Running => match j.progress.total {
                     Some(total) => format!("{} {}/{}", j.progress.stage, j.progress.done, total),
                     // A program's output: how much is not known until it ends.
                     None if j.progress.done > 0 => format!("{} {} so far", j.progress.stage, j.progress.done),
@@ -236,11 +315,23 @@ pub async fn jobs(config: Option<PathBuf>, json: bool, limit: u32) -> Result<Exi
                 j.kind,
                 j.target
             );
-            if j.state == crate::engine::jobs::JobState::Proposed {
+            if j.state == JobState::Proposed {
                 println!(
                     "    proposed by {}; waits for {}: their console's jobs screen, or `warroom approve {}` as them",
                     j.proposed_by,
                     engine.waits_for(j).await,
+                    j.id
+                );
+            }
+            // Approved, and nobody to run it: say who can.
+            if j.state == JobState::Approved && !engine.jobs().owner_alive(&j.id).await.unwrap_or(true) {
+                let owner = engine.jobs().owner(&j.id).await.ok().flatten().unwrap_or_default();
+                println!(
+                    "    approved by {}; the process that proposed it ({owner}) is gone: `warroom approve {}` \
+                     as {} runs it, `warroom reject {}` withdraws it",
+                    j.approvals.join(" and "),
+                    j.id,
+                    j.approvals.join(" or "),
                     j.id
                 );
             }

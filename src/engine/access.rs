@@ -37,10 +37,9 @@ pub fn judge(
             Refusal::NotProven { operator: operator.to_owned(), why: why.clone() }
         }
         (None, _) => Refusal::Unlisted { operator: operator.to_owned(), what: what.to_owned(), needs },
-        (Some(_), Identity::Proven { name, how }) if name != operator => Refusal::NotProven {
-            operator: operator.to_owned(),
-            why: format!("this process acts for {name} ({how})"),
-        },
+        (Some(_), Identity::Proven { name, how }) if name != operator => {
+            Refusal::ActsForAnother { operator: operator.to_owned(), name: name.clone(), how: how.clone() }
+        }
         (Some(_), Identity::Unproven { why }) => {
             Refusal::NotProven { operator: operator.to_owned(), why: why.clone() }
         }

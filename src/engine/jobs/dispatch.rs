@@ -266,9 +266,10 @@ impl Engine {
     }
 
     /// Start this process's proposals that someone else approved meanwhile (from their own
-    /// console, or `warroom approve`): their ids.
+    /// console, or `warroom approve`), and what this operator approved whose proposer's process
+    /// is gone since: their ids.
     pub async fn run_approved_here(&self) -> Result<Vec<String>, crate::engine::EngineError> {
-        let ids = self.jobs.approved_here().await?;
+        let ids = self.jobs.approved_here(self.operator()).await?;
         for id in &ids {
             self.spawn_job(id);
         }

@@ -284,6 +284,12 @@ pub enum Refusal {
         operator: String,
         why: String,
     },
+    /// This process shows it acts for `name` (`how`), not for the `operator` named.
+    ActsForAnother {
+        operator: String,
+        name: String,
+        how: String,
+    },
     Store(String),
 }
 
@@ -294,17 +300,23 @@ impl fmt::Display for Refusal {
                 f,
                 "exercise {exercise} is running and {system} is not in its scope: its procedures stay untouched until the exercise ends (`warroom exercise end`)"
             ),
-            Refusal::ReadOnly => f.write_str("console.read_only is set: every side effect is refused (the refusal is in the audit log)"),
-            Refusal::NeedsConfirm => f.write_str("this needs a confirmation: answer y at the prompt, or give --yes"),
-            Refusal::NeedsTyped { system } => write!(f, "this needs the system's name typed: \"{system}\" (or --yes without a terminal)"),
+            Refusal::ReadOnly => f.write_str(
+                "console.read_only is set: every side effect is refused (the refusal is in the audit log)",
+            ),
+            Refusal::NeedsConfirm => {
+                f.write_str("this needs a confirmation: answer y at the prompt, or give --yes")
+            }
+            Refusal::NeedsTyped { system } => {
+                write!(f, "this needs the system's name typed: \"{system}\" (or --yes without a terminal)")
+            }
             Refusal::TwoPerson => f.write_str(
-                "this action's policy is two-person: a second operator must approve it, which this version cannot do yet; \
-                 set its [approval] policy to \"typed\" or \"confirm\" meanwhile",
+                "this action's policy is two-person: two people approve it, which a schedule cannot; \
+                 propose it by hand, or set its [approval] policy to \"typed\" or \"confirm\"",
             ),
             Refusal::NotWaiting { state } => write!(f, "the job is {state}, not waiting for approval"),
             Refusal::AwaitingSecond { job, first } => write!(
                 f,
-                "approved by {first}; the two-person policy needs a second operator: another person runs `warroom --operator NAME approve {job}` (on this state)"
+                "approved by {first}, the first of two: the two-person policy needs a second person, who approves it from their own console or with `warroom approve {job}`"
             ),
             Refusal::SameOperator { operator } => write!(
                 f,
@@ -328,6 +340,11 @@ impl fmt::Display for Refusal {
                 "this process cannot act as {operator}: {why}, so it is read-only. An operator is shown by their OS \
                  user on a shared host, or by their own key on a remote console (console.operator_key_file or \
                  WARROOM_OPERATOR_KEY_FILE); ask for an [[operators]] entry with a role"
+            ),
+            Refusal::ActsForAnother { operator, name, how } => write!(
+                f,
+                "this process cannot act as {operator}: it acts for {name} ({how}), and may act only as {name}; \
+                 leave out --operator (and WARROOM_OPERATOR), or act from {operator}'s own login or key"
             ),
             Refusal::Held(e) | Refusal::Store(e) => f.write_str(e),
         }

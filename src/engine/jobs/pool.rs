@@ -677,16 +677,34 @@ impl JobPool {
     /// host, its pid; on another host, its heartbeat, fresh within the heartbeat timeout.
     pub async fn owner_alive(&self, id: &str) -> Result<bool, EngineError> {
         let Some(row) = self.store.job(id).await? else { return Ok(false) };
-        Ok(match (row.owner_host.as_deref(), row.owner_pid) {
+        Ok(self.row_owner_alive(&row))
+    }
+
+    /// The process that owns job `id`, in words ("pid 4242 on dr-site-2"), if one does.
+    pub async fn owner(&self, id: &str) -> Result<Option<String>, EngineError> {
+        let row = self.store.job(id).await?;
+        Ok(row.and_then(|r| Some(format!("pid {} on {}", r.owner_pid?, r.owner_host?))))
+    }
+
+    fn row_owner_alive(&self, row: &JobRow) -> bool {
+        match (row.owner_host.as_deref(), row.owner_pid) {
             (Some(h), Some(pid)) if h == self.host => pid != i64::from(std::process::id()) && alive(pid),
             (Some(_), Some(_)) => heartbeat_fresh(row.heartbeat_at, self.clock.now(), self.gone_after),
             _ => false,
-        })
+        }
     }
 
-    /// This process's proposals that were approved elsewhere (another console, `warroom
-    /// approve`) and that it has not begun to run: the proposer runs what it proposed.
-    pub async fn approved_here(&self) -> Result<Vec<String>, EngineError> {
+    /// How long a heartbeat stays fresh: past it, another host takes the owner for gone.
+    pub fn heartbeat_timeout(&self) -> Duration {
+        self.gone_after
+    }
+
+    /// The approved jobs this process runs and has not begun: its own proposals, approved
+    /// elsewhere (another console, `warroom approve`), for the proposer runs what it proposed;
+    /// and those `operator` approved whose proposer's process is gone since, for then the
+    /// approver's runs them. Which process starts one is settled by the store (the move to
+    /// Running is a compare-and-set), so two approvers' consoles never both run it.
+    pub async fn approved_here(&self, operator: &str) -> Result<Vec<String>, EngineError> {
         let me = i64::from(std::process::id());
         let started = self.started.lock().map(|s| s.clone()).unwrap_or_default();
         Ok(self
@@ -694,9 +712,11 @@ impl JobPool {
             .jobs(200)
             .await?
             .into_iter()
-            .filter(|r| r.state == JobState::Approved)
-            .filter(|r| r.owner_host.as_deref() == Some(self.host.as_str()) && r.owner_pid == Some(me))
-            .filter(|r| !started.contains(&r.id))
+            .filter(|r| r.state == JobState::Approved && !started.contains(&r.id))
+            .filter(|r| {
+                let own = r.owner_host.as_deref() == Some(self.host.as_str()) && r.owner_pid == Some(me);
+                own || (r.approvals.iter().any(|a| a == operator) && !self.row_owner_alive(r))
+            })
             .map(|r| r.id)
             .collect())
     }

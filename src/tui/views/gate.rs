@@ -76,7 +76,7 @@ pub fn render(frame: &mut Frame, area: Rect, gate: &Gate, theme: &Theme) {
             lines.push(Line::from(spans));
         }
         ApprovalPolicy::TwoPerson => lines.push(Line::from(Span::styled(
-            "policy two-person: a second operator must approve; this version refuses it",
+            "policy two-person: two people approve it, each from their own console or `warroom approve`",
             theme.warning(),
         ))),
         _ => {}
