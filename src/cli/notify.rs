@@ -328,7 +328,7 @@ async fn test(engine: &Engine, channel: &str) -> Result<ExitCode, CliError> {
 async fn deliver(engine: &Engine) -> Result<ExitCode, CliError> {
     let deliverer = Deliverer::new(engine);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    eprintln!("delivering the outbox of {} (ctrl-c stops)", engine.config().console.state_dir.display());
+    eprintln!("delivering the outbox of {} (ctrl-c stops)", engine.config().console.state_place());
     let run = deliverer.run(stopped, |r| {
         println!(
             "{} delivered {}, retrying {}, failed {}, fell back {}",

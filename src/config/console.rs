@@ -241,6 +241,21 @@ pub enum StateStore {
     Postgres(SecretSource),
 }
 
+impl ConsoleConfig {
+    /// Where the state is, in words for a message: never the URL itself (it may hold a password).
+    pub fn state_place(&self) -> String {
+        match &self.state {
+            StateStore::Sqlite => self.state_dir.join("warroom.db").display().to_string(),
+            StateStore::Postgres(SecretSource::Env(var)) => {
+                format!("the shared state on PostgreSQL (console.state_url_env = {var})")
+            }
+            StateStore::Postgres(SecretSource::File(path)) => {
+                format!("the shared state on PostgreSQL (console.state_url_file = {})", path.display())
+            }
+        }
+    }
+}
+
 /// Read access to the process environment, so resolution can be tested without touching it.
 pub trait Environment: Send + Sync {
     fn var(&self, name: &str) -> Option<String>;
