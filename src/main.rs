@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     if let Err(e) = hooks.install() {
         eprintln!("warning: could not install the error reporter: {e}");
     }
+    quiet_on_closed_pipe();
     let cli = warroom::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -24,4 +25,18 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(warroom::cli::run(cli, started))
+}
+
+/// `warroom jobs | head -1`: once the reader has gone, a print fails, and std's print macros
+/// panic. That is no bug to report, but the end of the output nobody reads: leave quietly, with
+/// the status a shell gives a process its SIGPIPE stopped (128 + 13).
+fn quiet_on_closed_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload_as_str().unwrap_or("");
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
 }

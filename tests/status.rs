@@ -82,3 +82,34 @@ fn a_damaged_state_database_is_explained_not_dumped() {
     assert!(stderr.contains("is damaged"), "{stderr}");
     assert!(stderr.contains("move it aside"), "{stderr}");
 }
+
+/// `warroom status | head -1`: the reader goes first, and the command leaves quietly with a
+/// shell's SIGPIPE status, never a panic and its backtrace.
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    let state = tempfile::tempdir().unwrap();
+    let mut config = format!("[console]\nstate_dir = \"{}\"\n", state.path().join("state").display());
+    for i in 0..2000 {
+        config.push_str(&format!("[[systems]]\nname = \"system-{i}\"\ntier = 3\n"));
+    }
+    let path = state.path().join("warroom.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("warroom"))
+        .env("XDG_STATE_HOME", state.path())
+        .env("WARROOM_OPERATOR", "tester")
+        .args(["status", "--config"])
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then hang up.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{said}");
+    assert!(!said.contains("panicked") && !said.contains("Broken pipe"), "{said}");
+}
