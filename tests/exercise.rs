@@ -15,6 +15,7 @@ use chrono::{TimeZone, Utc};
 use warroom::clock::ManualClock;
 use warroom::config::{Config, ProcessEnv};
 use warroom::engine::Engine;
+use warroom::engine::access::WriteError;
 use warroom::engine::exercise::report::{Ending, HotWash};
 use warroom::engine::exercise::{Control, Injector, NOT_CARRIED_OUT, Pending};
 use warroom::engine::jobs::{JobState, Proof, Refusal, Signal};
@@ -445,5 +446,13 @@ async fn a_functional_exercise_fails_over_in_scope_and_nothing_else(store) {
         lines.iter().any(|l| l.contains("testing programme: a functional test of database")),
         "{lines:?}"
     );
+    // Closing it takes evidence, once: each wrong ask is bad input (exit 3), not a failure.
+    let empty = engine.close_action(id, " ", "eve").await;
+    assert!(matches!(&empty, Err(WriteError::Input(m)) if m.contains("--evidence")), "{empty:?}");
+    engine.close_action(id, "re-tested: the runbook has the DNS step", "eve").await.unwrap();
+    let again = engine.close_action(id, "again", "eve").await;
+    assert!(matches!(&again, Err(WriteError::Input(m)) if m.contains("closed already, by eve")), "{again:?}");
+    let none = engine.close_action("A-999", "x", "eve").await;
+    assert!(matches!(&none, Err(WriteError::Input(m)) if m.contains("no corrective action")), "{none:?}");
 }
 }

@@ -554,7 +554,7 @@ pub async fn actions(
 ) -> Result<ExitCode, CliError> {
     let (engine, _log, _) = open(config, demo).await?;
     if let Some(ActionsCommand::Close { id, evidence }) = command {
-        engine.close_action(&id, &evidence, engine.operator()).await.map_err(|e| CliError::message(e, 1))?;
+        engine.close_action(&id, &evidence, engine.operator()).await.map_err(CliError::write)?;
         println!("{id} closed");
         return Ok(ExitCode::SUCCESS);
     }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{ExerciseView, Injector};
 use crate::engine::Engine;
+use crate::engine::access::WriteError;
 use crate::model::duration::human;
 use crate::model::exercise::evaluate::{Kind, Measures, ObjectiveResult, evaluate};
 use crate::model::exercise::{
@@ -772,31 +773,30 @@ impl Engine {
     }
 
     /// Close corrective action `id` with its evidence (often a re-test).
-    pub async fn close_action(&self, id: &str, evidence: &str, operator: &str) -> Result<(), String> {
-        self.permit_write(operator, "closing a corrective action", "action.closed", id)
-            .await
-            .map_err(|e| e.to_string())?;
+    pub async fn close_action(&self, id: &str, evidence: &str, operator: &str) -> Result<(), WriteError> {
+        self.permit_write(operator, "closing a corrective action", "action.closed", id).await?;
         if evidence.trim().is_empty() {
-            return Err(
+            return Err(WriteError::Input(
                 "closing a corrective action takes its evidence: --evidence \"re-tested in EX-…: passed\""
                     .into(),
-            );
+            ));
         }
+        let failed = |e: crate::store::StoreError| WriteError::Failed(e.to_string());
         let audit = NewAuditRecord::new(operator, "action.closed", id, Outcome::Recorded)
             .details(serde_json::json!({ "evidence": evidence }));
         let now = self.now();
-        if self.store.close_action(id, operator, evidence, &audit, now).await.map_err(|e| e.to_string())? {
+        if self.store.close_action(id, operator, evidence, &audit, now).await.map_err(failed)? {
             return Ok(());
         }
-        let all = self.store.actions().await.map_err(|e| e.to_string())?;
-        match all.iter().find(|a| a.id == id) {
-            Some(a) => Err(format!(
+        let all = self.store.actions().await.map_err(failed)?;
+        Err(WriteError::Input(match all.iter().find(|a| a.id == id) {
+            Some(a) => format!(
                 "{id} was closed already, by {} at {}",
                 a.closed_by.as_deref().unwrap_or("?"),
                 a.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default()
-            )),
-            None => Err(format!("there is no corrective action \"{id}\" (`warroom actions` lists them)")),
-        }
+            ),
+            None => format!("there is no corrective action \"{id}\" (`warroom actions` lists them)"),
+        }))
     }
 }
 
