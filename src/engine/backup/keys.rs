@@ -24,6 +24,17 @@ pub fn random(buf: &mut [u8]) -> Result<(), String> {
 pub fn load(path: &Path) -> Result<SecretKey, String> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the key {}: {e}", path.display()))?;
+    // A public key where the private one belongs: say so, not "chmod" (the key is no secret).
+    if meta.len() < 4096
+        && let Ok(text) = std::fs::read_to_string(path)
+        && crate::model::signature::PublicKey::parse(&text).is_ok()
+    {
+        return Err(format!(
+            "{} is a public key: give the private key file instead (the one `warroom keygen` wrote \
+             beside it, without .pub)",
+            path.display()
+        ));
+    }
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(format!(
             "the private key {} can be read by others (mode {:o}): run `chmod 600 {}`",
@@ -52,4 +63,22 @@ pub fn write_new_private(path: &Path, text: &str) -> Result<(), String> {
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_key_given_for_the_private_one_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = generate().unwrap();
+        let private = dir.path().join("alice.key");
+        write_new_private(&private, &key.file_text()).unwrap();
+        let public = dir.path().join("alice.key.pub");
+        std::fs::write(&public, key.public().file_text()).unwrap();
+        let err = load(&public).unwrap_err();
+        assert!(err.contains("is a public key") && !err.contains("chmod"), "{err}");
+        assert_eq!(load(&private).unwrap().public(), key.public());
+    }
 }
