@@ -714,6 +714,129 @@ async fn an_approval_given_as_the_proposers_process_dies_is_carried_out_by_the_a
 
 crate::on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_takes_over_what_it_approved_once_the_proposers_process_is_gone(store) {
+    let s = Setup::new(store);
+    let config = s.config(&format!(
+        "[[systems]]\nname = \"database\"\ntier = 1\n[systems.failover]\napproval = \"two-person\"\nsteps = [ {} ]\n",
+        note(&s, "Over", "over")
+    ));
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replacen("[console]\n", "[console]\nheartbeat_timeout = \"3s\"\n", 1)).unwrap();
+    // Bob proposes from host-b and gives the first of two approvals; his process dies waiting.
+    let mut bob = std::process::Command::new(assert_cmd::cargo::cargo_bin("warroom"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--operator", "bob", "failover", "database", "--yes"])
+        .env("WARROOM_HOST", "host-b")
+        .env("XDG_STATE_HOME", s.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let engine = s.engine(&config).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let job = loop {
+        let jobs = engine.jobs().list(10).await.unwrap();
+        if let Some(j) = jobs.iter().find(|j| j.approvals == ["bob"]) {
+            break j.id.clone();
+        }
+        assert!(Instant::now() < deadline, "bob's proposal never waited: {jobs:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    bob.kill().unwrap();
+    bob.wait().unwrap();
+    // Alice's console (this engine, on this host) gives the second; bob's heartbeat is fresh,
+    // so his process is taken to run it, until the heartbeat is stale.
+    engine.approve(&job, "alice", &Proof::Confirmed).await.unwrap();
+    assert!(engine.run_approved_here().await.unwrap().is_empty());
+    let taken = loop {
+        let taken = engine.run_approved_here().await.unwrap();
+        if !taken.is_empty() {
+            break taken;
+        }
+        assert!(Instant::now() < deadline, "never taken over");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(taken, std::slice::from_ref(&job));
+    while engine.jobs().get(&job).await.unwrap().unwrap().state != JobState::Succeeded {
+        assert!(Instant::now() < deadline, "{:?}", engine.jobs().get(&job).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.log(), "over\n");
+    assert!(engine.run_approved_here().await.unwrap().is_empty(), "once");
+}
+}
+
+crate::on_both_stores! {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_left_by_both_its_processes_is_listed_and_run_by_one_who_gave_it(store) {
+    let s = Setup::new(store);
+    let systems = format!("{TIER1_DATABASE}steps = [ {} ]\n", note(&s, "Over", "over"));
+    let people = [("oscar", "operator"), ("olive", "observer"), ("ann", "approver"), ("cara", "commander")];
+    let config = config_with_operators(&s, &people, &systems);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replacen("[console]\n", "[console]\nheartbeat_timeout = \"3s\"\n", 1)).unwrap();
+    let (mut proposer, engine, job) = oscar_proposes_a_failover_on(&s, &config, Some("host-b")).await;
+    proposer.kill().unwrap();
+    proposer.wait().unwrap();
+    // Cara approves, and her command is stopped while it waits for Oscar's process.
+    let mut cara = as_person(&s, &config, "cara")
+        .env("WARROOM_HOST", "host-a")
+        .args(["approve", &job, "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while engine.jobs().get(&job).await.unwrap().unwrap().state != JobState::Approved {
+        assert!(Instant::now() < deadline, "never approved");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cara.kill().unwrap();
+    cara.wait().unwrap();
+    assert_eq!(s.log(), "", "nothing ran yet");
+    // Once Oscar's heartbeat is stale, the list says who can run it.
+    let listed = loop {
+        let out = as_person(&s, &config, "olive").env("WARROOM_HOST", "host-c").arg("jobs").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("is gone") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "never listed as left: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(listed.contains(&format!("`warroom approve {job}` as cara or oscar runs it")), "{listed}");
+    // An observer cannot make it run, nor can another who had no part in it; one who approved
+    // it can. Each refusal is audited.
+    let olive = as_person(&s, &config, "olive").env("WARROOM_HOST", "host-c").args(["approve", &job, "--yes"]).output().unwrap();
+    assert_eq!(olive.status.code(), Some(2), "{olive:?}");
+    assert!(String::from_utf8_lossy(&olive.stderr).contains("olive is an observer"), "{olive:?}");
+    let ann = as_person(&s, &config, "ann").env("WARROOM_HOST", "host-c").args(["approve", &job, "--yes"]).output().unwrap();
+    assert_eq!(ann.status.code(), Some(2), "{ann:?}");
+    assert!(
+        String::from_utf8_lossy(&ann.stderr).contains("the one who approved it or its proposer, oscar, runs it"),
+        "{ann:?}"
+    );
+    assert_eq!(s.log(), "");
+    let audit = engine.audit_records(None).await.unwrap();
+    let refused: Vec<&str> = audit
+        .iter()
+        .rev()
+        .filter(|r| r.action == "failover.run" && r.outcome == "refused")
+        .map(|r| r.operator.as_str())
+        .collect();
+    assert_eq!(refused, ["olive", "ann"]);
+    let again = as_person(&s, &config, "cara").env("WARROOM_HOST", "host-a").args(["approve", &job, "--yes"]).output().unwrap();
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{said}");
+    assert!(said.contains("is approved already (by cara)") && said.contains("is gone: this one runs it"), "{said}");
+    assert_eq!(s.log(), "over\n");
+    assert_eq!(engine.jobs().get(&job).await.unwrap().unwrap().state, JobState::Succeeded);
+}
+}
+
+crate::on_both_stores! {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_that_only_another_hosts_configuration_allows_does_not_run_here(store) {
     let s = Setup::new(store);
     let systems = format!("{TIER1_DATABASE}steps = [ {} ]\n", note(&s, "Over", "over"));

@@ -168,22 +168,6 @@ pub async fn approve(config: Option<PathBuf>, job: String, yes: bool) -> Result<
 /// `approve` on a job approved already: it runs in the process that proposed it; if that
 /// process is gone, one of those who approved it (or its proposer) runs it here.
 async fn run_approved(engine: &Engine, job: &JobSnapshot, operator: &str) -> Result<ExitCode, CliError> {
-    let alive = engine.jobs().owner_alive(&job.id).await.map_err(|e| CliError::engine(e, 3))?;
-    let theirs = job.proposed_by == operator || job.approvals.iter().any(|a| a == operator);
-    if !alive && !theirs {
-        return Err(CliError::message(
-            format!(
-                "{} is approved (by {}) but the process that proposed it is gone: {} run it with \
-                 `warroom approve {}`, or it is withdrawn with `warroom reject {}`",
-                job.id,
-                job.approvals.join(" and "),
-                if job.approvals.len() > 1 { "they" } else { "that person" },
-                job.id,
-                job.id
-            ),
-            REFUSED,
-        ));
-    }
     eprintln!("{} is approved already (by {})", job.id, job.approvals.join(" and "));
     run_or_watch(engine, &job.id, operator).await
 }
@@ -216,6 +200,10 @@ async fn run_or_watch(engine: &Engine, id: &str, operator: &str) -> Result<ExitC
             return Ok(ExitCode::SUCCESS);
         }
         if !engine.jobs().owner_alive(id).await.map_err(|e| CliError::engine(e, 3))? {
+            engine
+                .may_take_over(&job, operator)
+                .await
+                .map_err(|e| CliError::message(e.to_string(), REFUSED))?;
             if said || !owner.is_empty() {
                 eprintln!("the process that proposed it ({owner}) is gone: this one runs it");
             }
@@ -326,12 +314,16 @@ pub async fn jobs(config: Option<PathBuf>, json: bool, limit: u32) -> Result<Exi
             // Approved, and nobody to run it: say who can.
             if j.state == JobState::Approved && !engine.jobs().owner_alive(&j.id).await.unwrap_or(true) {
                 let owner = engine.jobs().owner(&j.id).await.ok().flatten().unwrap_or_default();
+                let mut takers = j.approvals.clone();
+                if !takers.contains(&j.proposed_by) {
+                    takers.push(j.proposed_by.clone());
+                }
                 println!(
                     "    approved by {}; the process that proposed it ({owner}) is gone: `warroom approve {}` \
                      as {} runs it, `warroom reject {}` withdraws it",
                     j.approvals.join(" and "),
                     j.id,
-                    j.approvals.join(" or "),
+                    takers.join(" or "),
                     j.id
                 );
             }

@@ -265,6 +265,27 @@ impl Engine {
             .await
     }
 
+    /// Whether `operator` may run the approved `job` here, its proposer's process being gone:
+    /// one who may write at all, and who approved it or proposed it. A refusal is audited.
+    pub async fn may_take_over(&self, job: &JobSnapshot, operator: &str) -> Result<(), Refusal> {
+        let action = format!("{}.run", job.kind);
+        let what = format!("running {}, whose proposer's process is gone", job.id);
+        self.permit_write(operator, &what, &action, &job.target).await?;
+        if job.proposed_by == operator || job.approvals.iter().any(|a| a == operator) {
+            return Ok(());
+        }
+        let refusal = Refusal::NotTheirs {
+            operator: operator.to_owned(),
+            job: job.id.clone(),
+            approvals: job.approvals.clone(),
+            proposer: job.proposed_by.clone(),
+        };
+        let details = serde_json::json!({ "job": job.id, "reason": refusal.to_string() });
+        self.audit(NewAuditRecord::new(operator, &action, &job.target, Outcome::Refused).details(details))
+            .await?;
+        Err(refusal)
+    }
+
     /// Start this process's proposals that someone else approved meanwhile (from their own
     /// console, or `warroom approve`), and what this operator approved whose proposer's process
     /// is gone since: their ids.

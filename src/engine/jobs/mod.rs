@@ -290,6 +290,14 @@ pub enum Refusal {
         name: String,
         how: String,
     },
+    /// An approved job whose proposer's process is gone is run by one who approved it, or by
+    /// its proposer: not by `operator`.
+    NotTheirs {
+        operator: String,
+        job: String,
+        approvals: Vec<String>,
+        proposer: String,
+    },
     Store(String),
 }
 
@@ -345,6 +353,14 @@ impl fmt::Display for Refusal {
                 f,
                 "this process cannot act as {operator}: it acts for {name} ({how}), and may act only as {name}; \
                  leave out --operator (and WARROOM_OPERATOR), or act from {operator}'s own login or key"
+            ),
+            Refusal::NotTheirs { operator, job, approvals, proposer } => write!(
+                f,
+                "{job} is approved (by {}) but the process that proposed it is gone: {} or its proposer, \
+                 {proposer}, runs it with `warroom approve {job}`, not {operator}; or it is withdrawn with \
+                 `warroom reject {job}`",
+                approvals.join(" and "),
+                if approvals.len() > 1 { "one who approved it" } else { "the one who approved it" },
             ),
             Refusal::Held(e) | Refusal::Store(e) => f.write_str(e),
         }
