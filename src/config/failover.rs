@@ -250,14 +250,23 @@ fn step(path: &str, entry: &Spanned<StepEntry>, manual_allowed: bool, report: &m
     let path = format!("{}.{}", path.rsplit_once('[').map(|(p, _)| p).unwrap_or(path), name.get_ref());
     let actions = [e.run.is_some(), e.http.is_some(), e.wait_healthy.is_some(), e.manual.is_some()];
     let count = actions.iter().filter(|a| **a).count();
-    if count != 1 {
+    // None given because the one given had the wrong type: that error says it already.
+    let explained = count == 0
+        && span.as_ref().is_some_and(|step| {
+            report
+                .errors()
+                .any(|d| d.span.as_ref().is_some_and(|d| step.start <= d.start && d.end <= step.end))
+        });
+    if count != 1 && !explained {
         report.push(
             Diagnostic::error(format!(
                 "step \"{}\" must do exactly one thing: run, http, wait_healthy or manual ({count} given)",
                 name.get_ref()
             ))
-            .at(path, span),
+            .at(path.clone(), span.clone()),
         );
+    }
+    if count != 1 {
         return None;
     }
     if e.system.is_some() && e.wait_healthy.is_none() {
