@@ -517,6 +517,13 @@ fn config_with_operators(s: &Setup, people: &[(&str, &str)], systems: &str) -> P
     path
 }
 
+/// The shortest heartbeat timeout a configuration may set (3 s), so an owner killed is gone soon.
+fn with_short_heartbeat(config: &Path) {
+    let text = std::fs::read_to_string(config).unwrap();
+    std::fs::write(config, text.replacen("[console]\n", "[console]\nheartbeat_timeout = \"3s\"\n", 1))
+        .unwrap();
+}
+
 /// `warroom ARGS` as the person whose key is `NAME.key` (nobody named on the command line).
 fn as_person(s: &Setup, config: &Path, name: &str) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("warroom"));
@@ -690,8 +697,7 @@ async fn an_approval_given_as_the_proposers_process_dies_is_carried_out_by_the_a
     let s = Setup::new(store);
     let systems = format!("{TIER1_DATABASE}steps = [ {} ]\n", note(&s, "Over", "over"));
     let config = config_with_operators(&s, &[("oscar", "operator"), ("cara", "commander")], &systems);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replacen("[console]\n", "[console]\nheartbeat_timeout = \"3s\"\n", 1)).unwrap();
+    with_short_heartbeat(&config);
     let (mut proposer, engine, job) = oscar_proposes_a_failover_on(&s, &config, Some("host-b")).await;
     // Oscar's process dies with his proposal waiting; its heartbeat is still fresh when the
     // commander approves from another host.
@@ -720,8 +726,7 @@ async fn a_console_takes_over_what_it_approved_once_the_proposers_process_is_gon
         "[[systems]]\nname = \"database\"\ntier = 1\n[systems.failover]\napproval = \"two-person\"\nsteps = [ {} ]\n",
         note(&s, "Over", "over")
     ));
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replacen("[console]\n", "[console]\nheartbeat_timeout = \"3s\"\n", 1)).unwrap();
+    with_short_heartbeat(&config);
     // Bob proposes from host-b and gives the first of two approvals; his process dies waiting.
     let mut bob = std::process::Command::new(assert_cmd::cargo::cargo_bin("warroom"))
         .arg("--config")
@@ -774,8 +779,7 @@ async fn an_approval_left_by_both_its_processes_is_listed_and_run_by_one_who_gav
     let systems = format!("{TIER1_DATABASE}steps = [ {} ]\n", note(&s, "Over", "over"));
     let people = [("oscar", "operator"), ("olive", "observer"), ("ann", "approver"), ("cara", "commander")];
     let config = config_with_operators(&s, &people, &systems);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replacen("[console]\n", "[console]\nheartbeat_timeout = \"3s\"\n", 1)).unwrap();
+    with_short_heartbeat(&config);
     let (mut proposer, engine, job) = oscar_proposes_a_failover_on(&s, &config, Some("host-b")).await;
     proposer.kill().unwrap();
     proposer.wait().unwrap();

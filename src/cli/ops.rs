@@ -133,8 +133,10 @@ pub async fn approve(config: Option<PathBuf>, job: String, yes: bool) -> Result<
     let (engine, _log) = open_engine(config, BAD_INPUT).await?;
     let snapshot = find_job(&engine, &job).await?;
     let operator = engine.operator().to_owned();
+    // Approved already: it runs in the process that proposed it, or (that one gone) here.
     if snapshot.state == JobState::Approved {
-        let code = run_approved(&engine, &snapshot, &operator).await;
+        eprintln!("{} is approved already (by {})", snapshot.id, snapshot.approvals.join(" and "));
+        let code = run_or_watch(&engine, &snapshot.id, &operator).await;
         engine.close().await;
         return code;
     }
@@ -165,52 +167,47 @@ pub async fn approve(config: Option<PathBuf>, job: String, yes: bool) -> Result<
     code
 }
 
-/// `approve` on a job approved already: it runs in the process that proposed it; if that
-/// process is gone, one of those who approved it (or its proposer) runs it here.
-async fn run_approved(engine: &Engine, job: &JobSnapshot, operator: &str) -> Result<ExitCode, CliError> {
-    eprintln!("{} is approved already (by {})", job.id, job.approvals.join(" and "));
-    run_or_watch(engine, &job.id, operator).await
-}
-
 /// An approved job is run by the live process that proposed it: wait until it starts there, and
 /// if that process is gone (its pid on this host; its heartbeat on another, older than the
 /// heartbeat timeout), run it here, so an approval is never left with nobody to carry it out.
 async fn run_or_watch(engine: &Engine, id: &str, operator: &str) -> Result<ExitCode, CliError> {
     let patience = engine.jobs().heartbeat_timeout() * 2 + Duration::from_secs(5);
     let began = std::time::Instant::now();
-    let owner = engine.jobs().owner(id).await.map_err(|e| CliError::engine(e, 3))?.unwrap_or_default();
     let mut said = false;
     loop {
-        let job = engine
+        let (job, owner) = engine
             .jobs()
-            .get(id)
+            .get_with_owner(id)
             .await
             .map_err(|e| CliError::engine(e, 3))?
             .ok_or_else(|| CliError::message(format!("{id} is gone from the state"), 1))?;
-        if job.state != JobState::Approved {
-            match job.state {
-                JobState::Running => {
-                    eprintln!("it runs in the process that proposed it ({owner}): `warroom jobs` shows it")
-                }
-                state => eprintln!(
-                    "the process that proposed it ({owner}) carried it out: {state}{}",
-                    job.outcome.map(|o| format!(": {o}")).unwrap_or_default()
-                ),
+        let who = owner.words.as_deref().unwrap_or("unknown");
+        match job.state {
+            JobState::Approved => {}
+            JobState::Running => {
+                eprintln!("it runs in the process that proposed it ({who}): `warroom jobs` shows it");
+                return Ok(ExitCode::SUCCESS);
             }
-            return Ok(ExitCode::SUCCESS);
+            state => {
+                eprintln!(
+                    "the process that proposed it ({who}) carried it out: {state}{}",
+                    job.outcome.map(|o| format!(": {o}")).unwrap_or_default()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
         }
-        if !engine.jobs().owner_alive(id).await.map_err(|e| CliError::engine(e, 3))? {
+        if !owner.alive {
             engine
                 .may_take_over(&job, operator)
                 .await
                 .map_err(|e| CliError::message(e.to_string(), REFUSED))?;
-            if said || !owner.is_empty() {
-                eprintln!("the process that proposed it ({owner}) is gone: this one runs it");
+            if owner.words.is_some() {
+                eprintln!("the process that proposed it ({who}) is gone: this one runs it");
             }
             return super::backup::run_with_progress(engine, id, operator).await;
         }
         if !said {
-            eprintln!("the process that proposed it ({owner}) runs it: waiting for it to start");
+            eprintln!("the process that proposed it ({who}) runs it: waiting for it to start");
             said = true;
         }
         if began.elapsed() > patience {
@@ -312,20 +309,19 @@ pub async fn jobs(config: Option<PathBuf>, json: bool, limit: u32) -> Result<Exi
                 );
             }
             // Approved, and nobody to run it: say who can.
-            if j.state == JobState::Approved && !engine.jobs().owner_alive(&j.id).await.unwrap_or(true) {
-                let owner = engine.jobs().owner(&j.id).await.ok().flatten().unwrap_or_default();
-                let mut takers = j.approvals.clone();
-                if !takers.contains(&j.proposed_by) {
-                    takers.push(j.proposed_by.clone());
+            if j.state == JobState::Approved {
+                let owner = engine.jobs().get_with_owner(&j.id).await.map_err(|e| CliError::engine(e, 3))?;
+                if let Some((_, owner)) = owner.filter(|(_, o)| !o.alive) {
+                    println!(
+                        "    approved by {}; the process that proposed it ({}) is gone: `warroom approve {}` \
+                         as {} runs it, `warroom reject {}` withdraws it",
+                        j.approvals.join(" and "),
+                        owner.words.as_deref().unwrap_or("unknown"),
+                        j.id,
+                        j.takers().join(" or "),
+                        j.id
+                    );
                 }
-                println!(
-                    "    approved by {}; the process that proposed it ({owner}) is gone: `warroom approve {}` \
-                     as {} runs it, `warroom reject {}` withdraws it",
-                    j.approvals.join(" and "),
-                    j.id,
-                    takers.join(" or "),
-                    j.id
-                );
             }
         }
     }

@@ -241,16 +241,27 @@ pub enum StateStore {
     Postgres(SecretSource),
 }
 
+impl StateStore {
+    /// The key that says where a PostgreSQL state's URL is read from.
+    pub fn url_key(source: &SecretSource) -> &'static str {
+        match source {
+            SecretSource::Env(_) => "console.state_url_env",
+            SecretSource::File(_) => "console.state_url_file",
+        }
+    }
+}
+
 impl ConsoleConfig {
     /// Where the state is, in words for a message: never the URL itself (it may hold a password).
     pub fn state_place(&self) -> String {
         match &self.state {
             StateStore::Sqlite => self.state_dir.join("warroom.db").display().to_string(),
-            StateStore::Postgres(SecretSource::Env(var)) => {
-                format!("the shared state on PostgreSQL (console.state_url_env = {var})")
-            }
-            StateStore::Postgres(SecretSource::File(path)) => {
-                format!("the shared state on PostgreSQL (console.state_url_file = {})", path.display())
+            StateStore::Postgres(source) => {
+                let from = match source {
+                    SecretSource::Env(var) => var.clone(),
+                    SecretSource::File(path) => path.display().to_string(),
+                };
+                format!("the shared state on PostgreSQL ({} = {from})", StateStore::url_key(source))
             }
         }
     }

@@ -257,16 +257,16 @@ fn step(path: &str, entry: &Spanned<StepEntry>, manual_allowed: bool, report: &m
                 .errors()
                 .any(|d| d.span.as_ref().is_some_and(|d| step.start <= d.start && d.end <= step.end))
         });
-    if count != 1 && !explained {
-        report.push(
-            Diagnostic::error(format!(
-                "step \"{}\" must do exactly one thing: run, http, wait_healthy or manual ({count} given)",
-                name.get_ref()
-            ))
-            .at(path.clone(), span.clone()),
-        );
-    }
     if count != 1 {
+        if !explained {
+            report.push(
+                Diagnostic::error(format!(
+                    "step \"{}\" must do exactly one thing: run, http, wait_healthy or manual ({count} given)",
+                    name.get_ref()
+                ))
+                .at(path, span),
+            );
+        }
         return None;
     }
     if e.system.is_some() && e.wait_healthy.is_none() {

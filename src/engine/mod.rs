@@ -72,10 +72,7 @@ async fn open_store(console: &crate::config::ConsoleConfig) -> Result<Store, cra
     match &console.state {
         crate::config::console::StateStore::Sqlite => Store::open(&console.state_dir).await,
         crate::config::console::StateStore::Postgres(source) => {
-            let key = match source {
-                crate::config::secrets::SecretSource::Env(_) => "console.state_url_env",
-                crate::config::secrets::SecretSource::File(_) => "console.state_url_file",
-            };
+            let key = crate::config::console::StateStore::url_key(source);
             let url = source.resolve().map_err(|e| crate::store::StoreError::Open {
                 path: std::path::PathBuf::from(format!("on PostgreSQL: its URL ({key})")),
                 reason: e.to_string(),

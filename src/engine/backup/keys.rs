@@ -24,11 +24,12 @@ pub fn random(buf: &mut [u8]) -> Result<(), String> {
 pub fn load(path: &Path) -> Result<SecretKey, String> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the key {}: {e}", path.display()))?;
-    // A public key where the private one belongs: say so, not "chmod" (the key is no secret).
-    if meta.len() < 4096
-        && let Ok(text) = std::fs::read_to_string(path)
-        && crate::model::signature::PublicKey::parse(&text).is_ok()
-    {
+    let unreadable = |e: std::io::Error| format!("cannot read the key {}: {e}", path.display());
+    // A small file (a key is some 150 bytes) is read before its mode is judged, so that a
+    // public key where the private one belongs is named as such, not told to chmod (it is no
+    // secret). Not read here, or not text, it is read below, where the error is told.
+    let text = (meta.is_file() && meta.len() < 4096).then(|| std::fs::read_to_string(path).ok()).flatten();
+    if text.as_deref().is_some_and(|t| crate::model::signature::PublicKey::parse(t).is_ok()) {
         return Err(format!(
             "{} is a public key: give the private key file instead (the one `warroom keygen` wrote \
              beside it, without .pub)",
@@ -43,8 +44,10 @@ pub fn load(path: &Path) -> Result<SecretKey, String> {
             path.display()
         ));
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read the key {}: {e}", path.display()))?;
+    let text = match text {
+        Some(text) => text,
+        None => std::fs::read_to_string(path).map_err(unreadable)?,
+    };
     SecretKey::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -271,7 +271,7 @@ impl Engine {
         let action = format!("{}.run", job.kind);
         let what = format!("running {}, whose proposer's process is gone", job.id);
         self.permit_write(operator, &what, &action, &job.target).await?;
-        if job.proposed_by == operator || job.approvals.iter().any(|a| a == operator) {
+        if job.takers().contains(&operator) {
             return Ok(());
         }
         let refusal = Refusal::NotTheirs {

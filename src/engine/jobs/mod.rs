@@ -30,7 +30,7 @@ use crate::model::{Action, ApprovalPolicy};
 use crate::store::StoreError;
 
 pub use context::{JobContext, Meter};
-pub use pool::{HEARTBEAT, JobPool, OWNER_GONE_AFTER, hostname};
+pub use pool::{HEARTBEAT, JobPool, OWNER_GONE_AFTER, Owner, hostname};
 
 /// What a job does, exactly: stored with the job, so the plan shown is the plan run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +196,18 @@ pub struct JobSnapshot {
     pub approvals: Vec<String>,
     /// What it reports beyond progress (a recovery plan's systems).
     pub detail: Option<serde_json::Value>,
+}
+
+impl JobSnapshot {
+    /// Who may run it once approved if the process that proposed it is gone: those who
+    /// approved it, then its proposer.
+    pub fn takers(&self) -> Vec<&str> {
+        let mut takers: Vec<&str> = self.approvals.iter().map(String::as_str).collect();
+        if !takers.contains(&self.proposed_by.as_str()) {
+            takers.push(&self.proposed_by);
+        }
+        takers
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

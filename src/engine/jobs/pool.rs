@@ -31,6 +31,15 @@ struct Running {
     meter: Meter,
 }
 
+/// The process that owns a job (proposed it, or runs it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// Still there: on this host its pid; on another its heartbeat, fresh within the timeout.
+    pub alive: bool,
+    /// "pid 4242 on dr-site-2", when the job has an owner.
+    pub words: Option<String>,
+}
+
 /// The pool: shared by every clone of the engine.
 pub struct JobPool {
     store: Store,
@@ -680,10 +689,17 @@ impl JobPool {
         Ok(self.row_owner_alive(&row))
     }
 
-    /// The process that owns job `id`, in words ("pid 4242 on dr-site-2"), if one does.
-    pub async fn owner(&self, id: &str) -> Result<Option<String>, EngineError> {
-        let row = self.store.job(id).await?;
-        Ok(row.and_then(|r| Some(format!("pid {} on {}", r.owner_pid?, r.owner_host?))))
+    /// Job `id` and the process that owns it, read at once.
+    pub async fn get_with_owner(&self, id: &str) -> Result<Option<(JobSnapshot, Owner)>, EngineError> {
+        let Some(row) = self.store.job(id).await? else { return Ok(None) };
+        let owner = Owner {
+            alive: self.row_owner_alive(&row),
+            words: row
+                .owner_pid
+                .zip(row.owner_host.as_deref())
+                .map(|(pid, host)| format!("pid {pid} on {host}")),
+        };
+        Ok(Some((Self::snapshot_of(&row), owner)))
     }
 
     fn row_owner_alive(&self, row: &JobRow) -> bool {
